@@ -1,0 +1,63 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int wp_log_level = WP_LOG_INFO;
+static char component[64] = "wardpulse";
+
+void wp_log_init(const char *name, int level)
+{
+    if (name)
+        snprintf(component, sizeof component, "%s", name);
+    wp_log_level = level;
+}
+
+int wp_log_level_parse(const char *name)
+{
+    static const struct { const char *name; int level; } levels[] = {
+        {"error", WP_LOG_ERR}, {"warning", WP_LOG_WARNING}, {"notice", WP_LOG_NOTICE},
+        {"info", WP_LOG_INFO}, {"debug", WP_LOG_DEBUG},
+    };
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+        if (strcmp(levels[i].name, name) == 0)
+            return levels[i].level;
+    return -1;
+}
+
+static const char *level_name(int level)
+{
+    switch (level) {
+    case WP_LOG_ERR: return "error";
+    case WP_LOG_WARNING: return "warning";
+    case WP_LOG_NOTICE: return "notice";
+    case WP_LOG_INFO: return "info";
+    default: return "debug";
+    }
+}
+
+void wp_log_write(int level, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+
+    /* One fprintf per line so that lines of concurrent processes do not interleave. */
+    if (getenv("JOURNAL_STREAM")) {
+        fprintf(stderr, "<%d>%s: %s\n", level, component, msg);
+    } else {
+        char stamp[32];
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+        fprintf(stderr, "%s.%03ldZ %s %s: %s\n", stamp, ts.tv_nsec / 1000000L, component,
+                level_name(level), msg);
+    }
+}

@@ -1,0 +1,82 @@
+/* mqtt_session.h — one libmosquitto client as both daemons use it.
+ *
+ * Persistent session (clean_session = false, fixed client id), MQTT 3.1.1, optional Last
+ * Will, optional TLS and username/password, and reconnection with exponential backoff
+ * driven from the caller's own loop (no libmosquitto thread: everything runs in the
+ * daemon's one thread, so callbacks never race with the daemon's SQLite work).
+ *
+ *   struct wp_mqtt m;
+ *   wp_mqtt_init(&m, &opts, err, sizeof err);
+ *   while (running) { wp_mqtt_loop(&m, 100); ...own work... }
+ *   wp_mqtt_destroy(&m);
+ *
+ * Callbacks run inside wp_mqtt_loop(). Pointers passed to them (topic, payload) belong
+ * to libmosquitto and are valid only during the callback.
+ */
+#ifndef WP_MQTT_SESSION_H
+#define WP_MQTT_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mosquitto.h>
+
+#include "error.h"
+
+struct wp_mqtt_options {
+    const char *host;
+    int port;
+    const char *client_id;
+    bool clean_session;          /* false for both daemons */
+    int keepalive_s;             /* 0: 30 */
+    const char *will_topic;      /* NULL: no Last Will */
+    const char *will_payload;
+    bool will_retain;
+    const char *cafile;          /* TLS when cafile is set */
+    const char *certfile;        /* client certificate (optional) */
+    const char *keyfile;
+    const char *username;        /* optional */
+    const char *password_file;   /* first line is the password */
+    int64_t reconnect_min_ms;    /* 0: 500 */
+    int64_t reconnect_max_ms;    /* 0: 30000 */
+
+    void *userdata;
+    void (*on_connect)(void *userdata);                 /* after CONNACK success */
+    void (*on_disconnect)(void *userdata, int reason);  /* link lost or refused */
+    void (*on_message)(void *userdata, const char *topic, const void *payload,
+                       int payloadlen, int qos, bool retain);
+    void (*on_publish)(void *userdata, int mid);        /* PUBACK for our QoS 1 publish */
+};
+
+struct wp_mqtt {
+    struct mosquitto *mosq;
+    struct wp_mqtt_options opts;
+    bool connected;                 /* CONNACK received and the link is up */
+    bool socket_open;               /* a connection is under way or up */
+    bool ever_attempted;            /* first attempt done: later ones are reconnects */
+    int64_t connected_since_ms;     /* wall clock (wp_now_ms) of the last CONNACK */
+    int64_t next_attempt_ms;        /* monotonic time of the next (re)connect attempt */
+    int64_t backoff_ms;
+    char last_error[256];           /* why the last attempt or the link failed */
+};
+
+/* Creates the client and starts the first connection attempt (non-blocking: a broker
+ * that is down is not an error here; wp_mqtt_loop keeps trying). Strings in opts are
+ * copied by libmosquitto where needed; opts itself is copied. */
+enum wp_err wp_mqtt_init(struct wp_mqtt *m, const struct wp_mqtt_options *opts, char *err,
+                         size_t errlen);
+
+/* Services the network for up to timeout_ms, reconnecting when due. Never blocks longer. */
+void wp_mqtt_loop(struct wp_mqtt *m, int timeout_ms);
+
+/* Publishes; returns the libmosquitto code (MOSQ_ERR_SUCCESS, MOSQ_ERR_NO_CONN, …).
+ * With MOSQ_ERR_NO_CONN libmosquitto has still queued a QoS > 0 message for the next
+ * connection of this session. mid may be NULL. */
+int wp_mqtt_publish(struct wp_mqtt *m, int *mid, const char *topic, const void *payload,
+                    size_t len, int qos, bool retain);
+
+/* Publishes (if connected), disconnects cleanly and frees everything. */
+void wp_mqtt_destroy(struct wp_mqtt *m);
+
+#endif

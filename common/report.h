@@ -1,0 +1,63 @@
+/* report.h — the report payload of DESIGN.md, decoded and encoded in one place.
+ *
+ *   {"v":1, "ward":"00001", "stream":"9f1c2a7e4b5d6c3a", "seq":42,
+ *    "period":"2022-05-03", "observed_at":"2022-05-03T17:05:00+07:00",
+ *    "values":{"cases_new_community":12}, "tasks":{"ward-scenario":"done"}, "note":"…"}
+ *
+ * Decoding validates against schemas/report.schema.json (the embedded copy) and then
+ * checks what a schema cannot: the period is a real day or ISO week. Agent (at intake)
+ * and aggregator (at ingest) call the same function, so they refuse the same reports
+ * with the same words.
+ */
+#ifndef WP_REPORT_H
+#define WP_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "error.h"
+
+#define WP_STREAM_LEN 16            /* hex digits */
+#define WP_REPORT_MAX_BYTES 65536   /* default payload limit of both daemons */
+
+struct wp_report_value {
+    char *indicator;
+    int64_t value;
+};
+
+struct wp_report_task {
+    char *task;
+    char *state;                    /* "not_started" | "in_progress" | "done" */
+};
+
+struct wp_report {
+    char ward[16];
+    char stream[WP_STREAM_LEN + 1];
+    int64_t seq;
+    char period[16];                /* "2022-05-03" or "2022-W18" */
+    char observed_at[40];           /* RFC 3339 with offset */
+    size_t value_count;
+    struct wp_report_value *values; /* owned; wp_report_clear frees */
+    size_t task_count;
+    struct wp_report_task *tasks;   /* owned */
+    char *note;                     /* owned, may be NULL */
+};
+
+/* Parses and validates payload (not necessarily NUL-terminated). On success fills *out
+ * (caller calls wp_report_clear). On failure returns WP_ERR_INVALID with err saying why,
+ * e.g. "values.deaths: must be ≥ 0" or "payload is not valid JSON at byte 17"; if the
+ * payload was JSON with a usable ward/stream/seq, those are still filled in *out so the
+ * rejection can be acked (out->seq is 0 when unknown). */
+enum wp_err wp_report_decode(const void *payload, size_t len, struct wp_report *out,
+                             char *err, size_t errlen);
+
+/* Builds the JSON object of a report (caller frees with cJSON_Delete); NULL on no memory. */
+cJSON *wp_report_to_json(const struct wp_report *report);
+
+/* Frees what *report owns and zeroes it. */
+void wp_report_clear(struct wp_report *report);
+
+#endif

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs the Debian 12 packages wardpulse needs to build, test and run its demo.
+# As root: installs what is missing with apt-get. Otherwise: prints the command and fails.
+set -eu
+
+PACKAGES="cmake make gcc pkg-config
+libmosquitto-dev mosquitto mosquitto-clients
+libsqlite3-dev sqlite3 libcjson-dev libsystemd-dev
+python3 python3-paho-mqtt python3-jsonschema python3-rfc3339-validator json-schema-test-suite"
+
+missing=""
+for p in $PACKAGES; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$status" in
+        *"install ok installed"*) ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "wardpulse needs these Debian packages:$missing" >&2
+    echo "install them with:" >&2
+    echo "    sudo apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# The broker package starts its own service where systemd runs; wardpulse's tests and
+# demo start their own brokers on free ports and do not need it.
+apt-get install -y -qq --no-install-recommends $missing
