@@ -6,7 +6,7 @@ set -eu
 PACKAGES="cmake make gcc pkg-config
 libmosquitto-dev mosquitto mosquitto-clients
 libsqlite3-dev sqlite3 libcjson-dev libsystemd-dev
-python3 python3-paho-mqtt python3-jsonschema python3-rfc3339-validator json-schema-test-suite"
+python3 python3-paho-mqtt python3-jsonschema json-schema-test-suite"
 
 missing=""
 for p in $PACKAGES; do
