@@ -46,11 +46,20 @@ struct wp_report {
     char *note;                     /* owned, may be NULL */
 };
 
-/* Parses and validates payload (not necessarily NUL-terminated). On success fills *out
- * (caller calls wp_report_clear). On failure returns WP_ERR_INVALID with err saying why,
- * e.g. "values.deaths: must be ≥ 0" or "payload is not valid JSON at byte 17"; if the
- * payload was JSON with a usable ward/stream/seq, those are still filled in *out so the
- * rejection can be acked (out->seq is 0 when unknown). */
+/* Parses and validates payload (len bytes, not necessarily NUL-terminated), in this
+ * order: len ≤ WP_REPORT_MAX_BYTES (larger is refused unparsed), UTF-8, strict RFC 8259
+ * syntax (error offsets point at the offending byte; "\u0000" and lone surrogates are
+ * refused), a JSON object, real period (day or ISO week), the report schema, then what
+ * the schema cannot say (no duplicate keys, integers JSON carries exactly).
+ *
+ * On success fills *out (caller owns it: wp_report_clear). On failure returns
+ * WP_ERR_INVALID with err saying why, e.g. "values.deaths: must be ≥ 0",
+ * "period: 2022-02-30 is not a real date", "payload is not valid JSON at byte 17: ':'
+ * expected"; *out then holds no allocation, only the identity: ward (a 2–5 digit code),
+ * stream (16 lowercase hex digits) and seq (an integer ≥ 1), each filled when usable on
+ * its own ("" / 0 when not), so the rejection can be acked. WP_ERR_NOMEM when memory ran
+ * out: the payload was not judged and must not be rejected for it.
+ * err may be NULL. */
 enum wp_err wp_report_decode(const void *payload, size_t len, struct wp_report *out,
                              char *err, size_t errlen);
 

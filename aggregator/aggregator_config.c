@@ -1,0 +1,119 @@
+/* aggregator_config.c — the option table of wardpulse-aggregator and the checks the table
+ * cannot do. */
+#include "aggregator_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "report.h"
+
+#define OPT(field) offsetof(struct aggregator_config, field)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+const struct wp_config_option aggregator_config_options[] = {
+    {"broker_host", WP_CONFIG_STRING, "localhost", 0, 0, OPT(broker_host), 0,
+     "MQTT broker host name or address"},
+    {"broker_port", WP_CONFIG_INT, "1883", 1, 65535, OPT(broker_port), 0,
+     "MQTT broker port (8883 is usual with TLS)"},
+    {"client_id", WP_CONFIG_STRING, "wardpulse-aggregator", 0, 0, OPT(client_id), 0,
+     "MQTT client id of the persistent session; keep it fixed, or reports queued for the "
+     "old id stay in the broker"},
+    {"db_path", WP_CONFIG_STRING, AGGREGATOR_DEFAULT_DB_PATH, 0, 0, OPT(db_path), 0,
+     "SQLite database of reports (created on first start; its directory must exist)"},
+    {"plan_dir", WP_CONFIG_STRING, NULL, 0, 0, OPT(plan_dir), 0,
+     "directory of the plan (orgunits.json, catalog.json, plan.json); optional, must exist "
+     "if set"},
+    {"district", WP_CONFIG_STRING, "001", 0, 0, OPT(district), 0,
+     "national code of the district this aggregator serves, three digits"},
+    {"batch_max", WP_CONFIG_INT, "500", 1, 100000, OPT(batch_max), 0,
+     "commit as soon as this many reports are in hand (group commit)"},
+    {"batch_delay", WP_CONFIG_DURATION, "20ms", 0, 10000, OPT(batch_delay_ms), 0,
+     "commit when the oldest report in hand has waited this long; acks go out after the "
+     "commit"},
+    {"max_payload", WP_CONFIG_INT, STR(WP_REPORT_MAX_BYTES), 256, WP_REPORT_MAX_BYTES,
+     OPT(max_payload), 0,
+     "largest report payload in bytes; a larger one is rejected and its first max_payload "
+     "bytes kept"},
+    {"log_level", WP_CONFIG_STRING, "info", 0, 0, OPT(log_level), 0,
+     "error, warning, notice, info or debug"},
+    {"cafile", WP_CONFIG_STRING, NULL, 0, 0, OPT(cafile), 0,
+     "CA certificate (PEM) of the broker; setting it turns TLS on"},
+    {"certfile", WP_CONFIG_STRING, NULL, 0, 0, OPT(certfile), 0,
+     "client certificate (PEM) for TLS client authentication (optional)"},
+    {"keyfile", WP_CONFIG_STRING, NULL, 0, 0, OPT(keyfile), 0,
+     "private key (PEM) of certfile"},
+    {"username", WP_CONFIG_STRING, NULL, 0, 0, OPT(username), 0,
+     "MQTT user name (optional)"},
+    {"password_file", WP_CONFIG_STRING, NULL, 0, 0, OPT(password_file), 0,
+     "file whose first line is the MQTT password (keeps it out of the config and of ps)"},
+    {NULL, 0, NULL, 0, 0, 0, 0, NULL},
+};
+
+static bool aggregator_config_district_valid(const char *s)
+{
+    if (strlen(s) != 3)
+        return false;
+    for (int i = 0; i < 3; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+enum wp_err aggregator_config_load(struct aggregator_config *cfg, const struct wp_cmdline *cmd,
+                                   char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    enum wp_err rc = wp_config_load(aggregator_config_options, cfg, cmd, err, errlen);
+    if (rc != WP_OK)
+        return rc;
+
+    const char *where = cmd->config_path ? cmd->config_path : "command line";
+    if (!aggregator_config_district_valid(cfg->district)) {
+        snprintf(err, errlen, "%s: district: '%s' is not a district code (three digits, e.g. "
+                 "001)", where, cfg->district);
+        return WP_ERR_CONFIG;
+    }
+    cfg->log_level_value = wp_log_level_parse(cfg->log_level);
+    if (cfg->log_level_value < 0) {
+        snprintf(err, errlen,
+                 "%s: log_level: '%s' is not one of error, warning, notice, info, debug", where,
+                 cfg->log_level);
+        return WP_ERR_CONFIG;
+    }
+    if (cfg->db_path[0] == '\0' || cfg->client_id[0] == '\0') {
+        snprintf(err, errlen, "%s: %s: must not be empty", where,
+                 cfg->db_path[0] == '\0' ? "db_path" : "client_id");
+        return WP_ERR_CONFIG;
+    }
+    if ((cfg->certfile == NULL) != (cfg->keyfile == NULL)) {
+        snprintf(err, errlen, "%s: certfile and keyfile must be given together", where);
+        return WP_ERR_CONFIG;
+    }
+    if (cfg->certfile && !cfg->cafile) {
+        snprintf(err, errlen, "%s: certfile needs cafile (TLS is on only when cafile is set)",
+                 where);
+        return WP_ERR_CONFIG;
+    }
+    if (cfg->plan_dir) {
+        struct stat st;
+        if (stat(cfg->plan_dir, &st) != 0) {
+            snprintf(err, errlen, "%s: plan_dir: %s: %s", where, cfg->plan_dir,
+                     strerror(errno));
+            return WP_ERR_CONFIG;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "%s: plan_dir: %s is not a directory", where, cfg->plan_dir);
+            return WP_ERR_CONFIG;
+        }
+    }
+    return WP_OK;
+}
+
+void aggregator_config_free(struct aggregator_config *cfg)
+{
+    wp_config_free(aggregator_config_options, cfg);
+}

@@ -1,0 +1,48 @@
+/* aggregator_config.h — the settings of wardpulse-aggregator, as one table (common/config.h).
+ *
+ * The table is the documentation: `wardpulse-aggregator --help` prints it and docs/ copies
+ * it. aggregator_config_load() runs the common loader over the table, then checks what a
+ * table cannot express (district code, log level, TLS file pairs, plan_dir exists).
+ */
+#ifndef WP_AGGREGATOR_CONFIG_H
+#define WP_AGGREGATOR_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+
+#define AGGREGATOR_DEFAULT_DB_PATH "/var/lib/wardpulse/wardpulse.db"
+
+struct aggregator_config {
+    char *broker_host;
+    long long broker_port;
+    char *client_id;          /* fixed: the broker keeps our persistent session under it */
+    char *db_path;
+    char *plan_dir;           /* NULL: no plan (rules and alerts come with the plan) */
+    char *district;           /* "001": three digits */
+    long long batch_max;      /* reports per transaction at most */
+    int64_t batch_delay_ms;   /* commit when the oldest report in hand is this old */
+    long long max_payload;    /* bytes; larger reports are rejected unparsed */
+    char *log_level;
+    int log_level_value;      /* derived: WP_LOG_* of log_level */
+    char *cafile;
+    char *certfile;
+    char *keyfile;
+    char *username;
+    char *password_file;
+};
+
+/* The option table, ending with an entry whose name is NULL. */
+extern const struct wp_config_option aggregator_config_options[];
+
+/* Loads defaults, the file of cmd and the command-line overrides into *cfg (zeroed first),
+ * then checks as described above. On error err names file:line or the key. The strings
+ * of *cfg are owned by it: aggregator_config_free releases them, also after a failed load. */
+enum wp_err aggregator_config_load(struct aggregator_config *cfg, const struct wp_cmdline *cmd,
+                                   char *err, size_t errlen);
+
+void aggregator_config_free(struct aggregator_config *cfg);
+
+#endif

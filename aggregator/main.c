@@ -1,0 +1,329 @@
+/* wardpulse-aggregator — receives ward reports over MQTT, stores them in SQLite and acks
+ * them after the commit.
+ *
+ *   wardpulse-aggregator -c /etc/wardpulse/aggregator.conf [--key value ...]
+ *   wardpulse-aggregator -c aggregator.conf --test-config
+ *
+ * One thread: the MQTT loop, the group commit and (later) the rules all run here, so
+ * nothing races with the SQLite work. Signals only set flags; the loop acts on them.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "aggregator_config.h"
+#include "clock.h"
+#include "config.h"
+#include "ingest.h"
+#include "log.h"
+#include "mqtt_session.h"
+#include "schema_registry.h"
+#include "store.h"
+#include "timefmt.h"
+#include "topic.h"
+
+#define AGGREGATOR_REPORT_FILTER WP_TOPIC_ROOT "report/+"
+#define AGGREGATOR_STATUS_TOPIC WP_TOPIC_ROOT "aggregator/status"
+/* Longest the loop sleeps with nothing due; bounds the reaction time to a signal that
+ * lands between the flag check and poll(). */
+#define AGGREGATOR_IDLE_WAIT_MS 200
+/* How long an orderly shutdown waits for the last acks and the offline status to be
+ * acknowledged by the broker. */
+#define AGGREGATOR_DRAIN_MS 2000
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static void aggregator_on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        reload_requested = 1;
+    else
+        stop_requested = 1;
+}
+
+struct aggregator {
+    struct aggregator_config cfg;
+    struct store *store;
+    struct ingest *ingest;
+    struct wp_mqtt mqtt;
+    char since[40];           /* start time, RFC 3339 */
+    int unconfirmed;          /* our QoS 1 publishes without PUBACK yet */
+};
+
+/* {"v":1,"state":…,"version":…,"since":…}; since is left out when NULL (the Last Will
+ * is written at start, when the time it will take effect is unknown). */
+static char *aggregator_status_json(const char *state, const char *since)
+{
+    cJSON *status = cJSON_CreateObject();
+    char *text = NULL;
+    if (status && cJSON_AddNumberToObject(status, "v", 1)
+        && cJSON_AddStringToObject(status, "state", state)
+        && cJSON_AddStringToObject(status, "version", WARDPULSE_VERSION)
+        && (!since || cJSON_AddStringToObject(status, "since", since)))
+        text = cJSON_PrintUnformatted(status);
+    cJSON_Delete(status);
+    return text;
+}
+
+static void aggregator_publish_status(struct aggregator *agg, const char *state,
+                                      const char *since)
+{
+    char *text = aggregator_status_json(state, since);
+    if (!text) {
+        wp_log(WP_LOG_ERR, "out of memory building the %s status", state);
+        return;
+    }
+    int mid;
+    int rc = wp_mqtt_publish(&agg->mqtt, &mid, AGGREGATOR_STATUS_TOPIC, text, strlen(text), 1,
+                             true);
+    if (rc == MOSQ_ERR_SUCCESS)
+        agg->unconfirmed++;
+    else
+        wp_log(WP_LOG_WARNING, "publishing %s status: %s", state, mosquitto_strerror(rc));
+    free(text);
+}
+
+static bool aggregator_publish_ack(void *ctx, const char *topic, const char *payload,
+                                   size_t len)
+{
+    struct aggregator *agg = ctx;
+    int rc = wp_mqtt_publish(&agg->mqtt, NULL, topic, payload, len, 1, false);
+    /* NO_CONN: libmosquitto keeps a QoS 1 message for the next connection of the
+     * session; and if it is lost after all, the agent re-sends and is acked again. */
+    if (rc == MOSQ_ERR_SUCCESS)
+        agg->unconfirmed++;
+    return rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN;
+}
+
+static void aggregator_on_connect(void *userdata)
+{
+    struct aggregator *agg = userdata;
+    /* The persistent session keeps the subscription, but a broker that lost its
+     * session store (or a first start) needs it again; subscribing twice is harmless. */
+    int rc = mosquitto_subscribe(agg->mqtt.mosq, NULL, AGGREGATOR_REPORT_FILTER, 1);
+    if (rc != MOSQ_ERR_SUCCESS)
+        wp_log(WP_LOG_ERR, "subscribing to %s: %s", AGGREGATOR_REPORT_FILTER,
+               mosquitto_strerror(rc));
+    aggregator_publish_status(agg, "online", agg->since);
+}
+
+static void aggregator_on_message(void *userdata, const char *topic, const void *payload,
+                                  int payloadlen, int qos, bool retain)
+{
+    struct aggregator *agg = userdata;
+    (void)qos;
+    (void)retain;
+    ingest_message(agg->ingest, topic, payload, payloadlen > 0 ? (size_t)payloadlen : 0);
+}
+
+static void aggregator_on_publish(void *userdata, int mid)
+{
+    struct aggregator *agg = userdata;
+    (void)mid;
+    if (agg->unconfirmed > 0)
+        agg->unconfirmed--;
+}
+
+static void aggregator_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: wardpulse-aggregator [-c FILE] [--key value ...] [--test-config]\n"
+            "\n"
+            "Receives ward reports on " WP_TOPIC_ROOT "report/<ward>, stores them in SQLite\n"
+            "and acknowledges them on " WP_TOPIC_ROOT "ack/<ward> after the commit.\n"
+            "\n"
+            "  -c, --config FILE                `key value` lines, # comments\n"
+            "  --test-config                    check the configuration and exit\n"
+            "  -h, --help                       this text\n"
+            "  -V, --version                    print the version\n"
+            "\n"
+            "settings (in FILE, or --key value on the command line, which wins):\n");
+    wp_config_print_help(out, aggregator_config_options);
+    fprintf(out, "\nsignals: TERM/INT commit the reports in hand, ack them and exit; "
+                 "HUP is logged (plan reload comes with the plan).\n");
+}
+
+/* --test-config also checks what the first start would trip over. */
+static bool aggregator_check_db_dir(const char *db_path, char *err, size_t errlen)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", db_path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "db_path: directory %.900s does not exist", dir);
+        return false;
+    }
+    return true;
+}
+
+static void aggregator_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = aggregator_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *err,
+                                    size_t errlen)
+{
+    enum wp_err rc = store_open(agg->cfg.db_path, &agg->store, err, errlen);
+    if (rc != WP_OK)
+        return rc;
+    wp_log(WP_LOG_INFO, "database %s, schema version %d", agg->cfg.db_path,
+           store_schema_version(agg->store));
+
+    struct ingest_options iopts = {
+        .batch_max = (size_t)agg->cfg.batch_max,
+        .batch_delay_ms = agg->cfg.batch_delay_ms,
+        .max_payload = (size_t)agg->cfg.max_payload,
+        .publish = aggregator_publish_ack,
+        .publish_ctx = agg,
+    };
+    if ((rc = ingest_create(agg->store, &iopts, &agg->ingest)) != WP_OK) {
+        snprintf(err, errlen, "%s", wp_strerror(rc));
+        return rc;
+    }
+
+    struct wp_mqtt_options mopts = {
+        .host = agg->cfg.broker_host,
+        .port = (int)agg->cfg.broker_port,
+        .client_id = agg->cfg.client_id,
+        .clean_session = false,
+        .will_topic = AGGREGATOR_STATUS_TOPIC,
+        .will_payload = will,
+        .will_retain = true,
+        .cafile = agg->cfg.cafile,
+        .certfile = agg->cfg.certfile,
+        .keyfile = agg->cfg.keyfile,
+        .username = agg->cfg.username,
+        .password_file = agg->cfg.password_file,
+        .userdata = agg,
+        .on_connect = aggregator_on_connect,
+        .on_message = aggregator_on_message,
+        .on_publish = aggregator_on_publish,
+    };
+    return wp_mqtt_init(&agg->mqtt, &mopts, err, errlen);
+}
+
+static void aggregator_run(struct aggregator *agg)
+{
+    while (!stop_requested) {
+        if (reload_requested) {
+            reload_requested = 0;
+            wp_log(WP_LOG_NOTICE, "SIGHUP: nothing to reload yet (the plan comes with "
+                   "rules and alerts); ignored");
+        }
+        int64_t due = ingest_due_in_ms(agg->ingest);
+        int wait = due < 0 || due > AGGREGATOR_IDLE_WAIT_MS ? AGGREGATOR_IDLE_WAIT_MS
+                                                             : (int)due;
+        wp_mqtt_loop(&agg->mqtt, wait);
+        if (ingest_due_in_ms(agg->ingest) == 0)
+            ingest_flush(agg->ingest);
+    }
+}
+
+/* Orderly end: commit and ack what is in hand, say offline, let it all leave. */
+static void aggregator_drain(struct aggregator *agg)
+{
+    ingest_flush(agg->ingest);
+    char now[40];
+    wp_datetime_format_local(wp_now_ms(), now, sizeof now);
+    if (agg->mqtt.connected)
+        aggregator_publish_status(agg, "offline", now);
+    int64_t deadline = wp_monotonic_ms() + AGGREGATOR_DRAIN_MS;
+    while (agg->mqtt.connected && agg->unconfirmed > 0 && wp_monotonic_ms() < deadline)
+        wp_mqtt_loop(&agg->mqtt, 50);
+    const struct ingest_stats *s = ingest_stats(agg->ingest);
+    wp_log(WP_LOG_INFO, "stopping: %llu received, %llu stored, %llu duplicate(s), "
+           "%llu rejected, %llu ack(s), %llu failed commit(s)",
+           (unsigned long long)s->received, (unsigned long long)s->stored,
+           (unsigned long long)s->duplicates, (unsigned long long)s->rejected,
+           (unsigned long long)s->acks, (unsigned long long)s->commit_failures);
+}
+
+int main(int argc, char **argv)
+{
+    struct aggregator agg;
+    struct wp_cmdline cmd;
+    char err[1024] = "";
+    char *will = NULL;
+    int status = 1;
+
+    memset(&agg, 0, sizeof agg);
+    wp_log_init("aggregator", WP_LOG_INFO);
+    if (wp_config_parse_args(aggregator_config_options, argc, argv, &cmd, err, sizeof err)
+        != WP_OK) {
+        fprintf(stderr, "wardpulse-aggregator: %s\n", err);
+        return 2;
+    }
+    if (cmd.help) {
+        aggregator_usage(stdout);
+        return 0;
+    }
+    if (cmd.version) {
+        printf("wardpulse-aggregator %s\n", WARDPULSE_VERSION);
+        return 0;
+    }
+    if (cmd.command_index < argc) {
+        fprintf(stderr, "wardpulse-aggregator: unexpected argument '%s' (see --help)\n",
+                argv[cmd.command_index]);
+        return 2;
+    }
+    if (aggregator_config_load(&agg.cfg, &cmd, err, sizeof err) != WP_OK
+        || !aggregator_check_db_dir(agg.cfg.db_path, err, sizeof err)) {
+        fprintf(stderr, "wardpulse-aggregator: %s\n", err);
+        goto cleanup;
+    }
+    if (cmd.test_config) {
+        printf("configuration OK\n");
+        status = 0;
+        goto cleanup;
+    }
+    wp_log_init(NULL, agg.cfg.log_level_value);
+    aggregator_install_signals();
+    wp_datetime_format_local(wp_now_ms(), agg.since, sizeof agg.since);
+
+    if (!(will = aggregator_status_json("offline", NULL))) {
+        wp_log(WP_LOG_ERR, "out of memory");
+        goto cleanup;
+    }
+    if (aggregator_start(&agg, will, err, sizeof err) != WP_OK) {
+        wp_log(WP_LOG_ERR, "%s", err);
+        goto cleanup;
+    }
+    wp_log(WP_LOG_INFO, "wardpulse-aggregator %s started: broker %s:%lld, client id %s, "
+           "batch %lld / %lld ms", WARDPULSE_VERSION, agg.cfg.broker_host,
+           agg.cfg.broker_port, agg.cfg.client_id, agg.cfg.batch_max,
+           (long long)agg.cfg.batch_delay_ms);
+
+    aggregator_run(&agg);
+    aggregator_drain(&agg);
+    status = 0;
+
+cleanup:
+    if (agg.mqtt.mosq)
+        wp_mqtt_destroy(&agg.mqtt);
+    ingest_destroy(&agg.ingest);
+    store_close(&agg.store);
+    aggregator_config_free(&agg.cfg);
+    free(will);
+    wp_schemas_release();
+    return status;
+}

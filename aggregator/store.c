@@ -1,0 +1,536 @@
+/* store.c — the aggregator's SQLite database (contract and schema in store.h). */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "timefmt.h"
+
+/* Migrations, oldest first: migration i brings the schema from version i to i + 1.
+ * Append only; never edit one that has shipped (databases in the field ran it). */
+static const char *const store_migrations[] = {
+    /* 1: reports, values, rejections, ack state */
+    "CREATE TABLE reports ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ward TEXT NOT NULL,"
+    "  stream TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  period TEXT NOT NULL,"
+    "  period_first TEXT NOT NULL,"
+    "  period_last TEXT NOT NULL,"
+    "  observed_at TEXT NOT NULL,"
+    "  observed_ms INTEGER NOT NULL,"
+    "  received_at TEXT NOT NULL,"
+    "  received_ms INTEGER NOT NULL,"
+    "  topic TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  UNIQUE (ward, stream, seq));"
+    "CREATE INDEX reports_ward_period ON reports (ward, period_first);"
+    "CREATE TABLE report_values ("
+    "  report_id INTEGER NOT NULL REFERENCES reports (id),"
+    "  ward TEXT NOT NULL,"
+    "  period TEXT NOT NULL,"
+    "  indicator TEXT NOT NULL,"
+    "  value INTEGER NOT NULL,"
+    "  PRIMARY KEY (report_id, indicator)) WITHOUT ROWID;"
+    "CREATE INDEX report_values_ward_period ON report_values (ward, period, indicator);"
+    "CREATE TABLE report_tasks ("
+    "  report_id INTEGER NOT NULL REFERENCES reports (id),"
+    "  ward TEXT NOT NULL,"
+    "  period TEXT NOT NULL,"
+    "  task TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  PRIMARY KEY (report_id, task)) WITHOUT ROWID;"
+    "CREATE TABLE current_values ("
+    "  ward TEXT NOT NULL,"
+    "  period TEXT NOT NULL,"
+    "  indicator TEXT NOT NULL,"
+    "  value INTEGER NOT NULL,"
+    "  report_id INTEGER NOT NULL REFERENCES reports (id),"
+    "  observed_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (ward, period, indicator)) WITHOUT ROWID;"
+    "CREATE TABLE current_tasks ("
+    "  ward TEXT NOT NULL,"
+    "  task TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  period TEXT NOT NULL,"
+    "  report_id INTEGER NOT NULL REFERENCES reports (id),"
+    "  observed_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (ward, task)) WITHOUT ROWID;"
+    "CREATE TABLE rejected ("
+    "  id INTEGER PRIMARY KEY,"
+    "  received_at TEXT NOT NULL,"
+    "  received_ms INTEGER NOT NULL,"
+    "  topic TEXT NOT NULL,"
+    "  ward TEXT,"
+    "  stream TEXT,"
+    "  seq INTEGER,"
+    "  reason TEXT NOT NULL,"
+    "  payload BLOB NOT NULL,"
+    "  payload_bytes INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX rejected_identity ON rejected (ward, stream, seq)"
+    "  WHERE seq IS NOT NULL;"
+    "CREATE TABLE streams ("
+    "  ward TEXT NOT NULL,"
+    "  stream TEXT NOT NULL,"
+    "  acked_through INTEGER NOT NULL DEFAULT 0,"
+    "  first_seen_at TEXT NOT NULL,"
+    "  last_seen_at TEXT NOT NULL,"
+    "  PRIMARY KEY (ward, stream)) WITHOUT ROWID;",
+};
+
+#define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))
+
+/* Prepared once, reused for every report: parsing SQL per row would dominate the cost
+ * of a group commit. */
+enum store_stmt {
+    STMT_KNOWN,
+    STMT_INSERT_REPORT,
+    STMT_INSERT_VALUE,
+    STMT_UPSERT_CURRENT_VALUE,
+    STMT_INSERT_TASK,
+    STMT_UPSERT_CURRENT_TASK,
+    STMT_INSERT_REJECTED,
+    STMT_TOUCH_STREAM,
+    STMT_GET_ACKED,
+    STMT_SET_ACKED,
+    STMT_REJECTED_RANGE,
+    STMT_COUNT
+};
+
+static const char *const store_stmt_sql[STMT_COUNT] = {
+    [STMT_KNOWN] =
+        "SELECT 1 FROM reports WHERE ward = ?1 AND stream = ?2 AND seq = ?3 "
+        "UNION ALL SELECT 1 FROM rejected WHERE ward = ?1 AND stream = ?2 AND seq = ?3 "
+        "LIMIT 1",
+    [STMT_INSERT_REPORT] =
+        "INSERT INTO reports (ward, stream, seq, period, period_first, period_last, "
+        "observed_at, observed_ms, received_at, received_ms, topic, payload) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [STMT_INSERT_VALUE] =
+        "INSERT INTO report_values (report_id, ward, period, indicator, value) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* ">=": rows are inserted in arrival order, so on equal observed_at the later
+     * arrival wins, as store.h promises. */
+    [STMT_UPSERT_CURRENT_VALUE] =
+        "INSERT INTO current_values (ward, period, indicator, value, report_id, observed_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT (ward, period, indicator) DO UPDATE SET value = excluded.value, "
+        "report_id = excluded.report_id, observed_ms = excluded.observed_ms "
+        "WHERE excluded.observed_ms >= current_values.observed_ms",
+    [STMT_INSERT_TASK] =
+        "INSERT INTO report_tasks (report_id, ward, period, task, state) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [STMT_UPSERT_CURRENT_TASK] =
+        "INSERT INTO current_tasks (ward, task, state, period, report_id, observed_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT (ward, task) DO UPDATE SET state = excluded.state, "
+        "period = excluded.period, report_id = excluded.report_id, "
+        "observed_ms = excluded.observed_ms "
+        "WHERE excluded.observed_ms >= current_tasks.observed_ms",
+    [STMT_INSERT_REJECTED] =
+        "INSERT INTO rejected (received_at, received_ms, topic, ward, stream, seq, reason, "
+        "payload, payload_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [STMT_TOUCH_STREAM] =
+        "INSERT INTO streams (ward, stream, acked_through, first_seen_at, last_seen_at) "
+        "VALUES (?1, ?2, 0, ?3, ?3) "
+        "ON CONFLICT (ward, stream) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+    [STMT_GET_ACKED] =
+        "SELECT acked_through FROM streams WHERE ward = ?1 AND stream = ?2",
+    [STMT_SET_ACKED] =
+        "UPDATE streams SET acked_through = ?3 WHERE ward = ?1 AND stream = ?2",
+    [STMT_REJECTED_RANGE] =
+        "SELECT seq, reason FROM rejected WHERE ward = ?1 AND stream = ?2 "
+        "AND seq BETWEEN ?3 AND ?4 ORDER BY seq LIMIT ?5",
+};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[STMT_COUNT];
+    int schema_version;
+    bool in_transaction;
+    char errmsg[512];
+};
+
+/* Records SQLite's complaint and maps its code onto wp_err. */
+static enum wp_err store_fail(struct store *store, int rc, const char *what)
+{
+    snprintf(store->errmsg, sizeof store->errmsg, "%s: %s (%s)", what,
+             sqlite3_errmsg(store->db), sqlite3_errstr(rc));
+    return (rc & 0xff) == SQLITE_FULL ? WP_ERR_FULL : WP_ERR_DB;
+}
+
+/* Resets and clears a cached statement, ready for its next use. */
+static sqlite3_stmt *store_stmt(struct store *store, enum store_stmt which)
+{
+    sqlite3_stmt *stmt = store->stmt[which];
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return stmt;
+}
+
+/* Runs a statement that returns no rows. */
+static enum wp_err store_step_done(struct store *store, sqlite3_stmt *stmt, const char *what)
+{
+    int rc = sqlite3_step(stmt);
+    enum wp_err result = rc == SQLITE_DONE ? WP_OK : store_fail(store, rc, what);
+    sqlite3_reset(stmt);
+    return result;
+}
+
+static enum wp_err store_exec(struct store *store, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? WP_OK : store_fail(store, rc, what);
+}
+
+static enum wp_err store_read_version(struct store *store, int *version)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(store->db, "PRAGMA user_version", -1, &stmt, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        enum wp_err err = store_fail(store, rc, "reading the schema version");
+        sqlite3_finalize(stmt);
+        return err;
+    }
+    *version = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return WP_OK;
+}
+
+/* Brings the schema up to STORE_MIGRATION_COUNT, one transaction per migration, so that
+ * a crash mid-way leaves a database at some whole version. */
+static enum wp_err store_migrate(struct store *store)
+{
+    int version;
+    enum wp_err rc = store_read_version(store, &version);
+    if (rc != WP_OK)
+        return rc;
+    if (version > STORE_MIGRATION_COUNT) {
+        snprintf(store->errmsg, sizeof store->errmsg,
+                 "database schema version %d is newer than this program knows (%d); "
+                 "run a newer wardpulse-aggregator", version, STORE_MIGRATION_COUNT);
+        return WP_ERR_DB;
+    }
+    for (; version < STORE_MIGRATION_COUNT; version++) {
+        char sql[64];
+        if ((rc = store_exec(store, "BEGIN IMMEDIATE", "starting a migration")) != WP_OK)
+            return rc;
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version + 1);
+        if ((rc = store_exec(store, store_migrations[version], "migrating the schema")) != WP_OK
+            || (rc = store_exec(store, sql, "setting the schema version")) != WP_OK
+            || (rc = store_exec(store, "COMMIT", "committing a migration")) != WP_OK) {
+            sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+        wp_log(WP_LOG_NOTICE, "database schema migrated to version %d", version + 1);
+    }
+    store->schema_version = version;
+    return WP_OK;
+}
+
+enum wp_err store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+    enum wp_err rc = WP_ERR_NOMEM;
+    struct store *store = calloc(1, sizeof *store);
+    *out = NULL;
+    if (!store) {
+        snprintf(err, errlen, "out of memory");
+        return rc;
+    }
+    int src = sqlite3_open_v2(path, &store->db,
+                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                              NULL);
+    if (src != SQLITE_OK) {
+        rc = store->db ? store_fail(store, src, "opening") : WP_ERR_NOMEM;
+        snprintf(err, errlen, "%s: %s", path, store->db ? store->errmsg : "out of memory");
+        goto cleanup;
+    }
+    sqlite3_extended_result_codes(store->db, 1);
+    sqlite3_busy_timeout(store->db, 5000);
+    /* journal_mode answers with a row; exec discards it. synchronous=FULL because the
+     * ack tells the agent it may delete its copy. */
+    if ((rc = store_exec(store, "PRAGMA journal_mode = WAL", "enabling WAL")) != WP_OK
+        || (rc = store_exec(store, "PRAGMA synchronous = FULL", "setting synchronous")) != WP_OK
+        || (rc = store_exec(store, "PRAGMA foreign_keys = ON", "enabling foreign keys"))
+               != WP_OK
+        || (rc = store_migrate(store)) != WP_OK) {
+        snprintf(err, errlen, "%s: %s", path, store->errmsg);
+        goto cleanup;
+    }
+    for (int i = 0; i < STMT_COUNT; i++) {
+        src = sqlite3_prepare_v3(store->db, store_stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                 &store->stmt[i], NULL);
+        if (src != SQLITE_OK) {
+            rc = store_fail(store, src, "preparing a statement");
+            snprintf(err, errlen, "%s: %s", path, store->errmsg);
+            goto cleanup;
+        }
+    }
+    *out = store;
+    return WP_OK;
+
+cleanup:
+    store_close(&store);
+    return rc;
+}
+
+void store_close(struct store **store)
+{
+    if (!store || !*store)
+        return;
+    struct store *s = *store;
+    if (s->in_transaction)
+        store_rollback(s);
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    /* The last connection to close checkpoints the WAL into the main file. */
+    if (sqlite3_close(s->db) != SQLITE_OK)
+        wp_log(WP_LOG_WARNING, "closing the database: %s", sqlite3_errmsg(s->db));
+    free(s);
+    *store = NULL;
+}
+
+int store_schema_version(const struct store *store)
+{
+    return store->schema_version;
+}
+
+const char *store_errmsg(const struct store *store)
+{
+    return store->errmsg;
+}
+
+enum wp_err store_begin(struct store *store)
+{
+    enum wp_err rc = store_exec(store, "BEGIN IMMEDIATE", "starting a transaction");
+    store->in_transaction = rc == WP_OK;
+    return rc;
+}
+
+enum wp_err store_commit(struct store *store)
+{
+    enum wp_err rc = store_exec(store, "COMMIT", "committing");
+    /* A failed COMMIT may leave the transaction open (SQLITE_BUSY) or already rolled back
+     * (I/O, full); the caller rolls back either way. */
+    if (rc == WP_OK)
+        store->in_transaction = false;
+    return rc;
+}
+
+void store_rollback(struct store *store)
+{
+    if (sqlite3_get_autocommit(store->db) == 0) {
+        int rc = sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+            wp_log(WP_LOG_ERR, "rollback: %s", sqlite3_errmsg(store->db));
+    }
+    store->in_transaction = false;
+}
+
+/* True (in *known) if (ward, stream, seq) is in reports or rejected. */
+static enum wp_err store_known(struct store *store, const char *ward, const char *stream,
+                               int64_t seq, bool *known)
+{
+    sqlite3_stmt *stmt = store_stmt(store, STMT_KNOWN);
+    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, seq);
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_fail(store, rc, "looking up a report");
+    *known = rc == SQLITE_ROW;
+    return WP_OK;
+}
+
+static enum wp_err store_add_values(struct store *store, const struct wp_report *report,
+                                    int64_t report_id, int64_t observed_ms)
+{
+    enum wp_err rc = WP_OK;
+    for (size_t i = 0; rc == WP_OK && i < report->value_count; i++) {
+        const struct wp_report_value *v = &report->values[i];
+        sqlite3_stmt *stmt = store_stmt(store, STMT_INSERT_VALUE);
+        sqlite3_bind_int64(stmt, 1, report_id);
+        sqlite3_bind_text(stmt, 2, report->ward, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, report->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 4, v->indicator, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 5, v->value);
+        rc = store_step_done(store, stmt, "storing a value");
+        if (rc != WP_OK)
+            break;
+        stmt = store_stmt(store, STMT_UPSERT_CURRENT_VALUE);
+        sqlite3_bind_text(stmt, 1, report->ward, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, report->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, v->indicator, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, v->value);
+        sqlite3_bind_int64(stmt, 5, report_id);
+        sqlite3_bind_int64(stmt, 6, observed_ms);
+        rc = store_step_done(store, stmt, "updating a current value");
+    }
+    for (size_t i = 0; rc == WP_OK && i < report->task_count; i++) {
+        const struct wp_report_task *t = &report->tasks[i];
+        sqlite3_stmt *stmt = store_stmt(store, STMT_INSERT_TASK);
+        sqlite3_bind_int64(stmt, 1, report_id);
+        sqlite3_bind_text(stmt, 2, report->ward, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, report->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 4, t->task, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 5, t->state, -1, SQLITE_STATIC);
+        rc = store_step_done(store, stmt, "storing a task state");
+        if (rc != WP_OK)
+            break;
+        stmt = store_stmt(store, STMT_UPSERT_CURRENT_TASK);
+        sqlite3_bind_text(stmt, 1, report->ward, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, t->task, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, t->state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 4, report->period, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 5, report_id);
+        sqlite3_bind_int64(stmt, 6, observed_ms);
+        rc = store_step_done(store, stmt, "updating a current task state");
+    }
+    return rc;
+}
+
+enum wp_err store_add_report(struct store *store, const struct wp_report *report,
+                             const char *topic, const void *payload, size_t len,
+                             int64_t received_ms)
+{
+    bool known;
+    enum wp_err rc = store_known(store, report->ward, report->stream, report->seq, &known);
+    if (rc != WP_OK)
+        return rc;
+    if (known)
+        return WP_ERR_DUPLICATE;
+
+    /* The decoder has checked both; a failure here is a bug upstream, not bad input. */
+    int64_t first_day = 0, observed_ms = 0;
+    int day_count = 1;
+    if (!wp_period_parse(report->period, &first_day, &day_count)
+        || !wp_datetime_parse(report->observed_at, &observed_ms)) {
+        snprintf(store->errmsg, sizeof store->errmsg, "report %s/%s/%lld: bad period or "
+                 "observed_at reached the store", report->ward, report->stream,
+                 (long long)report->seq);
+        return WP_ERR_INVALID;
+    }
+    char first[16], last[16], received_at[40];
+    wp_date_format(first_day, first, sizeof first);
+    wp_date_format(first_day + day_count - 1, last, sizeof last);
+    wp_datetime_format_local(received_ms, received_at, sizeof received_at);
+
+    sqlite3_stmt *stmt = store_stmt(store, STMT_INSERT_REPORT);
+    sqlite3_bind_text(stmt, 1, report->ward, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, report->stream, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, report->seq);
+    sqlite3_bind_text(stmt, 4, report->period, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, first, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 6, last, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 7, report->observed_at, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 8, observed_ms);
+    sqlite3_bind_text(stmt, 9, received_at, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 10, received_ms);
+    sqlite3_bind_text(stmt, 11, topic, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 12, payload, (int)len, SQLITE_STATIC);
+    if ((rc = store_step_done(store, stmt, "storing a report")) != WP_OK)
+        return rc;
+    return store_add_values(store, report, sqlite3_last_insert_rowid(store->db), observed_ms);
+}
+
+enum wp_err store_add_rejected(struct store *store, const struct store_rejection *rej)
+{
+    bool identified = rej->ward && rej->stream && rej->seq > 0;
+    if (identified) {
+        bool known;
+        enum wp_err rc = store_known(store, rej->ward, rej->stream, rej->seq, &known);
+        if (rc != WP_OK)
+            return rc;
+        if (known)
+            return WP_ERR_DUPLICATE;
+    }
+    char received_at[40];
+    wp_datetime_format_local(rej->received_ms, received_at, sizeof received_at);
+
+    sqlite3_stmt *stmt = store_stmt(store, STMT_INSERT_REJECTED);
+    sqlite3_bind_text(stmt, 1, received_at, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, rej->received_ms);
+    sqlite3_bind_text(stmt, 3, rej->topic, -1, SQLITE_STATIC);
+    if (rej->ward)
+        sqlite3_bind_text(stmt, 4, rej->ward, -1, SQLITE_STATIC);
+    if (rej->stream)
+        sqlite3_bind_text(stmt, 5, rej->stream, -1, SQLITE_STATIC);
+    if (identified)
+        sqlite3_bind_int64(stmt, 6, rej->seq);
+    sqlite3_bind_text(stmt, 7, rej->reason, -1, SQLITE_STATIC);
+    /* zeroblob-free empty payload: bind a zero-length blob, not NULL (NOT NULL column). */
+    sqlite3_bind_blob(stmt, 8, rej->len ? rej->payload : "", (int)rej->len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 9, (sqlite3_int64)rej->original_len);
+    return store_step_done(store, stmt, "storing a rejection");
+}
+
+enum wp_err store_advance_ack(struct store *store, const char *ward, const char *stream,
+                              int64_t now_ms, int64_t *acked_through)
+{
+    char now[40];
+    wp_datetime_format_local(now_ms, now, sizeof now);
+    sqlite3_stmt *stmt = store_stmt(store, STMT_TOUCH_STREAM);
+    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, now, -1, SQLITE_STATIC);
+    enum wp_err rc = store_step_done(store, stmt, "recording a stream");
+    if (rc != WP_OK)
+        return rc;
+
+    stmt = store_stmt(store, STMT_GET_ACKED);
+    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
+    int src = sqlite3_step(stmt);
+    if (src != SQLITE_ROW) {
+        sqlite3_reset(stmt);
+        return store_fail(store, src, "reading acked_through");
+    }
+    int64_t start = sqlite3_column_int64(stmt, 0), n = start;
+    sqlite3_reset(stmt);
+
+    /* One index lookup per seq; a long run only happens once, when a gap fills. */
+    for (;;) {
+        bool known;
+        if ((rc = store_known(store, ward, stream, n + 1, &known)) != WP_OK)
+            return rc;
+        if (!known)
+            break;
+        n++;
+    }
+    if (n != start) {
+        stmt = store_stmt(store, STMT_SET_ACKED);
+        sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, n);
+        if ((rc = store_step_done(store, stmt, "updating acked_through")) != WP_OK)
+            return rc;
+    }
+    *acked_through = n;
+    return WP_OK;
+}
+
+enum wp_err store_each_rejected(struct store *store, const char *ward, const char *stream,
+                                int64_t from_seq, int64_t to_seq, size_t max,
+                                void (*fn)(void *ctx, int64_t seq, const char *reason),
+                                void *ctx)
+{
+    sqlite3_stmt *stmt = store_stmt(store, STMT_REJECTED_RANGE);
+    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, from_seq);
+    sqlite3_bind_int64(stmt, 4, to_seq);
+    sqlite3_bind_int64(stmt, 5, (sqlite3_int64)max);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        fn(ctx, sqlite3_column_int64(stmt, 0), (const char *)sqlite3_column_text(stmt, 1));
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? WP_OK : store_fail(store, rc, "listing rejections");
+}

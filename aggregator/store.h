@@ -1,0 +1,106 @@
+/* store.h — the aggregator's SQLite database: reports, values, rejections, ack state.
+ *
+ * One connection, used by the aggregator's one thread. WAL journal (readers such as
+ * `wardpulse export` never block the writer), synchronous=FULL (an ack promises the
+ * report survives a power cut), busy_timeout, foreign keys on.
+ *
+ * The schema is versioned with PRAGMA user_version and grows only by migrations
+ * appended to the list in store.c (each runs in its own transaction; rules and alerts
+ * tables arrive that way). A database newer than the program is refused. Version 1:
+ *
+ *   reports         one row per stored report, for ever (the audit trail):
+ *                   id, ward, stream, seq UNIQUE(ward, stream, seq), period, period_first,
+ *                   period_last (YYYY-MM-DD, the days the period covers), observed_at,
+ *                   observed_ms, received_at (RFC 3339, +07:00), received_ms, topic,
+ *                   payload (TEXT, exactly as received)
+ *   report_values   (report_id, indicator) → ward, period, value
+ *   report_tasks    (report_id, task) → ward, period, state
+ *   current_values  (ward, period, indicator) → value, report_id, observed_ms: the value
+ *                   in force. A later observed_at supersedes; on equal observed_at the
+ *                   later arrival does. Superseded values stay in report_values.
+ *   current_tasks   (ward, task) → state, period, report_id, observed_ms, same rule
+ *   rejected        id, received_at, received_ms, topic, ward (the topic's), stream, seq
+ *                   (NULL when unknown), reason, payload (BLOB, raw, cut at max_payload),
+ *                   payload_bytes (size as received); UNIQUE(ward, stream, seq) where seq
+ *                   is known, so a re-sent rejected report is stored once
+ *   streams         (ward, stream) → acked_through, first_seen_at, last_seen_at
+ *
+ * A (ward, stream, seq) is "known" once it is in reports or in rejected; it is never
+ * stored twice, in either table.
+ *
+ * Write functions must be called between store_begin and store_commit/store_rollback.
+ * Errors: WP_ERR_FULL when the disk or database is full, WP_ERR_DB otherwise;
+ * store_errmsg() then says what SQLite said.
+ */
+#ifndef WP_AGGREGATOR_STORE_H
+#define WP_AGGREGATOR_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "report.h"
+
+struct store;
+
+/* Opens (creating if missing) and migrates the database at path. The directory must
+ * exist. On success *out is the store (free with store_close). */
+enum wp_err store_open(const char *path, struct store **out, char *err, size_t errlen);
+
+/* Rolls back an open transaction, closes, frees and NULLs *store. Accepts NULL. */
+void store_close(struct store **store);
+
+/* Schema version of the open database (PRAGMA user_version). */
+int store_schema_version(const struct store *store);
+
+/* What SQLite said about the last failure; owned by the store, valid until the next call. */
+const char *store_errmsg(const struct store *store);
+
+/* BEGIN IMMEDIATE: takes the write lock now, so that a commit cannot fail on a lock. */
+enum wp_err store_begin(struct store *store);
+enum wp_err store_commit(struct store *store);
+/* Never fails in a way the caller can act on; logs if SQLite complains. */
+void store_rollback(struct store *store);
+
+/* Stores a decoded, valid report: raw payload (len bytes, UTF-8 text), its values and
+ * tasks, and the values/tasks now in force. Returns WP_OK, or WP_ERR_DUPLICATE (nothing
+ * written) if its (ward, stream, seq) is already known. */
+enum wp_err store_add_report(struct store *store, const struct wp_report *report,
+                             const char *topic, const void *payload, size_t len,
+                             int64_t received_ms);
+
+/* A message that is not a storable report. ward, stream may be NULL and seq 0 when
+ * unknown; payload is stored as given (the caller cuts it to max_payload). */
+struct store_rejection {
+    int64_t received_ms;
+    const char *topic;
+    const char *ward;
+    const char *stream;
+    int64_t seq;
+    const char *reason;
+    const void *payload;
+    size_t len;            /* bytes in payload */
+    size_t original_len;   /* bytes as received */
+};
+
+/* Stores a rejection. Returns WP_OK, or WP_ERR_DUPLICATE (nothing written) when ward,
+ * stream and seq are all known and that identity is already in reports or rejected. */
+enum wp_err store_add_rejected(struct store *store, const struct store_rejection *rejection);
+
+/* Moves streams.acked_through of (ward, stream) forward while the next seq is known,
+ * creating the stream row if needed, and returns it in *acked_through: the largest n such
+ * that every seq 1..n is known. Gaps (reports lost by an aggregator crash between PUBACK
+ * and commit, or simply still on their way) stop it, so an ack never covers a report the
+ * database does not hold. now_ms stamps last_seen_at. */
+enum wp_err store_advance_ack(struct store *store, const char *ward, const char *stream,
+                              int64_t now_ms, int64_t *acked_through);
+
+/* Calls fn for each rejected seq of (ward, stream) in [from_seq, to_seq], in seq order,
+ * at most max times. reason is valid only during the call. */
+enum wp_err store_each_rejected(struct store *store, const char *ward, const char *stream,
+                                int64_t from_seq, int64_t to_seq, size_t max,
+                                void (*fn)(void *ctx, int64_t seq, const char *reason),
+                                void *ctx);
+
+#endif
