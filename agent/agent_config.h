@@ -1,0 +1,49 @@
+/* agent_config.h — the settings of wardpulse-agent, as one table (see common/config.h).
+ *
+ * The table is the documentation: `wardpulse-agent --help` prints it, docs/ copies it.
+ * agent_config_load() runs the common loader over the table and then checks what a
+ * table cannot express (a ward code of exactly five digits, a known log level) and
+ * fills derived defaults (client_id = ward).
+ */
+#ifndef WP_AGENT_CONFIG_H
+#define WP_AGENT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+
+#define AGENT_DEFAULT_OUTBOX_PATH "/var/lib/wardpulse-agent/outbox.db"
+
+struct agent_config {
+    char *ward;              /* "00001": exactly five digits */
+    char *broker_host;
+    long long broker_port;
+    char *client_id;         /* never NULL after a successful load: defaults to ward */
+    char *outbox_path;
+    char *spool_dir;         /* NULL: no spool intake */
+    int64_t ack_timeout_ms;
+    int64_t poll_interval_ms;
+    char *log_level;
+    int log_level_value;     /* derived: WP_LOG_* of log_level */
+    char *cafile;
+    char *certfile;
+    char *keyfile;
+    char *username;
+    char *password_file;
+};
+
+/* The option table, ending with an entry whose name is NULL. */
+extern const struct wp_config_option agent_config_options[];
+
+/* Loads defaults, the file of cmd and the command-line overrides into *cfg (zeroed
+ * first), then checks and derives as described above. On error err names file:line or
+ * the key. The strings of *cfg are owned by it: agent_config_free releases them, also
+ * after a failed load. */
+enum wp_err agent_config_load(struct agent_config *cfg, const struct wp_cmdline *cmd, char *err,
+                              size_t errlen);
+
+void agent_config_free(struct agent_config *cfg);
+
+#endif

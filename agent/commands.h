@@ -1,0 +1,29 @@
+/* commands.h — the commands of wardpulse-agent, one file each.
+ *
+ * main.c loads the configuration and hands it over; a command only reads it. Each takes
+ * the words from its own name on (argv[0] is the command name) and returns the process
+ * exit status: 0 success, 1 failure (message already printed), 2 usage error.
+ */
+#ifndef WP_AGENT_COMMANDS_H
+#define WP_AGENT_COMMANDS_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "agent_config.h"
+
+/* Set by main.c's signal handlers (which do nothing else), acted on by the daemon loop. */
+extern volatile sig_atomic_t agent_stop_requested;   /* SIGTERM, SIGINT */
+extern volatile sig_atomic_t agent_reload_requested; /* SIGHUP */
+
+/* publisher.c: the daemon — publish the outbox, apply acks, until SIGTERM/SIGINT. */
+int publisher_run(const struct agent_config *cfg);
+
+/* submit.c: commit one report to the outbox; exit 0 only after the commit. */
+int submit_command(const struct agent_config *cfg, int argc, char **argv);
+void submit_usage(FILE *out);
+
+/* status_cmd.c: what a ward clerk needs to see: queued, oldest, rejected reports. */
+int status_command(const struct agent_config *cfg, int argc, char **argv);
+
+#endif

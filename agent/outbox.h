@@ -1,0 +1,123 @@
+/* outbox.h — the agent's durable outbox: reports wait here until an ack covers them.
+ *
+ * One SQLite file (WAL) per ward, shared by the daemon and any number of concurrent
+ * `submit` processes (busy_timeout: a writer waits for the other instead of failing).
+ *
+ *   meta         one row: ward, stream (16 lowercase hex digits from getrandom(2), drawn
+ *                when the store is created), next_seq, created_at
+ *   entries      seq (1, 2, 3 … of the stream), period, payload (the exact JSON text that
+ *                is published), created_at, last_sent_at, attempts
+ *   dead_letter  seq, period, payload, reason, rejected_at: reports the aggregator
+ *                rejected; never published again
+ *
+ * Times are Unix milliseconds of wp_now_ms(). The schema version is PRAGMA user_version;
+ * outbox_open migrates older files and refuses newer ones.
+ *
+ * (stream, seq) identify a report for ever: seq is never reused, also after its entry
+ * was acked and deleted, because next_seq lives in meta rather than being derived from
+ * the entries left.
+ */
+#ifndef WP_AGENT_OUTBOX_H
+#define WP_AGENT_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "report.h"
+
+struct outbox;
+
+#define OUTBOX_CREATE 0x1u   /* create the file and draw a stream if there is none */
+#define OUTBOX_RELAXED 0x2u  /* synchronous=NORMAL instead of FULL, see outbox_open */
+
+/* Opens the outbox at path for ward. Commits are durable (synchronous=FULL) unless
+ * OUTBOX_RELAXED is given: the daemon uses it, since everything it writes (send times,
+ * deletions after an ack, dead letters) may be lost on power failure without losing a
+ * report — the entry is merely published again. Without OUTBOX_CREATE a missing or
+ * never-initialised file is WP_ERR_NOT_FOUND. A store created for another ward is
+ * WP_ERR_CONFIG. On success *out is owned by the caller (outbox_close). */
+enum wp_err outbox_open(struct outbox **out, const char *path, const char *ward, unsigned flags,
+                        char *err, size_t errlen);
+
+/* Closes and sets *ob to NULL; rolls back an intake left open. Accepts NULL. */
+void outbox_close(struct outbox **ob);
+
+/* The stream of this store, 16 lowercase hex digits; owned by ob. */
+const char *outbox_stream(const struct outbox *ob);
+const char *outbox_path(const struct outbox *ob);
+
+/* ---- intake: one transaction around any number of reports -------------------------- */
+
+/* BEGIN IMMEDIATE: takes the write lock so that seq numbers are assigned in commit order. */
+enum wp_err outbox_intake_begin(struct outbox *ob, char *err, size_t errlen);
+
+/* Assigns the stream and the next seq to report (report->stream, report->seq are
+ * overwritten), encodes it with wp_report_to_json and validates the printed text with
+ * wp_report_decode — so the outbox holds only what the aggregator accepts — then
+ * inserts it. report stays owned by the caller. WP_ERR_INVALID: err is the validator's
+ * message (e.g. "values.deaths: must be ≥ 0"); the caller should roll back. */
+enum wp_err outbox_intake_add(struct outbox *ob, struct wp_report *report, char *err,
+                              size_t errlen);
+
+/* COMMIT. Only after WP_OK are the reports accepted. WP_ERR_FULL: the disk is full and
+ * nothing of this intake was kept. */
+enum wp_err outbox_intake_commit(struct outbox *ob, char *err, size_t errlen);
+
+/* ROLLBACK; harmless when no intake is open. */
+void outbox_intake_rollback(struct outbox *ob);
+
+/* ---- publishing -------------------------------------------------------------------- */
+
+/* True when another connection (a `submit`) committed since the last call; cheap
+ * (PRAGMA data_version), meant to be polled. The first call returns true. */
+bool outbox_changed(struct outbox *ob);
+
+/* The seqs of every entry with seq > after_seq, in ascending order, into *seqs (malloc'd,
+ * caller frees; NULL when *count == 0). */
+enum wp_err outbox_seqs_after(struct outbox *ob, int64_t after_seq, int64_t **seqs, size_t *count);
+
+/* The payload of entry seq into *payload (malloc'd, NUL-terminated, caller frees) and
+ * its length. WP_ERR_NOT_FOUND if the entry is gone (acked meanwhile). */
+enum wp_err outbox_payload(struct outbox *ob, int64_t seq, char **payload, size_t *len);
+
+/* Records a publication: last_sent_at = now_ms, attempts + 1. */
+enum wp_err outbox_mark_sent(struct outbox *ob, int64_t seq, int64_t now_ms);
+
+/* ---- acks -------------------------------------------------------------------------- */
+
+struct outbox_rejection {
+    int64_t seq;
+    const char *reason;
+};
+
+/* Applies one ack of this store's stream in one transaction: every rejected seq still in
+ * entries moves to dead_letter with its reason (logged as an error), then every entry
+ * with seq <= acked_through is deleted. A repeated or older ack changes nothing.
+ * *removed (may be NULL) = entries deleted, *dead (may be NULL) = entries dead-lettered. */
+enum wp_err outbox_apply_ack(struct outbox *ob, int64_t acked_through,
+                             const struct outbox_rejection *rejected, size_t rejected_count,
+                             size_t *removed, size_t *dead);
+
+/* ---- status -------------------------------------------------------------------------- */
+
+struct outbox_summary {
+    int64_t queued;               /* entries not yet acked */
+    int64_t oldest_seq;           /* 0 when queued == 0 */
+    char oldest_period[16];
+    int64_t oldest_created_at;    /* ms */
+    int64_t last_sent_at;         /* ms of the latest publication, 0 if none */
+    int64_t dead_count;
+    int64_t next_seq;
+    int64_t created_at;           /* of the store (when the stream was drawn) */
+};
+
+enum wp_err outbox_summarize(struct outbox *ob, struct outbox_summary *out);
+
+/* Calls fn for every dead letter in seq order; strings valid only during the call. */
+typedef void (*outbox_dead_fn)(void *ctx, int64_t seq, const char *period, const char *reason,
+                               int64_t rejected_at);
+enum wp_err outbox_each_dead_letter(struct outbox *ob, outbox_dead_fn fn, void *ctx);
+
+#endif

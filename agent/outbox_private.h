@@ -1,0 +1,40 @@
+/* outbox_private.h — internals shared by outbox_store.c and outbox.c; nothing else
+ * includes this (the public contract is outbox.h). */
+#ifndef WP_AGENT_OUTBOX_PRIVATE_H
+#define WP_AGENT_OUTBOX_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "outbox.h"
+
+/* A daemon transaction is a few milliseconds; a submit's is one report. Waiting this long
+ * only happens when something is badly wrong, and then a clear error beats a hang. */
+#define OUTBOX_BUSY_TIMEOUT_MS 10000
+
+struct outbox {
+    sqlite3 *db;
+    char *path;
+    char ward[16];
+    char stream[WP_STREAM_LEN + 1];
+    bool in_intake;
+    int64_t intake_next_seq;
+    bool data_version_known;
+    int64_t data_version;
+};
+
+/* Fills err from the connection's last error, naming the outbox and `what`; SQLITE_FULL
+ * becomes WP_ERR_FULL ("the disk is full"), everything else WP_ERR_DB. */
+enum wp_err outbox__fail(const struct outbox *ob, int rc, const char *what, char *err,
+                         size_t errlen);
+
+/* The same for callers without an err buffer: logs it as an error. */
+enum wp_err outbox__fail_logged(const struct outbox *ob, int rc, const char *what);
+
+/* Runs sql and stores the first column of its first row in *value. Returns SQLITE_OK,
+ * SQLITE_NOTFOUND when there is no row, or the SQLite error. */
+int outbox__query_int(struct outbox *ob, const char *sql, int64_t *value);
+
+#endif

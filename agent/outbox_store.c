@@ -1,0 +1,322 @@
+/* outbox_store.c — the outbox file itself: opening, schema versions and migrations, the
+ * meta row with the stream (contract in outbox.h; shared internals in outbox_private.h). */
+#include "outbox_private.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "clock.h"
+#include "log.h"
+
+/* Index i turns user_version i into i + 1. Step 0 creates the store; its meta row
+ * (ward and a freshly drawn stream) is inserted in the same transaction. Later versions
+ * append a step here and never edit an old one. */
+static const char *const outbox_schema_steps[] = {
+    "CREATE TABLE meta ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  ward TEXT NOT NULL,"
+    "  stream TEXT NOT NULL CHECK (length(stream) = 16),"
+    "  next_seq INTEGER NOT NULL CHECK (next_seq >= 1),"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE entries ("
+    "  seq INTEGER PRIMARY KEY CHECK (seq >= 1),"
+    "  period TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_sent_at INTEGER,"
+    "  attempts INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE dead_letter ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  period TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  rejected_at INTEGER NOT NULL);",
+};
+#define OUTBOX_SCHEMA_VERSION ((int)(sizeof outbox_schema_steps / sizeof outbox_schema_steps[0]))
+
+/* Fills err from the connection's last error; SQLITE_FULL becomes WP_ERR_FULL so that
+ * callers can tell the clerk the disk is full rather than "database error". */
+enum wp_err outbox__fail(const struct outbox *ob, int rc, const char *what, char *err,
+                               size_t errlen)
+{
+    const char *msg = ob->db ? sqlite3_errmsg(ob->db) : sqlite3_errstr(rc);
+    if ((rc & 0xff) == SQLITE_FULL) {
+        snprintf(err, errlen, "outbox %s: %s: the disk is full; nothing was written", ob->path,
+                 what);
+        return WP_ERR_FULL;
+    }
+    if ((rc & 0xff) == SQLITE_BUSY) {
+        snprintf(err, errlen, "outbox %s: %s: still locked by another process after %d s",
+                 ob->path, what, OUTBOX_BUSY_TIMEOUT_MS / 1000);
+        return WP_ERR_DB;
+    }
+    snprintf(err, errlen, "outbox %s: %s: %s", ob->path, what, msg);
+    return WP_ERR_DB;
+}
+
+/* For callers without an err buffer: log the failure and return its code. */
+enum wp_err outbox__fail_logged(const struct outbox *ob, int rc, const char *what)
+{
+    char err[512];
+    enum wp_err e = outbox__fail(ob, rc, what, err, sizeof err);
+    wp_log(WP_LOG_ERR, "%s", err);
+    return e;
+}
+
+int outbox__query_int(struct outbox *ob, const char *sql, int64_t *value)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(ob->db, sql, -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            *value = sqlite3_column_int64(stmt, 0);
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            rc = SQLITE_NOTFOUND;
+        }
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static enum wp_err outbox_draw_stream(char out[WP_STREAM_LEN + 1], char *err, size_t errlen)
+{
+    unsigned char bytes[WP_STREAM_LEN / 2];
+    size_t got = 0;
+    while (got < sizeof bytes) {
+        ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(err, errlen, "getrandom: %s", strerror(errno));
+            return WP_ERR_IO;
+        }
+        got += (size_t)n;
+    }
+    for (size_t i = 0; i < sizeof bytes; i++)
+        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+    return WP_OK;
+}
+
+static enum wp_err outbox_insert_meta(struct outbox *ob, const char *ward, char *err,
+                                      size_t errlen)
+{
+    char stream[WP_STREAM_LEN + 1];
+    enum wp_err e = outbox_draw_stream(stream, err, errlen);
+    if (e != WP_OK)
+        return e;
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(ob->db,
+                                "INSERT INTO meta (id, ward, stream, next_seq, created_at) "
+                                "VALUES (1, ?1, ?2, 1, ?3)",
+                                -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, wp_now_ms());
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_OK)
+        return outbox__fail(ob, rc, "creating the store", err, errlen);
+    wp_log(WP_LOG_NOTICE, "outbox %s created for ward %s with new stream %s", ob->path, ward,
+           stream);
+    return WP_OK;
+}
+
+/* Brings the file to OUTBOX_SCHEMA_VERSION. Two processes may open a fresh file at the
+ * same moment (the daemon and a first submit): the version is read again under the
+ * write lock so that only one of them creates the store and draws a stream. */
+static enum wp_err outbox_migrate(struct outbox *ob, const char *ward, bool create, char *err,
+                                  size_t errlen)
+{
+    int64_t version = 0;
+    int rc = outbox__query_int(ob, "PRAGMA user_version", &version);
+    if (rc != SQLITE_OK)
+        return outbox__fail(ob, rc, "reading the schema version", err, errlen);
+    if (version == OUTBOX_SCHEMA_VERSION)
+        return WP_OK;
+    if (version > OUTBOX_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "outbox %s has schema version %lld, newer than this wardpulse-agent "
+                 "understands (%d); upgrade the agent",
+                 ob->path, (long long)version, OUTBOX_SCHEMA_VERSION);
+        return WP_ERR_DB;
+    }
+    if (version == 0 && !create) {
+        snprintf(err, errlen, "outbox %s has not been created yet", ob->path);
+        return WP_ERR_NOT_FOUND;
+    }
+
+    rc = sqlite3_exec(ob->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return outbox__fail(ob, rc, "locking for the schema upgrade", err, errlen);
+    enum wp_err e = WP_OK;
+    rc = outbox__query_int(ob, "PRAGMA user_version", &version);
+    if (rc != SQLITE_OK) {
+        e = outbox__fail(ob, rc, "reading the schema version", err, errlen);
+        goto rollback;
+    }
+    for (int64_t v = version; v < OUTBOX_SCHEMA_VERSION; v++) {
+        rc = sqlite3_exec(ob->db, outbox_schema_steps[v], NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            e = outbox__fail(ob, rc, "upgrading the schema", err, errlen);
+            goto rollback;
+        }
+        if (v == 0) {
+            e = outbox_insert_meta(ob, ward, err, errlen);
+            if (e != WP_OK)
+                goto rollback;
+        }
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", OUTBOX_SCHEMA_VERSION);
+    rc = sqlite3_exec(ob->db, sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        e = outbox__fail(ob, rc, "upgrading the schema", err, errlen);
+        goto rollback;
+    }
+    return WP_OK;
+
+rollback:
+    if (!sqlite3_get_autocommit(ob->db))
+        sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+    return e;
+}
+
+static enum wp_err outbox_load_meta(struct outbox *ob, const char *ward, char *err,
+                                    size_t errlen)
+{
+    sqlite3_stmt *stmt = NULL;
+    enum wp_err e = WP_OK;
+    int rc = sqlite3_prepare_v2(ob->db, "SELECT ward, stream FROM meta WHERE id = 1", -1, &stmt,
+                                NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) {
+        snprintf(err, errlen, "outbox %s: meta row is missing (damaged store?)", ob->path);
+        e = WP_ERR_DB;
+        goto cleanup;
+    }
+    if (rc != SQLITE_ROW) {
+        e = outbox__fail(ob, rc, "reading meta", err, errlen);
+        goto cleanup;
+    }
+    const char *stored_ward = (const char *)sqlite3_column_text(stmt, 0);
+    const char *stream = (const char *)sqlite3_column_text(stmt, 1);
+    if (!stored_ward || !stream || strlen(stream) != WP_STREAM_LEN) {
+        snprintf(err, errlen, "outbox %s: meta row is damaged", ob->path);
+        e = WP_ERR_DB;
+        goto cleanup;
+    }
+    if (strcmp(stored_ward, ward) != 0) {
+        snprintf(err, errlen,
+                 "outbox %s belongs to ward %s, but this agent is configured for ward %s; "
+                 "give each ward its own outbox_path",
+                 ob->path, stored_ward, ward);
+        e = WP_ERR_CONFIG;
+        goto cleanup;
+    }
+    snprintf(ob->ward, sizeof ob->ward, "%s", stored_ward);
+    memcpy(ob->stream, stream, WP_STREAM_LEN + 1);
+
+cleanup:
+    sqlite3_finalize(stmt);
+    return e;
+}
+
+enum wp_err outbox_open(struct outbox **out, const char *path, const char *ward, unsigned flags,
+                        char *err, size_t errlen)
+{
+    *out = NULL;
+    bool create = flags & OUTBOX_CREATE;
+    if (!create && access(path, F_OK) != 0) {
+        snprintf(err, errlen, "outbox %s does not exist yet (nothing was ever submitted)", path);
+        return WP_ERR_NOT_FOUND;
+    }
+    struct outbox *ob = calloc(1, sizeof *ob);
+    if (!ob || !(ob->path = strdup(path))) {
+        free(ob);
+        snprintf(err, errlen, "out of memory");
+        return WP_ERR_NOMEM;
+    }
+    enum wp_err e = WP_OK;
+    int oflags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path, &ob->db, oflags, NULL);
+    if (rc != SQLITE_OK) {
+        e = outbox__fail(ob, rc, "cannot open", err, errlen);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(ob->db, 1);
+    /* The daemon and a concurrent submit share the file: wait for the other's lock. */
+    sqlite3_busy_timeout(ob->db, OUTBOX_BUSY_TIMEOUT_MS);
+
+    /* WAL lets the daemon read while a submit writes, and a WAL commit with
+     * synchronous=FULL is on disk when COMMIT returns — what `submit` promises. */
+    sqlite3_stmt *stmt = NULL;
+    rc = sqlite3_prepare_v2(ob->db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(stmt, 0);
+        if (!mode || strcmp(mode, "wal") != 0)
+            wp_log(WP_LOG_WARNING, "outbox %s: journal mode is %s, not wal", path,
+                   mode ? mode : "?");
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_OK) {
+        e = outbox__fail(ob, rc, "setting WAL mode", err, errlen);
+        goto fail;
+    }
+    rc = sqlite3_exec(ob->db,
+                      (flags & OUTBOX_RELAXED) ? "PRAGMA synchronous=NORMAL"
+                                               : "PRAGMA synchronous=FULL",
+                      NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        e = outbox__fail(ob, rc, "setting synchronous", err, errlen);
+        goto fail;
+    }
+    e = outbox_migrate(ob, ward, create, err, errlen);
+    if (e == WP_OK)
+        e = outbox_load_meta(ob, ward, err, errlen);
+    if (e != WP_OK)
+        goto fail;
+    *out = ob;
+    return WP_OK;
+
+fail:
+    outbox_close(&ob);
+    return e;
+}
+
+void outbox_close(struct outbox **ob)
+{
+    if (!ob || !*ob)
+        return;
+    if ((*ob)->in_intake)
+        outbox_intake_rollback(*ob);
+    sqlite3_close((*ob)->db);
+    free((*ob)->path);
+    free(*ob);
+    *ob = NULL;
+}
+
+const char *outbox_stream(const struct outbox *ob)
+{
+    return ob->stream;
+}
+
+const char *outbox_path(const struct outbox *ob)
+{
+    return ob->path;
+}

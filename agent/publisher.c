@@ -1,0 +1,338 @@
+/* publisher.c — the agent daemon: publish the outbox, apply acks, announce status.
+ *
+ * One thread. wp_mqtt_loop() runs the network for at most poll_interval, its callbacks
+ * (PUBACK, ack messages, connect) run inside it, then the loop body looks for reports a
+ * concurrent `submit` committed and publishes whatever is due. Everything the daemon
+ * knows for sure lives in the outbox; struct inflight only schedules.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "ack.h"
+#include "clock.h"
+#include "commands.h"
+#include "inflight.h"
+#include "log.h"
+#include "mqtt_session.h"
+#include "outbox.h"
+#include "timefmt.h"
+#include "topic.h"
+
+/* How long SIGTERM waits for the broker to take the offline status. */
+#define PUBLISHER_SHUTDOWN_WAIT_MS 2000
+
+struct publisher {
+    const struct agent_config *cfg;
+    struct outbox *ob;
+    struct wp_mqtt mqtt;
+    struct inflight inflight;
+    char report_topic[WP_TOPIC_MAX];
+    char ack_topic[WP_TOPIC_MAX];
+    char status_topic[WP_TOPIC_MAX];
+    char will_payload[256];   /* must outlive the session: libmosquitto resends it */
+    bool connect_pending;     /* CONNACK seen; subscribe, birth, republish in the loop */
+    bool link_lost;           /* a publish met MOSQ_ERR_NO_CONN: hold off until CONNACK */
+    bool rescan;              /* the last look into the outbox failed: look again */
+    int offline_mid;
+    bool offline_delivered;
+    int lock_fd;
+};
+
+/* Two daemons on one outbox would fight over the client id and publish everything twice;
+ * an flock on a side file (not the database, whose locks SQLite owns) keeps it to one. */
+static enum wp_err publisher_lock(struct publisher *p, char *err, size_t errlen)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s.daemon-lock", p->cfg->outbox_path) >= (int)sizeof path) {
+        snprintf(err, errlen, "outbox_path is too long");
+        return WP_ERR_CONFIG;
+    }
+    p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (p->lock_fd < 0) {
+        snprintf(err, errlen, "cannot create the daemon's lock file %.900s: %s", path,
+                 strerror(errno));
+        return WP_ERR_IO;
+    }
+    if (flock(p->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "another wardpulse-agent daemon already serves outbox %s",
+                 p->cfg->outbox_path);
+        return WP_ERR_CONFIG;
+    }
+    return WP_OK;
+}
+
+/* status payload of DESIGN.md. The Last Will is written at connect time, when neither
+ * the moment it fires nor the queue length is known: will = true leaves both out. */
+static void publisher_status_json(const struct publisher *p, const char *state, bool will,
+                                  char *buf, size_t size)
+{
+    char since[40];
+    wp_datetime_format_local(wp_now_ms(), since, sizeof since);
+    if (will)
+        snprintf(buf, size, "{\"v\":1,\"ward\":\"%s\",\"state\":\"%s\",\"version\":\"%s\"}",
+                 p->cfg->ward, state, WARDPULSE_VERSION);
+    else
+        snprintf(buf, size,
+                 "{\"v\":1,\"ward\":\"%s\",\"state\":\"%s\",\"since\":\"%s\","
+                 "\"version\":\"%s\",\"queued\":%zu}",
+                 p->cfg->ward, state, since, WARDPULSE_VERSION, p->inflight.count);
+}
+
+static int publisher_publish_status(struct publisher *p, const char *state, int *mid)
+{
+    char payload[256];
+    publisher_status_json(p, state, false, payload, sizeof payload);
+    int rc = wp_mqtt_publish(&p->mqtt, mid, p->status_topic, payload, strlen(payload), 1, true);
+    if (rc != MOSQ_ERR_SUCCESS)
+        wp_log(WP_LOG_WARNING, "publishing %s status: %s", state, mosquitto_strerror(rc));
+    return rc;
+}
+
+/* Takes in what a concurrent submit committed since we last looked. */
+static void publisher_load_new(struct publisher *p)
+{
+    int64_t *seqs = NULL;
+    size_t count = 0;
+    /* On failure (logged) data_version will not tell us again: rescan asks next tick. */
+    p->rescan = outbox_seqs_after(p->ob, p->inflight.highest_seq, &seqs, &count) != WP_OK;
+    if (p->rescan)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        if (inflight_append(&p->inflight, seqs[i]) != WP_OK) {
+            wp_log(WP_LOG_ERR, "out of memory tracking outbox entries");
+            break;
+        }
+    }
+    if (count > 0)
+        wp_log(WP_LOG_DEBUG, "%zu new report(s) in the outbox, seq %lld..%lld", count,
+               (long long)seqs[0], (long long)seqs[count - 1]);
+    free(seqs);
+}
+
+static void publisher_on_connected(struct publisher *p)
+{
+    int rc = mosquitto_subscribe(p->mqtt.mosq, NULL, p->ack_topic, 1);
+    if (rc != MOSQ_ERR_SUCCESS)
+        wp_log(WP_LOG_ERR, "subscribing to %s: %s", p->ack_topic, mosquitto_strerror(rc));
+    publisher_load_new(p);
+    publisher_publish_status(p, "online", NULL);
+    /* libmosquitto keeps unsent messages only in memory and the broker may have lost
+     * what it had: every unacked entry goes out again; the aggregator drops duplicates. */
+    inflight_reset_all(&p->inflight);
+    if (p->inflight.count > 0)
+        wp_log(WP_LOG_INFO, "publishing %zu unacked report(s) from seq %lld",
+               p->inflight.count, (long long)p->inflight.items[0].seq);
+}
+
+static void publisher_publish_due(struct publisher *p)
+{
+    int64_t now = wp_monotonic_ms();
+    size_t i = 0;
+    while (i < p->inflight.count && p->mqtt.connected && !p->link_lost) {
+        struct inflight_entry *e = &p->inflight.items[i++];
+        if (!inflight_is_due(e, now))
+            continue;
+        char *payload = NULL;
+        size_t len = 0;
+        enum wp_err err = outbox_payload(p->ob, e->seq, &payload, &len);
+        if (err == WP_ERR_NOT_FOUND) {
+            inflight_remove(&p->inflight, e->seq); /* acked meanwhile */
+            i--; /* the next entry moved into this slot */
+            continue;
+        }
+        if (err != WP_OK) {
+            inflight_failed(&p->inflight, e, now);
+            continue;
+        }
+        if (e->state == INFLIGHT_DELIVERED)
+            wp_log(WP_LOG_INFO, "no ack for report seq %lld: publishing it again",
+                   (long long)e->seq);
+        int mid = 0;
+        int rc = wp_mqtt_publish(&p->mqtt, &mid, p->report_topic, payload, len, 1, false);
+        free(payload);
+        if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN) {
+            inflight_queued(e, mid);
+            outbox_mark_sent(p->ob, e->seq, wp_now_ms());
+            /* NO_CONN: libmosquitto has queued it for the session anyway, and the link is
+             * gone before its disconnect callback told us. Publishing more (or this one
+             * again) before the reconnect would only pile up copies in memory; the
+             * reconnect republishes every unacked entry. */
+            if (rc == MOSQ_ERR_NO_CONN)
+                p->link_lost = true;
+        } else {
+            wp_log(WP_LOG_ERR, "publishing report seq %lld: %s", (long long)e->seq,
+                   mosquitto_strerror(rc));
+            inflight_failed(&p->inflight, e, now);
+        }
+    }
+}
+
+static void publisher_handle_ack(struct publisher *p, const void *payload, int len)
+{
+    struct ack ack;
+    char err[512];
+    if (ack_decode(payload, (size_t)len, p->cfg->ward, outbox_stream(p->ob), &ack, err,
+                   sizeof err) != WP_OK) {
+        wp_log(WP_LOG_WARNING, "ignoring ack on %s: %s", p->ack_topic, err);
+        return;
+    }
+    size_t removed = 0, dead = 0;
+    if (outbox_apply_ack(p->ob, ack.acked_through, ack.rejected, ack.rejected_count, &removed,
+                         &dead) == WP_OK) {
+        inflight_acked(&p->inflight, ack.acked_through);
+        for (size_t i = 0; i < ack.rejected_count; i++)
+            inflight_remove(&p->inflight, ack.rejected[i].seq);
+        if (removed + dead > 0)
+            wp_log(WP_LOG_INFO, "ack through seq %lld: %zu report(s) delivered, %zu rejected",
+                   (long long)ack.acked_through, removed, dead);
+    }
+    ack_clear(&ack);
+}
+
+/* ---- callbacks: run inside wp_mqtt_loop, in this thread ---------------------------- */
+
+static void publisher_cb_connect(void *userdata)
+{
+    struct publisher *p = userdata;
+    p->connect_pending = true;
+}
+
+static void publisher_cb_publish(void *userdata, int mid)
+{
+    struct publisher *p = userdata;
+    if (p->offline_mid != 0 && mid == p->offline_mid) {
+        p->offline_delivered = true;
+        return;
+    }
+    inflight_delivered(&p->inflight, mid, wp_monotonic_ms());
+}
+
+static void publisher_cb_message(void *userdata, const char *topic, const void *payload,
+                                 int payloadlen, int qos, bool retain)
+{
+    (void)qos;
+    (void)retain;
+    struct publisher *p = userdata;
+    if (strcmp(topic, p->ack_topic) == 0)
+        publisher_handle_ack(p, payload, payloadlen);
+    else
+        wp_log(WP_LOG_DEBUG, "ignoring message on %s", topic);
+}
+
+/* ---- run ------------------------------------------------------------------------------- */
+
+static enum wp_err publisher_start(struct publisher *p, char *err, size_t errlen)
+{
+    const struct agent_config *cfg = p->cfg;
+    if (!wp_topic_for_unit(p->report_topic, sizeof p->report_topic, "report", cfg->ward) ||
+        !wp_topic_for_unit(p->ack_topic, sizeof p->ack_topic, "ack", cfg->ward) ||
+        !wp_topic_for_unit(p->status_topic, sizeof p->status_topic, "status", cfg->ward)) {
+        snprintf(err, errlen, "ward code %s does not fit a topic", cfg->ward);
+        return WP_ERR_CONFIG;
+    }
+    enum wp_err e = publisher_lock(p, err, errlen);
+    if (e == WP_OK)
+        e = outbox_open(&p->ob, cfg->outbox_path, cfg->ward, OUTBOX_CREATE | OUTBOX_RELAXED, err,
+                        errlen);
+    if (e != WP_OK)
+        return e;
+    inflight_init(&p->inflight, cfg->ack_timeout_ms);
+    publisher_status_json(p, "offline", true, p->will_payload, sizeof p->will_payload);
+
+    struct wp_mqtt_options opts = {
+        .host = cfg->broker_host,
+        .port = (int)cfg->broker_port,
+        .client_id = cfg->client_id,
+        .clean_session = false,
+        .will_topic = p->status_topic,
+        .will_payload = p->will_payload,
+        .will_retain = true,
+        .cafile = cfg->cafile,
+        .certfile = cfg->certfile,
+        .keyfile = cfg->keyfile,
+        .username = cfg->username,
+        .password_file = cfg->password_file,
+        .userdata = p,
+        .on_connect = publisher_cb_connect,
+        .on_message = publisher_cb_message,
+        .on_publish = publisher_cb_publish,
+    };
+    e = wp_mqtt_init(&p->mqtt, &opts, err, errlen);
+    if (e != WP_OK)
+        return e;
+    wp_log(WP_LOG_NOTICE, "wardpulse-agent %s for ward %s: outbox %s, stream %s, broker %s:%lld",
+           WARDPULSE_VERSION, cfg->ward, cfg->outbox_path, outbox_stream(p->ob),
+           cfg->broker_host, cfg->broker_port);
+    return WP_OK;
+}
+
+/* SIGTERM: a clean DISCONNECT makes the broker drop the Last Will, so the offline status
+ * is ours to publish; wait briefly for its PUBACK so that it is not lost with the link. */
+static void publisher_stop(struct publisher *p)
+{
+    if (!p->mqtt.mosq)
+        return;
+    if (p->mqtt.connected &&
+        publisher_publish_status(p, "offline", &p->offline_mid) == MOSQ_ERR_SUCCESS) {
+        int64_t deadline = wp_monotonic_ms() + PUBLISHER_SHUTDOWN_WAIT_MS;
+        while (!p->offline_delivered && p->mqtt.connected && wp_monotonic_ms() < deadline)
+            wp_mqtt_loop(&p->mqtt, 100);
+    }
+    wp_mqtt_destroy(&p->mqtt);
+}
+
+int publisher_run(const struct agent_config *cfg)
+{
+    char err[1024];
+    struct publisher p;
+    memset(&p, 0, sizeof p);
+    p.cfg = cfg;
+    p.lock_fd = -1;
+    int status = 1;
+
+    if (publisher_start(&p, err, sizeof err) != WP_OK) {
+        wp_log(WP_LOG_ERR, "%s", err);
+        goto cleanup;
+    }
+    int poll_ms = (int)cfg->poll_interval_ms;
+    while (!agent_stop_requested) {
+        wp_mqtt_loop(&p.mqtt, poll_ms);
+        if (agent_stop_requested)
+            break;
+        if (agent_reload_requested) {
+            agent_reload_requested = 0;
+            wp_log(WP_LOG_NOTICE, "SIGHUP: nothing to reload in this version; ignored");
+        }
+        if (p.connect_pending) {
+            p.connect_pending = false;
+            p.link_lost = false;
+            publisher_on_connected(&p);
+        }
+        /* A commit by another connection (a submit) bumps data_version; our own writes
+         * do not, so this costs one tiny read per tick. */
+        if (outbox_changed(p.ob) || p.rescan)
+            publisher_load_new(&p);
+        if (p.mqtt.connected)
+            publisher_publish_due(&p);
+    }
+    wp_log(WP_LOG_NOTICE, "stopping: %zu report(s) stay queued in the outbox",
+           p.inflight.count);
+    publisher_stop(&p);
+    status = 0;
+
+cleanup:
+    if (p.mqtt.mosq)
+        wp_mqtt_destroy(&p.mqtt);
+    inflight_free(&p.inflight);
+    outbox_close(&p.ob);
+    if (p.lock_fd >= 0)
+        close(p.lock_fd);
+    return status;
+}
