@@ -462,8 +462,9 @@ static bool report_check_semantics(const cJSON *root, char *err, size_t errlen)
         snprintf(err, errlen, "stream: must be %d lowercase hexadecimal digits", WP_STREAM_LEN);
         return false;
     }
-    if (!report_exact_int(seq, 1, NULL)) {
-        snprintf(err, errlen, "seq: must be an integer from 1 to %.0f", REPORT_MAX_EXACT_INT);
+    int64_t seq_value = 0;
+    if (!report_exact_int(seq, 1, &seq_value) || seq_value > WP_SEQ_MAX) {
+        snprintf(err, errlen, "seq: must be an integer from 1 to %lld", WP_SEQ_MAX);
         return false;
     }
     if (!cJSON_IsString(period)) {

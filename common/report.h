@@ -22,6 +22,11 @@
 
 #define WP_STREAM_LEN 16            /* hex digits */
 #define WP_REPORT_MAX_BYTES 65536   /* default payload limit of both daemons */
+/* The largest seq (and acked_through): 15 digits, because cJSON prints a number with 15
+ * significant digits whenever they read back within a relative DBL_EPSILON, so larger
+ * integers could change on the way out (2^53 - 1 was printed as ...990). The schemas
+ * carry the same bound. A stream of one report a second lasts 31 million years. */
+#define WP_SEQ_MAX 999999999999999LL
 
 struct wp_report_value {
     char *indicator;

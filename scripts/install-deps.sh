@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="cmake make gcc pkg-config
-libmosquitto-dev mosquitto mosquitto-clients
+libmosquitto-dev mosquitto mosquitto-clients openssl
 libsqlite3-dev sqlite3 libcjson-dev libsystemd-dev
 python3 python3-paho-mqtt python3-jsonschema json-schema-test-suite"
 

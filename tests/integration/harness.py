@@ -150,6 +150,10 @@ class Broker(Process):
             conf = f.read()
         conf = re.sub(r"(?m)^listener .*$", "listener %d 127.0.0.1" % self.port, conf)
         conf = re.sub(r"(?m)^persistence_location .*$", "persistence_location %s/" % self.dir, conf)
+        if os.geteuid() == 0:
+            # Started as root, mosquitto drops to the 'mosquitto' user, which cannot write
+            # its persistence file into our private temporary directory.
+            conf += "\nuser root\n"
         self.conf = os.path.join(self.dir, "mosquitto.conf")
         with open(self.conf, "w") as f:
             f.write(conf)

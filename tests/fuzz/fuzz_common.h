@@ -1,0 +1,40 @@
+/* fuzz_common.h — what every wardpulse libFuzzer harness shares.
+ *
+ * A harness calls a decoder exactly as a daemon does and then checks the decoder's own
+ * contract (header comments); a broken contract is a crash (abort), like an ASan or UBSan
+ * finding, so that tests/fuzz/run.sh keeps a reproducer for it.
+ */
+#ifndef WP_FUZZ_COMMON_H
+#define WP_FUZZ_COMMON_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* Fails the run with a message naming the broken contract. */
+#define FUZZ_CHECK(cond, ...)                                                          \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            fprintf(stderr, "fuzz contract broken at %s:%d: %s: ", __FILE__, __LINE__, \
+                    #cond);                                                            \
+            fprintf(stderr, __VA_ARGS__);                                              \
+            fputc('\n', stderr);                                                       \
+            abort();                                                                   \
+        }                                                                              \
+    } while (0)
+
+/* The daemons log every rejection; a fuzzer makes millions of them. */
+static inline void fuzz_quiet_logs(void)
+{
+    wp_log_init("fuzz", 0);
+}
+
+/* True if err is a NUL-terminated string within its buffer (the size given to the callee). */
+static inline int fuzz_terminated(const char *err, size_t size)
+{
+    return memchr(err, '\0', size) != NULL;
+}
+
+#endif
