@@ -7,7 +7,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build check check-asan demo install clean
+.PHONY: all deps build check check-asan demo install deb clean
 
 all: build
 
@@ -32,6 +32,11 @@ demo: build
 
 install: build
 	cmake --install $(BUILD)
+
+# The Debian packages (wardpulse-agent, wardpulse-aggregator, wardpulse-common) into
+# $(BUILD)/packages/: see docs/operations.md.
+deb: build
+	cd $(BUILD) && cpack -G DEB -B "$$PWD/packages"
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

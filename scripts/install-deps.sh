@@ -6,7 +6,8 @@ set -eu
 PACKAGES="cmake make gcc pkg-config
 libmosquitto-dev mosquitto mosquitto-clients openssl
 libsqlite3-dev sqlite3 libcjson-dev libsystemd-dev
-python3 python3-paho-mqtt python3-jsonschema json-schema-test-suite"
+python3 python3-paho-mqtt python3-jsonschema json-schema-test-suite
+dpkg-dev file systemd"
 
 missing=""
 for p in $PACKAGES; do
