@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
+#include "timefmt.h"
 
 #define OPT(field) offsetof(struct agent_config, field)
 
@@ -21,11 +23,28 @@ const struct wp_config_option agent_config_options[] = {
     {"outbox_path", WP_CONFIG_STRING, AGENT_DEFAULT_OUTBOX_PATH, 0, 0, OPT(outbox_path), 0,
      "SQLite file holding reports until the aggregator acknowledges them; created on first use"},
     {"spool_dir", WP_CONFIG_STRING, NULL, 0, 0, OPT(spool_dir), 0,
-     "directory whose complete files (report JSON or CSV) are taken in as submissions "
-     "(optional; not yet read by this version)"},
+     "directory whose complete files (report JSON or CSV, see docs/spool.md) the daemon "
+     "takes in as submissions; taken files go to done/, refused ones to rejected/ with "
+     "a .error file (optional; must exist)"},
+    {"spool_interval", WP_CONFIG_DURATION, "2s", 10, 3600000, OPT(spool_interval_ms), 0,
+     "how often the daemon looks for new files in spool_dir"},
+    {"spool_settle", WP_CONFIG_DURATION, "1s", 0, 3600000, OPT(spool_settle_ms), 0,
+     "a spool file is taken only once it has not changed for this long (for programs that "
+     "write in place instead of renaming into place)"},
+    {"spool_max_bytes", WP_CONFIG_INT, "4194304", 1024, 268435456, OPT(spool_max_bytes), 0,
+     "largest spool file taken in; a larger one is refused (a year of daily reports of a "
+     "ward is far smaller)"},
     {"ack_timeout", WP_CONFIG_DURATION, "30s", 100, 86400000, OPT(ack_timeout_ms), 0,
      "publish a report again when no acknowledgement covers it this long after it reached "
-     "the broker"},
+     "the broker; the wait doubles with every further try (plus up to 25% jitter)"},
+    {"ack_timeout_max", WP_CONFIG_DURATION, "10m", 100, 86400000, OPT(ack_timeout_max_ms), 0,
+     "longest wait between two publications of an unacknowledged report (before jitter); "
+     "taken as ack_timeout if shorter"},
+    {"reconnect_min", WP_CONFIG_DURATION, "500ms", 10, 3600000, OPT(reconnect_min_ms), 0,
+     "first wait before connecting to the broker again after the link failed; doubles on "
+     "every failed attempt"},
+    {"reconnect_max", WP_CONFIG_DURATION, "30s", 10, 3600000, OPT(reconnect_max_ms), 0,
+     "longest wait between two connection attempts; taken as reconnect_min if shorter"},
     {"poll_interval", WP_CONFIG_DURATION, "200ms", 10, 10000, OPT(poll_interval_ms), 0,
      "how often the daemon looks for reports committed by a concurrent 'submit'"},
     {"log_level", WP_CONFIG_STRING, "info", 0, 0, OPT(log_level), 0,
@@ -40,6 +59,16 @@ const struct wp_config_option agent_config_options[] = {
      "MQTT user name (optional)"},
     {"password_file", WP_CONFIG_STRING, NULL, 0, 0, OPT(password_file), 0,
      "file whose first line is the MQTT password (keeps it out of the config and of ps)"},
+    {"clock_start", WP_CONFIG_STRING, NULL, 0, 0, OPT(clock_start), 0,
+     "simulated clock: the instant (RFC 3339, e.g. 2022-05-01T00:00:00+07:00) the clock "
+     "shows at start; for tests, replays and the demo. Unset: the real time"},
+    {"clock_rate", WP_CONFIG_INT, "1", 1, 100000000, OPT(clock_rate), 0,
+     "simulated clock: simulated seconds per real second (86400: a day per second); "
+     "1 with no clock_start is real time"},
+    {"clock_anchor", WP_CONFIG_STRING, NULL, 0, 0, OPT(clock_anchor), 0,
+     "simulated clock: the real instant (RFC 3339) at which it showed clock_start; give "
+     "the agent, its submits and the aggregator the same, so that their clocks agree. "
+     "Unset: when the process starts"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -53,18 +82,6 @@ static bool ward_code_valid(const char *s)
     return true;
 }
 
-/* Where a key's value came from, for messages: the command line overrides the file. */
-static const char *agent_config_origin(const struct wp_cmdline *cmd, const char *key)
-{
-    size_t len = strlen(key);
-    for (int i = 0; i < cmd->override_count; i++) {
-        const char *k = cmd->overrides[i].key;
-        if (strncmp(k, key, len) == 0 && (k[len] == '\0' || k[len] == '='))
-            return "command line";
-    }
-    return cmd->config_path ? cmd->config_path : "command line";
-}
-
 enum wp_err agent_config_load(struct agent_config *cfg, const struct wp_cmdline *cmd, char *err,
                               size_t errlen)
 {
@@ -72,32 +89,52 @@ enum wp_err agent_config_load(struct agent_config *cfg, const struct wp_cmdline 
     enum wp_err rc = wp_config_load(agent_config_options, cfg, cmd, err, errlen);
     if (rc != WP_OK)
         return rc;
+    /* "agent.conf:2" (or "command line") for the messages about what only we can judge. */
+    char where[1100];
 
     if (!ward_code_valid(cfg->ward)) {
         snprintf(err, errlen, "%s: ward: '%s' is not a ward code (five digits, e.g. 00001)",
-                 agent_config_origin(cmd, "ward"), cfg->ward);
+                 wp_config_where(cmd, "ward", where, sizeof where), cfg->ward);
         return WP_ERR_CONFIG;
     }
     cfg->log_level_value = wp_log_level_parse(cfg->log_level);
     if (cfg->log_level_value < 0) {
         snprintf(err, errlen,
                  "%s: log_level: '%s' is not one of error, warning, notice, info, debug",
-                 agent_config_origin(cmd, "log_level"), cfg->log_level);
+                 wp_config_where(cmd, "log_level", where, sizeof where), cfg->log_level);
         return WP_ERR_CONFIG;
     }
     if ((cfg->certfile == NULL) != (cfg->keyfile == NULL)) {
         snprintf(err, errlen, "%s: certfile and keyfile must be given together",
-                 agent_config_origin(cmd, "certfile"));
+                 wp_config_where(cmd, "certfile", where, sizeof where));
         return WP_ERR_CONFIG;
     }
     if (cfg->certfile && !cfg->cafile) {
         snprintf(err, errlen, "%s: certfile needs cafile (TLS is on only when cafile is set)",
-                 agent_config_origin(cmd, "certfile"));
+                 wp_config_where(cmd, "certfile", where, sizeof where));
+        return WP_ERR_CONFIG;
+    }
+    /* A maximum below its minimum (e.g. ack_timeout 1h with the default maximum) means
+     * "no growth", not a configuration error. */
+    if (cfg->ack_timeout_max_ms < cfg->ack_timeout_ms)
+        cfg->ack_timeout_max_ms = cfg->ack_timeout_ms;
+    if (cfg->reconnect_max_ms < cfg->reconnect_min_ms)
+        cfg->reconnect_max_ms = cfg->reconnect_min_ms;
+    cfg->clock_start_ms = WP_CLOCK_START_NOW;
+    if (cfg->clock_start && !wp_datetime_parse(cfg->clock_start, &cfg->clock_start_ms)) {
+        snprintf(err, errlen, "%s: clock_start: '%s' is not an RFC 3339 date-time with an "
+                 "offset (e.g. 2022-05-01T00:00:00+07:00)",
+                 wp_config_where(cmd, "clock_start", where, sizeof where), cfg->clock_start);
+        return WP_ERR_CONFIG;
+    }
+    if (cfg->clock_anchor && !wp_datetime_parse(cfg->clock_anchor, &cfg->clock_anchor_ms)) {
+        snprintf(err, errlen, "%s: clock_anchor: '%s' is not an RFC 3339 date-time with an "
+                 "offset", wp_config_where(cmd, "clock_anchor", where, sizeof where), cfg->clock_anchor);
         return WP_ERR_CONFIG;
     }
     if (cfg->outbox_path[0] == '\0') {
         snprintf(err, errlen, "%s: outbox_path: must not be empty",
-                 agent_config_origin(cmd, "outbox_path"));
+                 wp_config_where(cmd, "outbox_path", where, sizeof where));
         return WP_ERR_CONFIG;
     }
     if (cfg->client_id == NULL || cfg->client_id[0] == '\0') {
@@ -111,6 +148,19 @@ enum wp_err agent_config_load(struct agent_config *cfg, const struct wp_cmdline 
         }
     }
     return WP_OK;
+}
+
+void agent_config_apply_clock(const struct agent_config *cfg)
+{
+    if (!cfg->clock_start && cfg->clock_rate == 1)
+        return;
+    if (cfg->clock_anchor)
+        wp_clock_configure_at(cfg->clock_start_ms, (double)cfg->clock_rate, cfg->clock_anchor_ms);
+    else
+        wp_clock_configure(cfg->clock_start_ms, (double)cfg->clock_rate);
+    char shown[40];
+    wp_datetime_format_local(wp_now_ms(), shown, sizeof shown);
+    wp_log(WP_LOG_DEBUG, "simulated clock: now %s, %lld× real time", shown, cfg->clock_rate);
 }
 
 void agent_config_free(struct agent_config *cfg)

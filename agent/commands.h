@@ -12,6 +12,10 @@
 
 #include "agent_config.h"
 
+/* The daemon holds a write lock (fcntl) on the side file outbox_path + this suffix while
+ * it runs; `status` tests it (F_GETLK) to tell a running daemon from a dead one. */
+#define AGENT_DAEMON_LOCK_SUFFIX ".daemon-lock"
+
 /* Set by main.c's signal handlers (which do nothing else), acted on by the daemon loop. */
 extern volatile sig_atomic_t agent_stop_requested;   /* SIGTERM, SIGINT */
 extern volatile sig_atomic_t agent_reload_requested; /* SIGHUP */
@@ -23,7 +27,9 @@ int publisher_run(const struct agent_config *cfg);
 int submit_command(const struct agent_config *cfg, int argc, char **argv);
 void submit_usage(FILE *out);
 
-/* status_cmd.c: what a ward clerk needs to see: queued, oldest, rejected reports. */
+/* status_cmd.c: what a ward clerk needs to see: the daemon and its link, queued reports,
+ * the oldest one's age, the last ack, refused spool files and rejected reports. Opens
+ * the outbox read-only. */
 int status_command(const struct agent_config *cfg, int argc, char **argv);
 
 #endif

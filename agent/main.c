@@ -53,11 +53,14 @@ static void main_usage(FILE *out)
             "district's aggregator over MQTT until it acknowledges each one.\n"
             "\n"
             "commands:\n"
-            "  (none)   run the daemon: publish queued reports, apply acknowledgements\n");
+            "  (none)   run the daemon: publish queued reports, apply acknowledgements,\n"
+            "           take in the files dropped into spool_dir (docs/spool.md)\n");
     submit_usage(out);
     fprintf(out,
             "  status\n"
-            "      show queued reports, the oldest one's age and reports the district rejected\n"
+            "      whether the daemon runs and is connected (since when), queued reports and\n"
+            "      the oldest one's age, the last acknowledgement, refused spool files and\n"
+            "      reports the district rejected; opens the outbox read-only\n"
             "\n"
             "options (also 'key value' lines in the config file):\n"
             "  -c, --config FILE                configuration file\n"
@@ -111,6 +114,9 @@ int main(int argc, char **argv)
     char component[32];
     snprintf(component, sizeof component, "agent %s", cfg.ward);
     wp_log_init(component, cfg.log_level_value);
+    /* Before any command reads the time: observed_at, created_at and status's ages all
+     * come from the (possibly simulated) clock. */
+    agent_config_apply_clock(&cfg);
 
     int sub_argc = argc - cmd.command_index;
     char **sub_argv = argv + cmd.command_index;

@@ -336,6 +336,18 @@ enum wp_err outbox_apply_ack(struct outbox *ob, int64_t acked_through,
         goto rollback;
     size_t deleted = (size_t)sqlite3_changes(ob->db);
 
+    /* Every ack counts, also a repeated one: it shows the district is answering. */
+    what = "recording the ack's time";
+    rc = sqlite3_prepare_v2(ob->db, "UPDATE link SET last_ack_at = ?1 WHERE id = 1", -1, &stmt,
+                            NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(stmt, 1, now);
+        rc = sqlite3_step(stmt);
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE)
+        goto rollback;
+
     what = "committing an ack";
     rc = sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK)

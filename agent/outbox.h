@@ -9,6 +9,10 @@
  *                is published), created_at, last_sent_at, attempts
  *   dead_letter  seq, period, payload, reason, rejected_at: reports the aggregator
  *                rejected; never published again
+ *   spool_taken  name, fingerprint, first_seq, last_seq, taken_at: spool files whose
+ *                reports are committed but that may still wait to be moved to done/
+ *   link         one row: the daemon's link to the broker (connected, since, last_error,
+ *                broker) and the time of the last ack, for `status`
  *
  * Times are Unix milliseconds of wp_now_ms(). The schema version is PRAGMA user_version;
  * outbox_open migrates older files and refuses newer ones.
@@ -31,13 +35,16 @@ struct outbox;
 
 #define OUTBOX_CREATE 0x1u   /* create the file and draw a stream if there is none */
 #define OUTBOX_RELAXED 0x2u  /* synchronous=NORMAL instead of FULL, see outbox_open */
+#define OUTBOX_READONLY 0x4u /* for readers (status): never writes, never migrates */
 
 /* Opens the outbox at path for ward. Commits are durable (synchronous=FULL) unless
  * OUTBOX_RELAXED is given: the daemon uses it, since everything it writes (send times,
  * deletions after an ack, dead letters) may be lost on power failure without losing a
  * report — the entry is merely published again. Without OUTBOX_CREATE a missing or
  * never-initialised file is WP_ERR_NOT_FOUND. A store created for another ward is
- * WP_ERR_CONFIG. On success *out is owned by the caller (outbox_close). */
+ * WP_ERR_CONFIG. OUTBOX_READONLY opens the file read-only (safe beside the daemon, WAL)
+ * and accepts an older schema version without migrating it; only reads are allowed then.
+ * On success *out is owned by the caller (outbox_close). */
 enum wp_err outbox_open(struct outbox **out, const char *path, const char *ward, unsigned flags,
                         char *err, size_t errlen);
 
@@ -94,11 +101,55 @@ struct outbox_rejection {
 
 /* Applies one ack of this store's stream in one transaction: every rejected seq still in
  * entries moves to dead_letter with its reason (logged as an error), then every entry
- * with seq <= acked_through is deleted. A repeated or older ack changes nothing.
+ * with seq <= acked_through is deleted, and link.last_ack_at becomes now. A repeated or
+ * older ack changes nothing else.
  * *removed (may be NULL) = entries deleted, *dead (may be NULL) = entries dead-lettered. */
 enum wp_err outbox_apply_ack(struct outbox *ob, int64_t acked_through,
                              const struct outbox_rejection *rejected, size_t rejected_count,
                              size_t *removed, size_t *dead);
+
+/* ---- spool bookkeeping (outbox_spool.c) --------------------------------------------- */
+
+/* The daemon may die between committing a spool file's reports and moving the file to
+ * done/. So the file's name and fingerprint are recorded inside the intake transaction,
+ * and a file found again with a recorded fingerprint is moved without being submitted a
+ * second time. The record is forgotten once the file has moved. */
+
+/* Within an open intake: records file `name` (no directory) with its fingerprint and the
+ * seqs its reports got, replacing an older record of the same name. */
+enum wp_err outbox_spool_record(struct outbox *ob, const char *name, const char *fingerprint,
+                                int64_t first_seq, int64_t last_seq, char *err, size_t errlen);
+
+/* *found says whether `name` is recorded; if so its fingerprint is copied to fingerprint
+ * (size bytes, NUL-terminated). */
+enum wp_err outbox_spool_lookup(struct outbox *ob, const char *name, char *fingerprint,
+                                size_t size, bool *found);
+
+/* Deletes the record of `name` (none is fine). */
+enum wp_err outbox_spool_forget(struct outbox *ob, const char *name);
+
+/* Calls fn for every recorded name; the string is valid only during the call. */
+typedef void (*outbox_spool_fn)(void *ctx, const char *name);
+enum wp_err outbox_spool_each(struct outbox *ob, outbox_spool_fn fn, void *ctx);
+
+/* ---- the daemon's link (outbox_link.c) ------------------------------------------------ */
+
+struct outbox_link {
+    bool known;            /* false: a store older than the link table, or never written */
+    bool connected;
+    int64_t since;         /* ms: when the link came up, or went down; 0 if never */
+    int64_t last_ack_at;   /* ms of the last ack of this stream; 0 if none yet */
+    char last_error[256];  /* why the link is down ("" when up or unknown) */
+    char broker[256];      /* host:port */
+};
+
+/* The daemon records a change of its link: connected or not since `since`, and why not.
+ * Never called inside an intake. */
+enum wp_err outbox_link_record(struct outbox *ob, bool connected, int64_t since,
+                               const char *last_error, const char *broker);
+
+/* Reads the link row into *out (known = false when the store has none). */
+enum wp_err outbox_link_read(struct outbox *ob, struct outbox_link *out);
 
 /* ---- status -------------------------------------------------------------------------- */
 

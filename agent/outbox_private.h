@@ -23,10 +23,16 @@ struct outbox {
     int64_t intake_next_seq;
     bool data_version_known;
     int64_t data_version;
+    int version;              /* schema version of the file (older only when read-only) */
 };
 
+/* Schema versions that added a table, for read-only readers of older files. */
+#define OUTBOX_VERSION_SPOOL 2
+#define OUTBOX_VERSION_LINK 3
+
 /* Fills err from the connection's last error, naming the outbox and `what`; SQLITE_FULL
- * becomes WP_ERR_FULL ("the disk is full"), everything else WP_ERR_DB. */
+ * and an I/O error for want of space (ENOSPC) become WP_ERR_FULL ("the disk is full"),
+ * everything else WP_ERR_DB. */
 enum wp_err outbox__fail(const struct outbox *ob, int rc, const char *what, char *err,
                          size_t errlen);
 

@@ -37,6 +37,23 @@ static const char *const outbox_schema_steps[] = {
     "  payload TEXT NOT NULL,"
     "  reason TEXT NOT NULL,"
     "  rejected_at INTEGER NOT NULL);",
+    /* 1 -> 2: spool files committed but perhaps not yet moved to done/ (outbox_spool.c). */
+    "CREATE TABLE spool_taken ("
+    "  name TEXT PRIMARY KEY,"
+    "  fingerprint TEXT NOT NULL,"
+    "  first_seq INTEGER NOT NULL,"
+    "  last_seq INTEGER NOT NULL,"
+    "  taken_at INTEGER NOT NULL);",
+    /* 2 -> 3: the daemon's link to the broker and the last ack, for `status`
+     * (outbox_link.c). One row, there from the start so that updates need no upsert. */
+    "CREATE TABLE link ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  connected INTEGER NOT NULL,"
+    "  since INTEGER NOT NULL,"
+    "  last_ack_at INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  broker TEXT NOT NULL DEFAULT '');"
+    "INSERT INTO link (id, connected, since) VALUES (1, 0, 0);",
 };
 #define OUTBOX_SCHEMA_VERSION ((int)(sizeof outbox_schema_steps / sizeof outbox_schema_steps[0]))
 
@@ -46,9 +63,15 @@ enum wp_err outbox__fail(const struct outbox *ob, int rc, const char *what, char
                                size_t errlen)
 {
     const char *msg = ob->db ? sqlite3_errmsg(ob->db) : sqlite3_errstr(rc);
-    if ((rc & 0xff) == SQLITE_FULL) {
-        snprintf(err, errlen, "outbox %s: %s: the disk is full; nothing was written", ob->path,
-                 what);
+    /* A disk with no block left at all fails earlier than a COMMIT: growing the WAL index
+     * (-shm) is an I/O error whose errno is ENOSPC. Both are "full" for the clerk. */
+    bool no_space = (rc & 0xff) == SQLITE_FULL ||
+                    ((rc & 0xff) == SQLITE_IOERR && ob->db && sqlite3_system_errno(ob->db) == ENOSPC);
+    if (no_space) {
+        snprintf(err, errlen,
+                 "outbox %s: %s: the disk is full; nothing was written (free some space, then "
+                 "try again; what was queued before is safe)",
+                 ob->path, what);
         return WP_ERR_FULL;
     }
     if ((rc & 0xff) == SQLITE_BUSY) {
@@ -195,6 +218,61 @@ rollback:
     return e;
 }
 
+/* A read-only reader cannot migrate: it takes any version it knows, and callers ask
+ * ob->version before using a table a later step added. */
+static enum wp_err outbox_check_readable(struct outbox *ob, char *err, size_t errlen)
+{
+    int64_t version = 0;
+    int rc = outbox__query_int(ob, "PRAGMA user_version", &version);
+    if (rc != SQLITE_OK)
+        return outbox__fail(ob, rc, "reading the schema version", err, errlen);
+    if (version == 0) {
+        snprintf(err, errlen, "outbox %s has not been created yet", ob->path);
+        return WP_ERR_NOT_FOUND;
+    }
+    if (version > OUTBOX_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "outbox %s has schema version %lld, newer than this wardpulse-agent "
+                 "understands (%d); upgrade the agent",
+                 ob->path, (long long)version, OUTBOX_SCHEMA_VERSION);
+        return WP_ERR_DB;
+    }
+    ob->version = (int)version;
+    return WP_OK;
+}
+
+/* A reader that may not create files beside the outbox (a clerk's account) cannot read a
+ * WAL database whose -wal and -shm are gone (the last writer closed it). No -wal means no
+ * writer has anything uncheckpointed, so the main file alone is the whole truth: it is
+ * opened again as immutable. (A writer starting meanwhile may make what status shows a
+ * moment old, nothing worse.) True if reopened. */
+static bool outbox_reopen_immutable(struct outbox *ob)
+{
+    char wal[4200];
+    snprintf(wal, sizeof wal, "%s-wal", ob->path);
+    if (access(wal, F_OK) == 0 || errno != ENOENT)
+        return false;
+    size_t len = strlen(ob->path);
+    char *uri = malloc(len * 3 + 32);
+    if (!uri)
+        return false;
+    char *q = uri + sprintf(uri, "file:");
+    for (const char *c = ob->path; *c; c++) {
+        if (*c == '%' || *c == '?' || *c == '#')
+            q += sprintf(q, "%%%02X", (unsigned char)*c);
+        else
+            *q++ = *c;
+    }
+    strcpy(q, "?immutable=1");
+    sqlite3_close(ob->db);
+    ob->db = NULL;
+    int rc = sqlite3_open_v2(uri, &ob->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    free(uri);
+    if (rc == SQLITE_OK)
+        sqlite3_extended_result_codes(ob->db, 1);
+    return rc == SQLITE_OK;
+}
+
 static enum wp_err outbox_load_meta(struct outbox *ob, const char *ward, char *err,
                                     size_t errlen)
 {
@@ -252,7 +330,9 @@ enum wp_err outbox_open(struct outbox **out, const char *path, const char *ward,
         return WP_ERR_NOMEM;
     }
     enum wp_err e = WP_OK;
-    int oflags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    bool readonly = flags & OUTBOX_READONLY;
+    int oflags = readonly ? SQLITE_OPEN_READONLY
+                          : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path, &ob->db, oflags, NULL);
     if (rc != SQLITE_OK) {
         e = outbox__fail(ob, rc, "cannot open", err, errlen);
@@ -261,6 +341,17 @@ enum wp_err outbox_open(struct outbox **out, const char *path, const char *ward,
     sqlite3_extended_result_codes(ob->db, 1);
     /* The daemon and a concurrent submit share the file: wait for the other's lock. */
     sqlite3_busy_timeout(ob->db, OUTBOX_BUSY_TIMEOUT_MS);
+    if (readonly) {
+        e = outbox_check_readable(ob, err, errlen);
+        if (e == WP_ERR_DB && outbox_reopen_immutable(ob))
+            e = outbox_check_readable(ob, err, errlen);
+        if (e == WP_OK)
+            e = outbox_load_meta(ob, ward, err, errlen);
+        if (e != WP_OK)
+            goto fail;
+        *out = ob;
+        return WP_OK;
+    }
 
     /* WAL lets the daemon read while a submit writes, and a WAL commit with
      * synchronous=FULL is on disk when COMMIT returns — what `submit` promises. */
@@ -289,6 +380,7 @@ enum wp_err outbox_open(struct outbox **out, const char *path, const char *ward,
     e = outbox_migrate(ob, ward, create, err, errlen);
     if (e == WP_OK)
         e = outbox_load_meta(ob, ward, err, errlen);
+    ob->version = OUTBOX_SCHEMA_VERSION;
     if (e != WP_OK)
         goto fail;
     *out = ob;

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -22,6 +21,7 @@
 #include "log.h"
 #include "mqtt_session.h"
 #include "outbox.h"
+#include "spool.h"
 #include "timefmt.h"
 #include "topic.h"
 
@@ -33,6 +33,8 @@ struct publisher {
     struct outbox *ob;
     struct wp_mqtt mqtt;
     struct inflight inflight;
+    struct spool *spool;      /* NULL without spool_dir */
+    int64_t next_spool_ms;    /* monotonic time of the next look into spool_dir */
     char report_topic[WP_TOPIC_MAX];
     char ack_topic[WP_TOPIC_MAX];
     char status_topic[WP_TOPIC_MAX];
@@ -43,24 +45,32 @@ struct publisher {
     int offline_mid;
     bool offline_delivered;
     int lock_fd;
+    bool link_up;             /* the link state last recorded in the outbox, */
+    int64_t link_since;       /* since when (wall clock ms), */
+    char link_error[256];     /* and why it is down */
+    char broker[300];         /* host:port, for status */
 };
 
 /* Two daemons on one outbox would fight over the client id and publish everything twice;
- * an flock on a side file (not the database, whose locks SQLite owns) keeps it to one. */
+ * a lock on a side file (not the database, whose locks SQLite owns) keeps it to one. An
+ * fcntl lock rather than flock: `status` can test it with F_GETLK without taking it, so
+ * it never makes a daemon that is just starting believe another one runs. */
 static enum wp_err publisher_lock(struct publisher *p, char *err, size_t errlen)
 {
     char path[4096];
-    if (snprintf(path, sizeof path, "%s.daemon-lock", p->cfg->outbox_path) >= (int)sizeof path) {
+    if (snprintf(path, sizeof path, "%s" AGENT_DAEMON_LOCK_SUFFIX, p->cfg->outbox_path) >=
+        (int)sizeof path) {
         snprintf(err, errlen, "outbox_path is too long");
         return WP_ERR_CONFIG;
     }
-    p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (p->lock_fd < 0) {
         snprintf(err, errlen, "cannot create the daemon's lock file %.900s: %s", path,
                  strerror(errno));
         return WP_ERR_IO;
     }
-    if (flock(p->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(p->lock_fd, F_SETLK, &lock) != 0) {
         snprintf(err, errlen, "another wardpulse-agent daemon already serves outbox %s",
                  p->cfg->outbox_path);
         return WP_ERR_CONFIG;
@@ -134,7 +144,11 @@ static void publisher_on_connected(struct publisher *p)
 static void publisher_publish_due(struct publisher *p)
 {
     int64_t now = wp_monotonic_ms();
-    size_t i = 0;
+    size_t i = 0, again = 0;
+    int64_t again_first = 0, again_last = 0;
+    /* Send times are for status only: after one failure (a full disk, say), one logged
+     * error per pass is enough, not one per report. */
+    bool record_sends = true;
     while (i < p->inflight.count && p->mqtt.connected && !p->link_lost) {
         struct inflight_entry *e = &p->inflight.items[i++];
         if (!inflight_is_due(e, now))
@@ -151,15 +165,18 @@ static void publisher_publish_due(struct publisher *p)
             inflight_failed(&p->inflight, e, now);
             continue;
         }
-        if (e->state == INFLIGHT_DELIVERED)
-            wp_log(WP_LOG_INFO, "no ack for report seq %lld: publishing it again",
-                   (long long)e->seq);
+        if (e->state == INFLIGHT_DELIVERED) {
+            if (again++ == 0)
+                again_first = e->seq;
+            again_last = e->seq;
+        }
         int mid = 0;
         int rc = wp_mqtt_publish(&p->mqtt, &mid, p->report_topic, payload, len, 1, false);
         free(payload);
         if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN) {
             inflight_queued(e, mid);
-            outbox_mark_sent(p->ob, e->seq, wp_now_ms());
+            if (record_sends && outbox_mark_sent(p->ob, e->seq, wp_now_ms()) != WP_OK)
+                record_sends = false;
             /* NO_CONN: libmosquitto has queued it for the session anyway, and the link is
              * gone before its disconnect callback told us. Publishing more (or this one
              * again) before the reconnect would only pile up copies in memory; the
@@ -172,6 +189,10 @@ static void publisher_publish_due(struct publisher *p)
             inflight_failed(&p->inflight, e, now);
         }
     }
+    /* One line per pass, not per report: after an aggregator outage thousands are due. */
+    if (again > 0)
+        wp_log(WP_LOG_INFO, "no ack in time for %zu report(s) (seq %lld..%lld): published again",
+               again, (long long)again_first, (long long)again_last);
 }
 
 static void publisher_handle_ack(struct publisher *p, const void *payload, int len)
@@ -186,7 +207,7 @@ static void publisher_handle_ack(struct publisher *p, const void *payload, int l
     size_t removed = 0, dead = 0;
     if (outbox_apply_ack(p->ob, ack.acked_through, ack.rejected, ack.rejected_count, &removed,
                          &dead) == WP_OK) {
-        inflight_acked(&p->inflight, ack.acked_through);
+        inflight_acked(&p->inflight, ack.acked_through, wp_monotonic_ms());
         for (size_t i = 0; i < ack.rejected_count; i++)
             inflight_remove(&p->inflight, ack.rejected[i].seq);
         if (removed + dead > 0)
@@ -194,6 +215,22 @@ static void publisher_handle_ack(struct publisher *p, const void *payload, int l
                    (long long)ack.acked_through, removed, dead);
     }
     ack_clear(&ack);
+}
+
+/* Records the link in the outbox when it changed, for `status`: up or down, since when,
+ * and why it is down (the reason may change while it stays down: a refused connection,
+ * then a timeout). */
+static void publisher_track_link(struct publisher *p)
+{
+    bool up = p->mqtt.connected;
+    const char *why = up ? "" : p->mqtt.last_error;
+    if (up == p->link_up && strcmp(why, p->link_error) == 0)
+        return;
+    if (up != p->link_up)
+        p->link_since = up ? p->mqtt.connected_since_ms : wp_now_ms();
+    p->link_up = up;
+    snprintf(p->link_error, sizeof p->link_error, "%s", why);
+    outbox_link_record(p->ob, up, p->link_since, why, p->broker);
 }
 
 /* ---- callbacks: run inside wp_mqtt_loop, in this thread ---------------------------- */
@@ -243,7 +280,12 @@ static enum wp_err publisher_start(struct publisher *p, char *err, size_t errlen
                         errlen);
     if (e != WP_OK)
         return e;
-    inflight_init(&p->inflight, cfg->ack_timeout_ms);
+    if (cfg->spool_dir) {
+        e = spool_open(&p->spool, cfg, err, errlen);
+        if (e != WP_OK)
+            return e;
+    }
+    inflight_init(&p->inflight, cfg->ack_timeout_ms, cfg->ack_timeout_max_ms);
     publisher_status_json(p, "offline", true, p->will_payload, sizeof p->will_payload);
 
     struct wp_mqtt_options opts = {
@@ -259,6 +301,8 @@ static enum wp_err publisher_start(struct publisher *p, char *err, size_t errlen
         .keyfile = cfg->keyfile,
         .username = cfg->username,
         .password_file = cfg->password_file,
+        .reconnect_min_ms = cfg->reconnect_min_ms,
+        .reconnect_max_ms = cfg->reconnect_max_ms,
         .userdata = p,
         .on_connect = publisher_cb_connect,
         .on_message = publisher_cb_message,
@@ -267,9 +311,18 @@ static enum wp_err publisher_start(struct publisher *p, char *err, size_t errlen
     e = wp_mqtt_init(&p->mqtt, &opts, err, errlen);
     if (e != WP_OK)
         return e;
+    snprintf(p->broker, sizeof p->broker, "%s:%lld", cfg->broker_host, cfg->broker_port);
+    p->link_since = wp_now_ms();
+    snprintf(p->link_error, sizeof p->link_error, "the daemon started; connecting");
+    outbox_link_record(p->ob, false, p->link_since, p->link_error, p->broker);
     wp_log(WP_LOG_NOTICE, "wardpulse-agent %s for ward %s: outbox %s, stream %s, broker %s:%lld",
            WARDPULSE_VERSION, cfg->ward, cfg->outbox_path, outbox_stream(p->ob),
            cfg->broker_host, cfg->broker_port);
+    if (wp_clock_simulated()) {
+        char shown[40];
+        wp_datetime_format_local(wp_now_ms(), shown, sizeof shown);
+        wp_log(WP_LOG_NOTICE, "simulated clock: now %s, %lld× real time", shown, cfg->clock_rate);
+    }
     return WP_OK;
 }
 
@@ -310,13 +363,18 @@ int publisher_run(const struct agent_config *cfg)
             agent_reload_requested = 0;
             wp_log(WP_LOG_NOTICE, "SIGHUP: nothing to reload in this version; ignored");
         }
+        publisher_track_link(&p);
         if (p.connect_pending) {
             p.connect_pending = false;
             p.link_lost = false;
             publisher_on_connected(&p);
         }
-        /* A commit by another connection (a submit) bumps data_version; our own writes
-         * do not, so this costs one tiny read per tick. */
+        if (p.spool && wp_monotonic_ms() >= p.next_spool_ms) {
+            spool_scan(p.spool);
+            p.next_spool_ms = wp_monotonic_ms() + cfg->spool_interval_ms;
+        }
+        /* A commit by another connection (a submit, or the spool's own connection) bumps
+         * data_version; our own writes do not, so this costs one tiny read per tick. */
         if (outbox_changed(p.ob) || p.rescan)
             publisher_load_new(&p);
         if (p.mqtt.connected)
@@ -325,12 +383,14 @@ int publisher_run(const struct agent_config *cfg)
     wp_log(WP_LOG_NOTICE, "stopping: %zu report(s) stay queued in the outbox",
            p.inflight.count);
     publisher_stop(&p);
+    outbox_link_record(p.ob, false, wp_now_ms(), "the daemon was stopped", p.broker);
     status = 0;
 
 cleanup:
     if (p.mqtt.mosq)
         wp_mqtt_destroy(&p.mqtt);
     inflight_free(&p.inflight);
+    spool_close(&p.spool);
     outbox_close(&p.ob);
     if (p.lock_fd >= 0)
         close(p.lock_fd);

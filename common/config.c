@@ -54,12 +54,92 @@ static bool parse_bool(const char *text, bool *out)
     return false;
 }
 
+/* Offset of the first byte of s[0..len) that is not valid UTF-8 (overlong forms,
+ * surrogates and code points above U+10FFFF included), or len if all of it is. */
+static size_t utf8_invalid_at(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t need;
+        unsigned long cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+            cp = c & 0x1Fu;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            cp = c & 0x0Fu;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            cp = c & 0x07u;
+        } else {
+            return i;
+        }
+        if (len - i <= need)
+            return i;
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0u) != 0x80u)
+                return i;
+            cp = (cp << 6) | (s[i + k] & 0x3Fu);
+        }
+        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10FFFF))
+            || (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += need + 1;
+    }
+    return len;
+}
+
+#define SHOWN_MAX 64   /* bytes of a user's word quoted in a message */
+
+/* A copy of text fit to quote in a message: at most SHOWN_MAX bytes of it, cut on a
+ * character boundary and marked "..." when cut; control characters and bytes that are
+ * not UTF-8 (possible on the command line) written as \xNN. Returns buf. */
+static const char *shown(const char *text, char *buf, size_t size)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t len = strlen(text), used = 0, i = 0;
+    buf[0] = '\0';
+    while (i < len && i < SHOWN_MAX) {
+        size_t step = 1;
+        char piece[8];
+        if (s[i] < 0x20 || s[i] == 0x7f) {
+            snprintf(piece, sizeof piece, "\\x%02x", s[i]);
+        } else if (s[i] < 0x80) {
+            piece[0] = (char)s[i];
+            piece[1] = '\0';
+        } else {
+            size_t ok = utf8_invalid_at(s + i, len - i);
+            step = ok > 0 ? (s[i] >= 0xF0 ? 4 : s[i] >= 0xE0 ? 3 : 2) : 1;
+            if (ok == 0)
+                snprintf(piece, sizeof piece, "\\x%02x", s[i]);
+            else {
+                memcpy(piece, s + i, step);
+                piece[step] = '\0';
+            }
+        }
+        size_t n = strlen(piece);
+        if (used + n + 4 > size)
+            break;
+        memcpy(buf + used, piece, n + 1);
+        used += n;
+        i += step;
+    }
+    if (i < len && used + 4 <= size)
+        memcpy(buf + used, "...", 4);
+    return buf;
+}
+
 /* Stores `value` into the field of `o`. `where` is "file:line" or "command line". */
 static enum wp_err set_value(const struct wp_config_option *o, void *target, const char *value,
                              const char *where, char *err, size_t errlen)
 {
     char *field = (char *)target + o->offset;
     bool bounded = o->min != 0 || o->max != 0;
+    char quoted[SHOWN_MAX * 4 + 8];
 
     switch (o->type) {
     case WP_CONFIG_STRING: {
@@ -74,8 +154,18 @@ static enum wp_err set_value(const struct wp_config_option *o, void *target, con
         char *end;
         errno = 0;
         long long n = strtoll(value, &end, 10);
-        if (end == value || *end || errno) {
-            snprintf(err, errlen, "%s: %s: '%s' is not a whole number", where, o->name, value);
+        if (end == value || *end || (errno && errno != ERANGE)) {
+            snprintf(err, errlen, "%s: %s: '%s' is not a whole number", where, o->name,
+                     shown(value, quoted, sizeof quoted));
+            return WP_ERR_CONFIG;
+        }
+        if (errno == ERANGE) {   /* a whole number, beyond any bound */
+            if (bounded)
+                snprintf(err, errlen, "%s: %s: %s is out of range (%lld .. %lld)", where,
+                         o->name, shown(value, quoted, sizeof quoted), o->min, o->max);
+            else
+                snprintf(err, errlen, "%s: %s: %s is too large", where, o->name,
+                         shown(value, quoted, sizeof quoted));
             return WP_ERR_CONFIG;
         }
         if (bounded && (n < o->min || n > o->max)) {
@@ -88,7 +178,8 @@ static enum wp_err set_value(const struct wp_config_option *o, void *target, con
     }
     case WP_CONFIG_BOOL:
         if (!parse_bool(value, (bool *)field)) {
-            snprintf(err, errlen, "%s: %s: '%s' is not yes or no", where, o->name, value);
+            snprintf(err, errlen, "%s: %s: '%s' is not yes or no", where, o->name,
+                     shown(value, quoted, sizeof quoted));
             return WP_ERR_CONFIG;
         }
         return WP_OK;
@@ -96,12 +187,12 @@ static enum wp_err set_value(const struct wp_config_option *o, void *target, con
         int64_t ms;
         if (!wp_config_parse_duration(value, &ms)) {
             snprintf(err, errlen, "%s: %s: '%s' is not a duration (e.g. 500ms, 30s, 5m, 2h)",
-                     where, o->name, value);
+                     where, o->name, shown(value, quoted, sizeof quoted));
             return WP_ERR_CONFIG;
         }
         if (bounded && (ms < o->min || ms > o->max)) {
             snprintf(err, errlen, "%s: %s: %s is out of range (%lldms .. %lldms)", where,
-                     o->name, value, o->min, o->max);
+                     o->name, shown(value, quoted, sizeof quoted), o->min, o->max);
             return WP_ERR_CONFIG;
         }
         *(int64_t *)field = ms;
@@ -193,6 +284,55 @@ static char *trim(char *s)
     return s;
 }
 
+enum line_status { LINE_OK, LINE_EOF, LINE_TOO_LONG, LINE_NUL, LINE_READ_ERROR };
+
+/* Reads one line of f into buf (without its newline, NUL-terminated). fgets cannot tell
+ * a NUL byte in the file from the end of its buffer, so a binary file would be cut short
+ * silently, or called a long line; here a NUL byte is LINE_NUL with *column (1-based) at
+ * it. A line that does not fit is LINE_TOO_LONG. */
+static enum line_status read_line(FILE *f, char *buf, size_t size, size_t *column)
+{
+    size_t n = 0;
+    int c = EOF;
+    bool any = false;
+    while ((c = getc(f)) != EOF) {
+        any = true;
+        if (c == '\n')
+            break;
+        if (c == '\0') {
+            *column = n + 1;
+            return LINE_NUL;
+        }
+        if (n + 1 >= size)
+            return LINE_TOO_LONG;
+        buf[n++] = (char)c;
+    }
+    buf[n] = '\0';
+    if (c == EOF && ferror(f))
+        return LINE_READ_ERROR;
+    return any ? LINE_OK : LINE_EOF;
+}
+
+/* A configuration line is UTF-8 text: no control characters but tab (and the CR of a
+ * CRLF file). On failure says where and what, so that a binary file given by mistake is
+ * refused at its first line rather than echoed back to the terminal as a "key". */
+static bool line_is_text(const char *line, const char *where, char *err, size_t errlen)
+{
+    const unsigned char *s = (const unsigned char *)line;
+    size_t len = strlen(line), bad = utf8_invalid_at(s, len);
+    for (size_t i = 0; i < bad; i++) {
+        if ((s[i] < 0x20 && s[i] != '\t' && s[i] != '\r') || s[i] == 0x7f) {
+            bad = i;
+            break;
+        }
+    }
+    if (bad == len)
+        return true;
+    snprintf(err, errlen, "%s: not a line of text: byte 0x%02x at column %zu (is this a "
+             "configuration file?)", where, s[bad], bad + 1);
+    return false;
+}
+
 static enum wp_err load_file(const struct wp_config_option *table, void *target, const char *path,
                              bool *seen, char *err, size_t errlen)
 {
@@ -201,16 +341,39 @@ static enum wp_err load_file(const struct wp_config_option *table, void *target,
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return WP_ERR_CONFIG;
     }
-    char line[LINE_MAX_BYTES], where[512];
+    char line[LINE_MAX_BYTES], where[512], quoted[SHOWN_MAX * 4 + 8];
     enum wp_err rc = WP_OK;
-    for (int lineno = 1; fgets(line, sizeof line, f); lineno++) {
+    for (int lineno = 1;; lineno++) {
+        size_t column = 0;
+        enum line_status status = read_line(f, line, sizeof line, &column);
         snprintf(where, sizeof where, "%s:%d", path, lineno);
-        if (!strchr(line, '\n') && !feof(f)) {
+        if (status == LINE_EOF)
+            break;
+        if (status == LINE_READ_ERROR) {
+            snprintf(err, errlen, "%s: cannot read: %s", where, strerror(errno));
+            rc = WP_ERR_CONFIG;
+            break;
+        }
+        if (status == LINE_NUL) {
+            snprintf(err, errlen, "%s: not a line of text: a NUL byte at column %zu (is this "
+                     "a configuration file?)", where, column);
+            rc = WP_ERR_CONFIG;
+            break;
+        }
+        if (status == LINE_TOO_LONG) {
             snprintf(err, errlen, "%s: line longer than %d bytes", where, LINE_MAX_BYTES - 1);
             rc = WP_ERR_CONFIG;
             break;
         }
-        char *s = trim(line);
+        /* A byte order mark, as some Windows editors write, is not part of the first key. */
+        char *s = line;
+        if (lineno == 1 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+            s += 3;
+        if (!line_is_text(s, where, err, errlen)) {
+            rc = WP_ERR_CONFIG;
+            break;
+        }
+        s = trim(s);
         if (*s == '\0' || *s == '#')
             continue;
         char *key = s;
@@ -221,7 +384,7 @@ static enum wp_err load_file(const struct wp_config_option *table, void *target,
         char *value = trim(s);
         const struct wp_config_option *o = find_option(table, key, strlen(key));
         if (!o) {
-            snprintf(err, errlen, "%s: unknown key '%s'", where, key);
+            snprintf(err, errlen, "%s: unknown key '%s'", where, shown(key, quoted, sizeof quoted));
             rc = WP_ERR_CONFIG;
             break;
         }
@@ -239,10 +402,6 @@ static enum wp_err load_file(const struct wp_config_option *table, void *target,
         rc = set_value(o, target, value, where, err, errlen);
         if (rc != WP_OK)
             break;
-    }
-    if (rc == WP_OK && ferror(f)) {
-        snprintf(err, errlen, "%s: read error", path);
-        rc = WP_ERR_CONFIG;
     }
     fclose(f);
     return rc;
@@ -312,4 +471,40 @@ void wp_config_print_help(FILE *out, const struct wp_config_option *table)
             fprintf(out, " (required)");
         fputc('\n', out);
     }
+}
+
+const char *wp_config_where(const struct wp_cmdline *cmd, const char *key, char *buf,
+                            size_t size)
+{
+    size_t keylen = strlen(key);
+    for (int i = 0; i < cmd->override_count; i++) {
+        const char *k = cmd->overrides[i].key;
+        if (strncmp(k, key, keylen) == 0 && (k[keylen] == '\0' || k[keylen] == '=')) {
+            snprintf(buf, size, "command line");
+            return buf;
+        }
+    }
+    if (!cmd->config_path) {
+        snprintf(buf, size, "command line");
+        return buf;
+    }
+    snprintf(buf, size, "%s", cmd->config_path);
+    /* The file loaded a moment ago: find the line of the key (it appears once). */
+    FILE *f = fopen(cmd->config_path, "r");
+    if (!f)
+        return buf;
+    char line[LINE_MAX_BYTES];
+    size_t column;
+    for (int lineno = 1; read_line(f, line, sizeof line, &column) == LINE_OK; lineno++) {
+        char *s = line;
+        if (lineno == 1 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+            s += 3;
+        s = trim(s);
+        if (strncmp(s, key, keylen) == 0 && (s[keylen] == '\0' || isspace((unsigned char)s[keylen]))) {
+            snprintf(buf, size, "%s:%d", cmd->config_path, lineno);
+            break;
+        }
+    }
+    fclose(f);
+    return buf;
 }

@@ -63,6 +63,14 @@ enum wp_err wp_config_parse_args(const struct wp_config_option *table, int argc,
 enum wp_err wp_config_load(const struct wp_config_option *table, void *target,
                            const struct wp_cmdline *cmd, char *err, size_t errlen);
 
+/* Where the setting `key` of a loaded configuration came from, for a message about a
+ * value only the program can judge (a ward code, a district): "FILE:LINE" when the file
+ * set it, "command line" when --key did (which wins), else FILE ("command line" without
+ * one). Writes into buf and returns it, e.g.
+ *   "agent.conf:1: ward: '0001' is not a ward code (five digits, e.g. 00001)". */
+const char *wp_config_where(const struct wp_cmdline *cmd, const char *key, char *buf,
+                            size_t size);
+
 /* Frees the STRING fields of target and NULLs them. */
 void wp_config_free(const struct wp_config_option *table, void *target);
 

@@ -25,22 +25,24 @@ static const struct wp_config_option table[] = {
 
 static char tmpl[] = "/tmp/wp-test-config-XXXXXX";
 
-static const char *write_file(const char *text)
+static const char *write_file(const char *text, size_t len)
 {
     int fd = mkstemp(tmpl);
     if (fd < 0)
         abort();
-    if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+    if (write(fd, text, len) != (ssize_t)len)
         abort();
     close(fd);
     return tmpl;
 }
 
-/* Loads `text` as a config file with extra argv words; returns the error code. */
-static enum wp_err load(const char *text, int extra_argc, char **extra, struct demo_config *cfg,
-                        char *err, size_t errlen)
+/* Loads the len bytes of text as a config file with extra argv words; returns the error
+ * code. With where_key, also writes wp_config_where(where_key) into where. */
+static enum wp_err load_n(const char *text, size_t len, int extra_argc, char **extra,
+                          struct demo_config *cfg, char *err, size_t errlen,
+                          const char *where_key, char *where, size_t wherelen)
 {
-    char *argv[16] = {"prog", "-c", (char *)write_file(text)};
+    char *argv[16] = {"prog", "-c", (char *)write_file(text, len)};
     int argc = 3;
     for (int i = 0; i < extra_argc; i++)
         argv[argc++] = extra[i];
@@ -50,13 +52,123 @@ static enum wp_err load(const char *text, int extra_argc, char **extra, struct d
     enum wp_err rc = wp_config_parse_args(table, argc, argv, &cmd, err, errlen);
     if (rc == WP_OK)
         rc = wp_config_load(table, cfg, &cmd, err, errlen);
+    if (rc == WP_OK && where_key) {
+        const char *w = wp_config_where(&cmd, where_key, where, wherelen);
+        /* The path is random: keep what follows it. */
+        if (strncmp(w, tmpl, strlen(tmpl)) == 0)
+            memmove(where, w + strlen(tmpl), strlen(w + strlen(tmpl)) + 1);
+    }
     unlink(tmpl);
     strcpy(tmpl, "/tmp/wp-test-config-XXXXXX");
     return rc;
 }
 
+static enum wp_err load(const char *text, int extra_argc, char **extra, struct demo_config *cfg,
+                        char *err, size_t errlen)
+{
+    return load_n(text, strlen(text), extra_argc, extra, cfg, err, errlen, NULL, NULL, 0);
+}
+
+/* Hostile files: binary data, NUL bytes, huge lines and keys; and wp_config_where. */
+static void test_hostile_files(void)
+{
+    struct demo_config cfg;
+    char err[512], where[256];
+
+    /* A NUL byte is binary data, wherever it is: fgets would have cut the line short. */
+    static const char nul_at_end[] = "ward 00001\0junk";
+    CHECK(load_n(nul_at_end, sizeof nul_at_end - 1, 0, NULL, &cfg, err, sizeof err, NULL,
+                 NULL, 0) == WP_ERR_CONFIG);
+    CHECK_CONTAINS(err, ":1: not a line of text: a NUL byte at column 11");
+    wp_config_free(table, &cfg);
+    static const char nul_line[] = "ward 00001\nbroker_host a\0b\nbroker_port 1\n";
+    CHECK(load_n(nul_line, sizeof nul_line - 1, 0, NULL, &cfg, err, sizeof err, NULL, NULL, 0)
+          == WP_ERR_CONFIG);
+    CHECK_CONTAINS(err, ":2: not a line of text: a NUL byte at column 14");
+    wp_config_free(table, &cfg);
+
+    /* Control characters and bytes that are not UTF-8 are refused, not echoed. */
+    CHECK(load("ward 00001\n\x1b[2Jbroker_host x\n", 0, NULL, &cfg, err, sizeof err)
+          == WP_ERR_CONFIG);
+    CHECK_CONTAINS(err, ":2: not a line of text: byte 0x1b at column 1");
+    CHECK(strchr(err, 0x1b) == NULL);
+    wp_config_free(table, &cfg);
+    CHECK(load("ward 00001\nbroker_host caf\xe9\n", 0, NULL, &cfg, err, sizeof err)
+          == WP_ERR_CONFIG);
+    CHECK_CONTAINS(err, ":2: not a line of text: byte 0xe9 at column 16");
+    wp_config_free(table, &cfg);
+    /* ...but UTF-8 text, tabs and CRLF line ends are fine, and so is a byte order mark. */
+    CHECK(load("\xef\xbb\xbfward\t00001\r\nbroker_host m\xc3\xa1y-ch\xe1\xbb\xa7.vn\r\n", 0, NULL,
+               &cfg, err, sizeof err) == WP_OK);
+    CHECK_STR(cfg.ward, "00001");
+    CHECK_STR(cfg.host, "m\xc3\xa1y-ch\xe1\xbb\xa7.vn");
+    wp_config_free(table, &cfg);
+
+    /* A huge unknown key or value is quoted short. */
+    static char big[3000];
+    memset(big, 'k', sizeof big - 1);
+    CHECK(load(big, 0, NULL, &cfg, err, sizeof err) == WP_ERR_CONFIG);
+    CHECK_CONTAINS(err, ":1: unknown key 'kkkk");
+    CHECK_CONTAINS(err, "kkk...'");
+    CHECK(strlen(err) < 200);
+    wp_config_free(table, &cfg);
+    memcpy(big, "broker_port ", 12);
+    CHECK(load(big, 0, NULL, &cfg, err, sizeof err) == WP_ERR_CONFIG);
+    CHECK_CONTAINS(err, ":1: broker_port: 'kkk");
+    CHECK_CONTAINS(err, "kkk...' is not a whole number");
+    wp_config_free(table, &cfg);
+    static char longline[9000];
+    memset(longline, 'x', sizeof longline - 1);
+    memcpy(longline, "broker_host ", 12);
+    CHECK(load(longline, 0, NULL, &cfg, err, sizeof err) == WP_ERR_CONFIG);
+    CHECK_CONTAINS(err, ":1: line longer than 4095 bytes");
+    wp_config_free(table, &cfg);
+    /* Multi-byte characters are not cut in half when quoted. */
+    char wide[400] = "broker_port ";
+    for (int i = 0; i < 40; i++)
+        strcat(wide, "\xe1\xbb\x87");
+    CHECK(load(wide, 0, NULL, &cfg, err, sizeof err) == WP_ERR_CONFIG);
+    CHECK_CONTAINS(err, "\xe1\xbb\x87...' is not a whole number");
+    wp_config_free(table, &cfg);
+
+    /* A whole number too large for any bound is out of range, not "not a number". */
+    CHECK(load("ward 00001\nbroker_port 99999999999999999999999\n", 0, NULL, &cfg, err,
+               sizeof err) == WP_ERR_CONFIG);
+    CHECK_CONTAINS(err, ":2: broker_port: 99999999999999999999999 is out of range (1 .. 65535)");
+    wp_config_free(table, &cfg);
+    CHECK(load("ward 00001\nbroker_port -99999999999999999999999\n", 0, NULL, &cfg, err,
+               sizeof err) == WP_ERR_CONFIG);
+    CHECK_CONTAINS(err, "is out of range (1 .. 65535)");
+    wp_config_free(table, &cfg);
+
+    /* A directory is not a configuration file. */
+    char *dir_argv[] = {"prog", "-c", "/"};
+    struct wp_cmdline cmd;
+    CHECK(wp_config_parse_args(table, 3, dir_argv, &cmd, err, sizeof err) == WP_OK);
+    CHECK(wp_config_load(table, &cfg, &cmd, err, sizeof err) == WP_ERR_CONFIG);
+    CHECK_CONTAINS(err, "/:1: cannot read:");
+    wp_config_free(table, &cfg);
+
+    /* wp_config_where: the line of the file, or the command line that won. */
+    CHECK(load_n("# c\n\nward 0001\n", 15, 0, NULL, &cfg, err, sizeof err, "ward", where,
+                 sizeof where) == WP_OK);
+    CHECK_STR(where, ":3");
+    wp_config_free(table, &cfg);
+    CHECK(load_n("ward 0001\nbroker_port 1\n", 24, 0, NULL, &cfg, err, sizeof err,
+                 "broker_host", where, sizeof where) == WP_OK);
+    CHECK_STR(where, "");    /* the default: the file alone */
+    wp_config_free(table, &cfg);
+    char *over[] = {"--ward=00004"};
+    CHECK(load_n("ward 0001\n", 10, 1, over, &cfg, err, sizeof err, "ward", where,
+                 sizeof where) == WP_OK);
+    CHECK_STR(where, "command line");
+    wp_config_free(table, &cfg);
+}
+
 int main(void)
 {
+    test_hostile_files();
+
     struct demo_config cfg;
     char err[512];
 

@@ -1,0 +1,69 @@
+/* spool_problems.c — the list of reasons a spool file is refused (contract in
+ * spool_problems.h). */
+#include "spool_problems.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool spool_problems_reserve(struct spool_problems *p, size_t more)
+{
+    if (p->len + more + 1 <= p->cap)
+        return true;
+    size_t cap = p->cap ? p->cap : 512;
+    while (cap < p->len + more + 1)
+        cap *= 2;
+    char *grown = realloc(p->text, cap);
+    if (!grown) {
+        p->nomem = true;
+        return false;
+    }
+    p->text = grown;
+    p->cap = cap;
+    return true;
+}
+
+void spool_problem(struct spool_problems *p, int line, const char *fmt, ...)
+{
+    p->count++;
+    if (p->count > SPOOL_PROBLEMS_SHOWN || p->nomem || p->summed_up)
+        return;
+    char message[1024];
+    int n = line > 0 ? snprintf(message, sizeof message, "line %d: ", line) : 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message + n, sizeof message - (size_t)n, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(message);
+    if (!spool_problems_reserve(p, len + 1))
+        return;
+    memcpy(p->text + p->len, message, len);
+    p->len += len;
+    p->text[p->len++] = '\n';
+    p->text[p->len] = '\0';
+}
+
+const char *spool_problems_text(struct spool_problems *p)
+{
+    static const char nomem[] = "(out of memory while listing the problems)\n";
+    size_t shown = p->count < SPOOL_PROBLEMS_SHOWN ? p->count : SPOOL_PROBLEMS_SHOWN;
+    if (p->count > shown && !p->summed_up) {
+        char more[96];
+        int n = snprintf(more, sizeof more, "... and %zu more problem(s)\n", p->count - shown);
+        if (spool_problems_reserve(p, (size_t)n)) {
+            memcpy(p->text + p->len, more, (size_t)n + 1);
+            p->len += (size_t)n;
+            p->summed_up = true;
+        }
+    }
+    if (p->nomem && !p->text)
+        return nomem;
+    return p->text ? p->text : "";
+}
+
+void spool_problems_free(struct spool_problems *p)
+{
+    free(p->text);
+    memset(p, 0, sizeof *p);
+}
