@@ -7,8 +7,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "clock.h"
 #include "log.h"
 #include "report.h"
+#include "timefmt.h"
 
 #define OPT(field) offsetof(struct aggregator_config, field)
 #define STR_(x) #x
@@ -50,6 +52,22 @@ const struct wp_config_option aggregator_config_options[] = {
      "MQTT user name (optional)"},
     {"password_file", WP_CONFIG_STRING, NULL, 0, 0, OPT(password_file), 0,
      "file whose first line is the MQTT password (keeps it out of the config and of ps)"},
+    {"alert_repeat", WP_CONFIG_DURATION, "1d", 0, INT64_C(366) * 86400000, OPT(alert_repeat_ms), 0,
+     "announce a firing alert again on events/alert this often (simulated clock time); "
+     "0 never"},
+    {"alert_command", WP_CONFIG_STRING, NULL, 0, 0, OPT(alert_command), 0,
+     "shell command run at each alert transition (firing, resolved) with the alert JSON "
+     "on stdin and WP_ALERT_* variables, e.g. an e-mail or SMS gateway"},
+    {"clock_start", WP_CONFIG_STRING, NULL, 0, 0, OPT(clock_start), 0,
+     "simulated clock: the instant (RFC 3339, e.g. 2022-05-01T00:00:00+07:00) the clock "
+     "shows at start; for tests, replays and the demo. Unset: the real time"},
+    {"clock_rate", WP_CONFIG_INT, "1", 1, 100000000, OPT(clock_rate), 0,
+     "simulated clock: simulated seconds per real second (86400: a day per second); "
+     "1 with no clock_start is real time"},
+    {"clock_anchor", WP_CONFIG_STRING, NULL, 0, 0, OPT(clock_anchor), 0,
+     "simulated clock: the real instant (RFC 3339) at which it showed clock_start; give "
+     "every daemon of a simulation the same, so that their clocks agree and a restart "
+     "finds the simulated time gone on. Unset: when the daemon starts"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -71,45 +89,59 @@ enum wp_err aggregator_config_load(struct aggregator_config *cfg, const struct w
     if (rc != WP_OK)
         return rc;
 
-    const char *where = cmd->config_path ? cmd->config_path : "command line";
+    /* Where each checked key was set, "FILE:LINE" or "command line", for the message. */
+    char where[600];
+#define WHERE(key) wp_config_where(cmd, (key), where, sizeof where)
     if (!aggregator_config_district_valid(cfg->district)) {
         snprintf(err, errlen, "%s: district: '%s' is not a district code (three digits, e.g. "
-                 "001)", where, cfg->district);
+                 "001)", WHERE("district"), cfg->district);
         return WP_ERR_CONFIG;
     }
     cfg->log_level_value = wp_log_level_parse(cfg->log_level);
     if (cfg->log_level_value < 0) {
         snprintf(err, errlen,
-                 "%s: log_level: '%s' is not one of error, warning, notice, info, debug", where,
+                 "%s: log_level: '%s' is not one of error, warning, notice, info, debug", WHERE("log_level"),
                  cfg->log_level);
         return WP_ERR_CONFIG;
     }
     if (cfg->db_path[0] == '\0' || cfg->client_id[0] == '\0') {
-        snprintf(err, errlen, "%s: %s: must not be empty", where,
-                 cfg->db_path[0] == '\0' ? "db_path" : "client_id");
+        const char *key = cfg->db_path[0] == '\0' ? "db_path" : "client_id";
+        snprintf(err, errlen, "%s: %s: must not be empty", WHERE(key), key);
         return WP_ERR_CONFIG;
     }
     if ((cfg->certfile == NULL) != (cfg->keyfile == NULL)) {
-        snprintf(err, errlen, "%s: certfile and keyfile must be given together", where);
+        snprintf(err, errlen, "%s: certfile and keyfile must be given together", WHERE("certfile"));
         return WP_ERR_CONFIG;
     }
     if (cfg->certfile && !cfg->cafile) {
         snprintf(err, errlen, "%s: certfile needs cafile (TLS is on only when cafile is set)",
-                 where);
+                 WHERE("certfile"));
+        return WP_ERR_CONFIG;
+    }
+    cfg->clock_start_ms = WP_CLOCK_START_NOW;
+    if (cfg->clock_start && !wp_datetime_parse(cfg->clock_start, &cfg->clock_start_ms)) {
+        snprintf(err, errlen, "%s: clock_start: '%s' is not an RFC 3339 date-time with an "
+                 "offset (e.g. 2022-05-01T00:00:00+07:00)", WHERE("clock_start"), cfg->clock_start);
+        return WP_ERR_CONFIG;
+    }
+    if (cfg->clock_anchor && !wp_datetime_parse(cfg->clock_anchor, &cfg->clock_anchor_ms)) {
+        snprintf(err, errlen, "%s: clock_anchor: '%s' is not an RFC 3339 date-time with an "
+                 "offset", WHERE("clock_anchor"), cfg->clock_anchor);
         return WP_ERR_CONFIG;
     }
     if (cfg->plan_dir) {
         struct stat st;
         if (stat(cfg->plan_dir, &st) != 0) {
-            snprintf(err, errlen, "%s: plan_dir: %s: %s", where, cfg->plan_dir,
+            snprintf(err, errlen, "%s: plan_dir: %s: %s", WHERE("plan_dir"), cfg->plan_dir,
                      strerror(errno));
             return WP_ERR_CONFIG;
         }
         if (!S_ISDIR(st.st_mode)) {
-            snprintf(err, errlen, "%s: plan_dir: %s is not a directory", where, cfg->plan_dir);
+            snprintf(err, errlen, "%s: plan_dir: %s is not a directory", WHERE("plan_dir"), cfg->plan_dir);
             return WP_ERR_CONFIG;
         }
     }
+#undef WHERE
     return WP_OK;
 }
 

@@ -2,7 +2,8 @@
  *
  * The table is the documentation: `wardpulse-aggregator --help` prints it and docs/ copies
  * it. aggregator_config_load() runs the common loader over the table, then checks what a
- * table cannot express (district code, log level, TLS file pairs, plan_dir exists).
+ * table cannot express (district code, log level, TLS file pairs, plan_dir exists,
+ * clock_start is an RFC 3339 instant).
  */
 #ifndef WP_AGGREGATOR_CONFIG_H
 #define WP_AGGREGATOR_CONFIG_H
@@ -32,6 +33,13 @@ struct aggregator_config {
     char *keyfile;
     char *username;
     char *password_file;
+    int64_t alert_repeat_ms;  /* repeat firing alerts on events/alert; 0: never */
+    char *alert_command;      /* run per alert transition, or NULL */
+    char *clock_start;        /* RFC 3339, or NULL: the clock starts at the real now */
+    long long clock_rate;     /* simulated seconds per real second; 1 = real time */
+    int64_t clock_start_ms;   /* derived: clock_start as Unix ms, or WP_CLOCK_START_NOW */
+    char *clock_anchor;       /* RFC 3339: the real instant the clock showed clock_start */
+    int64_t clock_anchor_ms;  /* derived; 0 when clock_anchor is unset (start of process) */
 };
 
 /* The option table, ending with an entry whose name is NULL. */

@@ -25,6 +25,7 @@ struct ingest_item {
     size_t original_len;
     char topic_ward[WP_UNIT_CODE_MAX];  /* "" when the topic names no ward */
     struct wp_report report;        /* a rejection keeps only ward/stream/seq here */
+    bool stored;                    /* written by this batch (not a duplicate) */
     char *reason;                   /* rejections only */
 };
 
@@ -141,7 +142,9 @@ static bool ingest_classify(struct ingest *ingest, struct ingest_item *item)
             else if (strcmp(item->report.ward, item->topic_ward) != 0)
                 snprintf(reason, sizeof reason, "payload ward %s does not match topic ward %s",
                          item->report.ward, item->topic_ward);
-            else
+            else if (!ingest->opts.check
+                     || ingest->opts.check(ingest->opts.hook_ctx, &item->report, reason,
+                                           sizeof reason))
                 item->is_report = true;
         }
     }
@@ -290,6 +293,7 @@ static enum wp_err ingest_write_batch(struct ingest *ingest, struct ingest_stats
         if (item->is_report) {
             rc = store_add_report(ingest->store, &item->report, item->topic, item->payload,
                                   item->len, item->received_ms);
+            item->stored = rc == WP_OK;
             if (rc == WP_OK)
                 tally->stored++;
         } else {
@@ -402,6 +406,11 @@ enum wp_err ingest_flush(struct ingest *ingest)
            (unsigned long long)tally.stored, (unsigned long long)tally.rejected,
            (unsigned long long)tally.duplicates);
     ingest_publish_acks(ingest, touches, acks, touch_count);
+    if (ingest->opts.committed)
+        for (size_t i = 0; i < ingest->count; i++)
+            if (ingest->items[i].is_report && ingest->items[i].stored)
+                ingest->opts.committed(ingest->opts.hook_ctx, &ingest->items[i].report,
+                                       ingest->items[i].received_ms);
     goto cleanup;
 
 failed:

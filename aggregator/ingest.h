@@ -37,6 +37,16 @@ struct ingest_options {
      * call. Returns false if it could not even be queued (logged by ingest). */
     bool (*publish)(void *ctx, const char *topic, const char *payload, size_t len);
     void *publish_ctx;
+    /* Optional (NULL: every valid report is accepted). Judges a decoded, valid report
+     * against the plan: true to store it, false to reject it with reason (a NUL-terminated
+     * text written into reason, at most reasonlen bytes). Called from ingest_message. */
+    bool (*check)(void *ctx, const struct wp_report *report, char *reason, size_t reasonlen);
+    /* Optional. Called once per newly stored report after its batch committed and the
+     * acks went out (not for duplicates or rejections), so that the rules can look at
+     * what changed; received_ms is when it arrived (wp_now_ms, as stored). report is
+     * valid only during the call. */
+    void (*committed)(void *ctx, const struct wp_report *report, int64_t received_ms);
+    void *hook_ctx;           /* ctx of check and committed */
 };
 
 /* Counters since start; the aggregator/stats topic and the logs read them. */

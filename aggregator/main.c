@@ -1,11 +1,11 @@
-/* wardpulse-aggregator — receives ward reports over MQTT, stores them in SQLite and acks
- * them after the commit.
+/* wardpulse-aggregator — receives ward reports over MQTT, stores them in SQLite, acks
+ * them after the commit, evaluates the plan's rules and announces alerts.
  *
  *   wardpulse-aggregator -c /etc/wardpulse/aggregator.conf [--key value ...]
  *   wardpulse-aggregator -c aggregator.conf --test-config
  *
- * One thread: the MQTT loop, the group commit and (later) the rules all run here, so
- * nothing races with the SQLite work. Signals only set flags; the loop acts on them.
+ * One thread: the MQTT loop, the group commit and the rules all run here, so nothing
+ * races with the SQLite work. Signals only set flags; the loop acts on them.
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,11 +17,15 @@
 #include <cjson/cJSON.h>
 
 #include "aggregator_config.h"
+#include "alerts.h"
 #include "clock.h"
 #include "config.h"
+#include "evaluate.h"
 #include "ingest.h"
+#include "levels.h"
 #include "log.h"
 #include "mqtt_session.h"
+#include "plan.h"
 #include "schema_registry.h"
 #include "store.h"
 #include "timefmt.h"
@@ -32,6 +36,12 @@
 /* Longest the loop sleeps with nothing due; bounds the reaction time to a signal that
  * lands between the flag check and poll(). */
 #define AGGREGATOR_IDLE_WAIT_MS 200
+/* Reports committed within this long (real time) are evaluated together: a burst of
+ * reports from many wards costs one evaluation of the district's roll-ups, not one per
+ * batch, and an alert goes out at most this much later (its time is the report's
+ * arrival either way). On a fast simulated clock it shrinks to a simulated minute, so
+ * that no deadline passes in between. */
+#define AGGREGATOR_EVALUATE_DELAY_MS 200
 /* How long an orderly shutdown waits for the last acks and the offline status to be
  * acknowledged by the broker. */
 #define AGGREGATOR_DRAIN_MS 2000
@@ -51,6 +61,14 @@ struct aggregator {
     struct aggregator_config cfg;
     struct store *store;
     struct ingest *ingest;
+    struct plan *plan;        /* NULL without plan_dir; replaced whole on SIGHUP */
+    struct alerts *alerts;
+    struct levels *levels;
+    struct evaluate *evaluate;
+    int64_t next_evaluation_ms;  /* clock time of the next full evaluation */
+    int64_t last_evaluation_ms;  /* clock time the last evaluation was as of */
+    int64_t evaluate_delay_ms;   /* real ms reports wait to be evaluated together */
+    int64_t reports_due_mono_ms; /* when the reports noted so far are evaluated; 0: none */
     struct wp_mqtt mqtt;
     char since[40];           /* start time, RFC 3339 */
     int unconfirmed;          /* our QoS 1 publishes without PUBACK yet */
@@ -101,6 +119,89 @@ static bool aggregator_publish_ack(void *ctx, const char *topic, const char *pay
     return rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN;
 }
 
+/* Reports must fit the plan in force: known ward, indicators and tasks, within bounds. */
+static bool aggregator_check_report(void *ctx, const struct wp_report *report, char *reason,
+                                    size_t reasonlen)
+{
+    struct aggregator *agg = ctx;
+    return !agg->plan || plan_check_report(agg->plan, report, reason, reasonlen);
+}
+
+/* Alerts and levels go out at QoS 1; PUBACKs come back through aggregator_on_publish. */
+static bool aggregator_publish_alert(void *ctx, int *mid, const char *topic,
+                                     const char *payload, size_t len, bool retain)
+{
+    struct aggregator *agg = ctx;
+    int rc = wp_mqtt_publish(&agg->mqtt, mid, topic, payload, len, 1, retain);
+    if (rc == MOSQ_ERR_SUCCESS)
+        agg->unconfirmed++;
+    else if (rc != MOSQ_ERR_NO_CONN)
+        wp_log(WP_LOG_WARNING, "publishing on %s: %s", topic, mosquitto_strerror(rc));
+    return rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN;
+}
+
+static void aggregator_on_committed(void *ctx, const struct wp_report *report,
+                                    int64_t received_ms)
+{
+    struct aggregator *agg = ctx;
+    evaluate_note_report(agg->evaluate, report->ward, report->period, received_ms);
+}
+
+/* Evaluations never go back in time, even when a deadline is handled after the
+ * reports that arrived behind it. */
+static int64_t aggregator_evaluation_time(struct aggregator *agg, int64_t wanted)
+{
+    if (wanted < agg->last_evaluation_ms)
+        wanted = agg->last_evaluation_ms;
+    agg->last_evaluation_ms = wanted;
+    return wanted;
+}
+
+/* Every rule on every unit as of `as_of` (a deadline that passed, or now), then the next
+ * deadline to wake up for. */
+static void aggregator_evaluate_all(struct aggregator *agg, int64_t as_of)
+{
+    int64_t now = aggregator_evaluation_time(agg, as_of);
+    int64_t started = wp_monotonic_ms();
+    if (evaluate_all(agg->evaluate, now) != WP_OK) {
+        agg->next_evaluation_ms = now + 60000;   /* try again in a (clock) minute */
+        return;
+    }
+    agg->next_evaluation_ms = evaluate_next_due_ms(agg->evaluate, now);
+    wp_log(WP_LOG_DEBUG, "full evaluation in %lld ms, %zu alert(s) firing",
+           (long long)(wp_monotonic_ms() - started), alerts_firing_count(agg->alerts));
+}
+
+static void aggregator_log_plan(const struct plan *plan, const char *what)
+{
+    wp_log(WP_LOG_INFO, "plan %s %s from %s: district %s (%s), %zu wards, %zu indicators, "
+           "%zu tasks, %zu rules", plan->id, what, plan->dir, plan->district->code,
+           plan->district->name_vi, plan->ward_count, plan->indicator_count, plan->task_count,
+           plan->rule_count);
+}
+
+/* SIGHUP: the new plan replaces the old only once it loaded and checked completely. */
+static void aggregator_reload_plan(struct aggregator *agg)
+{
+    if (!agg->cfg.plan_dir) {
+        wp_log(WP_LOG_NOTICE, "SIGHUP: no plan_dir is set; nothing to reload");
+        return;
+    }
+    char err[1024];
+    struct plan *plan = NULL;
+    if (plan_load(agg->cfg.plan_dir, agg->cfg.district, &plan, err, sizeof err) != WP_OK) {
+        wp_log(WP_LOG_ERR, "SIGHUP: plan not reloaded, the plan in force stays (%s): %s",
+               agg->plan ? agg->plan->id : "none", err);
+        return;
+    }
+    /* The evaluator lets go of the old plan before it is freed. */
+    evaluate_set_plan(agg->evaluate, plan);
+    plan_free(&agg->plan);
+    agg->plan = plan;
+    aggregator_log_plan(plan, "reloaded");
+    aggregator_evaluate_all(agg, wp_now_ms());
+}
+
 static void aggregator_on_connect(void *userdata)
 {
     struct aggregator *agg = userdata;
@@ -111,6 +212,8 @@ static void aggregator_on_connect(void *userdata)
         wp_log(WP_LOG_ERR, "subscribing to %s: %s", AGGREGATOR_REPORT_FILTER,
                mosquitto_strerror(rc));
     aggregator_publish_status(agg, "online", agg->since);
+    alerts_on_connect(agg->alerts);
+    levels_on_connect(agg->levels);
 }
 
 static void aggregator_on_message(void *userdata, const char *topic, const void *payload,
@@ -125,9 +228,10 @@ static void aggregator_on_message(void *userdata, const char *topic, const void 
 static void aggregator_on_publish(void *userdata, int mid)
 {
     struct aggregator *agg = userdata;
-    (void)mid;
     if (agg->unconfirmed > 0)
         agg->unconfirmed--;
+    alerts_on_puback(agg->alerts, mid);
+    levels_on_puback(agg->levels, mid);
 }
 
 static void aggregator_usage(FILE *out)
@@ -146,7 +250,8 @@ static void aggregator_usage(FILE *out)
             "settings (in FILE, or --key value on the command line, which wins):\n");
     wp_config_print_help(out, aggregator_config_options);
     fprintf(out, "\nsignals: TERM/INT commit the reports in hand, ack them and exit; "
-                 "HUP is logged (plan reload comes with the plan).\n");
+                 "HUP reloads the plan (a plan that fails its checks is not taken, the old "
+                 "one stays).\n");
 }
 
 /* --test-config also checks what the first start would trip over. */
@@ -178,6 +283,8 @@ static void aggregator_install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    /* A hook command that exits without reading its stdin must not kill the daemon. */
+    signal(SIGPIPE, SIG_IGN);
 }
 
 static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *err,
@@ -186,6 +293,10 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
     enum wp_err rc = store_open(agg->cfg.db_path, &agg->store, err, errlen);
     if (rc != WP_OK)
         return rc;
+    if (agg->plan)
+        aggregator_log_plan(agg->plan, "loaded");
+    else
+        wp_log(WP_LOG_NOTICE, "no plan_dir: reports are stored, no rule is evaluated");
     wp_log(WP_LOG_INFO, "database %s, schema version %d", agg->cfg.db_path,
            store_schema_version(agg->store));
 
@@ -195,11 +306,37 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
         .max_payload = (size_t)agg->cfg.max_payload,
         .publish = aggregator_publish_ack,
         .publish_ctx = agg,
+        .check = aggregator_check_report,
+        .committed = aggregator_on_committed,
+        .hook_ctx = agg,
     };
-    if ((rc = ingest_create(agg->store, &iopts, &agg->ingest)) != WP_OK) {
+    struct alerts_options aopts = {
+        .district = agg->cfg.district,
+        .repeat_ms = agg->cfg.alert_repeat_ms,
+        .command = agg->cfg.alert_command,
+        .publish = aggregator_publish_alert,
+        .publish_ctx = agg,
+    };
+    struct levels_options lopts = {
+        .district = agg->cfg.district,
+        .publish = aggregator_publish_alert,
+        .publish_ctx = agg,
+    };
+    if ((rc = ingest_create(agg->store, &iopts, &agg->ingest)) != WP_OK
+        || (rc = alerts_create(agg->store, &aopts, &agg->alerts)) != WP_OK
+        || (rc = levels_create(agg->store, &lopts, &agg->levels)) != WP_OK
+        || (rc = evaluate_create(agg->store, agg->alerts, agg->levels, &agg->evaluate))
+               != WP_OK) {
         snprintf(err, errlen, "%s", wp_strerror(rc));
         return rc;
     }
+    /* Before connecting: what changed while the daemon was down (deadlines passed,
+     * alerts to resolve) is recorded now and announced once the broker is there. */
+    agg->evaluate_delay_ms = (int64_t)(60000.0 / wp_clock_rate());
+    if (agg->evaluate_delay_ms > AGGREGATOR_EVALUATE_DELAY_MS)
+        agg->evaluate_delay_ms = AGGREGATOR_EVALUATE_DELAY_MS;
+    evaluate_set_plan(agg->evaluate, agg->plan);
+    aggregator_evaluate_all(agg, wp_now_ms());
 
     struct wp_mqtt_options mopts = {
         .host = agg->cfg.broker_host,
@@ -227,15 +364,38 @@ static void aggregator_run(struct aggregator *agg)
     while (!stop_requested) {
         if (reload_requested) {
             reload_requested = 0;
-            wp_log(WP_LOG_NOTICE, "SIGHUP: nothing to reload yet (the plan comes with "
-                   "rules and alerts); ignored");
+            aggregator_reload_plan(agg);
         }
         int64_t due = ingest_due_in_ms(agg->ingest);
-        int wait = due < 0 || due > AGGREGATOR_IDLE_WAIT_MS ? AGGREGATOR_IDLE_WAIT_MS
-                                                             : (int)due;
+        int64_t until_eval = wp_clock_real_ms_until(agg->next_evaluation_ms);
+        if (agg->reports_due_mono_ms > 0) {
+            int64_t left = agg->reports_due_mono_ms - wp_monotonic_ms();
+            if (left < until_eval)
+                until_eval = left > 0 ? left : 0;
+        }
+        if (due < 0 || until_eval < due)
+            due = until_eval;
+        int wait = due > AGGREGATOR_IDLE_WAIT_MS ? AGGREGATOR_IDLE_WAIT_MS : (int)due;
         wp_mqtt_loop(&agg->mqtt, wait);
         if (ingest_due_in_ms(agg->ingest) == 0)
             ingest_flush(agg->ingest);
+        /* A deadline that passed, as of its instant (one per turn: the next may be due
+         * at once, and the loop comes straight back). */
+        if (wp_now_ms() >= agg->next_evaluation_ms)
+            aggregator_evaluate_all(agg, agg->next_evaluation_ms);
+        /* The units of what was committed (here, or by a full batch in on_message). */
+        if (agg->reports_due_mono_ms == 0 && evaluate_has_reports(agg->evaluate))
+            agg->reports_due_mono_ms = wp_monotonic_ms() + agg->evaluate_delay_ms;
+        if (agg->reports_due_mono_ms > 0 && wp_monotonic_ms() >= agg->reports_due_mono_ms) {
+            agg->reports_due_mono_ms = 0;
+            evaluate_reports(agg->evaluate, aggregator_evaluation_time(agg, wp_now_ms()));
+        }
+        int64_t now = wp_now_ms();
+        if (agg->mqtt.connected && alerts_publish_due(agg->alerts, now))
+            alerts_publish(agg->alerts, now);
+        if (agg->mqtt.connected && levels_publish_due(agg->levels))
+            levels_publish(agg->levels);
+        alerts_reap(agg->alerts);
     }
 }
 
@@ -243,6 +403,11 @@ static void aggregator_run(struct aggregator *agg)
 static void aggregator_drain(struct aggregator *agg)
 {
     ingest_flush(agg->ingest);
+    evaluate_reports(agg->evaluate, aggregator_evaluation_time(agg, wp_now_ms()));
+    if (agg->mqtt.connected) {
+        alerts_publish(agg->alerts, wp_now_ms());
+        levels_publish(agg->levels);
+    }
     char now[40];
     wp_datetime_format_local(wp_now_ms(), now, sizeof now);
     if (agg->mqtt.connected)
@@ -291,6 +456,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "wardpulse-aggregator: %s\n", err);
         goto cleanup;
     }
+    /* A plan that fails its checks stops the start (and --test-config says why): running
+     * without the rules the district expects would be silent failure. */
+    if (agg.cfg.plan_dir
+        && plan_load(agg.cfg.plan_dir, agg.cfg.district, &agg.plan, err, sizeof err) != WP_OK) {
+        fprintf(stderr, "wardpulse-aggregator: plan: %s\n", err);
+        goto cleanup;
+    }
     if (cmd.test_config) {
         printf("configuration OK\n");
         status = 0;
@@ -298,6 +470,17 @@ int main(int argc, char **argv)
     }
     wp_log_init(NULL, agg.cfg.log_level_value);
     aggregator_install_signals();
+    if (agg.cfg.clock_start || agg.cfg.clock_rate != 1) {
+        if (agg.cfg.clock_anchor)
+            wp_clock_configure_at(agg.cfg.clock_start_ms, (double)agg.cfg.clock_rate,
+                                  agg.cfg.clock_anchor_ms);
+        else
+            wp_clock_configure(agg.cfg.clock_start_ms, (double)agg.cfg.clock_rate);
+        char shown[40];
+        wp_datetime_format_local(wp_now_ms(), shown, sizeof shown);
+        wp_log(WP_LOG_NOTICE, "simulated clock: now %s, %lld× real time", shown,
+               agg.cfg.clock_rate);
+    }
     wp_datetime_format_local(wp_now_ms(), agg.since, sizeof agg.since);
 
     if (!(will = aggregator_status_json("offline", NULL))) {
@@ -321,7 +504,11 @@ cleanup:
     if (agg.mqtt.mosq)
         wp_mqtt_destroy(&agg.mqtt);
     ingest_destroy(&agg.ingest);
+    evaluate_destroy(&agg.evaluate);
+    levels_destroy(&agg.levels);
+    alerts_destroy(&agg.alerts);
     store_close(&agg.store);
+    plan_free(&agg.plan);
     aggregator_config_free(&agg.cfg);
     free(will);
     wp_schemas_release();

@@ -81,6 +81,68 @@ static const char *const store_migrations[] = {
     "  first_seen_at TEXT NOT NULL,"
     "  last_seen_at TEXT NOT NULL,"
     "  PRIMARY KEY (ward, stream)) WITHOUT ROWID;",
+
+    /* 2: alerts, their history, reporting timeliness, epidemic levels */
+    "CREATE TABLE alerts ("
+    "  rule TEXT NOT NULL,"
+    "  scope TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('pending', 'firing', 'resolved')),"
+    "  since_ms INTEGER NOT NULL,"
+    "  payload TEXT,"
+    "  payload_state TEXT CHECK (payload_state IN ('firing', 'resolved')),"
+    "  rev INTEGER NOT NULL DEFAULT 0,"
+    "  event_rev INTEGER NOT NULL DEFAULT 0,"
+    "  announced_rev INTEGER NOT NULL DEFAULT 0,"
+    "  announced_ms INTEGER NOT NULL DEFAULT 0,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (rule, scope)) WITHOUT ROWID;"
+    "CREATE INDEX alerts_unannounced ON alerts (rule, scope) WHERE announced_rev < rev;"
+    "CREATE INDEX alerts_active ON alerts (state) WHERE state <> 'resolved';"
+    "CREATE TABLE alert_events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  rule TEXT NOT NULL,"
+    "  scope TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  severity TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  at TEXT NOT NULL,"
+    "  payload TEXT NOT NULL);"
+    "CREATE INDEX alert_events_identity ON alert_events (rule, scope, id);"
+    "CREATE TABLE schedule_status ("
+    "  rule TEXT NOT NULL,"
+    "  ward TEXT NOT NULL,"
+    "  period TEXT NOT NULL,"
+    "  due_ms INTEGER NOT NULL,"
+    "  complete_ms INTEGER,"
+    "  on_time INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (rule, ward, period)) WITHOUT ROWID;"
+    "CREATE VIEW reporting_rates AS"
+    "  SELECT rule, ward, COUNT(*) AS expected, COUNT(complete_ms) AS received,"
+    "         SUM(on_time) AS on_time,"
+    "         ROUND(100.0 * COUNT(complete_ms) / COUNT(*), 1) AS completeness_pct,"
+    "         ROUND(100.0 * SUM(on_time) / COUNT(*), 1) AS timeliness_pct"
+    "  FROM schedule_status GROUP BY rule, ward;"
+    "CREATE TABLE levels ("
+    "  rule TEXT NOT NULL,"
+    "  scope TEXT NOT NULL,"
+    "  week TEXT NOT NULL,"
+    "  level INTEGER NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  PRIMARY KEY (rule, scope, week)) WITHOUT ROWID;"
+    "CREATE TABLE level_published ("
+    "  rule TEXT NOT NULL,"
+    "  scope TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  announced INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (rule, scope)) WITHOUT ROWID;"
+    "CREATE INDEX current_values_indicator ON current_values (indicator, ward, period);"
+    "CREATE INDEX report_tasks_ward_task ON report_tasks (ward, task);"
+    /* A task's state in force is that of the latest period naming it: a back-filled
+     * report of an older period must not undo a newer "done". */
+    "ALTER TABLE current_tasks ADD COLUMN period_last TEXT NOT NULL DEFAULT '';"
+    "UPDATE current_tasks SET period_last ="
+    "  (SELECT r.period_last FROM reports r WHERE r.id = current_tasks.report_id);",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -125,13 +187,17 @@ static const char *const store_stmt_sql[STMT_COUNT] = {
     [STMT_INSERT_TASK] =
         "INSERT INTO report_tasks (report_id, ward, period, task, state) "
         "VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* The latest period wins; within it, as for values, the later observed_at, then
+     * the later arrival (rows come in arrival order, hence ">="). */
     [STMT_UPSERT_CURRENT_TASK] =
-        "INSERT INTO current_tasks (ward, task, state, period, report_id, observed_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "INSERT INTO current_tasks (ward, task, state, period, report_id, observed_ms, "
+        "period_last) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
         "ON CONFLICT (ward, task) DO UPDATE SET state = excluded.state, "
         "period = excluded.period, report_id = excluded.report_id, "
-        "observed_ms = excluded.observed_ms "
-        "WHERE excluded.observed_ms >= current_tasks.observed_ms",
+        "observed_ms = excluded.observed_ms, period_last = excluded.period_last "
+        "WHERE excluded.period_last > current_tasks.period_last "
+        "OR (excluded.period_last = current_tasks.period_last "
+        "AND excluded.observed_ms >= current_tasks.observed_ms)",
     [STMT_INSERT_REJECTED] =
         "INSERT INTO rejected (received_at, received_ms, topic, ward, stream, seq, reason, "
         "payload, payload_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -297,6 +363,11 @@ void store_close(struct store **store)
     *store = NULL;
 }
 
+sqlite3 *store_db(struct store *store)
+{
+    return store->db;
+}
+
 int store_schema_version(const struct store *store)
 {
     return store->schema_version;
@@ -351,7 +422,8 @@ static enum wp_err store_known(struct store *store, const char *ward, const char
 }
 
 static enum wp_err store_add_values(struct store *store, const struct wp_report *report,
-                                    int64_t report_id, int64_t observed_ms)
+                                    int64_t report_id, int64_t observed_ms,
+                                    const char *period_last)
 {
     enum wp_err rc = WP_OK;
     for (size_t i = 0; rc == WP_OK && i < report->value_count; i++) {
@@ -392,6 +464,7 @@ static enum wp_err store_add_values(struct store *store, const struct wp_report 
         sqlite3_bind_text(stmt, 4, report->period, -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 5, report_id);
         sqlite3_bind_int64(stmt, 6, observed_ms);
+        sqlite3_bind_text(stmt, 7, period_last, -1, SQLITE_STATIC);
         rc = store_step_done(store, stmt, "updating a current task state");
     }
     return rc;
@@ -438,7 +511,8 @@ enum wp_err store_add_report(struct store *store, const struct wp_report *report
     sqlite3_bind_text(stmt, 12, payload, (int)len, SQLITE_STATIC);
     if ((rc = store_step_done(store, stmt, "storing a report")) != WP_OK)
         return rc;
-    return store_add_values(store, report, sqlite3_last_insert_rowid(store->db), observed_ms);
+    return store_add_values(store, report, sqlite3_last_insert_rowid(store->db), observed_ms,
+                            last);
 }
 
 enum wp_err store_add_rejected(struct store *store, const struct store_rejection *rej)

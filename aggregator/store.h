@@ -18,7 +18,10 @@
  *   current_values  (ward, period, indicator) → value, report_id, observed_ms: the value
  *                   in force. A later observed_at supersedes; on equal observed_at the
  *                   later arrival does. Superseded values stay in report_values.
- *   current_tasks   (ward, task) → state, period, report_id, observed_ms, same rule
+ *   current_tasks   (ward, task) → state, period, report_id, observed_ms, period_last
+ *                   (version 2): the state of the latest period that names the task
+ *                   (a back-fill of an older period does not undo a newer "done"); within
+ *                   a period, the same rule as values
  *   rejected        id, received_at, received_ms, topic, ward (the topic's), stream, seq
  *                   (NULL when unknown), reason, payload (BLOB, raw, cut at max_payload),
  *                   payload_bytes (size as received); UNIQUE(ward, stream, seq) where seq
@@ -27,6 +30,28 @@
  *
  * A (ward, stream, seq) is "known" once it is in reports or in rejected; it is never
  * stored twice, in either table.
+ *
+ * Version 2 (the plan's rules; written by alerts.c, evaluate.c and levels.c):
+ *
+ *   alerts          (rule, scope) → state pending | firing | resolved, since_ms, payload
+ *                   (the alert JSON last to be announced, NULL while only pending),
+ *                   payload_state (its state), rev (bumped by every change the broker must
+ *                   learn), event_rev (the rev of the last transition, announced on
+ *                   events/alert too), announced_rev (the last rev the broker
+ *                   acknowledged), announced_ms (last announcement on events/alert, for
+ *                   repeats), updated_ms
+ *   alert_events    every transition: id, rule, scope, state, severity, at_ms, at, payload
+ *   schedule_status (rule, ward, period) → due_ms, complete_ms (when the last expected
+ *                   indicator arrived; NULL: not yet), on_time (complete by the cut-off);
+ *                   one row per period whose cut-off has passed. A cache rebuilt at
+ *                   start and on plan reload; the view reporting_rates sums it per rule
+ *                   and ward: expected, received, on_time, completeness_pct,
+ *                   timeliness_pct (DHIS2's reporting rate and reporting rate on time)
+ *   levels          (rule, scope, week) → level, version (criteria id), payload
+ *   level_published (rule, scope) → payload retained on level/<district>/<scope>,
+ *                   announced (the broker acknowledged it)
+ *   and indexes current_values (indicator, ward, period) and report_tasks (ward, task)
+ *   for the rules' data.
  *
  * Write functions must be called between store_begin and store_commit/store_rollback.
  * Errors: WP_ERR_FULL when the disk or database is full, WP_ERR_DB otherwise;
@@ -50,6 +75,12 @@ enum wp_err store_open(const char *path, struct store **out, char *err, size_t e
 
 /* Rolls back an open transaction, closes, frees and NULLs *store. Accepts NULL. */
 void store_close(struct store **store);
+
+/* The SQLite connection, for the modules that own the version 2 tables (alerts.c,
+ * evaluate.c, levels.c). Owned by the store; the same thread and transaction rules
+ * apply. */
+struct sqlite3;
+struct sqlite3 *store_db(struct store *store);
 
 /* Schema version of the open database (PRAGMA user_version). */
 int store_schema_version(const struct store *store);

@@ -1,0 +1,70 @@
+/* alerts_private.h — shared by alerts.c (state) and alerts_publish.c (announcement)
+ * only; the contract is alerts.h. */
+#ifndef WP_AGGREGATOR_ALERTS_PRIVATE_H
+#define WP_AGGREGATOR_ALERTS_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "alerts.h"
+
+/* A publish the broker has not acknowledged in this long (real time) is sent again:
+ * libmosquitto re-sends its in-flight messages after a reconnect, so this only catches
+ * a message it dropped. */
+#define ALERTS_INFLIGHT_RETRY_MS 60000
+
+enum alerts_stmt {
+    ASTMT_GET,
+    ASTMT_INSERT,
+    ASTMT_UPDATE,
+    ASTMT_SET_STATE,
+    ASTMT_EVENT,
+    ASTMT_UNANNOUNCED,
+    ASTMT_ANNOUNCED,
+    ASTMT_REPEATS,
+    ASTMT_REPEATED,
+    ASTMT_NEXT_REPEAT,
+    ASTMT_ACTIVE,
+    ASTMT_FIRING_COUNT,
+    ASTMT_COUNT
+};
+
+struct alerts_inflight {
+    int mid;                 /* of the last message of the announcement */
+    char *key;               /* "rule\tscope" */
+    int64_t rev;
+    int64_t event_rev;       /* the transition already sent on events/alert (0: none), so
+                              * that figure updates on its heels go to the retained topic
+                              * only, even before its PUBACK */
+    int64_t sent_mono_ms;
+};
+
+struct alerts {
+    struct store *store;
+    sqlite3 *db;
+    sqlite3_stmt *stmt[ASTMT_COUNT];
+    char district[8];
+    int64_t repeat_ms;
+    char *command;
+    bool (*publish)(void *ctx, int *mid, const char *topic, const char *payload, size_t len,
+                    bool retain);
+    void *publish_ctx;
+
+    bool dirty;              /* unannounced changes may exist */
+    int64_t next_repeat_ms;  /* clock time of the next due repeat; INT64_MAX: none */
+    struct alerts_inflight *inflight;
+    size_t inflight_count, inflight_cap;
+
+    bool sweeping;
+    char **swept;            /* keys recorded since alerts_sweep_begin */
+    size_t swept_count, swept_cap;
+};
+
+/* The cached statement, reset and unbound. */
+sqlite3_stmt *alerts_stmt(struct alerts *a, enum alerts_stmt which);
+/* Runs a statement that returns no rows; logs and maps a failure. */
+enum wp_err alerts_step_done(struct alerts *a, sqlite3_stmt *stmt, const char *what);
+
+#endif

@@ -1,0 +1,273 @@
+/* alerts_publish.c — announcing alerts over MQTT: retained topics, events, repeats,
+ * acknowledgements and the command hook (contract in alerts.h). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "alerts.h"
+#include "alerts_private.h"
+#include "clock.h"
+#include "log.h"
+#include "topic.h"
+
+#define ALERTS_EVENTS_TOPIC WP_TOPIC_ROOT "events/alert"
+
+static struct alerts_inflight *alerts_inflight_find(struct alerts *a, const char *key)
+{
+    for (size_t i = 0; i < a->inflight_count; i++)
+        if (strcmp(a->inflight[i].key, key) == 0)
+            return &a->inflight[i];
+    return NULL;
+}
+
+static void alerts_inflight_remove(struct alerts *a, struct alerts_inflight *f)
+{
+    free(f->key);
+    *f = a->inflight[--a->inflight_count];
+}
+
+static void alerts_run_hook(struct alerts *a, const char *payload)
+{
+    cJSON *j = cJSON_Parse(payload);
+    cJSON *summary = cJSON_GetObjectItemCaseSensitive(j, "summary");
+    const char *env[][2] = {
+        {"WP_ALERT_RULE", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "rule"))},
+        {"WP_ALERT_SCOPE", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "scope"))},
+        {"WP_ALERT_STATE", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "state"))},
+        {"WP_ALERT_SEVERITY",
+         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "severity"))},
+        {"WP_ALERT_SUMMARY_VI",
+         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "vi"))},
+        {"WP_ALERT_SUMMARY_EN",
+         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "en"))},
+    };
+    int fds[2];
+    if (pipe(fds) != 0) {
+        wp_log(WP_LOG_ERR, "alert_command: pipe: %s", strerror(errno));
+        cJSON_Delete(j);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The child: an exec'd program inherits an ignored SIGPIPE; give it the default. */
+        signal(SIGPIPE, SIG_DFL);
+        dup2(fds[0], STDIN_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        for (size_t i = 0; i < sizeof env / sizeof env[0]; i++)
+            setenv(env[i][0], env[i][1] ? env[i][1] : "", 1);
+        execl("/bin/sh", "sh", "-c", a->command, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    if (pid < 0) {
+        wp_log(WP_LOG_ERR, "alert_command: fork: %s", strerror(errno));
+    } else {
+        /* An alert is far below the pipe's buffer, so this does not block; a command that
+         * does not read gets EPIPE here (SIGPIPE is ignored by the daemon). */
+        size_t len = strlen(payload);
+        if (write(fds[1], payload, len) != (ssize_t)len)
+            wp_log(WP_LOG_DEBUG, "alert_command did not take the alert on its stdin");
+    }
+    close(fds[1]);
+    cJSON_Delete(j);
+}
+
+/* Sends one unannounced change: the retained topic, then events/alert if a transition. */
+static bool alerts_announce(struct alerts *a, const char *rule, const char *scope,
+                            const char *payload, const char *payload_state, int64_t rev,
+                            int64_t event_rev, int64_t announced_rev)
+{
+    char topic[WP_TOPIC_MAX];
+    int mid = 0;
+    bool firing = payload_state && strcmp(payload_state, "firing") == 0;
+    size_t n = strlen(rule) + strlen(scope) + 2;
+    char *key = malloc(n);
+    if (!key)
+        return false;
+    snprintf(key, n, "%s\t%s", rule, scope);
+    struct alerts_inflight *old = alerts_inflight_find(a, key);
+    /* A retry of the same rev (its PUBACK never came) sends the event again. */
+    int64_t event_sent = old && old->rev != rev ? old->event_rev : 0;
+    bool event = event_rev > announced_rev && event_rev > event_sent;
+    snprintf(topic, sizeof topic, WP_TOPIC_ROOT "alert/%s/%s/%s", a->district, scope, rule);
+    /* Resolved clears the retained topic: an empty retained message deletes it. */
+    if (!a->publish(a->publish_ctx, &mid, topic, firing ? payload : "",
+                    firing ? strlen(payload) : 0, true)
+        || (event && !a->publish(a->publish_ctx, &mid, ALERTS_EVENTS_TOPIC, payload,
+                                 strlen(payload), false))) {
+        free(key);
+        return false;
+    }
+    if (event && a->command)
+        alerts_run_hook(a, payload);
+    if (event)
+        event_sent = event_rev;
+    if (old)
+        alerts_inflight_remove(a, old);
+    if (a->inflight_count == a->inflight_cap) {
+        size_t cap = a->inflight_cap ? 2 * a->inflight_cap : 64;
+        struct alerts_inflight *bigger = realloc(a->inflight, cap * sizeof *bigger);
+        if (!bigger) {
+            free(key);
+            return true;
+        }
+        a->inflight = bigger;
+        a->inflight_cap = cap;
+    }
+    a->inflight[a->inflight_count++] = (struct alerts_inflight){
+        .mid = mid, .key = key, .rev = rev, .event_rev = event_sent,
+        .sent_mono_ms = wp_monotonic_ms()};
+    return true;
+}
+
+static void alerts_publish_changes(struct alerts *a)
+{
+    bool complete = true;
+    sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_UNANNOUNCED);
+    int src;
+    while ((src = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *rule = (const char *)sqlite3_column_text(stmt, 0);
+        const char *scope = (const char *)sqlite3_column_text(stmt, 1);
+        const char *payload = (const char *)sqlite3_column_text(stmt, 2);
+        const char *payload_state = (const char *)sqlite3_column_text(stmt, 3);
+        int64_t rev = sqlite3_column_int64(stmt, 4);
+        int64_t event_rev = sqlite3_column_int64(stmt, 5);
+        int64_t announced_rev = sqlite3_column_int64(stmt, 6);
+        char key[160];
+        snprintf(key, sizeof key, "%s\t%s", rule, scope);
+        struct alerts_inflight *f = alerts_inflight_find(a, key);
+        if (f && f->rev == rev
+            && wp_monotonic_ms() - f->sent_mono_ms < ALERTS_INFLIGHT_RETRY_MS)
+            continue;   /* on its way */
+        if (!payload)
+            continue;
+        if (!alerts_announce(a, rule, scope, payload, payload_state, rev, event_rev,
+                             announced_rev))
+            complete = false;
+    }
+    sqlite3_reset(stmt);
+    if (src != SQLITE_DONE) {
+        wp_log(WP_LOG_ERR, "alerts: listing unannounced alerts: %s", sqlite3_errmsg(a->db));
+        complete = false;
+    }
+    /* In flight is not done, but its PUBACK (or the retry timeout) brings us back. */
+    a->dirty = !complete || a->inflight_count > 0;
+}
+
+static void alerts_schedule_repeat(struct alerts *a)
+{
+    a->next_repeat_ms = INT64_MAX;
+    if (a->repeat_ms <= 0)
+        return;
+    sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_NEXT_REPEAT);
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+        a->next_repeat_ms = sqlite3_column_int64(stmt, 0) + a->repeat_ms;
+    sqlite3_reset(stmt);
+}
+
+static void alerts_publish_repeats(struct alerts *a, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_REPEATS);
+    sqlite3_bind_int64(stmt, 1, now_ms - a->repeat_ms);
+    struct { char *rule, *scope; } *done = NULL;
+    size_t n = 0, cap = 0;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *payload = (const char *)sqlite3_column_text(stmt, 2);
+        if (!a->publish(a->publish_ctx, NULL, ALERTS_EVENTS_TOPIC, payload, strlen(payload),
+                        false))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            void *bigger = realloc(done, cap * sizeof *done);
+            if (!bigger)
+                break;
+            done = bigger;
+        }
+        done[n].rule = strdup((const char *)sqlite3_column_text(stmt, 0));
+        done[n].scope = strdup((const char *)sqlite3_column_text(stmt, 1));
+        n++;
+    }
+    sqlite3_reset(stmt);
+    /* A repeat lost in a crash is harmless, so its time is written without waiting for
+     * the PUBACK. */
+    for (size_t i = 0; i < n; i++) {
+        if (done[i].rule && done[i].scope) {
+            stmt = alerts_stmt(a, ASTMT_REPEATED);
+            sqlite3_bind_text(stmt, 1, done[i].rule, -1, SQLITE_STATIC);
+            sqlite3_bind_text(stmt, 2, done[i].scope, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(stmt, 3, now_ms);
+            alerts_step_done(a, stmt, "recording a repeat");
+        }
+        free(done[i].rule);
+        free(done[i].scope);
+    }
+    free(done);
+    alerts_schedule_repeat(a);
+}
+
+bool alerts_publish_due(const struct alerts *a, int64_t now_ms)
+{
+    return a->dirty || (a->repeat_ms > 0 && now_ms >= a->next_repeat_ms);
+}
+
+void alerts_publish(struct alerts *a, int64_t now_ms)
+{
+    if (a->dirty)
+        alerts_publish_changes(a);
+    if (a->repeat_ms > 0 && now_ms >= a->next_repeat_ms)
+        alerts_publish_repeats(a, now_ms);
+}
+
+void alerts_on_puback(struct alerts *a, int mid)
+{
+    for (size_t i = 0; i < a->inflight_count; i++) {
+        struct alerts_inflight *f = &a->inflight[i];
+        if (f->mid != mid)
+            continue;
+        char *tab = strchr(f->key, '\t');
+        *tab = '\0';
+        int64_t now_ms = wp_now_ms();
+        sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_ANNOUNCED);
+        sqlite3_bind_text(stmt, 1, f->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, tab + 1, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, f->rev);
+        sqlite3_bind_int(stmt, 4, f->event_rev > 0);
+        sqlite3_bind_int64(stmt, 5, now_ms);
+        alerts_step_done(a, stmt, "recording an announcement");
+        if (f->event_rev > 0 && a->repeat_ms > 0 && now_ms + a->repeat_ms < a->next_repeat_ms)
+            a->next_repeat_ms = now_ms + a->repeat_ms;
+        alerts_inflight_remove(a, f);
+        /* A newer rev of the same alert may be waiting for this one to clear. */
+        a->dirty = true;
+        return;
+    }
+}
+
+void alerts_on_connect(struct alerts *a)
+{
+    a->dirty = true;
+    if (a->repeat_ms > 0 && a->next_repeat_ms == 0)
+        alerts_schedule_repeat(a);
+}
+
+void alerts_reap(struct alerts *a)
+{
+    if (!a->command)
+        return;
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            wp_log(WP_LOG_WARNING, "alert_command (pid %d) failed: %s %d", (int)pid,
+                   WIFEXITED(status) ? "exit status" : "signal",
+                   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+

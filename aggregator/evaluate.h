@@ -1,0 +1,69 @@
+/* evaluate.h — when and on what the plan's rules run, and with which data.
+ *
+ * The evaluator fetches what each rule needs from the database (values in force, the
+ * arrival times of reports, task states), rolls wards up into the district where the
+ * rule says so (plan.h, enum plan_rollup), calls the pure rule functions of rules.h and
+ * hands their outcomes to alerts.c, all in one transaction per evaluation:
+ *
+ *   evaluate_reports   after a batch of reports committed: only the units it touched
+ *                      (each such ward, and the district when a rule applies there), over
+ *                      all their periods, so a back-filled or corrected report re-evaluates
+ *                      the periods it touches;
+ *   evaluate_all       at start, after a plan reload, and at every instant when a deadline
+ *                      passes without any data (evaluate_next_due_ms: cut-offs and their
+ *                      grace, task due dates, local midnights for coverage trends, ISO
+ *                      week ends for epidemic levels); it also resolves the alerts of
+ *                      rules that left the plan.
+ *
+ * Rules are evaluated on the district's wards (scope = ward code) and on the district
+ * (scope "district"): schedule and task rules on the district use the district's own
+ * reports (unit code = district code); coverage, check and level rules use its wards'
+ * values rolled up.
+ */
+#ifndef WP_AGGREGATOR_EVALUATE_H
+#define WP_AGGREGATOR_EVALUATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "alerts.h"
+#include "error.h"
+#include "plan.h"
+#include "store.h"
+
+struct evaluate;
+struct levels;
+
+/* store, alerts and levels (may be NULL) stay the caller's and must outlive the
+ * evaluator. */
+enum wp_err evaluate_create(struct store *store, struct alerts *alerts, struct levels *levels,
+                            struct evaluate **out);
+void evaluate_destroy(struct evaluate **evaluate);
+
+/* The plan in force (NULL: none; nothing is evaluated). The plan stays the caller's and
+ * must outlive its use: call again before freeing it. The next evaluate_all rebuilds the
+ * schedule cache from scratch, since cut-offs or indicators may have changed. */
+void evaluate_set_plan(struct evaluate *evaluate, const struct plan *plan);
+
+/* Notes a stored report's unit for the next evaluate_reports; received_ms (when it
+ * arrived) dates the transitions it causes. */
+void evaluate_note_report(struct evaluate *evaluate, const char *ward, const char *period,
+                          int64_t received_ms);
+
+/* Whether units were noted since the last evaluate_reports. */
+bool evaluate_has_reports(const struct evaluate *evaluate);
+
+/* Evaluates the units noted since the last call (nothing if none). A transition the data
+ * caused is dated when the unit's latest noted report arrived (the district's: any
+ * ward's), not when the evaluation ran. */
+enum wp_err evaluate_reports(struct evaluate *evaluate, int64_t now_ms);
+
+/* Evaluates every rule on every unit as of now_ms (transitions are dated now_ms: call it
+ * with the instant a deadline passed, not when the loop got to it). */
+enum wp_err evaluate_all(struct evaluate *evaluate, int64_t now_ms);
+
+/* The next instant after now_ms at which some outcome may change without any data
+ * arriving; INT64_MAX when none. */
+int64_t evaluate_next_due_ms(const struct evaluate *evaluate, int64_t now_ms);
+
+#endif

@@ -1,0 +1,56 @@
+/* levels.h — the epidemic level of each ward and of the district, kept and published.
+ *
+ * Every level rule evaluation (series.c) hands its weekly levels here: each week is
+ * kept in the levels table (store.h, version 2) and the latest week of each unit is
+ * published retained (QoS 1) on wardpulse/v1/level/<district>/<scope> as
+ *
+ *   {"v":1, "district":"001", "scope":"00001", "name":"Phường Phúc Xá", "week":"2022-W18",
+ *    "level":3, "color":"orange", "previous_level":2, "criteria":"218",
+ *    "document":"Quyết định 218/QĐ-BYT …", "rates":{"cases_new_community":65.5},
+ *    "rule":"epidemic-level", "since":"2022-05-09T00:00:00+07:00"}
+ *
+ * (rates per criterion indicator, per the criterion's "per"; since = the end of the
+ * week). Whether the broker holds the latest payload is recorded (level_published), so a
+ * restart publishes only what changed, like alerts. A plan has one level rule; with
+ * several, the last one evaluated owns the topic.
+ */
+#ifndef WP_AGGREGATOR_LEVELS_H
+#define WP_AGGREGATOR_LEVELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "plan.h"
+#include "rules.h"
+#include "store.h"
+
+struct levels_options {
+    const char *district;   /* copied */
+    /* As alerts_options.publish. */
+    bool (*publish)(void *ctx, int *mid, const char *topic, const char *payload, size_t len,
+                    bool retain);
+    void *publish_ctx;
+};
+
+struct levels;
+
+enum wp_err levels_create(struct store *store, const struct levels_options *opts,
+                          struct levels **out);
+void levels_destroy(struct levels **levels);
+
+/* Keeps the weeks of unit (oldest first) and, if the latest differs from what is
+ * published, schedules its publication. Inside the evaluation's transaction. */
+enum wp_err levels_record(struct levels *levels, const struct plan *plan,
+                          const struct plan_rule *rule, const struct rule_unit *unit,
+                          const struct level_week *weeks, size_t count);
+
+/* Publishes what is not yet acknowledged (call when connected, outside a transaction). */
+bool levels_publish_due(const struct levels *levels);
+void levels_publish(struct levels *levels);
+void levels_on_puback(struct levels *levels, int mid);
+void levels_on_connect(struct levels *levels);
+/* A rolled-back evaluation may have scheduled publications that are not in the table. */
+void levels_rollback(struct levels *levels);
+
+#endif

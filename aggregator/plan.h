@@ -1,0 +1,237 @@
+/* plan.h — the plan the aggregator evaluates: units, catalog and rules, loaded from
+ * plan_dir (orgunits.json, catalog.json, plan.json; DESIGN.md "The plan").
+ *
+ * plan_load() reads the three files, validates each against its embedded schema, then
+ * checks what a schema cannot, and refuses the whole plan on the first problem with the
+ * file and the JSON path named:
+ *   orgunits.json  codes unique; every parent exists and is one level up; the district
+ *                  the aggregator serves exists and has wards
+ *   catalog.json   indicator and task ids unique; bounds.min ≤ bounds.max
+ *   plan.json      rule ids unique; scope.district (if set) is the aggregator's district
+ *                  and scope.city its city; every indicator and task a rule names is in
+ *                  the catalog; every population group a rule names is given for every
+ *                  unit the rule applies to (a district without its own figure counts as
+ *                  the sum of its wards); unit codes among task assignees exist; level
+ *                  versions do not overlap and their thresholds increase
+ * e.g. "plan.json: rules[3].numerator: indicator \"vacc_x\" is not in catalog.json".
+ *
+ * A loaded plan is immutable. Everything it holds (strings, arrays) belongs to it and
+ * lives until plan_free(); pointers into it must not outlive it. A reload builds a new
+ * plan and swaps it in only once it loaded completely, so a bad file never replaces a
+ * good plan.
+ *
+ * Days are "days since 1970-01-01" in the plan's local time (utc_offset); instants are
+ * Unix milliseconds.
+ */
+#ifndef WP_AGGREGATOR_PLAN_H
+#define WP_AGGREGATOR_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "report.h"
+
+#define PLAN_DAY_NONE INT64_MIN   /* an optional day that is not set */
+
+struct plan_text {
+    const char *vi;
+    const char *en;
+};
+
+enum plan_unit_level { PLAN_UNIT_CITY, PLAN_UNIT_DISTRICT, PLAN_UNIT_WARD };
+
+struct plan_population {
+    const char *group;      /* "total", "18p", "5_11" … */
+    int64_t people;
+};
+
+struct plan_unit {
+    const char *code;
+    enum plan_unit_level level;
+    const char *name_vi;    /* "Phường Phúc Xá" */
+    const char *name_en;    /* name_en of the file, or name_vi when absent */
+    const char *parent;     /* "" for a city */
+    size_t population_count;
+    const struct plan_population *population;
+};
+
+enum plan_indicator_kind { PLAN_INDICATOR_DAILY, PLAN_INDICATOR_CUMULATIVE, PLAN_INDICATOR_GAUGE };
+
+/* Over a longer period: sum adds, max takes the largest, latest the value of the latest
+ * period. Over the wards of a district: max takes the largest, sum and latest add (a
+ * district's cumulative total or current gauge is the sum of its wards' latest values). */
+enum plan_rollup { PLAN_ROLLUP_SUM, PLAN_ROLLUP_MAX, PLAN_ROLLUP_LATEST };
+
+struct plan_indicator {
+    const char *id;
+    struct plan_text name;
+    enum plan_indicator_kind kind;
+    enum plan_rollup rollup;
+    const char *unit;
+    bool has_min, has_max;
+    int64_t min, max;
+};
+
+struct plan_task {
+    const char *id;
+    struct plan_text name;
+};
+
+enum plan_rule_kind { PLAN_RULE_COVERAGE, PLAN_RULE_SCHEDULE, PLAN_RULE_TASK, PLAN_RULE_CHECK,
+                      PLAN_RULE_LEVEL };
+enum plan_severity { PLAN_SEVERITY_INFO, PLAN_SEVERITY_WARNING, PLAN_SEVERITY_CRITICAL };
+
+/* Bit set: where a rule is evaluated. */
+enum { PLAN_APPLIES_WARD = 1, PLAN_APPLIES_DISTRICT = 2 };
+
+struct plan_coverage {
+    const char *numerator;        /* cumulative indicator */
+    const char *population;       /* group, or NULL when denominator is set */
+    const char *denominator;      /* indicator, or NULL */
+    double target;                /* ratio, (0, 1] */
+    int64_t deadline_day;
+    int trend_days;               /* 14 when absent */
+};
+
+struct plan_schedule {
+    bool weekly;
+    int cutoff_minute;            /* minutes after local midnight */
+    int cutoff_day_offset;
+    int grace_minutes;
+    size_t indicator_count;
+    const char *const *indicators;
+    int64_t from_day, to_day;     /* PLAN_DAY_NONE when absent */
+};
+
+struct plan_task_rule {
+    const char *task;
+    size_t assignee_count;
+    const char *const *assignees; /* unit codes and office names, as written */
+    int64_t due_day;
+};
+
+enum plan_check_op { PLAN_OP_GE, PLAN_OP_LE, PLAN_OP_EQ };
+
+struct plan_check {
+    bool never_decreases;         /* then only left is set */
+    const char *left;
+    enum plan_check_op op;
+    const char *right_indicator;  /* NULL when right is a population group */
+    const char *right_population;
+};
+
+struct plan_level_criterion {
+    const char *indicator;        /* daily indicator summed over the window */
+    const char *population;       /* group, "total" when absent */
+    double per;
+    double thresholds[3];         /* lower bounds of levels 2, 3 and 4 */
+};
+
+struct plan_level_ratio {
+    const char *indicator;
+    const char *population;       /* "total" when absent */
+    double per;                   /* 1 when absent */
+    double min;
+};
+
+struct plan_level_condition {
+    struct plan_text name;
+    size_t ratio_count;
+    const struct plan_level_ratio *ratios;
+    bool no_lowering;             /* false: raise_one */
+};
+
+struct plan_level_version {
+    const char *id;
+    const char *document;
+    int64_t valid_from_day;
+    int64_t valid_to_day;         /* PLAN_DAY_NONE: until further notice */
+    int window_days;              /* 7 when absent */
+    size_t criterion_count;
+    const struct plan_level_criterion *criteria;
+    size_t condition_count;
+    const struct plan_level_condition *conditions;
+};
+
+struct plan_level {
+    int alert_at_level;           /* 3 when absent */
+    size_t version_count;
+    const struct plan_level_version *versions;
+};
+
+struct plan_rule {
+    const char *id;
+    enum plan_rule_kind kind;
+    struct plan_text name;
+    enum plan_severity severity;
+    unsigned applies_to;          /* PLAN_APPLIES_* bits */
+    const char *source;           /* "document, section" as alerts show it */
+    union {
+        struct plan_coverage coverage;
+        struct plan_schedule schedule;
+        struct plan_task_rule task;
+        struct plan_check check;
+        struct plan_level level;
+    } u;
+};
+
+struct plan_arena;
+
+struct plan {
+    const char *dir;
+    const char *id;
+    struct plan_text title;
+    int utc_offset_minutes;
+    int64_t valid_from_day, valid_to_day;   /* PLAN_DAY_NONE when absent */
+
+    size_t unit_count;
+    const struct plan_unit *units;
+    const struct plan_unit *district;       /* the district the aggregator serves */
+    size_t ward_count;
+    const struct plan_unit *const *wards;   /* its wards, in file order */
+
+    size_t indicator_count;
+    const struct plan_indicator *indicators;
+    size_t task_count;
+    const struct plan_task *tasks;
+    size_t rule_count;
+    const struct plan_rule *rules;
+
+    struct plan_arena *arena;               /* owns everything above */
+};
+
+/* Loads dir/orgunits.json, dir/catalog.json and dir/plan.json for the aggregator of
+ * district (three digits) and checks them as described at the top. On success *out is
+ * the plan (plan_free). On failure *out is NULL, err names file and JSON path, and the
+ * result is WP_ERR_CONFIG (WP_ERR_IO when a file cannot be read, WP_ERR_NOMEM). */
+enum wp_err plan_load(const char *dir, const char *district, struct plan **out, char *err,
+                      size_t errlen);
+
+/* Frees the plan and NULLs *plan; accepts NULL. */
+void plan_free(struct plan **plan);
+
+/* Lookups by id or code; NULL when absent. The result belongs to the plan. */
+const struct plan_indicator *plan_indicator(const struct plan *plan, const char *id);
+const struct plan_task *plan_task(const struct plan *plan, const char *id);
+const struct plan_unit *plan_unit(const struct plan *plan, const char *code);
+const struct plan_rule *plan_rule(const struct plan *plan, const char *id);
+
+/* People of group in unit: its own figure, else (district, city) the sum over its wards
+ * when every ward gives it. False when unknown. */
+bool plan_population(const struct plan *plan, const struct plan_unit *unit, const char *group,
+                     int64_t *people);
+
+/* True if the report may be stored under this plan: its ward is a ward of the district
+ * (or the district itself, which reports its own tasks), every indicator and task is in
+ * the catalog, and every value is within the indicator's bounds. Otherwise false, with
+ * reason e.g. "values.vacc_x: indicator \"vacc_x\" is not in the plan's catalog". */
+bool plan_check_report(const struct plan *plan, const struct wp_report *report, char *reason,
+                       size_t reasonlen);
+
+/* Names for people. */
+const char *plan_severity_name(enum plan_severity severity);   /* "info" … */
+const char *plan_rule_kind_name(enum plan_rule_kind kind);     /* "coverage" … */
+
+#endif

@@ -1,0 +1,180 @@
+/* rules.h — the evaluation of plan rules, as pure functions over small data views.
+ *
+ * Each kind of rule has one function that takes the rule, the unit it is evaluated on,
+ * the data that matter (already fetched and rolled up by evaluate.c) and the time, and
+ * fills a struct rule_outcome: is something wrong (FIRING), about to be (PENDING), or
+ * not (OK), with the figures and the summaries in Vietnamese and English. No function
+ * here touches the database, the clock or MQTT, so each is unit-tested on its own
+ * (tests/unit/test_rules.c); evaluate.c feeds them and alerts.c acts on the outcome.
+ *
+ * Times are Unix ms; days are days since 1970-01-01 in the plan's local time.
+ */
+#ifndef WP_AGGREGATOR_RULES_H
+#define WP_AGGREGATOR_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alert_text.h"
+#include "plan.h"
+
+enum rule_state { RULE_OK, RULE_PENDING, RULE_FIRING };
+
+struct rule_outcome {
+    enum rule_state state;
+    enum plan_severity severity;  /* of the alert: the rule's, or what the kind says */
+    int64_t since_ms;             /* FIRING: when the condition began, if the rule knows it
+                                   * (a cut-off, a due date); 0: from when it is noticed */
+    bool has_value, has_target;
+    double value, target;
+    int64_t deadline_day;         /* PLAN_DAY_NONE when the rule has none */
+    struct text vi, en;           /* FIRING: what is wrong; OK: how it was resolved, or
+                                   * empty (the alert then says so in general words) */
+};
+
+/* The unit a rule is evaluated on: a ward, or the district from its wards rolled up. */
+struct rule_unit {
+    const char *scope;            /* alert scope: the ward code or "district" */
+    const char *code;             /* the unit code ("00001", "001") */
+    const char *name_vi;          /* "Phường Phúc Xá", "Quận Ba Đình" */
+    const char *name_en;
+};
+
+/* A unit's values of one indicator, one point per period, ordered by last_day (then
+ * first_day): what coverage, check and level rules look at (series.h builds them). */
+struct rule_point {
+    char period[12];              /* "2022-05-03" or "2022-W18" */
+    int64_t first_day, last_day;
+    int64_t value;
+};
+
+struct rule_series {
+    size_t count;
+    const struct rule_point *points;
+};
+
+/* Starts an outcome: OK, the rule's severity, no figures. */
+void rule_outcome_init(struct rule_outcome *o, const struct plan_rule *rule);
+
+/* ---- schedule: report_missing ------------------------------------------------------ */
+
+/* One expected report of a ward. rule_schedule_slots fills the period and times;
+ * the caller fills complete_ms and missing. */
+struct schedule_slot {
+    char period[12];              /* "2022-05-03" or "2022-W18" */
+    int64_t due_ms;               /* the cut-off */
+    int64_t alert_ms;             /* cut-off + grace: missing from then on */
+    int64_t complete_ms;          /* when the last expected indicator arrived; 0: not yet */
+    size_t missing_count;         /* expected indicators still missing (0 when complete) */
+    const char *missing_first;    /* id of one missing indicator, for the summary */
+};
+
+/* Fills slots (at most max) with the periods of the rule whose cut-off is at or before
+ * now_ms, oldest first, from from_day (the first period expected: the rule's from, else
+ * the plan's valid_from, else what the caller chose) to the rule's or plan's to.
+ * Returns how many there are in all (which may exceed max: then the newest max are kept). */
+size_t rule_schedule_slots(const struct plan *plan, const struct plan_rule *rule,
+                           int64_t from_day, int64_t now_ms, struct schedule_slot *slots,
+                           size_t max);
+
+/* Due instant (the cut-off) of one period under the rule. */
+int64_t rule_schedule_due_ms(const struct plan *plan, const struct plan_rule *rule,
+                             int64_t period_last_day);
+
+/* FIRING while a slot is past alert_ms without a complete report (value: how many);
+ * PENDING while the newest is past its cut-off but within grace; else OK (the summary
+ * then tells the latest late arrival). */
+void rule_schedule_evaluate(const struct plan *plan, const struct plan_rule *rule,
+                            const struct rule_unit *unit, const struct schedule_slot *slots,
+                            size_t count, int64_t now_ms, struct rule_outcome *out);
+
+/* ---- task: task_overdue ------------------------------------------------------------- */
+
+/* state: the task's state in force for the unit ("done", "in_progress", "not_started")
+ * or NULL when never reported. FIRING from the end of the due day while not done. */
+void rule_task_evaluate(const struct plan *plan, const struct plan_rule *rule,
+                        const struct rule_unit *unit, const char *state, int64_t now_ms,
+                        struct rule_outcome *out);
+
+/* End of the due day of a task rule (local midnight after it). */
+int64_t rule_task_due_end_ms(const struct plan *plan, const struct plan_rule *rule);
+
+/* ---- check: data_quality -------------------------------------------------------- */
+
+/* A comparison left op right per period, on the periods both series have; right is a
+ * series, or NULL with right_constant (a population group) instead. never_decreases
+ * rules look at left only: a period whose value is below the previous period's.
+ * FIRING while any period violates (value: left − right, or the drop, of the latest). */
+void rule_check_evaluate(const struct plan *plan, const struct plan_rule *rule,
+                         const struct rule_unit *unit, const struct rule_series *left,
+                         const struct rule_series *right, double right_constant,
+                         struct rule_outcome *out);
+
+/* ---- coverage ------------------------------------------------------------------------ */
+
+/* numerator: the unit's cumulative series; denominator: people of the group, or the
+ * value in force of the denominator indicator (≤ 0: unknown, nothing is said). With D the
+ * local day of now_ms and v(d) the value in force on day d (its latest period ending on
+ * or before d): OK once v(D) / denominator meets the target. After the deadline day:
+ * FIRING (missed, critical, since the end of the deadline day). Before: FIRING (at risk,
+ * warning) when v(D) + slope × (deadline − D) misses the target, slope = (v(D) −
+ * v(D − trend_days)) / trend_days; no trend (nothing said) while v(D − trend_days) is
+ * unknown. value: v(D) / denominator. */
+void rule_coverage_evaluate(const struct plan *plan, const struct plan_rule *rule,
+                            const struct rule_unit *unit, const struct rule_series *numerator,
+                            double denominator, int64_t now_ms, struct rule_outcome *out);
+
+/* ---- level -------------------------------------------------------------------------- */
+
+#define RULE_LEVEL_CRITERIA_MAX 8   /* plan.schema.json: transmission has at most 8 */
+
+/* Where a level rule gets the unit's data. */
+struct level_data {
+    /* The unit's series of indicator (NULL or empty: no data). */
+    const struct rule_series *(*series)(void *ctx, const char *indicator);
+    /* People of group in the unit; false when unknown. */
+    bool (*population)(void *ctx, const char *group, double *people);
+    void *ctx;
+};
+
+/* The level of one ISO week. */
+struct level_week {
+    char week[9];                 /* "2022-W18" */
+    int64_t monday;               /* its first day */
+    int level;                    /* 1 green, 2 yellow, 3 orange, 4 red */
+    int previous;                 /* the level of the week before, 0 when unknown */
+    const struct plan_level_version *version;
+    size_t dominant;              /* the criterion that set the base level */
+    double rates[RULE_LEVEL_CRITERIA_MAX];   /* per criterion; < 0 when unknown */
+};
+
+/* The levels of the complete weeks (Monday to Sunday, the Sunday before today's week at
+ * the latest) from the first week with data, oldest first, at most max (the newest).
+ * Per week: the criteria version valid on its Sunday; each transmission rate = the sum of
+ * the indicator over the window ending that Sunday / population × per, whose thresholds
+ * give levels 1–4; the base level is the highest; each raise_one condition not met adds
+ * one (at most 4); a no_lowering condition not met keeps the level at least last week's.
+ * A condition whose figures are unknown is not applied; a week without any
+ * transmission figure is skipped (not known, not green). Returns how many. */
+size_t rule_level_weeks(const struct plan *plan, const struct plan_rule *rule,
+                        const struct level_data *data, int64_t now_ms,
+                        struct level_week *weeks, size_t max);
+
+/* FIRING while the latest week's level is at or above alert_at_level (value: the level,
+ * target: alert_at_level; since: the end of that week); the summary says the level, how
+ * it moved, and the rate that set it. */
+void rule_level_evaluate(const struct plan *plan, const struct plan_rule *rule,
+                         const struct rule_unit *unit, const struct level_week *weeks,
+                         size_t count, struct rule_outcome *out);
+
+/* "xanh" "vàng" "cam" "đỏ" / "green" "yellow" "orange" "red" for levels 1–4. */
+const char *rule_level_color_vi(int level);
+const char *rule_level_color_en(int level);
+
+/* Names of a population group for people: "18p" → "18+", "5_11" → "5–11",
+ * "total" → "toàn bộ dân số" / "whole population". */
+void rule_group_vi(struct text *t, const char *group);
+void rule_group_en(struct text *t, const char *group);
+
+#endif

@@ -1,0 +1,60 @@
+/* series.h — the value series that coverage, check and level rules look at, per ward or
+ * rolled up over the district's wards, and the evaluation of those rules on them.
+ *
+ * A ward's series of an indicator is its values in force (current_values), one point per
+ * period, ordered by the period's last day. The district's series has a point for every
+ * period any ward reported, combining the wards' values as the catalog's rollup says:
+ * sum adds the wards' values of that period; max takes the largest; latest adds each
+ * ward's latest value up to that period (a ward that did not report that day still
+ * counts with what it last reported, so a cumulative total never drops for a missing
+ * report). A district comparison between two indicators (a check rule) is the
+ * exception: for each period it adds up only the wards that reported both, so a
+ * rolled-up daily count is not compared with a total over wards it leaves out.
+ *
+ * Series are cached across evaluations: several rules read the same indicator of the
+ * same unit, and a deadline's evaluation of every unit finds most of them unchanged. A
+ * ward's series take the values in force of a period it reports (series_cache_update),
+ * the district's are rebuilt from its wards', and all are dropped when the plan changes
+ * (series_cache_clear).
+ */
+#ifndef WP_AGGREGATOR_SERIES_H
+#define WP_AGGREGATOR_SERIES_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "plan.h"
+#include "rules.h"
+#include "store.h"
+
+struct series_cache;
+struct levels;
+
+enum wp_err series_cache_create(struct store *store, struct series_cache **out);
+void series_cache_destroy(struct series_cache **cache);
+void series_cache_clear(struct series_cache *cache);
+/* Drops the series of unit_code and of district_code. */
+void series_cache_invalidate(struct series_cache *cache, const char *unit_code,
+                             const char *district_code);
+
+/* After a report of ward for period was committed: its cached series take the period's
+ * values in force (current_values), and the district's are dropped. Falls back to
+ * series_cache_invalidate when it cannot. */
+void series_cache_update(struct series_cache *cache, const char *ward, const char *period,
+                         const char *district_code);
+
+/* The series of indicator for unit (a ward, or the plan's district: rolled up). The
+ * series belongs to the cache and lives until the next series_cache_clear or
+ * series_cache_invalidate or series_cache_update of its unit. */
+enum wp_err series_get(struct series_cache *cache, const struct plan *plan,
+                       const struct plan_unit *unit, const char *indicator,
+                       const struct rule_series **out);
+
+/* Evaluates a coverage, check or level rule on unit into *out. A level rule also
+ * records and publishes the unit's weekly levels through levels (may be NULL). */
+enum wp_err series_evaluate(struct series_cache *cache, const struct plan *plan,
+                            const struct plan_rule *rule, const struct plan_unit *unit,
+                            const struct rule_unit *ru, int64_t now_ms, struct levels *levels,
+                            struct rule_outcome *out);
+
+#endif

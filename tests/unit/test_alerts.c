@@ -1,0 +1,259 @@
+/* test_alerts — the alert state machine, its persistence and its announcements against a
+ * real SQLite store and a fake MQTT publish (aggregator/alerts.c, alerts_publish.c).
+ * The aggregator is not a library, so the units under test are compiled in here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "../../aggregator/alert_text.c"
+#include "../../aggregator/alerts.c"
+#include "../../aggregator/alerts_publish.c"
+#include "../../aggregator/plan_load.c"
+#include "../../aggregator/plan_rules.c"
+#include "../../aggregator/rules.c"
+#include "../../aggregator/store.c"
+
+/* What the fake broker received. */
+struct sent {
+    char topic[128];
+    char payload[2048];
+    bool retain;
+    int mid;
+};
+static struct sent sent[64];
+static int sent_count, next_mid = 1;
+static bool link_up = true;
+
+static bool fake_publish(void *ctx, int *mid, const char *topic, const char *payload,
+                         size_t len, bool retain)
+{
+    (void)ctx;
+    if (!link_up || sent_count == 64)
+        return false;
+    struct sent *s = &sent[sent_count++];
+    snprintf(s->topic, sizeof s->topic, "%s", topic);
+    snprintf(s->payload, sizeof s->payload, "%.*s", (int)len, payload);
+    s->retain = retain;
+    s->mid = next_mid++;
+    if (mid)
+        *mid = s->mid;
+    return true;
+}
+
+static void ack_all(struct alerts *a)
+{
+    for (int i = 0; i < sent_count; i++)
+        alerts_on_puback(a, sent[i].mid);
+}
+
+static struct plan_rule rule = {
+    .id = "ward-scenario",
+    .kind = PLAN_RULE_TASK,
+    .name = {"Kịch bản", "Scenario"},
+    .severity = PLAN_SEVERITY_WARNING,
+    .applies_to = PLAN_APPLIES_WARD,
+    .source = "KH Ba Đình, I.3.2",
+};
+
+static void outcome(struct rule_outcome *o, enum rule_state state, const char *vi, double value)
+{
+    rule_outcome_init(o, &rule);
+    o->state = state;
+    o->has_value = true;
+    o->value = value;
+    text_append(&o->vi, "%s", vi);
+    text_append(&o->en, "en: %s", vi);
+}
+
+static void record(struct store *store, struct alerts *a, const char *scope,
+                   const struct rule_outcome *o, int64_t now)
+{
+    CHECK(store_begin(store) == WP_OK);
+    CHECK(alerts_record(a, &rule, scope, o, now, 0) == WP_OK);
+    CHECK(store_commit(store) == WP_OK);
+}
+
+static const char *field(const char *payload, const char *name)
+{
+    static char out[1100];
+    cJSON *j = cJSON_Parse(payload);
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(j, name);
+    if (cJSON_IsString(item))
+        snprintf(out, sizeof out, "%s", item->valuestring);
+    else if (cJSON_IsObject(item))
+        snprintf(out, sizeof out, "%s",
+                 cJSON_GetObjectItemCaseSensitive(item, "vi")->valuestring);
+    else if (cJSON_IsNumber(item))
+        snprintf(out, sizeof out, "%g", item->valuedouble);
+    else
+        out[0] = '\0';
+    cJSON_Delete(j);
+    return out;
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/wardpulse-test-alerts-XXXXXX", path[256], err[512];
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(path, sizeof path, "%s/a.db", dir);
+    struct store *store = NULL;
+    CHECK(store_open(path, &store, err, sizeof err) == WP_OK);
+    CHECK(store_schema_version(store) == 2);
+    struct alerts_options opts = {"001", 0, NULL, fake_publish, NULL};
+    struct alerts *a = NULL;
+    CHECK(alerts_create(store, &opts, &a) == WP_OK);
+    int64_t t0 = 1651572000000;   /* 2022-05-03T17:00:00+07:00 */
+    struct rule_outcome o;
+
+    /* firing: retained + event, once */
+    outcome(&o, RULE_FIRING, "Phường Phúc Xá chưa hoàn thành", 1);
+    o.since_ms = t0 - 3600000;
+    record(store, a, "00001", &o, t0);
+    alerts_publish(a, t0);
+    CHECK(sent_count == 2);
+    CHECK_STR(sent[0].topic, "wardpulse/v1/alert/001/00001/ward-scenario");
+    CHECK(sent[0].retain);
+    CHECK_STR(field(sent[0].payload, "state"), "firing");
+    CHECK_STR(field(sent[0].payload, "since"), "2022-05-03T16:00:00+07:00");
+    CHECK_STR(field(sent[0].payload, "kind"), "task_overdue");
+    CHECK_STR(field(sent[0].payload, "summary"), "Phường Phúc Xá chưa hoàn thành");
+    CHECK_STR(field(sent[0].payload, "source"), "KH Ba Đình, I.3.2");
+    CHECK_STR(sent[1].topic, "wardpulse/v1/events/alert");
+    CHECK(!sent[1].retain);
+    CHECK_STR(sent[1].payload, sent[0].payload);
+    CHECK(alerts_firing_count(a) == 1);
+    /* not acknowledged yet: in flight, not sent again */
+    record(store, a, "00001", &o, t0 + 1000);
+    alerts_publish(a, t0 + 1000);
+    CHECK(sent_count == 2);
+    ack_all(a);
+    alerts_publish(a, t0 + 2000);
+    CHECK(sent_count == 2);
+
+    /* new figures while firing: the retained message only, since unchanged */
+    outcome(&o, RULE_FIRING, "Phường Phúc Xá chưa hoàn thành (2 ngày)", 2);
+    record(store, a, "00001", &o, t0 + 86400000);
+    alerts_publish(a, t0 + 86400000);
+    CHECK(sent_count == 3);
+    CHECK(sent[2].retain && strstr(sent[2].topic, "/alert/"));
+    CHECK_STR(field(sent[2].payload, "value"), "2");
+    CHECK_STR(field(sent[2].payload, "since"), "2022-05-03T16:00:00+07:00");
+    /* a severity change is news: retained and event */
+    o.severity = PLAN_SEVERITY_CRITICAL;
+    record(store, a, "00001", &o, t0 + 86400000);
+    alerts_publish(a, t0 + 86400000);
+    CHECK(sent_count == 5);
+    CHECK_STR(sent[4].topic, "wardpulse/v1/events/alert");
+    CHECK_STR(field(sent[4].payload, "severity"), "critical");
+    ack_all(a);
+
+    /* resolved: the retained topic is cleared, the event says how */
+    outcome(&o, RULE_OK, "Phường Phúc Xá đã hoàn thành", 2);
+    record(store, a, "00001", &o, t0 + 2 * 86400000);
+    alerts_publish(a, t0 + 2 * 86400000);
+    CHECK(sent_count == 7);
+    CHECK(sent[5].retain && sent[5].payload[0] == '\0');
+    CHECK_STR(field(sent[6].payload, "state"), "resolved");
+    CHECK_STR(field(sent[6].payload, "since"), "2022-05-05T17:00:00+07:00");
+    CHECK_STR(field(sent[6].payload, "summary"), "Phường Phúc Xá đã hoàn thành");
+    CHECK(alerts_firing_count(a) == 0);
+    ack_all(a);
+    /* OK again: nothing */
+    record(store, a, "00001", &o, t0 + 3 * 86400000);
+    alerts_publish(a, t0 + 3 * 86400000);
+    CHECK(sent_count == 7);
+
+    /* pending is never announced; back to OK silently */
+    outcome(&o, RULE_PENDING, "", 0);
+    record(store, a, "00004", &o, t0);
+    outcome(&o, RULE_OK, "", 0);
+    record(store, a, "00004", &o, t0 + 1000);
+    alerts_publish(a, t0 + 1000);
+    CHECK(sent_count == 7);
+
+    /* restart: what was acknowledged is not announced again ... */
+    alerts_destroy(&a);
+    CHECK(a == NULL);
+    CHECK(alerts_create(store, &opts, &a) == WP_OK);
+    alerts_publish(a, t0 + 4 * 86400000);
+    CHECK(sent_count == 7);
+    /* ... what was not, is, once */
+    outcome(&o, RULE_FIRING, "Phường Trúc Bạch chưa hoàn thành", 1);
+    record(store, a, "00004", &o, t0 + 4 * 86400000);
+    alerts_publish(a, t0 + 4 * 86400000);
+    CHECK(sent_count == 9);
+    alerts_destroy(&a);   /* killed before the PUBACK */
+    CHECK(alerts_create(store, &opts, &a) == WP_OK);
+    alerts_publish(a, t0 + 4 * 86400000);
+    CHECK(sent_count == 11);
+    CHECK_STR(sent[10].payload, sent[8].payload);
+    ack_all(a);
+    alerts_publish(a, t0 + 4 * 86400000);
+    CHECK(sent_count == 11);
+
+    /* a link that is down: nothing is lost, it goes out on the next try */
+    outcome(&o, RULE_FIRING, "Phường Phúc Xá lại chưa hoàn thành", 1);
+    o.since_ms = t0;   /* before the last resolution: the new episode starts after it */
+    record(store, a, "00001", &o, t0 + 5 * 86400000);
+    link_up = false;
+    alerts_publish(a, t0 + 5 * 86400000);
+    CHECK(sent_count == 11 && alerts_publish_due(a, t0 + 5 * 86400000));
+    link_up = true;
+    alerts_publish(a, t0 + 5 * 86400000);
+    CHECK(sent_count == 13);
+    CHECK_STR(field(sent[12].payload, "since"), "2022-05-05T17:00:00+07:00");
+    ack_all(a);
+
+    /* the sweep resolves what is no longer evaluated (a rule left the plan) */
+    CHECK(store_begin(store) == WP_OK);
+    alerts_sweep_begin(a);
+    outcome(&o, RULE_FIRING, "Phường Phúc Xá lại chưa hoàn thành", 1);
+    CHECK(alerts_record(a, &rule, "00001", &o, t0 + 6 * 86400000, 0) == WP_OK);
+    CHECK(alerts_sweep_end(a, t0 + 6 * 86400000) == WP_OK);
+    CHECK(store_commit(store) == WP_OK);
+    alerts_publish(a, t0 + 6 * 86400000);
+    CHECK(sent_count == 15);
+    CHECK(strstr(sent[13].topic, "/00004/") && sent[13].payload[0] == '\0');
+    CHECK_STR(field(sent[14].payload, "summary"), "Đã hết: Phường Trúc Bạch chưa hoàn thành");
+    ack_all(a);
+
+    /* every transition is in alert_events */
+    sqlite3_stmt *stmt;
+    sqlite3_prepare_v2(store_db(store), "SELECT group_concat(scope || ' ' || state, ', ') "
+                       "FROM (SELECT scope, state FROM alert_events ORDER BY id)", -1, &stmt,
+                       NULL);
+    CHECK(sqlite3_step(stmt) == SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(stmt, 0),
+              "00001 firing, 00001 firing, 00001 resolved, 00004 firing, 00001 firing, "
+              "00004 resolved");
+    sqlite3_finalize(stmt);
+
+    /* repeats: events only, same payload, at the interval */
+    alerts_destroy(&a);
+    struct alerts_options every_hour = {"001", 3600000, NULL, fake_publish, NULL};
+    CHECK(alerts_create(store, &every_hour, &a) == WP_OK);
+    int64_t now = wp_now_ms();   /* the announcement above was stamped with this clock */
+    alerts_publish(a, now);
+    CHECK(sent_count == 15);
+    alerts_publish(a, now + 3600000 + 60000);
+    CHECK(sent_count == 16);
+    CHECK_STR(sent[15].topic, "wardpulse/v1/events/alert");
+    CHECK_STR(sent[15].payload, sent[12].payload);
+    CHECK(!alerts_publish_due(a, now + 3600000 + 61000));
+    alerts_publish(a, now + 2 * 3600000 + 120000);
+    CHECK(sent_count == 17);
+
+    alerts_destroy(&a);
+    store_close(&store);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/a.db-wal", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/a.db-shm", dir);
+    unlink(path);
+    rmdir(dir);
+    wp_schemas_release();
+    return CHECK_DONE();
+}

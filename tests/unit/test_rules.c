@@ -1,0 +1,504 @@
+/* test_rules — each kind of rule as a pure function over a small data view, and the words
+ * of their summaries (aggregator/rule_*.c, alert_text.c). The aggregator is not a
+ * library, so the units under test are compiled in here. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "../../aggregator/alert_text.c"
+#include "../../aggregator/plan_load.c"
+#include "../../aggregator/plan_rules.c"
+#include "../../aggregator/rule_check.c"
+#include "../../aggregator/rule_coverage.c"
+#include "../../aggregator/rule_level.c"
+#include "../../aggregator/rule_schedule.c"
+#include "../../aggregator/rule_task.c"
+#include "../../aggregator/rules.c"
+
+static struct plan *plan;
+static const struct rule_unit PHUC_XA = {"00001", "00001", "Phường Phúc Xá", "Phuc Xa ward"};
+
+static int64_t at(const char *rfc3339)
+{
+    int64_t ms = 0;
+    if (!wp_datetime_parse(rfc3339, &ms))
+        fprintf(stderr, "bad instant %s\n", rfc3339);
+    return ms;
+}
+
+static int64_t day(const char *date)
+{
+    int64_t d = 0;
+    wp_date_parse(date, &d);
+    return d;
+}
+
+/* ---- the plan of these tests --------------------------------------------------------- */
+
+#define IND(id, vi, en, kind, rollup)                                                     \
+    "{\"id\":\"" id "\",\"name\":{\"vi\":\"" vi "\",\"en\":\"" en "\"},\"kind\":\"" kind    \
+    "\",\"rollup\":\"" rollup "\",\"unit\":\"người\"}"
+#define RULE(id, kind, applies)                                                           \
+    "{\"id\":\"" id "\",\"kind\":\"" kind "\",\"name\":{\"vi\":\"Quy tắc " id "\","          \
+    "\"en\":\"Rule " id "\"},\"severity\":\"warning\",\"applies_to\":\"" applies "\","       \
+    "\"source\":{\"document\":\"KH\",\"section\":\"I\"},"
+
+static const char *ORGUNITS =
+    "{\"v\":1,\"units\":[{\"code\":\"01\",\"level\":\"city\",\"name_vi\":\"Hà Nội\"},"
+    "{\"code\":\"001\",\"level\":\"district\",\"name_vi\":\"Quận Ba Đình\",\"parent\":\"01\"},"
+    "{\"code\":\"00001\",\"level\":\"ward\",\"name_vi\":\"Phường Phúc Xá\",\"parent\":\"001\","
+    "\"population\":{\"total\":20000,\"18p\":15000,\"5_11\":1000}}]}";
+
+static const char *CATALOG =
+    "{\"v\":1,\"indicators\":["
+    IND("cases_new_community", "Ca mắc mới trong cộng đồng", "New community cases", "daily", "sum") ","
+    IND("deaths", "Tử vong", "Deaths", "daily", "sum") ","
+    IND("severe_active", "Người bệnh nặng", "Severe patients", "gauge", "latest") ","
+    IND("severe_treated", "Người bệnh nặng được điều trị", "Severe patients treated", "gauge", "latest") ","
+    IND("vacc_18p_dose1_cum", "Người 18+ tiêm mũi 1", "People 18+ with dose 1", "cumulative", "latest") ","
+    IND("vacc_5_11_dose2_cum", "Trẻ 5-11 tiêm đủ liều", "Children 5-11 fully vaccinated", "cumulative", "latest") ","
+    IND("care_places", "Chỗ chăm sóc", "Care places", "gauge", "latest")
+    "],\"tasks\":[{\"id\":\"ward-scenario\",\"name\":{\"vi\":\"Xây dựng kịch bản\","
+    "\"en\":\"Build the scenario\"}}]}";
+
+static const char *RULES =
+    RULE("daily", "schedule", "ward") "\"period\":\"daily\",\"cutoff\":\"17:00\","
+    "\"grace_minutes\":60,\"indicators\":[\"cases_new_community\",\"deaths\"],"
+    "\"from\":\"2022-05-01\"},"
+    RULE("weekly", "schedule", "ward") "\"period\":\"weekly\",\"cutoff\":\"10:00\","
+    "\"cutoff_day_offset\":1,\"grace_minutes\":120,\"indicators\":[\"vacc_18p_dose1_cum\"],"
+    "\"from\":\"2022-05-02\"},"
+    RULE("scenario", "task", "ward") "\"task\":\"ward-scenario\",\"assignees\":[\"Trạm y tế phường\"],"
+    "\"due\":\"2022-06-15\"},"
+    RULE("severe", "check", "both") "\"relation\":{\"left\":\"severe_treated\",\"op\":\">=\","
+    "\"right\":\"severe_active\"}},"
+    RULE("dose1-pop", "check", "ward") "\"relation\":{\"left\":\"vacc_18p_dose1_cum\",\"op\":\"<=\","
+    "\"right\":{\"population\":\"18p\"}}},"
+    RULE("dose1-mono", "check", "both") "\"relation\":{\"never_decreases\":\"vacc_18p_dose1_cum\"}},"
+    RULE("kids", "coverage", "both") "\"numerator\":\"vacc_5_11_dose2_cum\",\"population\":\"5_11\","
+    "\"target\":1.0,\"deadline\":\"2022-08-31\",\"trend_days\":14},"
+    RULE("level", "level", "both") "\"alert_at_level\":3,\"versions\":[{\"id\":\"218\","
+    "\"document\":\"QĐ 218/QĐ-BYT\",\"valid_from\":\"2022-01-27\",\"transmission\":["
+    "{\"indicator\":\"cases_new_community\",\"per\":100000,\"thresholds\":[20,150,600]},"
+    "{\"indicator\":\"deaths\",\"per\":100000,\"thresholds\":[0.5,1,2]}],"
+    "\"conditions\":[{\"name\":{\"vi\":\"Năng lực\",\"en\":\"Capacity\"},"
+    "\"all_of\":[{\"indicator\":\"care_places\",\"per\":10000,\"min\":10}],\"if_unmet\":\"raise_one\"},"
+    "{\"name\":{\"vi\":\"Tiêm\",\"en\":\"Vaccination\"},\"all_of\":[{\"indicator\":"
+    "\"vacc_18p_dose1_cum\",\"population\":\"18p\",\"min\":0.7}],\"if_unmet\":\"no_lowering\"}]}]}";
+
+static bool load_plan(void)
+{
+    char dir[] = "/tmp/wardpulse-test-rules-XXXXXX", path[256], err[1024];
+    if (!mkdtemp(dir))
+        return false;
+    const char *names[3] = {"orgunits.json", "catalog.json", "plan.json"};
+    char plan_json[8192];
+    snprintf(plan_json, sizeof plan_json,
+             "{\"v\":1,\"id\":\"t\",\"title\":{\"vi\":\"t\",\"en\":\"t\"},\"scope\":{\"city\":\"01\"},"
+             "\"utc_offset\":\"+07:00\",\"rules\":[%s]}", RULES);
+    const char *texts[3] = {ORGUNITS, CATALOG, plan_json};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        FILE *f = fopen(path, "w");
+        fputs(texts[i], f);
+        fclose(f);
+    }
+    enum wp_err rc = plan_load(dir, "001", &plan, err, sizeof err);
+    if (rc != WP_OK)
+        fprintf(stderr, "test plan: %s\n", err);
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    return rc == WP_OK;
+}
+
+/* ---- text ---------------------------------------------------------------------------- */
+
+static void test_text(void)
+{
+    struct text t;
+    text_clear(&t);
+    text_date_vi(&t, day("2022-05-03"));
+    text_append(&t, " ");
+    text_date_en(&t, day("2022-05-03"));
+    text_append(&t, " ");
+    text_number_vi(&t, 1234567);
+    text_append(&t, " ");
+    text_number_en(&t, -12000);
+    text_append(&t, " ");
+    text_number_vi(&t, 999);
+    text_append(&t, " ");
+    text_percent_vi(&t, 0.715);
+    text_append(&t, " ");
+    text_percent_en(&t, 1.0);
+    text_append(&t, " ");
+    text_points_vi(&t, 0.147);
+    CHECK_STR(t.buf, "03/05/2022 3 May 2022 1.234.567 -12,000 999 71,5 % 100.0 % 14,7 điểm %");
+    text_clear(&t);
+    text_duration_vi(&t, (2 * 60 + 15) * 60000);
+    text_append(&t, "|");
+    text_duration_en(&t, (26 * 60 + 5) * 60000);
+    text_append(&t, "|");
+    text_duration_vi(&t, 30000);
+    CHECK_STR(t.buf, "2 giờ 15 phút|1 d 2 h|1 phút");
+    text_clear(&t);
+    text_period_vi(&t, "2022-W18");
+    text_append(&t, "|");
+    text_period_en(&t, "2022-W18");
+    text_append(&t, "|");
+    text_period_en(&t, "2022-W22");
+    text_append(&t, "|");
+    text_period_vi(&t, "2022-05-03");
+    CHECK_STR(t.buf, "tuần 18/2022 (02/05–08/05/2022)|week 18 of 2022 (2–8 May 2022)|"
+                     "week 22 of 2022 (30 May – 5 Jun 2022)|ngày 03/05/2022");
+    char week[16];
+    text_isoweek(day("2022-05-08"), week, sizeof week);
+    CHECK_STR(week, "2022-W18");
+    text_isoweek(day("2021-01-03"), week, sizeof week);
+    CHECK_STR(week, "2020-W53");
+    text_isoweek(day("2024-12-30"), week, sizeof week);
+    CHECK_STR(week, "2025-W01");
+    CHECK(text_local_day(at("2022-05-03T23:59:00+07:00"), 420) == day("2022-05-03"));
+    CHECK(text_local_day(at("2022-05-03T00:00:00+07:00"), 420) == day("2022-05-03"));
+    CHECK(text_day_start_ms(day("2022-05-03"), 420) == at("2022-05-03T00:00:00+07:00"));
+    text_clear(&t);
+    text_clock_time(&t, at("2022-05-03T10:00:00Z"), 420);
+    CHECK_STR(t.buf, "17:00");
+    /* never overflows, never cuts a character in two */
+    text_clear(&t);
+    for (int i = 0; i < 400; i++)
+        text_append(&t, "ễ");
+    CHECK(t.len <= TEXT_MAX - 1 && t.len % 3 == 0 && strlen(t.buf) == t.len);
+}
+
+/* ---- schedule ------------------------------------------------------------------------ */
+
+static void test_schedule(void)
+{
+    const struct plan_rule *daily = plan_rule(plan, "daily");
+    struct schedule_slot slots[16];
+    struct rule_outcome o;
+
+    /* 17:30 on 3 May: the 1st, 2nd and 3rd are due (cut-off 17:00). */
+    int64_t now = at("2022-05-03T17:30:00+07:00");
+    size_t n = rule_schedule_slots(plan, daily, PLAN_DAY_NONE, now, slots, 16);
+    CHECK(n == 3);
+    CHECK_STR(slots[0].period, "2022-05-01");
+    CHECK_STR(slots[2].period, "2022-05-03");
+    CHECK(slots[2].due_ms == at("2022-05-03T17:00:00+07:00"));
+    CHECK(slots[2].alert_ms == at("2022-05-03T18:00:00+07:00"));
+    CHECK(rule_schedule_slots(plan, daily, PLAN_DAY_NONE, at("2022-05-03T16:59:59+07:00"),
+                              slots, 16) == 2);
+    CHECK(rule_schedule_slots(plan, daily, PLAN_DAY_NONE, now, slots, 2) == 3);
+    CHECK_STR(slots[0].period, "2022-05-02");   /* the newest are kept */
+
+    n = rule_schedule_slots(plan, daily, PLAN_DAY_NONE, now, slots, 16);
+    slots[0].complete_ms = at("2022-05-01T16:00:00+07:00");
+    slots[1].complete_ms = at("2022-05-02T16:00:00+07:00");
+    rule_schedule_evaluate(plan, daily, &PHUC_XA, slots, n, now, &o);
+    CHECK(o.state == RULE_PENDING);             /* the 3rd is in its grace */
+    slots[2].complete_ms = at("2022-05-03T17:10:00+07:00");
+    rule_schedule_evaluate(plan, daily, &PHUC_XA, slots, n, now, &o);
+    CHECK(o.state == RULE_OK && o.vi.len == 0);  /* late but within grace: no alert */
+
+    /* 18:00: missing */
+    now = at("2022-05-03T18:00:00+07:00");
+    slots[2].complete_ms = 0;
+    slots[2].missing_count = 2;
+    rule_schedule_evaluate(plan, daily, &PHUC_XA, slots, n, now, &o);
+    CHECK(o.state == RULE_FIRING);
+    CHECK(o.since_ms == at("2022-05-03T18:00:00+07:00"));
+    CHECK(o.has_value && o.value == 1);
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá chưa gửi báo cáo ngày 03/05/2022 (hạn 17:00)");
+    CHECK_STR(o.en.buf, "Phuc Xa ward has not sent its report for 3 May 2022 (due 17:00)");
+
+    /* part of a report */
+    slots[2].missing_count = 1;
+    slots[2].missing_first = "deaths";
+    rule_schedule_evaluate(plan, daily, &PHUC_XA, slots, n, now, &o);
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá gửi báo cáo ngày 03/05/2022 còn thiếu 1 chỉ số (Tử vong) "
+                        "(hạn 17:00)");
+
+    /* several days */
+    slots[1].complete_ms = 0;
+    slots[1].missing_count = 2;
+    slots[2].missing_count = 2;
+    rule_schedule_evaluate(plan, daily, &PHUC_XA, slots, n, now, &o);
+    CHECK(o.value == 2);
+    CHECK(o.since_ms == at("2022-05-02T18:00:00+07:00"));   /* the oldest missing */
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá chưa gửi báo cáo 2 ngày: 02/05/2022, 03/05/2022 "
+                        "(hạn 17:00 mỗi ngày)");
+    CHECK_STR(o.en.buf, "Phuc Xa ward has not sent its reports for 2 days: 2 May 2022, 3 May 2022 "
+                        "(due 17:00 each day)");
+    n = rule_schedule_slots(plan, daily, PLAN_DAY_NONE, at("2022-05-10T18:00:00+07:00"), slots, 16);
+    CHECK(n == 10);
+    rule_schedule_evaluate(plan, daily, &PHUC_XA, slots, n, at("2022-05-10T18:00:00+07:00"), &o);
+    CHECK_CONTAINS(o.vi.buf, "chưa gửi báo cáo 10 ngày: 06/05/2022, 07/05/2022, 08/05/2022, "
+                             "09/05/2022, 10/05/2022 và 5 ngày trước đó");
+
+    /* a late report resolves it and says how late */
+    n = rule_schedule_slots(plan, daily, PLAN_DAY_NONE, at("2022-05-03T21:00:00+07:00"), slots, 16);
+    for (size_t i = 0; i < n; i++)
+        slots[i].complete_ms = at("2022-05-01T10:00:00+07:00");
+    slots[2].complete_ms = at("2022-05-03T19:40:00+07:00");
+    rule_schedule_evaluate(plan, daily, &PHUC_XA, slots, n, at("2022-05-03T21:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK);
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá đã gửi báo cáo ngày 03/05/2022 lúc 19:40 ngày 03/05/2022, "
+                        "muộn 2 giờ 40 phút so với hạn");
+
+    /* weekly, due on Monday 10:00 */
+    const struct plan_rule *weekly = plan_rule(plan, "weekly");
+    now = at("2022-05-16T13:00:00+07:00");
+    n = rule_schedule_slots(plan, weekly, PLAN_DAY_NONE, now, slots, 16);
+    CHECK(n == 2);
+    CHECK_STR(slots[0].period, "2022-W18");
+    CHECK_STR(slots[1].period, "2022-W19");
+    CHECK(slots[1].due_ms == at("2022-05-16T10:00:00+07:00"));
+    slots[0].complete_ms = at("2022-05-09T09:00:00+07:00");
+    rule_schedule_evaluate(plan, weekly, &PHUC_XA, slots, n, now, &o);
+    CHECK(o.state == RULE_FIRING && o.since_ms == at("2022-05-16T12:00:00+07:00"));
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá chưa gửi báo cáo tuần 19/2022 (09/05–15/05/2022) "
+                        "(hạn 10:00 ngày 16/05/2022)");
+    CHECK(rule_schedule_due_ms(plan, weekly, day("2022-05-15")) == at("2022-05-16T10:00:00+07:00"));
+}
+
+/* ---- task ---------------------------------------------------------------------------- */
+
+static void test_task(void)
+{
+    const struct plan_rule *r = plan_rule(plan, "scenario");
+    struct rule_outcome o;
+    rule_task_evaluate(plan, r, &PHUC_XA, NULL, at("2022-06-15T23:59:00+07:00"), &o);
+    CHECK(o.state == RULE_OK);
+    CHECK(rule_task_due_end_ms(plan, r) == at("2022-06-16T00:00:00+07:00"));
+    rule_task_evaluate(plan, r, &PHUC_XA, "in_progress", at("2022-06-18T08:00:00+07:00"), &o);
+    CHECK(o.state == RULE_FIRING && o.value == 3);
+    CHECK(o.since_ms == at("2022-06-16T00:00:00+07:00"));
+    CHECK(o.deadline_day == day("2022-06-15"));
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá chưa hoàn thành nhiệm vụ \"Xây dựng kịch bản\" (hạn "
+                        "15/06/2022, quá hạn 3 ngày; trạng thái: đang thực hiện); đơn vị thực "
+                        "hiện: Trạm y tế phường");
+    CHECK_STR(o.en.buf, "Phuc Xa ward has not completed the task \"Build the scenario\" (due "
+                        "15 Jun 2022, 3 day(s) overdue; state: in progress); responsible: "
+                        "Trạm y tế phường");
+    rule_task_evaluate(plan, r, &PHUC_XA, "done", at("2022-06-18T08:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK);
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá đã hoàn thành nhiệm vụ \"Xây dựng kịch bản\"");
+}
+
+/* ---- check --------------------------------------------------------------------------- */
+
+static struct rule_point point(const char *period, int64_t value)
+{
+    struct rule_point p;
+    int64_t first;
+    int days;
+    memset(&p, 0, sizeof p);
+    snprintf(p.period, sizeof p.period, "%s", period);
+    wp_period_parse(period, &first, &days);
+    p.first_day = first;
+    p.last_day = first + days - 1;
+    p.value = value;
+    return p;
+}
+
+static void test_check(void)
+{
+    struct rule_outcome o;
+    struct rule_point treated[] = {point("2022-05-02", 5), point("2022-05-03", 3),
+                                   point("2022-05-04", 4)};
+    struct rule_point active[] = {point("2022-05-01", 9), point("2022-05-02", 5),
+                                  point("2022-05-03", 5), point("2022-05-04", 4)};
+    struct rule_series left = {3, treated}, right = {4, active};
+    const struct plan_rule *severe = plan_rule(plan, "severe");
+    rule_check_evaluate(plan, severe, &PHUC_XA, &left, &right, 0, &o);
+    CHECK(o.state == RULE_FIRING && o.value == -2);
+    CHECK(o.severity == PLAN_SEVERITY_WARNING);
+    CHECK_STR(o.vi.buf, "Số liệu của Phường Phúc Xá ngày 03/05/2022 không hợp lệ: \"Người bệnh "
+                        "nặng được điều trị\" (3) phải ≥ \"Người bệnh nặng\" (5)");
+    CHECK_STR(o.en.buf, "Figures of Phuc Xa ward for 3 May 2022 do not add up: \"Severe patients "
+                        "treated\" (3) must be ≥ \"Severe patients\" (5)");
+    treated[1].value = 6;   /* corrected */
+    rule_check_evaluate(plan, severe, &PHUC_XA, &left, &right, 0, &o);
+    CHECK(o.state == RULE_OK);
+    treated[0].value = 1;
+    treated[2].value = 0;
+    rule_check_evaluate(plan, severe, &PHUC_XA, &left, &right, 0, &o);
+    CHECK_CONTAINS(o.vi.buf, "ngày 04/05/2022");   /* the latest is shown */
+    CHECK_CONTAINS(o.vi.buf, "; và 1 kỳ báo cáo khác");
+
+    const struct plan_rule *pop = plan_rule(plan, "dose1-pop");
+    struct rule_point dose1[] = {point("2022-05-02", 14000), point("2022-05-03", 15100),
+                                 point("2022-05-04", 14900)};
+    struct rule_series d1 = {3, dose1};
+    rule_check_evaluate(plan, pop, &PHUC_XA, &d1, NULL, 15000, &o);
+    CHECK(o.state == RULE_FIRING && o.value == 100);
+    CHECK_STR(o.vi.buf, "Số liệu của Phường Phúc Xá ngày 03/05/2022 không hợp lệ: \"Người 18+ "
+                        "tiêm mũi 1\" (15.100) phải ≤ dân số (người từ 18 tuổi) (15.000)");
+    CHECK_CONTAINS(o.en.buf, "must be ≤ the population (people aged 18+) (15,000)");
+
+    const struct plan_rule *mono = plan_rule(plan, "dose1-mono");
+    rule_check_evaluate(plan, mono, &PHUC_XA, &d1, NULL, 0, &o);
+    CHECK(o.state == RULE_FIRING && o.value == -200);
+    CHECK_STR(o.vi.buf, "Số liệu của Phường Phúc Xá không hợp lệ: số cộng dồn \"Người 18+ tiêm "
+                        "mũi 1\" giảm từ 15.100 (ngày 03/05/2022) xuống 14.900 (ngày 04/05/2022)");
+    CHECK_STR(o.en.buf, "Figures of Phuc Xa ward do not add up: the cumulative count \"People 18+ "
+                        "with dose 1\" went down from 15,100 (3 May 2022) to 14,900 (4 May 2022)");
+    dose1[2].value = 15200;   /* a corrected report */
+    rule_check_evaluate(plan, mono, &PHUC_XA, &d1, NULL, 0, &o);
+    CHECK(o.state == RULE_OK);
+}
+
+/* ---- coverage ------------------------------------------------------------------------ */
+
+static void test_coverage(void)
+{
+    const struct plan_rule *kids = plan_rule(plan, "kids");
+    struct rule_outcome o;
+    /* 1000 children; 600 by 1 Jul, +5 a day since 17 Jun (14 days: 530 → 600). */
+    struct rule_point pts[] = {point("2022-06-10", 500), point("2022-06-17", 530),
+                               point("2022-06-24", 565), point("2022-07-01", 600)};
+    struct rule_series s = {4, pts};
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &s, 1000, at("2022-07-01T20:00:00+07:00"), &o);
+    CHECK(o.state == RULE_FIRING);
+    CHECK(o.severity == PLAN_SEVERITY_WARNING && o.since_ms == 0);
+    CHECK(fabs(o.value - 0.6) < 1e-9 && o.target == 1.0 && o.deadline_day == day("2022-08-31"));
+    /* 61 days left × 5 = 305 → 905 = 90.5 %, 9.5 points (95 people) short; the target
+     * (400 more) at 5 a day: 80 days after 1 Jul = 19 Sep. */
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá có nguy cơ không đạt mục tiêu \"Quy tắc kids\" (mục tiêu "
+                        "100,0 % đến hết ngày 31/08/2022): đạt 60,0 % ngày 01/07/2022; với tốc độ "
+                        "14 ngày qua (5 người/ngày) dự kiến đến hạn đạt 90,5 %, thiếu 9,5 điểm % "
+                        "(khoảng 95 người); sẽ đạt mục tiêu vào khoảng ngày 19/09/2022");
+    CHECK_STR(o.en.buf, "Phuc Xa ward is at risk of missing the target \"Rule kids\" (target "
+                        "100.0 % by the end of 31 Aug 2022): 60.0 % on 1 Jul 2022; at the pace of "
+                        "the last 14 days (5 people a day) it would reach 90.5 % by the deadline, "
+                        "9.5 points (about 95 people) short; it would reach the target around "
+                        "19 Sep 2022");
+    /* a faster pace is not at risk */
+    pts[3].value = 800;
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &s, 1000, at("2022-07-01T20:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK && o.vi.len == 0);
+    /* no progress */
+    pts[3].value = 530;
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &s, 1000, at("2022-07-01T20:00:00+07:00"), &o);
+    CHECK(o.state == RULE_FIRING);
+    CHECK_CONTAINS(o.vi.buf, "không tăng trong 14 ngày qua; thiếu 470 người");
+    /* too little history (nothing in force 14 days before today): nothing said */
+    struct rule_series one = {1, pts};
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &one, 1000, at("2022-06-23T20:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK);
+    /* at midnight the day's own report has not come: yesterday's value is today's */
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &one, 1000, at("2022-06-24T00:00:00+07:00"), &o);
+    CHECK(o.state == RULE_FIRING);
+    CHECK_CONTAINS(o.vi.buf, "không tăng trong 14 ngày qua");
+    /* after the deadline: missed, critical */
+    struct rule_point late[] = {point("2022-08-20", 900), point("2022-08-31", 950),
+                                point("2022-09-05", 960)};
+    struct rule_series l = {3, late};
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &l, 1000, at("2022-09-06T09:00:00+07:00"), &o);
+    CHECK(o.state == RULE_FIRING && o.severity == PLAN_SEVERITY_CRITICAL);
+    CHECK(o.since_ms == at("2022-09-01T00:00:00+07:00"));
+    CHECK(fabs(o.value - 0.96) < 1e-9);
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá không đạt mục tiêu \"Quy tắc kids\" (mục tiêu 100,0 % "
+                        "đến hết ngày 31/08/2022): đến hạn đạt 95,0 %, thiếu 5,0 điểm %; hiện nay "
+                        "96,0 %");
+    /* met: resolves, even late */
+    late[2].value = 1000;
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &l, 1000, at("2022-09-06T09:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK);
+    CHECK_CONTAINS(o.vi.buf, "Phường Phúc Xá đã đạt mục tiêu");
+    /* unknown denominator: nothing */
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &l, 0, at("2022-09-06T09:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK && !o.has_value);
+}
+
+/* ---- level --------------------------------------------------------------------------- */
+
+struct fake_unit {
+    struct rule_series cases, deaths, care, dose1;
+};
+
+static const struct rule_series *fake_series(void *ctx, const char *indicator)
+{
+    struct fake_unit *u = ctx;
+    return strcmp(indicator, "cases_new_community") == 0 ? &u->cases
+           : strcmp(indicator, "deaths") == 0            ? &u->deaths
+           : strcmp(indicator, "care_places") == 0       ? &u->care
+           : strcmp(indicator, "vacc_18p_dose1_cum") == 0 ? &u->dose1 : NULL;
+}
+
+static bool fake_population(void *ctx, const char *group, double *people)
+{
+    (void)ctx;
+    *people = strcmp(group, "total") == 0 ? 20000 : strcmp(group, "18p") == 0 ? 15000 : 0;
+    return *people > 0;
+}
+
+static void test_level(void)
+{
+    const struct plan_rule *r = plan_rule(plan, "level");
+    /* 20,000 people: 20/100k/week = 4 cases; 150/100k = 30 cases. W18 (2–8 May) 3 cases
+     * → 1; W19 10 cases → 2 (50/100k); W20 40 cases → 3 (200/100k); W21 5 cases → 2 but
+     * vaccination unmet keeps W20's 3 (no_lowering); W22 3 cases, vaccination met → 1. */
+    struct rule_point cases[] = {point("2022-05-02", 1), point("2022-05-05", 2),
+                                 point("2022-05-09", 10), point("2022-05-16", 20),
+                                 point("2022-05-22", 20), point("2022-05-23", 5),
+                                 point("2022-05-30", 3)};
+    struct rule_point care[] = {point("2022-05-02", 30)};   /* 15 per 10,000: met */
+    struct rule_point dose1[] = {point("2022-05-02", 12000), point("2022-05-29", 9000),
+                                 point("2022-06-05", 12000)};
+    struct fake_unit u = {{7, cases}, {0, NULL}, {1, care}, {3, dose1}};
+    struct level_data data = {fake_series, fake_population, &u};
+    struct level_week weeks[10];
+    size_t n = rule_level_weeks(plan, r, &data, at("2022-06-06T00:00:00+07:00"), weeks, 10);
+    CHECK(n == 5);
+    CHECK_STR(weeks[0].week, "2022-W18");
+    int expect[5] = {1, 2, 3, 3, 1};
+    for (size_t i = 0; i < n && i < 5; i++)
+        CHECK(weeks[i].level == expect[i]);
+    CHECK(fabs(weeks[2].rates[0] - 200.0) < 1e-9);
+    CHECK(weeks[2].rates[1] < 0);   /* no deaths reported: unknown */
+    CHECK(weeks[3].previous == 3);
+
+    struct rule_outcome o;
+    rule_level_evaluate(plan, r, &PHUC_XA, weeks, 3, &o);
+    CHECK(o.state == RULE_FIRING && o.value == 3 && o.target == 3);
+    CHECK(o.since_ms == at("2022-05-23T00:00:00+07:00"));
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá: cấp độ dịch tuần 20/2022 là cấp 3 (cam), tăng từ cấp 2 "
+                        "(vàng); Ca mắc mới trong cộng đồng: 200,0 trên 100.000 dân trong 7 ngày "
+                        "(tiêu chí QĐ 218/QĐ-BYT)");
+    rule_level_evaluate(plan, r, &PHUC_XA, weeks, 5, &o);
+    CHECK(o.state == RULE_OK);
+    CHECK_CONTAINS(o.en.buf, "is 1 (green), down from 3 (orange)");
+
+    /* capacity unmet: one level up */
+    care[0].value = 10;   /* 5 per 10,000 */
+    n = rule_level_weeks(plan, r, &data, at("2022-05-16T00:00:00+07:00"), weeks, 10);
+    CHECK(n == 2 && weeks[0].level == 2 && weeks[1].level == 3);
+    /* a week not over yet is not evaluated; weeks with no figures are not green */
+    n = rule_level_weeks(plan, r, &data, at("2022-05-15T23:00:00+07:00"), weeks, 10);
+    CHECK(n == 1);
+    struct fake_unit empty = {{0, NULL}, {0, NULL}, {0, NULL}, {0, NULL}};
+    data.ctx = &empty;
+    CHECK(rule_level_weeks(plan, r, &data, at("2022-06-06T00:00:00+07:00"), weeks, 10) == 0);
+}
+
+int main(void)
+{
+    if (!load_plan())
+        return 1;
+    test_text();
+    test_schedule();
+    test_task();
+    test_check();
+    test_coverage();
+    test_level();
+    plan_free(&plan);
+    wp_schemas_release();
+    return CHECK_DONE();
+}
