@@ -12,6 +12,7 @@
 
 #include "intake.h"
 #include "spool_csv.h"
+#include "utf8.h"
 
 #define SPOOL_JSON_INT_MAX 9007199254740991LL /* 2^53 - 1: exact in a JSON number */
 #define SPOOL_TASK_PREFIX "task:"
@@ -52,40 +53,13 @@ static void spool_position(const char *text, const char *at, int *line, int *col
     *column = (int)(at - line_start) + 1;
 }
 
-/* Length of the UTF-8 sequence at p (strict: no overlong forms, no surrogates, nothing
- * above U+10FFFF), or 0 if it is not one. */
-static size_t spool_utf8_length(const unsigned char *p, const unsigned char *end)
-{
-    if (p[0] < 0x80)
-        return 1;
-    size_t n;
-    uint32_t cp, min;
-    if ((p[0] & 0xe0) == 0xc0)
-        n = 2, cp = p[0] & 0x1f, min = 0x80;
-    else if ((p[0] & 0xf0) == 0xe0)
-        n = 3, cp = p[0] & 0x0f, min = 0x800;
-    else if ((p[0] & 0xf8) == 0xf0)
-        n = 4, cp = p[0] & 0x07, min = 0x10000;
-    else
-        return 0;
-    if ((size_t)(end - p) < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
 
 /* Binary garbage and legacy encodings stop here, with the line of the first bad byte. */
 static bool spool_check_text(const char *text, size_t len, struct spool_problems *problems)
 {
     const unsigned char *p = (const unsigned char *)text, *end = p + len;
     while (p < end) {
-        size_t n = *p == 0 ? 0 : spool_utf8_length(p, end);
+        size_t n = *p == 0 ? 0 : wp_utf8_sequence_length(p, (size_t)(end - p));
         if (n == 0) {
             int line, column;
             spool_position(text, (const char *)p, &line, &column);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 #define LINE_MAX_BYTES 4096
 
 static const struct wp_config_option *find_option(const struct wp_config_option *table,
@@ -54,44 +56,6 @@ static bool parse_bool(const char *text, bool *out)
     return false;
 }
 
-/* Offset of the first byte of s[0..len) that is not valid UTF-8 (overlong forms,
- * surrogates and code points above U+10FFFF included), or len if all of it is. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t need;
-        unsigned long cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-            cp = c & 0x1Fu;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            cp = c & 0x0Fu;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            cp = c & 0x07u;
-        } else {
-            return i;
-        }
-        if (len - i <= need)
-            return i;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xC0u) != 0x80u)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3Fu);
-        }
-        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10FFFF))
-            || (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
-        i += need + 1;
-    }
-    return len;
-}
 
 #define SHOWN_MAX 64   /* bytes of a user's word quoted in a message */
 
@@ -112,9 +76,9 @@ static const char *shown(const char *text, char *buf, size_t size)
             piece[0] = (char)s[i];
             piece[1] = '\0';
         } else {
-            size_t ok = utf8_invalid_at(s + i, len - i);
-            step = ok > 0 ? (s[i] >= 0xF0 ? 4 : s[i] >= 0xE0 ? 3 : 2) : 1;
-            if (ok == 0)
+            size_t n = wp_utf8_sequence_length(s + i, len - i);
+            step = n ? n : 1;
+            if (n == 0)
                 snprintf(piece, sizeof piece, "\\x%02x", s[i]);
             else {
                 memcpy(piece, s + i, step);
@@ -319,7 +283,7 @@ static enum line_status read_line(FILE *f, char *buf, size_t size, size_t *colum
 static bool line_is_text(const char *line, const char *where, char *err, size_t errlen)
 {
     const unsigned char *s = (const unsigned char *)line;
-    size_t len = strlen(line), bad = utf8_invalid_at(s, len);
+    size_t len = strlen(line), bad = wp_utf8_invalid_at(s, len);
     for (size_t i = 0; i < bad; i++) {
         if ((s[i] < 0x20 && s[i] != '\t' && s[i] != '\r') || s[i] == 0x7f) {
             bad = i;

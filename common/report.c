@@ -3,8 +3,8 @@
  * Decoding runs the cheapest checks first, so that hostile input costs little:
  *   size bound → UTF-8 → strict JSON syntax (exact error offsets) → cJSON tree →
  *   identity (ward, stream, seq: kept for the ack whatever fails next) → real period →
- *   schema → what the schema cannot say (duplicate keys, integers JSON carries
- *   exactly) → copy into struct wp_report.
+ *   real instant → schema → what the schema cannot say (duplicate keys, integers JSON
+ *   carries exactly) → copy into struct wp_report.
  */
 #include "report.h"
 
@@ -16,49 +16,12 @@
 #include "schema_registry.h"
 #include "timefmt.h"
 #include "topic.h"
+#include "utf8.h"
 
 /* The largest integer a JSON number (an IEEE double, in cJSON and in most other
  * parsers) carries exactly; a count above it would be silently rounded. */
 #define REPORT_MAX_EXACT_INT 9007199254740991.0
 
-/* Returns the offset of the first byte that makes text invalid UTF-8 (overlong forms,
- * surrogates and code points above U+10FFFF included), or len if the text is valid. */
-static size_t report_utf8_invalid_at(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t need;
-        unsigned long cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-            cp = c & 0x1Fu;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            cp = c & 0x0Fu;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            cp = c & 0x07u;
-        } else {
-            return i;
-        }
-        if (len - i <= need)
-            return i;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xC0u) != 0x80u)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3Fu);
-        }
-        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10FFFF))
-            || (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
-        i += need + 1;
-    }
-    return len;
-}
 
 /* A strict RFC 8259 syntax check run before cJSON, for two reasons: its error offset
  * points at the offending byte (cJSON's is sometimes one past it), and it refuses what
@@ -313,7 +276,9 @@ static void report_take_identity(const cJSON *root, struct wp_report *out)
         snprintf(out->ward, sizeof out->ward, "%s", ward->valuestring);
     if (cJSON_IsString(stream) && report_stream_usable(stream->valuestring))
         snprintf(out->stream, sizeof out->stream, "%s", stream->valuestring);
-    if (!report_exact_int(seq, 1, &out->seq))
+    /* Above WP_SEQ_MAX a seq could not be acked: the ack schema bounds it, and cJSON would
+     * print it rounded (1e+15). */
+    if (!report_exact_int(seq, 1, &out->seq) || out->seq > WP_SEQ_MAX)
         out->seq = 0;
 }
 
@@ -441,6 +406,34 @@ static bool report_check_period(const cJSON *root, char *err, size_t errlen)
     return false;
 }
 
+/* If observed_at is a string, it must be a real RFC 3339 instant with an offset. The
+ * schema would only say it "must match format date-time"; a clerk's program that wrote
+ * local time without an offset is told that the offset is what is missing. The value is
+ * quoted only when it is short printable ASCII (it comes from the network). */
+static bool report_check_observed_at(const cJSON *root, char *err, size_t errlen)
+{
+    const cJSON *observed = cJSON_GetObjectItemCaseSensitive(root, "observed_at");
+    if (!cJSON_IsString(observed) || wp_datetime_parse(observed->valuestring, NULL))
+        return true; /* the schema says what is wrong with a non-string */
+    const char *s = observed->valuestring;
+    size_t n = strlen(s);
+    bool quotable = n <= 40;
+    for (size_t i = 0; quotable && i < n; i++)
+        quotable = s[i] >= 0x20 && s[i] < 0x7f;
+    char with_offset[64];
+    if (quotable && snprintf(with_offset, sizeof with_offset, "%s+07:00", s) > 0
+        && wp_datetime_parse(with_offset, NULL))
+        snprintf(err, errlen, "observed_at: %s has no UTC offset (RFC 3339 needs one, e.g. "
+                 "%s+07:00)", s, s);
+    else if (quotable)
+        snprintf(err, errlen, "observed_at: %s is not an RFC 3339 date-time with offset "
+                 "(e.g. 2022-05-03T17:05:00+07:00)", s);
+    else
+        snprintf(err, errlen, "observed_at: not an RFC 3339 date-time with offset (e.g. "
+                 "2022-05-03T17:05:00+07:00)");
+    return false;
+}
+
 /* What the schema cannot check: the period names a real day or an existing ISO week,
  * the instant is a real one, and the fields fit struct wp_report. The schema guarantees
  * the types, so the members are strings here. */
@@ -478,10 +471,14 @@ static bool report_check_semantics(const cJSON *root, char *err, size_t errlen)
         snprintf(err, errlen, "period: must be a day (YYYY-MM-DD) or an ISO week (YYYY-Www)");
         return false;
     }
-    if (!cJSON_IsString(observed)
-        || strlen(observed->valuestring) >= sizeof ((struct wp_report *)0)->observed_at
-        || !wp_datetime_parse(observed->valuestring, NULL)) {
+    if (!cJSON_IsString(observed) || !wp_datetime_parse(observed->valuestring, NULL)) {
         snprintf(err, errlen, "observed_at: must be an RFC 3339 date-time with offset");
+        return false;
+    }
+    if (strlen(observed->valuestring) >= sizeof ((struct wp_report *)0)->observed_at) {
+        /* A real instant, with more fractional digits than anybody measures. */
+        snprintf(err, errlen, "observed_at: longer than %zu characters",
+                 sizeof ((struct wp_report *)0)->observed_at - 1);
         return false;
     }
     if (values && !cJSON_IsObject(values)) {
@@ -520,7 +517,7 @@ enum wp_err wp_report_decode(const void *payload, size_t len, struct wp_report *
                  WP_REPORT_MAX_BYTES);
         return WP_ERR_INVALID;
     }
-    size_t bad = report_utf8_invalid_at(payload, len);
+    size_t bad = wp_utf8_invalid_at(payload, len);
     if (bad < len) {
         snprintf(err, errlen, "payload is not valid UTF-8 at byte %zu", bad);
         return WP_ERR_INVALID;
@@ -555,9 +552,10 @@ enum wp_err wp_report_decode(const void *payload, size_t len, struct wp_report *
     }
     report_take_identity(root, out);
 
-    /* A period of the right shape but no real day or week gets a message naming it,
-     * rather than the schema's generic one about its format. */
-    if (!report_check_period(root, err, errlen)
+    /* A period of the right shape but no real day or week, and an observed_at that is
+     * no instant (no offset, most likely), get a message naming them, rather than the
+     * schema's generic one about their format. */
+    if (!report_check_period(root, err, errlen) || !report_check_observed_at(root, err, errlen)
         || !wp_schemas_validate("report", root, err, errlen))
         goto cleanup;
     if (!report_check_semantics(root, err, errlen))
@@ -569,7 +567,7 @@ cleanup:
         /* snprintf may have cut the message inside a multi-byte character (a long key
          * quoted by the validator); it travels in JSON acks, which must be UTF-8. Its
          * parts come from valid UTF-8, so only such a cut tail can be invalid. */
-        err[report_utf8_invalid_at((const unsigned char *)err, strlen(err))] = '\0';
+        err[wp_utf8_invalid_at((const unsigned char *)err, strlen(err))] = '\0';
         /* Keep only the identity: the caller needs it for the ack, nothing else. */
         char ward[sizeof out->ward], stream[sizeof out->stream];
         int64_t seq = out->seq;

@@ -54,14 +54,15 @@ struct wp_report {
 /* Parses and validates payload (len bytes, not necessarily NUL-terminated), in this
  * order: len ≤ WP_REPORT_MAX_BYTES (larger is refused unparsed), UTF-8, strict RFC 8259
  * syntax (error offsets point at the offending byte; "\u0000" and lone surrogates are
- * refused), a JSON object, real period (day or ISO week), the report schema, then what
- * the schema cannot say (no duplicate keys, integers JSON carries exactly).
+ * refused), a JSON object, real period (day or ISO week), real instant (observed_at with
+ * its offset), the report schema, then what the schema cannot say (no duplicate keys,
+ * integers JSON carries exactly).
  *
  * On success fills *out (caller owns it: wp_report_clear). On failure returns
  * WP_ERR_INVALID with err saying why, e.g. "values.deaths: must be ≥ 0",
  * "period: 2022-02-30 is not a real date", "payload is not valid JSON at byte 17: ':'
  * expected"; *out then holds no allocation, only the identity: ward (a 2–5 digit code),
- * stream (16 lowercase hex digits) and seq (an integer ≥ 1), each filled when usable on
+ * stream (16 lowercase hex digits) and seq (1 .. WP_SEQ_MAX), each filled when usable on
  * its own ("" / 0 when not), so the rejection can be acked. WP_ERR_NOMEM when memory ran
  * out: the payload was not judged and must not be rejected for it.
  * err may be NULL. */

@@ -125,6 +125,32 @@ static void test_impossible_periods(void)
     free(w53);
 }
 
+static void test_observed_at_without_offset(void)
+{
+    char *local = variant("17:05:00+07:00", "17:05:00");
+    check_rejected(local, "observed_at: 2022-05-03T17:05:00 has no UTC offset (RFC 3339 needs "
+                          "one, e.g. 2022-05-03T17:05:00+07:00)", 42);
+    free(local);
+    char *frac = variant("17:05:00+07:00", "17:05:00.250");
+    check_rejected(frac, "observed_at: 2022-05-03T17:05:00.250 has no UTC offset", 42);
+    free(frac);
+    char *hour = variant("17:05:00+07:00", "25:05:00+07:00");
+    check_rejected(hour, "observed_at: 2022-05-03T25:05:00+07:00 is not an RFC 3339 date-time "
+                         "with offset", 42);
+    free(hour);
+    /* A real instant, but longer than the report keeps. */
+    char *digits = variant("17:05:00+07:00", "17:05:00.123456789012345678901234567+07:00");
+    check_rejected(digits, "observed_at: longer than 39 characters", 42);
+    free(digits);
+    /* Hostile text is not quoted back. */
+    char *ctl = variant("17:05:00+07:00\"", "17:05:00\\n\\u001b[2J\"");
+    check_rejected(ctl, "observed_at: not an RFC 3339 date-time with offset", 42);
+    free(ctl);
+    char *number = variant("\"2022-05-03T17:05:00+07:00\"", "1651572300");
+    check_rejected(number, "observed_at", 42);
+    free(number);
+}
+
 static void test_missing_ward(void)
 {
     char *text = variant("\"ward\":\"00001\",", "");
@@ -179,6 +205,25 @@ static void test_not_json(void)
     wp_report_clear(&r);
     free(bad_stream);
 
+    /* A seq beyond WP_SEQ_MAX (or not exact) is no identity: it could not be acked. */
+    static const char *const unusable[] = {"1000000000000000", "9007199254740993", "1e300",
+                                           "0", "-1", "1.5", "\"42\""};
+    for (size_t i = 0; i < sizeof unusable / sizeof unusable[0]; i++) {
+        char *bad_seq = variant("\"seq\":42", "\"seq\":X");
+        char *x = strchr(bad_seq, 'X');
+        char *text = malloc(strlen(bad_seq) + strlen(unusable[i]) + 1);
+        if (!text)
+            break;
+        sprintf(text, "%.*s%s%s", (int)(x - bad_seq), bad_seq, unusable[i], x + 1);
+        check_rejected(text, "seq", 0);
+        free(text);
+        free(bad_seq);
+    }
+    char *max_seq = variant("\"seq\":42", "\"seq\":999999999999999");
+    CHECK(decode(max_seq, &r, err, sizeof err) == WP_OK && r.seq == WP_SEQ_MAX);
+    wp_report_clear(&r);
+    free(max_seq);
+
     char *dup = variant("\"vacc_18p_dose3_cum\":12000", "\"cases_new_community\":13");
     check_rejected(dup, "duplicate key", 42);
     free(dup);
@@ -208,6 +253,7 @@ int main(void)
 {
     test_round_trip();
     test_negative_count();
+    test_observed_at_without_offset();
     test_impossible_periods();
     test_missing_ward();
     test_not_json();
