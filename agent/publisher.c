@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "inflight.h"
 #include "log.h"
+#include "notify.h"
 #include "mqtt_session.h"
 #include "outbox.h"
 #include "spool.h"
@@ -354,8 +355,11 @@ int publisher_run(const struct agent_config *cfg)
         wp_log(WP_LOG_ERR, "%s", err);
         goto cleanup;
     }
+    wp_notify_ready("outbox %s open; connecting to broker %s:%lld", cfg->outbox_path,
+                    cfg->broker_host, cfg->broker_port);
     int poll_ms = (int)cfg->poll_interval_ms;
     while (!agent_stop_requested) {
+        wp_notify_watchdog(wp_monotonic_ms());
         wp_mqtt_loop(&p.mqtt, poll_ms);
         if (agent_stop_requested)
             break;
@@ -380,6 +384,7 @@ int publisher_run(const struct agent_config *cfg)
         if (p.mqtt.connected)
             publisher_publish_due(&p);
     }
+    wp_notify_stopping();
     wp_log(WP_LOG_NOTICE, "stopping: %zu report(s) stay queued in the outbox",
            p.inflight.count);
     publisher_stop(&p);

@@ -24,6 +24,7 @@
 #include "ingest.h"
 #include "levels.h"
 #include "log.h"
+#include "notify.h"
 #include "mqtt_session.h"
 #include "plan.h"
 #include "schema_registry.h"
@@ -362,6 +363,7 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
 static void aggregator_run(struct aggregator *agg)
 {
     while (!stop_requested) {
+        wp_notify_watchdog(wp_monotonic_ms());
         if (reload_requested) {
             reload_requested = 0;
             aggregator_reload_plan(agg);
@@ -402,6 +404,7 @@ static void aggregator_run(struct aggregator *agg)
 /* Orderly end: commit and ack what is in hand, say offline, let it all leave. */
 static void aggregator_drain(struct aggregator *agg)
 {
+    wp_notify_stopping();
     ingest_flush(agg->ingest);
     evaluate_reports(agg->evaluate, aggregator_evaluation_time(agg, wp_now_ms()));
     if (agg->mqtt.connected) {
@@ -495,6 +498,11 @@ int main(int argc, char **argv)
            "batch %lld / %lld ms", WARDPULSE_VERSION, agg.cfg.broker_host,
            agg.cfg.broker_port, agg.cfg.client_id, agg.cfg.batch_max,
            (long long)agg.cfg.batch_delay_ms);
+    /* Store and plan are in hand; the broker may still be coming: STATUS= says so, and
+     * the loop keeps retrying it rather than failing the start. */
+    wp_notify_ready("database %s open, %s; connecting to broker %s:%lld", agg.cfg.db_path,
+                    agg.plan ? "plan loaded" : "no plan", agg.cfg.broker_host,
+                    agg.cfg.broker_port);
 
     aggregator_run(&agg);
     aggregator_drain(&agg);

@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "notify.h"
 
 #define DEFAULT_KEEPALIVE_S 30
 #define DEFAULT_RECONNECT_MIN_MS 500
@@ -55,6 +56,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
     m->last_error[0] = '\0';
     wp_log(WP_LOG_INFO, "connected to %s:%d as %s", m->opts.host, m->opts.port,
            m->opts.client_id);
+    wp_notify_status("connected to broker %s:%d", m->opts.host, m->opts.port);
     if (m->opts.on_connect)
         m->opts.on_connect(m->opts.userdata);
 }
@@ -218,6 +220,7 @@ static void try_connect(struct wp_mqtt *m)
                  m->opts.host, m->opts.port,
                  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
         wp_log(WP_LOG_WARNING, "%s (retrying)", m->last_error);
+        wp_notify_status("broker unreachable, retrying: %s", m->last_error);
         schedule_retry(m);
         return;
     }
@@ -248,6 +251,7 @@ void wp_mqtt_loop(struct wp_mqtt *m, int timeout_ms)
                      m->opts.host, m->opts.port,
                      rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
         m->socket_open = false;
+        wp_notify_status("broker unreachable, retrying: %s", m->last_error);
         schedule_retry(m);
     }
 }
