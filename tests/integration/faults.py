@@ -1,46 +1,25 @@
 """faults — helpers for the agent's delivery and fault tests (not a test module itself).
 
-PersistentBroker is harness.Broker (broker-config/mosquitto-dev.conf) made fit for fault
-tests:
-- its persistence really works: mosquitto started as root drops to the `mosquitto` user
-  unless the config says `user root`, and that user cannot write into mkdtemp's 0700
-  directory ("Error saving in-memory database"); a restarted broker would then have lost
-  every persistent session and queued message;
-- it saves after every 100 changes, as the production config (broker-config/mosquitto.conf)
-  does, instead of the dev config's `autosave_interval 1`. Each save rewrites the whole
-  database, so saving on every change is quadratic in the backlog: with the backlog these
-  tests build (the aggregator killed or down while 14 wards send), the broker spent its
-  time rewriting a ~800 KB file thousands of times, acks came tens of seconds late, and
-  the agents' republications lengthened the backlog further.
+PersistentBroker is harness.Broker with two checks a fault test needs: that mosquitto has
+written its persistence file, and that it never failed to (a restarted broker would then
+have lost every persistent session and queued message). The development config saves
+after every 100 changes (autosave_interval 100, as production): each save rewrites the
+whole file, so saving on every change is quadratic in the backlog these tests build.
 """
+import collections
+import datetime
 import os
-import pwd
+import random
 import re
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
-from harness import Broker, wait_for
-
-AUTOSAVE_INTERVAL = 100  # as broker-config/mosquitto.conf
+from harness import BA_DINH_WARDS, Agent, Aggregator, Broker, export_values
 
 
 class PersistentBroker(Broker):
-    def __init__(self, tmp, port=None, name="mosquitto"):
-        super().__init__(tmp, port, name)
-        with open(self.conf) as f:
-            conf = f.read()
-        conf, n = re.subn(r"(?m)^autosave_interval .*$", "autosave_interval %d" % AUTOSAVE_INTERVAL, conf)
-        if n == 0:
-            conf += "\nautosave_on_changes true\nautosave_interval %d\n" % AUTOSAVE_INTERVAL
-        with open(self.conf, "w") as f:
-            f.write(conf)
-        if os.geteuid() == 0:
-            try:
-                user = pwd.getpwnam("mosquitto")
-            except KeyError:
-                user = None  # no such user: mosquitto stays root and can write anyway
-            if user:
-                os.chmod(tmp, 0o711)  # let the mosquitto user through to its own directory
-                os.chown(self.dir, user.pw_uid, user.pw_gid)
-
     def saved(self):
         """True once mosquitto wrote its persistence file (autosave_on_changes)."""
         return os.path.exists(os.path.join(self.dir, "mosquitto.db"))
@@ -51,18 +30,6 @@ class PersistentBroker(Broker):
 
 
 # ---- the district under test ------------------------------------------------------------
-
-import collections
-import datetime
-import json
-import random
-import re
-import sqlite3
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
-
-from harness import BA_DINH_WARDS, Agent, Aggregator, export_values
 
 # Short timeouts, so that a lost report is published again within seconds, not minutes.
 FAST_AGENT = {"ack_timeout": "1s", "ack_timeout_max": "3s", "reconnect_min": "100ms",

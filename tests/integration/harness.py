@@ -140,20 +140,28 @@ class Process:
 
 
 class Broker(Process):
-    """mosquitto with the development config, on a free port, persistence in tmp."""
+    """mosquitto on a free loopback port with one of broker-config/'s files (by default the
+    development config), persistence in tmp. `settings` replaces whole `key value` lines,
+    each of which must stand in the file exactly once; `extra` is appended (e.g. a bridge)."""
 
-    def __init__(self, tmp, port=None, name="mosquitto"):
+    def __init__(self, tmp, port=None, name="mosquitto", config="mosquitto-dev.conf",
+                 settings=None, extra=""):
         self.port = port or free_port()
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir, exist_ok=True)
-        with open(os.path.join(SRC, "broker-config", "mosquitto-dev.conf")) as f:
+        with open(os.path.join(SRC, "broker-config", config)) as f:
             conf = f.read()
-        conf = re.sub(r"(?m)^listener .*$", "listener %d 127.0.0.1" % self.port, conf)
-        conf = re.sub(r"(?m)^persistence_location .*$", "persistence_location %s/" % self.dir, conf)
+        settings = dict(settings or {})
+        settings["listener"] = "%d 127.0.0.1" % self.port
+        settings["persistence_location"] = self.dir + "/"
+        for key, value in settings.items():
+            conf, n = re.subn(r"(?m)^%s .*$" % re.escape(key), "%s %s" % (key, value), conf)
+            assert n == 1, "broker-config/%s has %d '%s' lines, expected 1" % (config, n, key)
         if os.geteuid() == 0:
             # Started as root, mosquitto drops to the 'mosquitto' user, which cannot write
-            # its persistence file into our private temporary directory.
+            # its persistence file into (or re-read passwd from) our private temporary dir.
             conf += "\nuser root\n"
+        conf += extra
         self.conf = os.path.join(self.dir, "mosquitto.conf")
         with open(self.conf, "w") as f:
             f.write(conf)

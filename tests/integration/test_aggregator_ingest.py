@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import time
 
-from harness import (AGGREGATOR_BIN, CLI_BIN, SRC, Aggregator, Broker, Subscriber, TempDir,
+from harness import (AGGREGATOR_BIN, SRC, Aggregator, Broker, Subscriber, TempDir,
                      cli, export_values, publish, run_tests, wait_for)
 
 STREAM = "9f1c2a7e4b5d6c3a"

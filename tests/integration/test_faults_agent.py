@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faults import District, Killer, queued, stream_of
+from faults import District, Killer, stream_of
 from harness import TempDir, export_values, run_tests, wait_for
 
 

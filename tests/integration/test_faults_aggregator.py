@@ -8,7 +8,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from faults import District, Killer
-from harness import TempDir, run_tests, wait_for
+from harness import TempDir, run_tests
 
 
 def test_aggregator_killed_9_at_random_moments_during_2000_reports():

@@ -11,18 +11,16 @@ it, and in the aggregator's database.
 import atexit
 import json
 import os
-import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
 import threading
 import time
 
-from harness import (SRC, Agent, Aggregator, Broker, Process, TempDir, cli, export_values,
-                     free_port, publish, run_tests, wait_for)
+from harness import (SRC, Agent, Aggregator, Broker, TempDir, cli, export_values,
+                     publish, run_tests, wait_for)
 
 import paho.mqtt.client as mqtt
 
@@ -88,52 +86,26 @@ class PKI:
 
 # --- The production broker, its accounts, and clients of it ------------------------------
 
-class SecureBroker(Process):
+class SecureBroker(Broker):
     """mosquitto with broker-config/mosquitto.conf: the listener moved to a free loopback
     port, the certificate, password, ACL and persistence paths moved into tmp; nothing else
-    changed. (A small cousin of harness.Broker, which runs the development config.)"""
+    changed."""
 
     def __init__(self, tmp, require_certificate=False, name="mosquitto-tls"):
         pki = PKI.get()
-        self.port = free_port()
-        self.dir = os.path.join(tmp, name)
-        os.makedirs(self.dir, exist_ok=True)
         self.password_file = os.path.join(tmp, "passwd")
         self.acl_file = os.path.join(tmp, "aclfile")
         if not os.path.exists(self.acl_file):
             shutil.copy(os.path.join(BROKER_CONFIG, "aclfile"), self.acl_file)
-        with open(os.path.join(BROKER_CONFIG, "mosquitto.conf")) as f:
-            conf = f.read()
-        replacements = {
-            "listener": "%d 127.0.0.1" % self.port,
+        super().__init__(tmp, name=name, config="mosquitto.conf", settings={
             "cafile": pki.ca, "certfile": pki.server_cert, "keyfile": pki.server_key,
             "password_file": self.password_file, "acl_file": self.acl_file,
-            "persistence_location": self.dir + "/",
             "require_certificate": "true" if require_certificate else "false",
-        }
-        for key, value in replacements.items():
-            conf, n = re.subn(r"(?m)^%s .*$" % key, "%s %s" % (key, value), conf)
-            assert n == 1, "broker-config/mosquitto.conf has %d '%s' lines, expected 1" % (n, key)
-        if os.geteuid() == 0:
-            # Run as root, mosquitto drops to the 'mosquitto' user, which cannot enter the
-            # test's private temporary directory (to save, or to re-read passwd on SIGHUP).
-            conf += "\nuser root\n"
-        self.conf = os.path.join(self.dir, "mosquitto.conf")
-        with open(self.conf, "w") as f:
-            f.write(conf)
-        super().__init__(name, ["mosquitto", "-c", self.conf], os.path.join(tmp, name + ".log"))
+        })
 
     def start(self):
         assert os.path.exists(self.password_file), "provision accounts before starting the broker"
-        super().start()
-        wait_for(self._listening, "mosquitto (TLS) on port %d" % self.port, timeout=10)
-        return self
-
-    def _listening(self):
-        if not self.alive():
-            raise AssertionError("mosquitto exited:\n" + self.output())
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", self.port)) == 0
+        return super().start()
 
     def reload(self):
         """SIGHUP: the broker reads passwd and aclfile again."""
