@@ -11,7 +11,7 @@ import shutil
 import signal
 import subprocess
 
-from harness import (AGGREGATOR_BIN, SRC, Aggregator, Broker, Subscriber, TempDir, cli,
+from harness import (AGGREGATOR_BIN, SRC, Aggregator, Broker, Subscriber, TempDir,
                      export_values, publish, run_tests, wait_for)
 
 STREAM = "0123456789abcdef"
