@@ -1,28 +1,32 @@
 # wardpulse — the two commands of the quick start, and a few more.
 #   make demo    a local broker, the aggregator and the 14 Ba Đình agents, end to end
 #   make check   build and run every test (unit and integration) with CTest
-# Both install missing Debian packages first (scripts/install-deps.sh).
+# Both install missing Debian packages first (scripts/install-deps.sh; make check also
+# what only the tests need, such as chromium for the HTML report test).
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build check check-asan demo install deb clean
+.PHONY: all deps deps-tests build check check-asan demo install deb clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
 
+deps-tests:
+	@scripts/install-deps.sh --tests
+
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j$(JOBS)
 
-check: build
+check: deps-tests build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs this too).
-check-asan: deps
+check-asan: deps-tests
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DWARDPULSE_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)

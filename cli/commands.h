@@ -6,7 +6,10 @@
 #ifndef WP_CLI_COMMANDS_H
 #define WP_CLI_COMMANDS_H
 
+int cli_status(int argc, char **argv);    /* status.c:   the district at a glance */
+int cli_alerts(int argc, char **argv);    /* alerts.c:   alerts firing and resolved */
 int cli_export(int argc, char **argv);    /* export.c:   stored values as csv or json */
+int cli_report(int argc, char **argv);    /* report.c:   the weekly district summary */
 int cli_validate(int argc, char **argv);  /* validate.c: check a JSON file against a schema */
 
 #endif

@@ -9,7 +9,10 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
-    {"export", cli_export, "print stored values (csv or json)"},
+    {"status", cli_status, "the district at a glance: one line per ward"},
+    {"alerts", cli_alerts, "alerts firing (and recently resolved), with their summaries"},
+    {"export", cli_export, "print stored values, rejections or every message received"},
+    {"report", cli_report, "the weekly district summary (html or markdown)"},
     {"validate", cli_validate, "check a JSON file against one of wardpulse's schemas"},
 };
 

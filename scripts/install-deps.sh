@@ -1,13 +1,21 @@
 #!/bin/sh
-# Installs the Debian 12 packages wardpulse needs to build, test and run its demo.
+# Installs the Debian 12 packages wardpulse needs.
+#   install-deps.sh           to build and run the demo
+#   install-deps.sh --tests   also what the tests need (make check): the JSON Schema test
+#                             suite and checker, openssl for throw-away certificates,
+#                             dpkg-dev/file for the package test, systemd for unit checks,
+#                             chromium to render `wardpulse report`'s HTML
 # As root: installs what is missing with apt-get. Otherwise: prints the command and fails.
 set -eu
 
 PACKAGES="cmake make gcc pkg-config
-libmosquitto-dev mosquitto mosquitto-clients openssl
+libmosquitto-dev mosquitto mosquitto-clients
 libsqlite3-dev sqlite3 libcjson-dev libsystemd-dev
-python3 python3-paho-mqtt python3-jsonschema json-schema-test-suite
-dpkg-dev file systemd"
+python3 python3-paho-mqtt"
+if [ "${1:-}" = "--tests" ]; then
+    PACKAGES="$PACKAGES openssl python3-jsonschema json-schema-test-suite
+dpkg-dev file systemd chromium"
+fi
 
 missing=""
 for p in $PACKAGES; do

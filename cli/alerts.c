@@ -1,0 +1,265 @@
+/* alerts.c — `wardpulse alerts`: the alerts firing now (and with --all those resolved
+ * lately), most severe first, each with its summary in Vietnamese (or English).
+ *
+ *   NGHIÊM TRỌNG  từ 01/09 00:00 (3d) · Quận Ba Đình · kids-5-11-full
+ *     Quận Ba Đình không đạt mục tiêu "Tiêm đủ liều …": đến hạn đạt 71,0 %, …
+ *
+ * The alerts table holds, per (rule, scope), the payload last announced on
+ * wardpulse/v1/alert/… (aggregator/store.h): what an operator with mosquitto_sub sees.
+ * Pending alerts (not yet announced) are not shown. Colour only on a terminal.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "db.h"
+#include "options.h"
+#include "plan_read.h"
+#include "text.h"
+
+#define ALERTS_WIDTH 80
+#define ALERTS_RESET "\033[0m"
+
+struct alerts_options {
+    struct cli_common common;
+    bool all;
+    int days;                  /* with --all: resolved within this many days */
+    bool vi;
+    bool colour;
+};
+
+static void alerts_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: wardpulse alerts [--all [--days N]] [--lang vi|en] [--db PATH] [--plan DIR]\n"
+            "                        [--config FILE] [--now TIME]\n"
+            "\n"
+            "Prints the alerts firing now, most severe first (then the newest): severity,\n"
+            "scope (ward or district), rule, since when, and the summary the aggregator\n"
+            "published. With --all, also the alerts resolved in the last N days (default 7).\n"
+            "The plan, when there is one, gives the units' names.\n"
+            "\n"
+            "%s"
+            "  --all            also the alerts resolved lately\n"
+            "  --days N         with --all: resolved within N days before now (default 7)\n"
+            "  --lang LANG      vi (default) or en: summaries and headings\n"
+            "  -h, --help       this text\n"
+            "\n"
+            "Exit status 0 whether or not alerts are firing; 1 on an error.\n",
+            cli_common_help);
+}
+
+static int alerts_parse_args(struct alerts_options *o, int argc, char **argv)
+{
+    o->vi = true;
+    o->days = 7;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int rc;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return -1;
+        if (strcmp(argv[i], "--all") == 0) {
+            o->all = true;
+        } else if ((rc = cli_common_option(&o->common, argc, argv, &i)) != 0) {
+            if (rc < 0)
+                return 2;
+        } else if ((rc = cli_option("alerts", argc, argv, &i, "--lang", &v)) != 0) {
+            if (rc < 0)
+                return 2;
+            if (strcmp(v, "vi") != 0 && strcmp(v, "en") != 0) {
+                fprintf(stderr, "wardpulse alerts: --lang: '%s' is not vi or en\n", v);
+                return 2;
+            }
+            o->vi = strcmp(v, "vi") == 0;
+        } else if ((rc = cli_option("alerts", argc, argv, &i, "--days", &v)) != 0) {
+            char *end = NULL;
+            long days = rc > 0 ? strtol(v, &end, 10) : -1;
+            if (rc < 0 || !end || *end || end == v || days < 0 || days > 3660) {
+                if (rc > 0)
+                    fprintf(stderr, "wardpulse alerts: --days: '%s' is not a number of days "
+                            "(0 to 3660)\n", v);
+                return 2;
+            }
+            o->days = (int)days;
+        } else {
+            fprintf(stderr, "wardpulse alerts: unknown option '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    return cli_common_finish(&o->common);
+}
+
+static const char *alerts_severity_label(const char *severity, bool vi)
+{
+    if (strcmp(severity, "critical") == 0)
+        return vi ? "NGHIÊM TRỌNG" : "CRITICAL";
+    if (strcmp(severity, "warning") == 0)
+        return vi ? "CẢNH BÁO" : "WARNING";
+    return vi ? "THÔNG TIN" : "INFO";
+}
+
+static const char *alerts_severity_colour(const char *severity)
+{
+    if (strcmp(severity, "critical") == 0)
+        return "\033[1;31m";
+    if (strcmp(severity, "warning") == 0)
+        return "\033[33m";
+    return "\033[36m";
+}
+
+/* "Phường Phúc Xá (00001)", "Quận Ba Đình", or the code without a plan. */
+static void alerts_scope_name(struct cli_buf *out, const struct cli_plan *plan,
+                              const char *scope, const char *district, bool vi)
+{
+    if (strcmp(scope, "district") == 0) {
+        const struct cli_unit *d = plan ? cli_plan_unit(plan, district) : NULL;
+        if (d)
+            cli_buf_puts(out, vi ? d->name_vi : d->name_en);
+        else
+            cli_buf_printf(out, "%s %s", vi ? "Quận" : "District", district);
+        return;
+    }
+    const struct cli_unit *u = plan ? cli_plan_unit(plan, scope) : NULL;
+    if (u)
+        cli_buf_printf(out, "%s (%s)", vi ? u->name_vi : u->name_en, scope);
+    else
+        cli_buf_printf(out, "%s %s", vi ? "Phường" : "Ward", scope);
+}
+
+struct alerts_counts {
+    int total, critical, warning, info;
+};
+
+/* Prints the alerts of one state; counts them. */
+static int alerts_section(const struct alerts_options *o, sqlite3 *db,
+                          const struct cli_plan *plan, bool firing, struct cli_buf *out,
+                          struct alerts_counts *n)
+{
+    int offset = plan ? plan->utc_offset_minutes : 7 * 60;
+    sqlite3_stmt *stmt = cli_db_prepare(
+        db, "alerts",
+        "SELECT rule, scope, since_ms, json_extract(payload, '$.severity'), "
+        "json_extract(payload, '$.district'), json_extract(payload, ?3), "
+        "json_extract(payload, '$.kind') FROM alerts "
+        "WHERE payload IS NOT NULL AND state = ?1 AND since_ms >= ?2 "
+        "ORDER BY CASE json_extract(payload, '$.severity') WHEN 'critical' THEN 0 "
+        "WHEN 'warning' THEN 1 ELSE 2 END, since_ms DESC, scope = 'district' DESC, scope, rule");
+    if (!stmt)
+        return 1;
+    sqlite3_bind_text(stmt, 1, firing ? "firing" : "resolved", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, firing ? INT64_MIN
+                                       : o->common.now_ms - (int64_t)o->days * 86400000);
+    sqlite3_bind_text(stmt, 3, o->vi ? "$.summary.vi" : "$.summary.en", -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *severity = cli_db_text(stmt, 3);
+        int64_t since = sqlite3_column_int64(stmt, 2);
+        n->total++;
+        if (strcmp(severity, "critical") == 0)
+            n->critical++;
+        else if (strcmp(severity, "warning") == 0)
+            n->warning++;
+        else
+            n->info++;
+        struct cli_buf head = {0};
+        char when[32], age[16];
+        cli_format_short_time(when, sizeof when, since, offset, o->vi);
+        cli_format_age(age, sizeof age, o->common.now_ms - since);
+        cli_buf_printf(&head, "%s %s (%s) · ", firing ? (o->vi ? "từ" : "since")
+                                                     : (o->vi ? "hết" : "ended"), when, age);
+        alerts_scope_name(&head, plan, cli_db_text(stmt, 1), cli_db_text(stmt, 4), o->vi);
+        cli_buf_printf(&head, " · %s", cli_db_text(stmt, 0));
+        if (o->colour)
+            cli_buf_puts(out, firing ? alerts_severity_colour(severity) : "\033[32m");
+        cli_text_cell(out, firing ? alerts_severity_label(severity, o->vi)
+                                  : (o->vi ? "ĐÃ HẾT" : "RESOLVED"), 13, CLI_LEFT);
+        if (o->colour)
+            cli_buf_puts(out, ALERTS_RESET);
+        cli_buf_puts(out, " ");
+        cli_text_cut(out, head.data ? head.data : "", ALERTS_WIDTH - 1 - 14);
+        cli_buf_free(&head);
+        cli_buf_puts(out, "\n");
+        cli_text_wrap(out, cli_db_text(stmt, 5), ALERTS_WIDTH - 1, 2, true);
+        cli_buf_puts(out, "\n");
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? 0 : cli_db_fail(db, "alerts");
+}
+
+static int alerts_run(const struct alerts_options *o)
+{
+    char err[1024];
+    struct cli_plan *plan = NULL;
+    if (o->common.plan_dir && cli_plan_load(o->common.plan_dir, &plan, err, sizeof err) != 0) {
+        fprintf(stderr, "wardpulse alerts: plan: %s\n", err);
+        return 1;
+    }
+    sqlite3 *db = cli_db_open("alerts", o->common.db_path, 2);
+    if (!db) {
+        cli_plan_free(&plan);
+        return 1;
+    }
+    struct cli_buf body = {0}, resolved = {0}, out = {0};
+    struct alerts_counts firing = {0}, ended = {0};
+    int rc = alerts_section(o, db, plan, true, &body, &firing);
+    if (rc == 0 && o->all)
+        rc = alerts_section(o, db, plan, false, &resolved, &ended);
+    if (rc == 0) {
+        char now[32];
+        cli_format_time(now, sizeof now, o->common.now_ms,
+                        plan ? plan->utc_offset_minutes : 7 * 60, o->vi);
+        struct cli_buf head = {0};
+        cli_buf_printf(&head, o->vi ? "Cảnh báo đang bật: %d (nghiêm trọng %d, cảnh báo %d"
+                                    : "Alerts firing: %d (critical %d, warning %d",
+                       firing.total, firing.critical, firing.warning);
+        if (firing.info)
+            cli_buf_printf(&head, o->vi ? ", thông tin %d" : ", info %d", firing.info);
+        cli_buf_printf(&head, ") · %s", now);
+        cli_text_wrap(&out, head.data ? head.data : "", ALERTS_WIDTH - 1, 2, false);
+        cli_buf_puts(&out, "\n");
+        cli_buf_free(&head);
+        if (body.len)
+            cli_buf_printf(&out, "\n%s", body.data);
+        if (o->all) {
+            if (o->vi)
+                cli_buf_printf(&out, "\nĐã hết trong %d ngày qua: %d\n", o->days, ended.total);
+            else
+                cli_buf_printf(&out, "\nResolved in the last %d days: %d\n", o->days,
+                               ended.total);
+            if (resolved.len)
+                cli_buf_printf(&out, "\n%s", resolved.data);
+        }
+        if (out.failed) {
+            fprintf(stderr, "wardpulse alerts: out of memory\n");
+            rc = 1;
+        } else {
+            fputs(out.data, stdout);
+        }
+    }
+    cli_buf_free(&body);
+    cli_buf_free(&resolved);
+    cli_buf_free(&out);
+    sqlite3_close(db);
+    cli_plan_free(&plan);
+    return rc;
+}
+
+int cli_alerts(int argc, char **argv)
+{
+    struct alerts_options o = {.common = {.command = "alerts"}};
+    int rc = alerts_parse_args(&o, argc, argv);
+    if (rc < 0) {
+        alerts_usage(stdout);
+        rc = 0;
+    } else if (rc == 0) {
+        o.colour = cli_use_colour(stdout);
+        rc = alerts_run(&o);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            perror("wardpulse alerts: writing the output");
+            rc = 1;
+        }
+    }
+    cli_common_free(&o.common);
+    return rc;
+}

@@ -1,0 +1,673 @@
+/* report.c — `wardpulse report --week 2022-W18 --format html|md`: the weekly summary the
+ * district health office sends up (report_model.h). Gathers the week once from the database
+ * and the plan, then hands it to the Markdown writer below or to report_html.c.
+ */
+#include "report_model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "db.h"
+#include "timefmt.h"
+#include "values.h"
+
+static void report_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: wardpulse report --week YYYY-Www [--format html|md] [--output FILE]\n"
+            "                        [--db PATH] [--plan DIR] [--district CODE] [--config FILE]\n"
+            "\n"
+            "The weekly summary of the district, in Vietnamese: per ward the reports received\n"
+            "of those expected and how many on time, the key figures of the week (the\n"
+            "indicators the schedule rules require), the epidemic level of the week and the\n"
+            "alerts firing at its end; coverage of every target at the end of the week; the\n"
+            "alerts raised and resolved during the week; and in HTML one chart per coverage\n"
+            "target (the district's line and each ward's, week by week up to this one, the\n"
+            "target and the deadline) as inline SVG. The HTML page is self-contained (no\n"
+            "scripts, fonts or links to load); Markdown gives the charts' figures as text.\n"
+            "Everything is as of the end of the week (Sunday 24:00, the plan's local time).\n"
+            "\n"
+            "  --week WEEK      the ISO week, e.g. 2022-W18 (required)\n"
+            "  --format FORMAT  html (default) or md\n"
+            "  --output FILE    write to FILE instead of standard output\n"
+            "%s"
+            "  -h, --help       this text\n",
+            cli_common_help);
+}
+
+static int report_parse_args(struct report *r, const char **output, int argc, char **argv)
+{
+    r->html = true;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int rc;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return -1;
+        if ((rc = cli_common_option(&r->common, argc, argv, &i)) != 0) {
+            if (rc < 0)
+                return 2;
+        } else if ((rc = cli_option("report", argc, argv, &i, "--week", &v)) != 0) {
+            if (rc < 0)
+                return 2;
+            if (strlen(v) != 8 || !wp_isoweek_parse(v, &r->monday)) {
+                fprintf(stderr, "wardpulse report: --week: '%s' is not an ISO week (e.g. "
+                        "2022-W18)\n", v);
+                return 2;
+            }
+            r->week = v;
+        } else if ((rc = cli_option("report", argc, argv, &i, "--format", &v)) != 0) {
+            if (rc < 0)
+                return 2;
+            if (strcmp(v, "html") != 0 && strcmp(v, "md") != 0) {
+                fprintf(stderr, "wardpulse report: --format: '%s' is not html or md\n", v);
+                return 2;
+            }
+            r->html = strcmp(v, "html") == 0;
+        } else if ((rc = cli_option("report", argc, argv, &i, "--output", &v)) != 0) {
+            if (rc < 0)
+                return 2;
+            *output = v;
+        } else {
+            fprintf(stderr, "wardpulse report: unknown option '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!r->week) {
+        fprintf(stderr, "wardpulse report: --week YYYY-Www is required (see --help)\n");
+        return 2;
+    }
+    return cli_common_finish(&r->common);
+}
+
+/* ---- helpers shared with the HTML writer ---- */
+
+const char *report_unit_name(const struct report_row *row)
+{
+    return row->unit->name_vi;
+}
+
+void report_percent(char *buf, size_t size, double ratio)
+{
+    char n[32];
+    cli_format_percent(n, sizeof n, ratio, 1, ',');
+    /* A percentage is a few characters; a buffer too small gets it cut, never overrun. */
+    if (snprintf(buf, size, "%s %%", n) >= (int)size && size > 0)
+        buf[size - 1] = '\0';
+}
+
+void report_day(char *buf, size_t size, int64_t day)
+{
+    cli_format_day(buf, size, day, true);
+}
+
+const char *report_severity_vi(const char *severity)
+{
+    return strcmp(severity, "critical") == 0  ? "nghiêm trọng"
+           : strcmp(severity, "warning") == 0 ? "cảnh báo"
+                                              : "thông tin";
+}
+
+const char *report_state_vi(const char *state)
+{
+    return strcmp(state, "firing") == 0 ? "bật" : strcmp(state, "resolved") == 0 ? "hết"
+                                                                                  : state;
+}
+
+const struct report_row *report_scope_row(const struct report *r, const char *scope)
+{
+    if (strcmp(scope, "district") == 0)
+        return &r->rows[r->row_count - 1];
+    for (size_t i = 0; i + 1 < r->row_count; i++)
+        if (strcmp(r->rows[i].unit->code, scope) == 0)
+            return &r->rows[i];
+    return NULL;
+}
+
+const char *report_colour(const struct report *r, size_t row)
+{
+    /* Distinct hues for up to 16 wards, then they repeat; the district is near black. */
+    static const char *const palette[] = {
+        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+        "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+        "#c5b0d5", "#c49c94",
+    };
+    if (row + 1 >= r->row_count)
+        return "#111111";
+    return palette[row % (sizeof palette / sizeof palette[0])];
+}
+
+/* ---- gathering ---- */
+
+static int report_fail_memory(void)
+{
+    fprintf(stderr, "wardpulse report: out of memory\n");
+    return 1;
+}
+
+static int report_reporting(struct report *r)
+{
+    char first[16], last[16];
+    wp_date_format(r->monday, first, sizeof first);
+    wp_date_format(r->monday + 6, last, sizeof last);
+    sqlite3_stmt *stmt = cli_db_prepare(
+        r->db, "report",
+        "SELECT ward, COUNT(*), COUNT(complete_ms), SUM(on_time) FROM schedule_status "
+        "WHERE period BETWEEN ?1 AND ?2 OR period = ?3 GROUP BY ward");
+    if (!stmt)
+        return 1;
+    sqlite3_bind_text(stmt, 1, first, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 2, last, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 3, r->week, -1, SQLITE_STATIC);
+    struct report_row *district = &r->rows[r->row_count - 1];
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct report_row *row = (struct report_row *)report_scope_row(r, cli_db_text(stmt, 0));
+        if (!row || row == district)
+            continue;
+        row->expected = sqlite3_column_int64(stmt, 1);
+        row->received = sqlite3_column_int64(stmt, 2);
+        row->on_time = sqlite3_column_int64(stmt, 3);
+        district->expected += row->expected;
+        district->received += row->received;
+        district->on_time += row->on_time;
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? 0 : cli_db_fail(r->db, "report");
+}
+
+static int report_levels_and_firing(struct report *r)
+{
+    sqlite3_stmt *stmt = cli_db_prepare(r->db, "report",
+                                        "SELECT scope, MAX(level) FROM levels WHERE week = ?1 "
+                                        "GROUP BY scope");
+    if (!stmt)
+        return 1;
+    sqlite3_bind_text(stmt, 1, r->week, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct report_row *row = (struct report_row *)report_scope_row(r, cli_db_text(stmt, 0));
+        if (row)
+            row->level = sqlite3_column_int(stmt, 1);
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE)
+        return cli_db_fail(r->db, "report");
+    /* Firing at the end of the week: the last transition dated before it was a firing. */
+    stmt = cli_db_prepare(
+        r->db, "report",
+        "SELECT scope, COUNT(*) FROM (SELECT DISTINCT rule, scope FROM alert_events "
+        "WHERE at_ms < ?1) AS k WHERE (SELECT state FROM alert_events e WHERE e.rule = k.rule "
+        "AND e.scope = k.scope AND e.at_ms < ?1 ORDER BY at_ms DESC, id DESC LIMIT 1) = "
+        "'firing' GROUP BY scope");
+    if (!stmt)
+        return 1;
+    sqlite3_bind_int64(stmt, 1, cli_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes));
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct report_row *row = (struct report_row *)report_scope_row(r, cli_db_text(stmt, 0));
+        if (row)
+            row->firing = sqlite3_column_int(stmt, 1);
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? 0 : cli_db_fail(r->db, "report");
+}
+
+static int report_figures(struct report *r)
+{
+    struct report_row *district = &r->rows[r->row_count - 1];
+    for (size_t f = 0; f < r->figure_count; f++) {
+        const struct cli_indicator *ind = r->figures[f];
+        struct cli_values v;
+        if (cli_values_load(r->db, "report", ind->id, &v) != 0) {
+            cli_values_free(&v);
+            return 1;
+        }
+        bool max = strcmp(ind->rollup, "max") == 0;
+        for (size_t i = 0; i + 1 < r->row_count; i++) {
+            struct report_row *row = &r->rows[i];
+            row->has_figure[f] = cli_values_over(&v, row->unit->code, r->monday, r->monday + 6,
+                                                 ind->rollup, &row->figure[f]);
+            if (!row->has_figure[f])
+                continue;
+            if (!district->has_figure[f])
+                district->figure[f] = row->figure[f];
+            else if (max)
+                district->figure[f] = row->figure[f] > district->figure[f]
+                                          ? row->figure[f] : district->figure[f];
+            else
+                district->figure[f] += row->figure[f];
+            district->has_figure[f] = true;
+        }
+        cli_values_free(&v);
+    }
+    return 0;
+}
+
+/* Coverage at the end of the week, and week by week for the chart. */
+static int report_coverage(struct report *r)
+{
+    for (size_t t = 0; t < r->target_count; t++) {
+        const struct cli_rule *rule = r->targets[t];
+        struct report_chart *c = &r->charts[t];
+        c->rule = rule;
+        struct cli_values num, den = {0};
+        int rc = cli_values_load(r->db, "report", rule->numerator, &num);
+        if (rc == 0 && rule->denominator)
+            rc = cli_values_load(r->db, "report", rule->denominator, &den);
+        /* The first week any ward of the district has a figure. */
+        int64_t first = r->monday;
+        for (size_t i = 0; rc == 0 && i < r->ward_count; i++) {
+            int64_t v;
+            for (int64_t back = r->monday - 7 * (REPORT_WEEKS_MAX - 1); back < first;
+                 back += 7) {
+                if (cli_values_as_of(&num, r->wards[i]->code, back + 6, &v)) {
+                    first = back;
+                    break;
+                }
+            }
+        }
+        c->first_monday = first;
+        c->week_count = (int)((r->monday - first) / 7 + 1);
+        c->axis_weeks = c->week_count;
+        if (rule->deadline_day != CLI_DAY_NONE && rule->deadline_day > r->monday + 6) {
+            int64_t weeks = (rule->deadline_day - first) / 7 + 1;
+            c->axis_weeks = (int)(weeks < REPORT_WEEKS_MAX ? weeks : REPORT_WEEKS_MAX);
+        }
+        size_t cells = r->row_count * (size_t)c->week_count;
+        c->has = calloc(cells, sizeof *c->has);
+        c->value = calloc(cells, sizeof *c->value);
+        if (rc == 0 && (!c->has || !c->value))
+            rc = report_fail_memory();
+        for (size_t i = 0; rc == 0 && i < r->row_count; i++) {
+            struct report_row *row = &r->rows[i];
+            for (int w = 0; w < c->week_count; w++) {
+                size_t k = i * (size_t)c->week_count + (size_t)w;
+                c->has[k] = cli_coverage(r->plan, rule, &num, &den, row->unit, r->wards,
+                                         r->ward_count, first + 7 * w + 6, &c->value[k]);
+            }
+            size_t last = i * (size_t)c->week_count + (size_t)c->week_count - 1;
+            row->has_coverage[t] = c->has[last];
+            row->coverage[t] = c->value[last];
+        }
+        cli_values_free(&num);
+        cli_values_free(&den);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int report_events(struct report *r)
+{
+    sqlite3_stmt *stmt = cli_db_prepare(
+        r->db, "report",
+        "SELECT at_ms, rule, scope, state, severity, json_extract(payload, '$.summary.vi') "
+        "FROM alert_events WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY at_ms, id");
+    if (!stmt)
+        return 1;
+    sqlite3_bind_int64(stmt, 1, cli_day_start_ms(r->monday, r->plan->utc_offset_minutes));
+    sqlite3_bind_int64(stmt, 2, cli_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes));
+    int rc;
+    size_t cap = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (r->event_count == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct report_event *more = realloc(r->events, cap * sizeof *more);
+            if (!more) {
+                sqlite3_finalize(stmt);
+                return report_fail_memory();
+            }
+            r->events = more;
+        }
+        struct report_event *e = &r->events[r->event_count++];
+        e->at_ms = sqlite3_column_int64(stmt, 0);
+        e->rule = strdup(cli_db_text(stmt, 1));
+        e->scope = strdup(cli_db_text(stmt, 2));
+        e->state = strdup(cli_db_text(stmt, 3));
+        e->severity = strdup(cli_db_text(stmt, 4));
+        e->summary = strdup(cli_db_text(stmt, 5));
+        if (!e->rule || !e->scope || !e->state || !e->severity || !e->summary) {
+            sqlite3_finalize(stmt);
+            return report_fail_memory();
+        }
+        if (strcmp(e->state, "firing") == 0)
+            r->fired++;
+        else if (strcmp(e->state, "resolved") == 0)
+            r->resolved++;
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? 0 : cli_db_fail(r->db, "report");
+}
+
+static int report_gather(struct report *r)
+{
+    char err[1024];
+    if (!r->common.plan_dir) {
+        fprintf(stderr, "wardpulse report: needs the plan for names, populations and targets: "
+                "give --plan DIR (or plan_dir in the aggregator's configuration)\n");
+        return 2;
+    }
+    if (cli_plan_load(r->common.plan_dir, &r->plan, err, sizeof err) != 0) {
+        fprintf(stderr, "wardpulse report: plan: %s\n", err);
+        return 1;
+    }
+    r->district = cli_plan_district(r->plan, r->common.district, err, sizeof err);
+    if (!r->district) {
+        fprintf(stderr, "wardpulse report: %s\n", err);
+        return 1;
+    }
+    r->wards = calloc(r->plan->unit_count + 1, sizeof *r->wards);
+    if (!r->wards)
+        return report_fail_memory();
+    r->ward_count = cli_plan_wards(r->plan, r->district, r->wards, r->plan->unit_count);
+    r->row_count = r->ward_count + 1;
+    r->rows = calloc(r->row_count, sizeof *r->rows);
+    if (!r->rows)
+        return report_fail_memory();
+    for (size_t i = 0; i < r->ward_count; i++)
+        r->rows[i].unit = r->wards[i];
+    r->rows[r->ward_count].unit = r->district;
+    for (size_t i = 0; i < r->plan->rule_count; i++) {
+        const struct cli_rule *rule = &r->plan->rules[i];
+        if (rule->kind == CLI_RULE_COVERAGE && r->target_count < REPORT_TARGETS_MAX)
+            r->targets[r->target_count++] = rule;
+        for (size_t k = 0; rule->kind == CLI_RULE_SCHEDULE && k < rule->indicator_count; k++) {
+            const struct cli_indicator *ind = cli_plan_indicator(r->plan, rule->indicators[k]);
+            bool seen = !ind || r->figure_count == REPORT_FIGURES_MAX;
+            for (size_t f = 0; !seen && f < r->figure_count; f++)
+                seen = r->figures[f] == ind;
+            if (!seen)
+                r->figures[r->figure_count++] = ind;
+        }
+    }
+    r->db = cli_db_open("report", r->common.db_path, 2);
+    if (!r->db)
+        return 1;
+    int rc = report_reporting(r);
+    if (rc == 0)
+        rc = report_levels_and_firing(r);
+    if (rc == 0)
+        rc = report_figures(r);
+    if (rc == 0)
+        rc = report_coverage(r);
+    if (rc == 0)
+        rc = report_events(r);
+    return rc;
+}
+
+static void report_free(struct report *r)
+{
+    for (size_t t = 0; t < REPORT_TARGETS_MAX; t++) {
+        free(r->charts[t].has);
+        free(r->charts[t].value);
+    }
+    for (size_t i = 0; i < r->event_count; i++) {
+        free(r->events[i].rule);
+        free(r->events[i].scope);
+        free(r->events[i].state);
+        free(r->events[i].severity);
+        free(r->events[i].summary);
+    }
+    free(r->events);
+    free(r->rows);
+    free(r->wards);
+    sqlite3_close(r->db);
+    cli_plan_free(&r->plan);
+    cli_common_free(&r->common);
+}
+
+/* ---- Markdown ---- */
+
+static void md_text(struct cli_buf *out, const char *s)
+{
+    cli_md_escape(out, s);
+}
+
+static void md_int(struct cli_buf *out, bool has, int64_t n)
+{
+    char text[32];
+    if (!has) {
+        cli_buf_puts(out, "–");
+        return;
+    }
+    cli_format_int(text, sizeof text, n, '.');
+    cli_buf_puts(out, text);
+}
+
+static void md_level(struct cli_buf *out, int level)
+{
+    static const char *const colours[] = {"", "xanh", "vàng", "cam", "đỏ"};
+    if (level >= 1 && level <= 4)
+        cli_buf_printf(out, "%d (%s)", level, colours[level]);
+    else
+        cli_buf_puts(out, "–");
+}
+
+static void md_reporting_table(const struct report *r, struct cli_buf *out)
+{
+    cli_buf_puts(out, "| Mã | Đơn vị | Báo cáo nhận / phải gửi | Đúng hạn |");
+    for (size_t f = 0; f < r->figure_count; f++) {
+        cli_buf_puts(out, " ");
+        md_text(out, r->figures[f]->name_vi);
+        cli_buf_puts(out, " |");
+    }
+    cli_buf_puts(out, " Cấp độ dịch | Cảnh báo đang bật |\n|---|---|--:|--:|");
+    for (size_t f = 0; f < r->figure_count; f++)
+        cli_buf_puts(out, "--:|");
+    cli_buf_puts(out, "---|--:|\n");
+    for (size_t i = 0; i < r->row_count; i++) {
+        const struct report_row *row = &r->rows[i];
+        const char *b = i + 1 == r->row_count ? "**" : "";
+        cli_buf_printf(out, "| %s%s%s | %s", b, row->unit->code, b, b);
+        md_text(out, report_unit_name(row));
+        cli_buf_printf(out, "%s | %lld / %lld | %lld |", b, (long long)row->received,
+                       (long long)row->expected, (long long)row->on_time);
+        for (size_t f = 0; f < r->figure_count; f++) {
+            cli_buf_puts(out, " ");
+            md_int(out, row->has_figure[f], row->figure[f]);
+            cli_buf_puts(out, " |");
+        }
+        cli_buf_puts(out, " ");
+        md_level(out, row->level);
+        cli_buf_printf(out, " | %d |\n", row->firing);
+    }
+}
+
+static void md_target_heading(const struct cli_rule *rule, struct cli_buf *out)
+{
+    char target[32], deadline[16] = "";
+    report_percent(target, sizeof target, rule->target);
+    if (rule->deadline_day != CLI_DAY_NONE)
+        report_day(deadline, sizeof deadline, rule->deadline_day);
+    md_text(out, rule->id);
+    cli_buf_printf(out, " (%s%s%s)", target, *deadline ? " đến " : "", deadline);
+}
+
+static void md_coverage_table(const struct report *r, struct cli_buf *out)
+{
+    cli_buf_puts(out, "| Mã | Đơn vị |");
+    for (size_t t = 0; t < r->target_count; t++) {
+        cli_buf_puts(out, " ");
+        md_target_heading(r->targets[t], out);
+        cli_buf_puts(out, " |");
+    }
+    cli_buf_puts(out, "\n|---|---|");
+    for (size_t t = 0; t < r->target_count; t++)
+        cli_buf_puts(out, "--:|");
+    cli_buf_puts(out, "\n");
+    for (size_t i = 0; i < r->row_count; i++) {
+        const struct report_row *row = &r->rows[i];
+        const char *b = i + 1 == r->row_count ? "**" : "";
+        cli_buf_printf(out, "| %s%s%s | %s", b, row->unit->code, b, b);
+        md_text(out, report_unit_name(row));
+        cli_buf_printf(out, "%s |", b);
+        for (size_t t = 0; t < r->target_count; t++) {
+            char pct[32] = "–";
+            if (row->has_coverage[t])
+                report_percent(pct, sizeof pct, row->coverage[t]);
+            cli_buf_printf(out, " %s%s |", pct,
+                           row->has_coverage[t] && row->coverage[t] >= r->targets[t]->target
+                               ? " ✓" : "");
+        }
+        cli_buf_puts(out, "\n");
+    }
+}
+
+/* The charts' figures as text: the district week by week, and the week's spread. */
+static void md_coverage_over_time(const struct report *r, struct cli_buf *out)
+{
+    for (size_t t = 0; t < r->target_count; t++) {
+        const struct report_chart *c = &r->charts[t];
+        cli_buf_puts(out, "\n### ");
+        md_target_heading(c->rule, out);
+        cli_buf_puts(out, "\n\n");
+        md_text(out, c->rule->name_vi);
+        cli_buf_puts(out, "\n\n");
+        md_text(out, report_unit_name(&r->rows[r->row_count - 1]));
+        cli_buf_puts(out, ", theo tuần:");
+        size_t d = r->row_count - 1;
+        bool any = false;
+        for (int w = 0; w < c->week_count; w++) {
+            size_t k = d * (size_t)c->week_count + (size_t)w;
+            if (!c->has[k])
+                continue;
+            char week[16], pct[32];
+            cli_iso_week(c->first_monday + 7 * w, week, sizeof week, NULL);
+            report_percent(pct, sizeof pct, c->value[k]);
+            cli_buf_printf(out, "%s tuần %s: %s", any ? "," : "", week + 6, pct);
+            any = true;
+        }
+        cli_buf_puts(out, any ? ".\n" : " chưa có số liệu.\n");
+        const struct report_row *lo = NULL, *hi = NULL;
+        int below = 0;
+        for (size_t i = 0; i + 1 < r->row_count; i++) {
+            const struct report_row *row = &r->rows[i];
+            if (!row->has_coverage[t])
+                continue;
+            if (!lo || row->coverage[t] < lo->coverage[t])
+                lo = row;
+            if (!hi || row->coverage[t] > hi->coverage[t])
+                hi = row;
+            below += row->coverage[t] < c->rule->target;
+        }
+        if (lo && hi) {
+            char a[32], b[32];
+            report_percent(a, sizeof a, lo->coverage[t]);
+            report_percent(b, sizeof b, hi->coverage[t]);
+            cli_buf_puts(out, "\nThấp nhất: ");
+            md_text(out, report_unit_name(lo));
+            cli_buf_printf(out, " %s; cao nhất: ", a);
+            md_text(out, report_unit_name(hi));
+            cli_buf_printf(out, " %s; %d/%zu phường chưa đạt mục tiêu.\n", b, below,
+                           r->ward_count);
+        }
+    }
+}
+
+int report_firing_total(const struct report *r)
+{
+    int n = 0;
+    for (size_t i = 0; i < r->row_count; i++)
+        n += r->rows[i].firing;
+    return n;
+}
+
+static void md_events(const struct report *r, struct cli_buf *out)
+{
+    cli_buf_printf(out, "Trong tuần: %d lần cảnh báo bật, %d lần hết. Cuối tuần còn %d "
+                   "cảnh báo đang bật.\n", r->fired, r->resolved, report_firing_total(r));
+    if (!r->event_count)
+        return;
+    cli_buf_puts(out, "\n| Thời điểm | Mức | Đơn vị | Quy tắc | Trạng thái | Nội dung |\n"
+                      "|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < r->event_count; i++) {
+        const struct report_event *e = &r->events[i];
+        char when[32];
+        cli_format_time(when, sizeof when, e->at_ms, r->plan->utc_offset_minutes, true);
+        const struct report_row *row = report_scope_row(r, e->scope);
+        cli_buf_printf(out, "| %s | %s | ", when, report_severity_vi(e->severity));
+        md_text(out, row ? report_unit_name(row) : e->scope);
+        cli_buf_puts(out, " | ");
+        md_text(out, e->rule);
+        cli_buf_printf(out, " | %s | ", report_state_vi(e->state));
+        md_text(out, e->summary);
+        cli_buf_puts(out, " |\n");
+    }
+}
+
+void report_write_markdown(const struct report *r, struct cli_buf *out)
+{
+    char from[16], to[16], now[32];
+    report_day(from, sizeof from, r->monday);
+    report_day(to, sizeof to, r->monday + 6);
+    cli_format_time(now, sizeof now, r->common.now_ms, r->plan->utc_offset_minutes, true);
+    cli_buf_printf(out, "# Báo cáo tuần %s/%.4s — ", r->week + 6, r->week);
+    md_text(out, r->district->name_vi);
+    cli_buf_printf(out, "\n\nTuần %s (%s – %s). Số liệu đến hết ngày %s. Kế hoạch: ", r->week,
+                   from, to, to);
+    md_text(out, r->plan->title_vi);
+    cli_buf_printf(out, ". Lập lúc %s bằng `wardpulse report`.\n\n", now);
+    cli_buf_puts(out, "## 1. Tình hình báo cáo của các phường\n\n");
+    md_reporting_table(r, out);
+    cli_buf_puts(out, "\nBáo cáo nhận / phải gửi: các kỳ báo cáo trong tuần đã qua giờ chốt; "
+                      "số liệu: cộng trong tuần (số ca) hoặc số mới nhất (số hiện có).\n");
+    cli_buf_printf(out, "\n## 2. Chỉ tiêu bao phủ (đến hết ngày %s)\n\n", to);
+    if (r->target_count)
+        md_coverage_table(r, out);
+    else
+        cli_buf_puts(out, "Kế hoạch không có chỉ tiêu bao phủ.\n");
+    for (size_t t = 0; t < r->target_count; t++) {
+        cli_buf_puts(out, t ? "" : "\n");
+        cli_buf_puts(out, "- **");
+        md_text(out, r->targets[t]->id);
+        cli_buf_puts(out, "**: ");
+        md_text(out, r->targets[t]->name_vi);
+        cli_buf_puts(out, "\n");
+    }
+    cli_buf_puts(out, "\n## 3. Độ bao phủ theo tuần\n");
+    md_coverage_over_time(r, out);
+    cli_buf_puts(out, "\n## 4. Cảnh báo trong tuần\n\n");
+    md_events(r, out);
+}
+
+int cli_report(int argc, char **argv)
+{
+    struct report r = {.common = {.command = "report"}};
+    const char *output = NULL;
+    int rc = report_parse_args(&r, &output, argc, argv);
+    if (rc < 0) {
+        report_usage(stdout);
+        report_free(&r);
+        return 0;
+    }
+    if (rc == 0)
+        rc = report_gather(&r);
+    struct cli_buf out = {0};
+    if (rc == 0) {
+        if (r.html)
+            report_write_html(&r, &out);
+        else
+            report_write_markdown(&r, &out);
+        if (out.failed)
+            rc = report_fail_memory();
+    }
+    if (rc == 0) {
+        FILE *f = output ? fopen(output, "w") : stdout;
+        if (!f) {
+            fprintf(stderr, "wardpulse report: --output %s: %s\n", output, strerror(errno));
+            rc = 1;
+        } else {
+            fwrite(out.data, 1, out.len, f);
+            if ((f == stdout ? fflush(f) : fclose(f)) != 0 || (f == stdout && ferror(f))) {
+                fprintf(stderr, "wardpulse report: writing %s: %s\n",
+                        output ? output : "the output", strerror(errno));
+                rc = 1;
+            }
+        }
+    }
+    cli_buf_free(&out);
+    report_free(&r);
+    return rc;
+}
