@@ -13,7 +13,9 @@
 
 const struct wp_config_option agent_config_options[] = {
     {"ward", WP_CONFIG_STRING, NULL, 0, 0, OPT(ward), WP_CONFIG_REQUIRED,
-     "national code of this ward, five digits (e.g. 00001); names the MQTT topics"},
+     "national code of the reporting unit: a ward, five digits (e.g. 00001), or for the "
+     "district's own agent, which reports the district's figures to the city, the "
+     "district, three digits (e.g. 001); names the MQTT topics"},
     {"broker_host", WP_CONFIG_STRING, "localhost", 0, 0, OPT(broker_host), 0,
      "MQTT broker host name or address"},
     {"broker_port", WP_CONFIG_INT, "1883", 1, 65535, OPT(broker_port), 0,
@@ -72,11 +74,13 @@ const struct wp_config_option agent_config_options[] = {
     {NULL, 0, NULL, 0, 0, 0, 0, NULL},
 };
 
+/* A ward (five digits) or a district (three): the units that report upward. */
 static bool ward_code_valid(const char *s)
 {
-    if (strlen(s) != 5)
+    size_t n = strlen(s);
+    if (n != 5 && n != 3)
         return false;
-    for (int i = 0; i < 5; i++)
+    for (size_t i = 0; i < n; i++)
         if (s[i] < '0' || s[i] > '9')
             return false;
     return true;
@@ -93,7 +97,8 @@ enum wp_err agent_config_load(struct agent_config *cfg, const struct wp_cmdline 
     char where[1100];
 
     if (!ward_code_valid(cfg->ward)) {
-        snprintf(err, errlen, "%s: ward: '%s' is not a ward code (five digits, e.g. 00001)",
+        snprintf(err, errlen, "%s: ward: '%s' is not a ward code (five digits, e.g. 00001) "
+                 "nor a district code (three digits, e.g. 001)",
                  wp_config_where(cmd, "ward", where, sizeof where), cfg->ward);
         return WP_ERR_CONFIG;
     }

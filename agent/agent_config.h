@@ -2,8 +2,8 @@
  *
  * The table is the documentation: `wardpulse-agent --help` prints it, docs/ copies it.
  * agent_config_load() runs the common loader over the table and then checks what a
- * table cannot express (a ward code of exactly five digits, a known log level, RFC 3339
- * clock instants) and fills derived defaults (client_id = ward).
+ * table cannot express (a ward code of five digits or a district code of three, a known
+ * log level, RFC 3339 clock instants) and fills derived defaults (client_id = ward).
  */
 #ifndef WP_AGENT_CONFIG_H
 #define WP_AGENT_CONFIG_H
@@ -17,7 +17,8 @@
 #define AGENT_DEFAULT_OUTBOX_PATH "/var/lib/wardpulse-agent/outbox.db"
 
 struct agent_config {
-    char *ward;              /* "00001": exactly five digits */
+    char *ward;              /* the reporting unit: a ward "00001" (five digits) or a
+                              * district "001" (three digits) */
     char *broker_host;
     long long broker_port;
     char *client_id;         /* never NULL after a successful load: defaults to ward */

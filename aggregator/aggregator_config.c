@@ -29,8 +29,22 @@ const struct wp_config_option aggregator_config_options[] = {
     {"plan_dir", WP_CONFIG_STRING, NULL, 0, 0, OPT(plan_dir), 0,
      "directory of the plan (orgunits.json, catalog.json, plan.json); optional, must exist "
      "if set"},
-    {"district", WP_CONFIG_STRING, "001", 0, 0, OPT(district), 0,
-     "national code of the district this aggregator serves, three digits"},
+    {"district", WP_CONFIG_STRING, NULL, 0, 0, OPT(district), 0,
+     "national code of the district this aggregator serves, three digits; its wards report "
+     "to it. 001 when neither district nor city is set"},
+    {"city", WP_CONFIG_STRING, NULL, 0, 0, OPT(city), 0,
+     "national code of the city this aggregator serves instead of a district, two digits "
+     "(e.g. 01); the city's districts report to it, each rolling its wards up "
+     "(rollup_spool_dir)"},
+    {"rollup_spool_dir", WP_CONFIG_STRING, NULL, 0, 0, OPT(rollup_spool_dir), 0,
+     "district aggregator: after each evaluation, write the district's figures that "
+     "changed, rolled up from its wards (the catalog's rollup_up indicators), as report "
+     "files into this folder: the spool_dir of the district's own agent, which sends them "
+     "to the city. Must exist. Unset: nothing goes upward"},
+    {"rollup_unit", WP_CONFIG_STRING, NULL, 0, 0, OPT(rollup_unit), 0,
+     "unit code the rollup reports are for, three digits (default: district); reports of "
+     "this unit on this broker are then the city's to acknowledge: stored here too, never "
+     "acknowledged here"},
     {"batch_max", WP_CONFIG_INT, "500", 1, 100000, OPT(batch_max), 0,
      "commit as soon as this many reports are in hand (group commit)"},
     {"batch_delay", WP_CONFIG_DURATION, "20ms", 0, 10000, OPT(batch_delay_ms), 0,
@@ -71,11 +85,11 @@ const struct wp_config_option aggregator_config_options[] = {
     {NULL, 0, NULL, 0, 0, 0, 0, NULL},
 };
 
-static bool aggregator_config_district_valid(const char *s)
+static bool aggregator_config_code_valid(const char *s, size_t digits)
 {
-    if (strlen(s) != 3)
+    if (strlen(s) != digits)
         return false;
-    for (int i = 0; i < 3; i++)
+    for (size_t i = 0; i < digits; i++)
         if (s[i] < '0' || s[i] > '9')
             return false;
     return true;
@@ -92,10 +106,59 @@ enum wp_err aggregator_config_load(struct aggregator_config *cfg, const struct w
     /* Where each checked key was set, "FILE:LINE" or "command line", for the message. */
     char where[600];
 #define WHERE(key) wp_config_where(cmd, (key), where, sizeof where)
-    if (!aggregator_config_district_valid(cfg->district)) {
+    if (cfg->district && cfg->city) {
+        snprintf(err, errlen, "%s: city: set either district or city, not both (a district "
+                 "aggregator serves its wards, a city aggregator its districts)",
+                 WHERE("city"));
+        return WP_ERR_CONFIG;
+    }
+    if (cfg->city && !aggregator_config_code_valid(cfg->city, 2)) {
+        snprintf(err, errlen, "%s: city: '%s' is not a city code (two digits, e.g. 01)",
+                 WHERE("city"), cfg->city);
+        return WP_ERR_CONFIG;
+    }
+    if (!cfg->city && !cfg->district && !(cfg->district = strdup("001"))) {
+        snprintf(err, errlen, "out of memory");
+        return WP_ERR_NOMEM;
+    }
+    if (cfg->district && !aggregator_config_code_valid(cfg->district, 3)) {
         snprintf(err, errlen, "%s: district: '%s' is not a district code (three digits, e.g. "
                  "001)", WHERE("district"), cfg->district);
         return WP_ERR_CONFIG;
+    }
+    cfg->unit = cfg->city ? cfg->city : cfg->district;
+    if (cfg->rollup_unit && !cfg->rollup_spool_dir) {
+        snprintf(err, errlen, "%s: rollup_unit: needs rollup_spool_dir", WHERE("rollup_unit"));
+        return WP_ERR_CONFIG;
+    }
+    if (cfg->rollup_spool_dir) {
+        /* Reports carry the code of a ward or a district: a city's rollup would need a
+         * national level above it, which wardpulse does not have. */
+        if (cfg->city) {
+            snprintf(err, errlen, "%s: rollup_spool_dir: a city aggregator has no level above "
+                     "it to report to", WHERE("rollup_spool_dir"));
+            return WP_ERR_CONFIG;
+        }
+        if (!cfg->rollup_unit && !(cfg->rollup_unit = strdup(cfg->district))) {
+            snprintf(err, errlen, "out of memory");
+            return WP_ERR_NOMEM;
+        }
+        if (!aggregator_config_code_valid(cfg->rollup_unit, 3)) {
+            snprintf(err, errlen, "%s: rollup_unit: '%s' is not a district code (three digits, "
+                     "e.g. 001)", WHERE("rollup_unit"), cfg->rollup_unit);
+            return WP_ERR_CONFIG;
+        }
+        struct stat st;
+        if (stat(cfg->rollup_spool_dir, &st) != 0) {
+            snprintf(err, errlen, "%s: rollup_spool_dir: %s: %s", WHERE("rollup_spool_dir"),
+                     cfg->rollup_spool_dir, strerror(errno));
+            return WP_ERR_CONFIG;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "%s: rollup_spool_dir: %s is not a directory",
+                     WHERE("rollup_spool_dir"), cfg->rollup_spool_dir);
+            return WP_ERR_CONFIG;
+        }
     }
     cfg->log_level_value = wp_log_level_parse(cfg->log_level);
     if (cfg->log_level_value < 0) {

@@ -2,8 +2,8 @@
  *
  * The table is the documentation: `wardpulse-aggregator --help` prints it and docs/ copies
  * it. aggregator_config_load() runs the common loader over the table, then checks what a
- * table cannot express (district code, log level, TLS file pairs, plan_dir exists,
- * clock_start is an RFC 3339 instant).
+ * table cannot express (district or city code, log level, TLS file pairs, plan_dir and
+ * rollup_spool_dir exist, clock_start is an RFC 3339 instant).
  */
 #ifndef WP_AGGREGATOR_CONFIG_H
 #define WP_AGGREGATOR_CONFIG_H
@@ -22,7 +22,12 @@ struct aggregator_config {
     char *client_id;          /* fixed: the broker keeps our persistent session under it */
     char *db_path;
     char *plan_dir;           /* NULL: no plan (rules and alerts come with the plan) */
-    char *district;           /* "001": three digits */
+    char *district;           /* "001": three digits; "001" when neither it nor city is set */
+    char *city;               /* "01": two digits, for a city aggregator; NULL otherwise */
+    const char *unit;         /* derived: the served unit's code, city or district (not
+                               * owned: points at one of them) */
+    char *rollup_spool_dir;   /* NULL: no rollup upward */
+    char *rollup_unit;        /* unit code of the rollup reports; the district when unset */
     long long batch_max;      /* reports per transaction at most */
     int64_t batch_delay_ms;   /* commit when the oldest report in hand is this old */
     long long max_payload;    /* bytes; larger reports are rejected unparsed */

@@ -315,8 +315,8 @@ static enum wp_err evaluate_rule_unit(struct evaluate *e, const struct plan_rule
                                       int64_t event_ms)
 {
     bool district = unit == e->plan->district;
-    struct rule_unit ru = {district ? "district" : unit->code, unit->code, unit->name_vi,
-                           unit->name_en};
+    struct rule_unit ru = {district ? e->plan->scope_name : unit->code, unit->code,
+                           unit->name_vi, unit->name_en};
     struct rule_outcome o;
     enum wp_err rc = WP_OK;
     switch (rule->kind) {
@@ -345,11 +345,11 @@ static enum wp_err evaluate_rule_unit(struct evaluate *e, const struct plan_rule
     return alerts_record(e->alerts, rule, ru.scope, &o, now_ms, event_ms);
 }
 
-/* Whether the rule is evaluated on unit (a ward of the district, or the district). */
+/* Whether the rule is evaluated on unit (a reporting unit, or the served unit). */
 static bool evaluate_applies(const struct plan *plan, const struct plan_rule *rule,
                              const struct plan_unit *unit)
 {
-    bool district = unit == plan->district;
+    (void)plan;
     if (rule->kind == PLAN_RULE_TASK) {
         /* Unit codes among the assignees name exactly the units that are tracked. */
         bool any_code = false;
@@ -364,7 +364,7 @@ static bool evaluate_applies(const struct plan *plan, const struct plan_rule *ru
         if (any_code)
             return false;
     }
-    return rule->applies_to & (district ? PLAN_APPLIES_DISTRICT : PLAN_APPLIES_WARD);
+    return (rule->applies_to & plan_applies_bit(unit)) != 0;
 }
 
 /* ---- evaluations ------------------------------------------------------------------- */
@@ -505,4 +505,13 @@ int64_t evaluate_next_due_ms(const struct evaluate *e, int64_t now_ms)
         }
     }
     return best;
+}
+
+enum wp_err evaluate_rolled_up(struct evaluate *e, const char *indicator,
+                               const struct rule_series **out)
+{
+    *out = NULL;
+    if (!e->plan)
+        return WP_ERR_INVALID;
+    return series_get(e->series, e->plan, e->plan->district, indicator, out);
 }

@@ -18,7 +18,9 @@
  * Rules are evaluated on the district's wards (scope = ward code) and on the district
  * (scope "district"): schedule and task rules on the district use the district's own
  * reports (unit code = district code); coverage, check and level rules use its wards'
- * values rolled up.
+ * values rolled up. A city aggregator is the same one level up (plan.h): its districts
+ * are the reporting units (scope = district code) and the city is rolled up from them
+ * (scope "city"). Each rule runs on the units whose level its applies_to names.
  */
 #ifndef WP_AGGREGATOR_EVALUATE_H
 #define WP_AGGREGATOR_EVALUATE_H
@@ -65,5 +67,13 @@ enum wp_err evaluate_all(struct evaluate *evaluate, int64_t now_ms);
 /* The next instant after now_ms at which some outcome may change without any data
  * arriving; INT64_MAX when none. */
 int64_t evaluate_next_due_ms(const struct evaluate *evaluate, int64_t now_ms);
+
+/* The served unit's series of indicator, rolled up from its reporting units as the
+ * rules see it (series.h), for the rollup upward (rollup.h). It belongs to the
+ * evaluator's cache and is valid until the next evaluate_* call. WP_ERR_INVALID when
+ * there is no plan. */
+struct rule_series;
+enum wp_err evaluate_rolled_up(struct evaluate *evaluate, const char *indicator,
+                               const struct rule_series **out);
 
 #endif

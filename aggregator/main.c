@@ -27,6 +27,7 @@
 #include "notify.h"
 #include "mqtt_session.h"
 #include "plan.h"
+#include "rollup.h"
 #include "schema_registry.h"
 #include "store.h"
 #include "timefmt.h"
@@ -46,6 +47,9 @@
 /* How long an orderly shutdown waits for the last acks and the offline status to be
  * acknowledged by the broker. */
 #define AGGREGATOR_DRAIN_MS 2000
+/* A rollup pass that failed (a full disk, a spool folder gone) is tried again this much
+ * later (real time); what it would have written stays derivable from the database. */
+#define AGGREGATOR_ROLLUP_RETRY_MS 5000
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -66,6 +70,10 @@ struct aggregator {
     struct alerts *alerts;
     struct levels *levels;
     struct evaluate *evaluate;
+    struct rollup *rollup;    /* NULL without rollup_spool_dir */
+    bool rollup_due;          /* an evaluation ran since the last rollup pass */
+    int64_t rollup_retry_mono_ms;   /* a failed pass runs again from then */
+    bool rollup_unit_seen;    /* an ack of rollup_unit was left to the city (logged once) */
     int64_t next_evaluation_ms;  /* clock time of the next full evaluation */
     int64_t last_evaluation_ms;  /* clock time the last evaluation was as of */
     int64_t evaluate_delay_ms;   /* real ms reports wait to be evaluated together */
@@ -108,10 +116,31 @@ static void aggregator_publish_status(struct aggregator *agg, const char *state,
     free(text);
 }
 
+/* With a rollup, the district's own unit reports to the city: its reports pass through
+ * this broker on their way over the bridge, and the city's aggregator acknowledges them.
+ * This aggregator stores them too (the district's own tasks count for its plan, and they
+ * are the record of what went up) but must not acknowledge them: the agent would delete
+ * a report on this ack that the city may not have yet. */
+static bool aggregator_ack_is_the_citys(struct aggregator *agg, const char *topic)
+{
+    char unit[WP_UNIT_CODE_MAX];
+    if (!agg->cfg.rollup_unit || !wp_topic_unit(topic, "ack", unit)
+        || strcmp(unit, agg->cfg.rollup_unit) != 0)
+        return false;
+    if (!agg->rollup_unit_seen) {
+        agg->rollup_unit_seen = true;
+        wp_log(WP_LOG_INFO, "reports of unit %s are stored here and acknowledged by the city "
+               "(rollup_unit): no ack on %s from this aggregator", agg->cfg.rollup_unit, topic);
+    }
+    return true;
+}
+
 static bool aggregator_publish_ack(void *ctx, const char *topic, const char *payload,
                                    size_t len)
 {
     struct aggregator *agg = ctx;
+    if (aggregator_ack_is_the_citys(agg, topic))
+        return true;
     int rc = wp_mqtt_publish(&agg->mqtt, NULL, topic, payload, len, 1, false);
     /* NO_CONN: libmosquitto keeps a QoS 1 message for the next connection of the
      * session; and if it is lost after all, the agent re-sends and is acked again. */
@@ -168,17 +197,36 @@ static void aggregator_evaluate_all(struct aggregator *agg, int64_t as_of)
         agg->next_evaluation_ms = now + 60000;   /* try again in a (clock) minute */
         return;
     }
+    agg->rollup_due = true;
     agg->next_evaluation_ms = evaluate_next_due_ms(agg->evaluate, now);
     wp_log(WP_LOG_DEBUG, "full evaluation in %lld ms, %zu alert(s) firing",
            (long long)(wp_monotonic_ms() - started), alerts_firing_count(agg->alerts));
 }
 
-static void aggregator_log_plan(const struct plan *plan, const char *what)
+static void aggregator_log_plan(const struct aggregator *agg, const struct plan *plan,
+                                const char *what)
 {
-    wp_log(WP_LOG_INFO, "plan %s %s from %s: district %s (%s), %zu wards, %zu indicators, "
-           "%zu tasks, %zu rules", plan->id, what, plan->dir, plan->district->code,
-           plan->district->name_vi, plan->ward_count, plan->indicator_count, plan->task_count,
+    bool city = plan->district->level == PLAN_UNIT_CITY;
+    wp_log(WP_LOG_INFO, "plan %s %s from %s: %s %s (%s), %zu %s, %zu indicators, "
+           "%zu tasks, %zu rules", plan->id, what, plan->dir, plan->scope_name,
+           plan->district->code, plan->district->name_vi, plan->ward_count,
+           city ? "districts" : "wards", plan->indicator_count, plan->task_count,
            plan->rule_count);
+    for (size_t i = 0; i < plan->rule_count; i++) {
+        unsigned here = plan_applies_bit(plan->district)
+                        | (plan->ward_count ? plan_applies_bit(plan->wards[0]) : 0);
+        if (plan->rules[i].kind != PLAN_RULE_TASK && !(plan->rules[i].applies_to & here))
+            wp_log(WP_LOG_NOTICE, "plan %s: rule %s applies to no unit this %s aggregator "
+                   "evaluates; it is left to the aggregators of the other level", plan->id,
+                   plan->rules[i].id, plan->scope_name);
+    }
+    if (agg->rollup)
+        wp_log(rollup_indicator_count(plan) ? WP_LOG_INFO : WP_LOG_WARNING,
+               "rollup: %zu indicator(s) of the catalog go upward as reports of unit %s "
+               "through %s%s", rollup_indicator_count(plan), agg->cfg.rollup_unit,
+               agg->cfg.rollup_spool_dir,
+               rollup_indicator_count(plan) ? "" : " (none is marked \"rollup_up\": nothing "
+                                                   "goes upward)");
 }
 
 /* SIGHUP: the new plan replaces the old only once it loaded and checked completely. */
@@ -190,7 +238,7 @@ static void aggregator_reload_plan(struct aggregator *agg)
     }
     char err[1024];
     struct plan *plan = NULL;
-    if (plan_load(agg->cfg.plan_dir, agg->cfg.district, &plan, err, sizeof err) != WP_OK) {
+    if (plan_load(agg->cfg.plan_dir, agg->cfg.unit, &plan, err, sizeof err) != WP_OK) {
         wp_log(WP_LOG_ERR, "SIGHUP: plan not reloaded, the plan in force stays (%s): %s",
                agg->plan ? agg->plan->id : "none", err);
         return;
@@ -199,7 +247,7 @@ static void aggregator_reload_plan(struct aggregator *agg)
     evaluate_set_plan(agg->evaluate, plan);
     plan_free(&agg->plan);
     agg->plan = plan;
-    aggregator_log_plan(plan, "reloaded");
+    aggregator_log_plan(agg, plan, "reloaded");
     aggregator_evaluate_all(agg, wp_now_ms());
 }
 
@@ -294,10 +342,18 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
     enum wp_err rc = store_open(agg->cfg.db_path, &agg->store, err, errlen);
     if (rc != WP_OK)
         return rc;
+    if (agg->cfg.rollup_spool_dir) {
+        struct rollup_options ropts = {agg->cfg.rollup_spool_dir, agg->cfg.rollup_unit};
+        if ((rc = rollup_create(agg->store, &ropts, &agg->rollup)) != WP_OK) {
+            snprintf(err, errlen, "rollup: %s", wp_strerror(rc));
+            return rc;
+        }
+    }
     if (agg->plan)
-        aggregator_log_plan(agg->plan, "loaded");
+        aggregator_log_plan(agg, agg->plan, "loaded");
     else
-        wp_log(WP_LOG_NOTICE, "no plan_dir: reports are stored, no rule is evaluated");
+        wp_log(WP_LOG_NOTICE, "no plan_dir: reports are stored, no rule is evaluated%s",
+               agg->rollup ? ", and nothing goes upward" : "");
     wp_log(WP_LOG_INFO, "database %s, schema version %d", agg->cfg.db_path,
            store_schema_version(agg->store));
 
@@ -312,14 +368,14 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
         .hook_ctx = agg,
     };
     struct alerts_options aopts = {
-        .district = agg->cfg.district,
+        .district = agg->cfg.unit,
         .repeat_ms = agg->cfg.alert_repeat_ms,
         .command = agg->cfg.alert_command,
         .publish = aggregator_publish_alert,
         .publish_ctx = agg,
     };
     struct levels_options lopts = {
-        .district = agg->cfg.district,
+        .district = agg->cfg.unit,
         .publish = aggregator_publish_alert,
         .publish_ctx = agg,
     };
@@ -360,6 +416,19 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
     return wp_mqtt_init(&agg->mqtt, &mopts, err, errlen);
 }
 
+/* The rollup pass after an evaluation (rollup.h); a failed one again a little later,
+ * or now when the daemon stops (now = true). */
+static void aggregator_rollup(struct aggregator *agg, bool now)
+{
+    if (!agg->rollup || !agg->rollup_due
+        || (!now && wp_monotonic_ms() < agg->rollup_retry_mono_ms))
+        return;
+    if (rollup_run(agg->rollup, agg->evaluate, agg->plan) == WP_OK)
+        agg->rollup_due = false;
+    else
+        agg->rollup_retry_mono_ms = wp_monotonic_ms() + AGGREGATOR_ROLLUP_RETRY_MS;
+}
+
 static void aggregator_run(struct aggregator *agg)
 {
     while (!stop_requested) {
@@ -390,8 +459,11 @@ static void aggregator_run(struct aggregator *agg)
             agg->reports_due_mono_ms = wp_monotonic_ms() + agg->evaluate_delay_ms;
         if (agg->reports_due_mono_ms > 0 && wp_monotonic_ms() >= agg->reports_due_mono_ms) {
             agg->reports_due_mono_ms = 0;
-            evaluate_reports(agg->evaluate, aggregator_evaluation_time(agg, wp_now_ms()));
+            if (evaluate_reports(agg->evaluate, aggregator_evaluation_time(agg, wp_now_ms()))
+                == WP_OK)
+                agg->rollup_due = true;
         }
+        aggregator_rollup(agg, false);
         int64_t now = wp_now_ms();
         if (agg->mqtt.connected && alerts_publish_due(agg->alerts, now))
             alerts_publish(agg->alerts, now);
@@ -406,7 +478,9 @@ static void aggregator_drain(struct aggregator *agg)
 {
     wp_notify_stopping();
     ingest_flush(agg->ingest);
-    evaluate_reports(agg->evaluate, aggregator_evaluation_time(agg, wp_now_ms()));
+    if (evaluate_reports(agg->evaluate, aggregator_evaluation_time(agg, wp_now_ms())) == WP_OK)
+        agg->rollup_due = true;
+    aggregator_rollup(agg, true);
     if (agg->mqtt.connected) {
         alerts_publish(agg->alerts, wp_now_ms());
         levels_publish(agg->levels);
@@ -462,7 +536,7 @@ int main(int argc, char **argv)
     /* A plan that fails its checks stops the start (and --test-config says why): running
      * without the rules the district expects would be silent failure. */
     if (agg.cfg.plan_dir
-        && plan_load(agg.cfg.plan_dir, agg.cfg.district, &agg.plan, err, sizeof err) != WP_OK) {
+        && plan_load(agg.cfg.plan_dir, agg.cfg.unit, &agg.plan, err, sizeof err) != WP_OK) {
         fprintf(stderr, "wardpulse-aggregator: plan: %s\n", err);
         goto cleanup;
     }
@@ -512,6 +586,7 @@ cleanup:
     if (agg.mqtt.mosq)
         wp_mqtt_destroy(&agg.mqtt);
     ingest_destroy(&agg.ingest);
+    rollup_destroy(&agg.rollup);
     evaluate_destroy(&agg.evaluate);
     levels_destroy(&agg.levels);
     alerts_destroy(&agg.alerts);

@@ -4,15 +4,23 @@
  * plan_load() reads the three files, validates each against its embedded schema, then
  * checks what a schema cannot, and refuses the whole plan on the first problem with the
  * file and the JSON path named:
- *   orgunits.json  codes unique; every parent exists and is one level up; the district
- *                  the aggregator serves exists and has wards
+ *   orgunits.json  codes unique; every parent exists and is one level up; the unit the
+ *                  aggregator serves (a district, or a city) exists and has reporting
+ *                  units (the district's wards, or the city's districts)
  *   catalog.json   indicator and task ids unique; bounds.min ≤ bounds.max
  *   plan.json      rule ids unique; scope.district (if set) is the aggregator's district
  *                  and scope.city its city; every indicator and task a rule names is in
  *                  the catalog; every population group a rule names is given for every
- *                  unit the rule applies to (a district without its own figure counts as
- *                  the sum of its wards); unit codes among task assignees exist; level
- *                  versions do not overlap and their thresholds increase
+ *                  unit the rule applies to (a district or city without its own figure
+ *                  counts as the sum of its children); unit codes among task assignees
+ *                  are the served unit or its reporting units; level versions do not
+ *                  overlap and their thresholds increase
+ *
+ * The hierarchy: an aggregator serves one unit, and the units one level below report to
+ * it. A district aggregator's reporting units are its wards; a city aggregator's are its
+ * districts, each of which reports its wards' figures rolled up (rollup.h). Everything
+ * below says "district" and "wards" for the served unit and its reporting units, as the
+ * district aggregator knows them; for a city aggregator read "city" and "districts".
  * e.g. "plan.json: rules[3].numerator: indicator \"vacc_x\" is not in catalog.json".
  *
  * A loaded plan is immutable. Everything it holds (strings, arrays) belongs to it and
@@ -72,6 +80,7 @@ struct plan_indicator {
     const char *unit;
     bool has_min, has_max;
     int64_t min, max;
+    bool rollup_up;         /* catalog "rollup_up": the district reports it upward */
 };
 
 struct plan_task {
@@ -83,8 +92,11 @@ enum plan_rule_kind { PLAN_RULE_COVERAGE, PLAN_RULE_SCHEDULE, PLAN_RULE_TASK, PL
                       PLAN_RULE_LEVEL };
 enum plan_severity { PLAN_SEVERITY_INFO, PLAN_SEVERITY_WARNING, PLAN_SEVERITY_CRITICAL };
 
-/* Bit set: where a rule is evaluated. */
-enum { PLAN_APPLIES_WARD = 1, PLAN_APPLIES_DISTRICT = 2 };
+/* Bit set: the levels of units a rule is evaluated on (applies_to "both" = ward and
+ * district). A district aggregator evaluates its wards and its district, a city
+ * aggregator its districts and its city; a rule whose levels are not among those is
+ * loaded but evaluated nowhere there (a plan may serve both kinds of aggregator). */
+enum { PLAN_APPLIES_WARD = 1, PLAN_APPLIES_DISTRICT = 2, PLAN_APPLIES_CITY = 4 };
 
 struct plan_coverage {
     const char *numerator;        /* cumulative indicator */
@@ -188,9 +200,12 @@ struct plan {
 
     size_t unit_count;
     const struct plan_unit *units;
-    const struct plan_unit *district;       /* the district the aggregator serves */
+    const struct plan_unit *district;       /* the unit the aggregator serves: its
+                                             * district, or (city aggregator) its city */
+    const char *scope_name;                 /* its alert scope: "district" or "city" */
     size_t ward_count;
-    const struct plan_unit *const *wards;   /* its wards, in file order */
+    const struct plan_unit *const *wards;   /* its reporting units, in file order: the
+                                             * district's wards, or the city's districts */
 
     size_t indicator_count;
     const struct plan_indicator *indicators;
@@ -203,10 +218,11 @@ struct plan {
 };
 
 /* Loads dir/orgunits.json, dir/catalog.json and dir/plan.json for the aggregator of
- * district (three digits) and checks them as described at the top. On success *out is
+ * unit — a district (three digits) or a city (two digits) — and checks them as described
+ * at the top. On success *out is
  * the plan (plan_free). On failure *out is NULL, err names file and JSON path, and the
  * result is WP_ERR_CONFIG (WP_ERR_IO when a file cannot be read, WP_ERR_NOMEM). */
-enum wp_err plan_load(const char *dir, const char *district, struct plan **out, char *err,
+enum wp_err plan_load(const char *dir, const char *unit, struct plan **out, char *err,
                       size_t errlen);
 
 /* Frees the plan and NULLs *plan; accepts NULL. */
@@ -218,17 +234,24 @@ const struct plan_task *plan_task(const struct plan *plan, const char *id);
 const struct plan_unit *plan_unit(const struct plan *plan, const char *code);
 const struct plan_rule *plan_rule(const struct plan *plan, const char *id);
 
-/* People of group in unit: its own figure, else (district, city) the sum over its wards
- * when every ward gives it. False when unknown. */
+/* People of group in unit: its own figure, else (district, city) the sum over its
+ * children (wards, districts) when every child's figure is known that way. False when
+ * unknown. */
 bool plan_population(const struct plan *plan, const struct plan_unit *unit, const char *group,
                      int64_t *people);
 
-/* True if the report may be stored under this plan: its ward is a ward of the district
- * (or the district itself, which reports its own tasks), every indicator and task is in
- * the catalog, and every value is within the indicator's bounds. Otherwise false, with
+/* True if the report may be stored under this plan: its unit (the report's "ward") is a
+ * reporting unit of the served unit (a ward of the district; a district of the city), or
+ * the served unit itself (which reports its own tasks, and with a rollup its own
+ * figures), every indicator and task is in the catalog, and every value of a reporting
+ * unit is within the indicator's bounds (bounds are for one reporting unit: the served
+ * unit's figures are sums of theirs). Otherwise false, with
  * reason e.g. "values.vacc_x: indicator \"vacc_x\" is not in the plan's catalog". */
 bool plan_check_report(const struct plan *plan, const struct wp_report *report, char *reason,
                        size_t reasonlen);
+
+/* The PLAN_APPLIES_* bit of the unit's level. */
+unsigned plan_applies_bit(const struct plan_unit *unit);
 
 /* Names for people. */
 const char *plan_severity_name(enum plan_severity severity);   /* "info" … */

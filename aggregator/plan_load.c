@@ -144,7 +144,7 @@ static enum plan_unit_level plan_level_of(const char *s)
            : strcmp(s, "district") == 0 ? PLAN_UNIT_DISTRICT : PLAN_UNIT_WARD;
 }
 
-static enum wp_err plan_load_units(struct plan *plan, const cJSON *doc, const char *district,
+static enum wp_err plan_load_units(struct plan *plan, const cJSON *doc, const char *served,
                                    char *err, size_t errlen)
 {
     const cJSON *units = cJSON_GetObjectItemCaseSensitive(doc, "units");
@@ -203,21 +203,28 @@ static enum wp_err plan_load_units(struct plan *plan, const cJSON *doc, const ch
             return WP_ERR_CONFIG;
         }
     }
-    plan->district = plan_unit(plan, district);
-    if (!plan->district || plan->district->level != PLAN_UNIT_DISTRICT) {
-        snprintf(err, errlen, "units: district \"%s\" (the aggregator's district setting) is "
-                 "not in the file", district);
+    /* A city aggregator (two-digit code) serves a city, whose districts report to it;
+     * a district aggregator serves a district, whose wards report to it. */
+    bool city = strlen(served) == 2;
+    enum plan_unit_level level = city ? PLAN_UNIT_CITY : PLAN_UNIT_DISTRICT;
+    const char *what = city ? "city" : "district";
+    plan->district = plan_unit(plan, served);
+    plan->scope_name = what;
+    if (!plan->district || plan->district->level != level) {
+        snprintf(err, errlen, "units: %s \"%s\" (the aggregator's %s setting) is not in the "
+                 "file", what, served, what);
         return WP_ERR_CONFIG;
     }
     const struct plan_unit **wards = plan_arena_alloc(plan->arena, n * sizeof *wards);
     if (!wards)
         return WP_ERR_NOMEM;
     for (i = 0; i < n; i++)
-        if (out[i].level == PLAN_UNIT_WARD && strcmp(out[i].parent, district) == 0)
+        if ((int)out[i].level == (int)level + 1 && strcmp(out[i].parent, served) == 0)
             wards[plan->ward_count++] = &out[i];
     plan->wards = wards;
     if (plan->ward_count == 0) {
-        snprintf(err, errlen, "units: district \"%s\" has no wards", district);
+        snprintf(err, errlen, "units: %s \"%s\" has no %s", what, served,
+                 city ? "districts" : "wards");
         return WP_ERR_CONFIG;
     }
     return WP_OK;
@@ -255,6 +262,7 @@ static enum wp_err plan_load_catalog(struct plan *plan, const cJSON *doc, char *
         ind[i].has_max = cJSON_GetObjectItemCaseSensitive(bounds, "max") != NULL;
         ind[i].min = (int64_t)plan_json_number(bounds, "min", 0);
         ind[i].max = (int64_t)plan_json_number(bounds, "max", 0);
+        ind[i].rollup_up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(item, "rollup_up"));
         if (ind[i].has_min && ind[i].has_max && ind[i].min > ind[i].max) {
             snprintf(err, errlen, "indicators[%zu].bounds: min %lld is above max %lld", i,
                      (long long)ind[i].min, (long long)ind[i].max);
@@ -324,20 +332,31 @@ static enum wp_err plan_load_header(struct plan *plan, const cJSON *doc, char *e
     }
     const char *city = plan_json_string(scope, "city");
     const char *district = plan_json_string(scope, "district");
-    if (district && strcmp(district, plan->district->code) != 0) {
-        snprintf(err, errlen, "scope.district: the plan is for district %s, the aggregator "
-                 "serves district %s", district, plan->district->code);
+    const struct plan_unit *served = plan->district;
+    if (district && served->level == PLAN_UNIT_CITY) {
+        snprintf(err, errlen, "scope.district: the plan is for district %s only, the "
+                 "aggregator serves city %s", district, served->code);
         return WP_ERR_CONFIG;
     }
-    if (strcmp(city, plan->district->parent) != 0) {
+    if (district && strcmp(district, served->code) != 0) {
+        snprintf(err, errlen, "scope.district: the plan is for district %s, the aggregator "
+                 "serves district %s", district, served->code);
+        return WP_ERR_CONFIG;
+    }
+    if (served->level == PLAN_UNIT_CITY && strcmp(city, served->code) != 0) {
+        snprintf(err, errlen, "scope.city: the plan is for city %s, the aggregator serves city "
+                 "%s", city, served->code);
+        return WP_ERR_CONFIG;
+    }
+    if (served->level != PLAN_UNIT_CITY && strcmp(city, served->parent) != 0) {
         snprintf(err, errlen, "scope.city: the plan is for city %s, district %s belongs to "
-                 "city %s", city, plan->district->code, plan->district->parent);
+                 "city %s", city, served->code, served->parent);
         return WP_ERR_CONFIG;
     }
     return WP_OK;
 }
 
-enum wp_err plan_load(const char *dir, const char *district, struct plan **out, char *err,
+enum wp_err plan_load(const char *dir, const char *unit, struct plan **out, char *err,
                       size_t errlen)
 {
     static const struct { const char *file, *schema; } files[3] = {
@@ -358,7 +377,7 @@ enum wp_err plan_load(const char *dir, const char *district, struct plan **out, 
             goto cleanup;
     if (!(plan->dir = plan_arena_strdup(plan->arena, dir)))
         goto nomem;
-    if ((rc = plan_load_units(plan, docs[0], district, why, sizeof why)) != WP_OK) {
+    if ((rc = plan_load_units(plan, docs[0], unit, why, sizeof why)) != WP_OK) {
         failed_file = 0;
         goto failed;
     }
@@ -457,38 +476,47 @@ bool plan_population(const struct plan *plan, const struct plan_unit *unit, cons
         return true;
     if (unit->level == PLAN_UNIT_WARD)
         return false;
-    /* A district or city without its own figure: the sum of the wards below it. */
+    /* A district or city without its own figure: the sum of its children's (a district's
+     * own figure, or the sum of its wards). At most three levels deep. */
     int64_t sum = 0;
-    size_t wards = 0;
+    size_t children = 0;
     for (size_t i = 0; i < plan->unit_count; i++) {
-        const struct plan_unit *w = &plan->units[i];
-        if (w->level != PLAN_UNIT_WARD)
-            continue;
-        const struct plan_unit *d = plan_unit(plan, w->parent);
-        bool below = d && (d == unit || strcmp(d->parent, unit->code) == 0);
-        if (!below)
+        const struct plan_unit *c = &plan->units[i];
+        if ((int)c->level != (int)unit->level + 1 || strcmp(c->parent, unit->code) != 0)
             continue;
         int64_t n;
-        if (!plan_own_population(w, group, &n))
+        if (!plan_population(plan, c, group, &n))
             return false;
         sum += n;
-        wards++;
+        children++;
     }
-    if (wards == 0)
+    if (children == 0)
         return false;
     *people = sum;
     return true;
+}
+
+unsigned plan_applies_bit(const struct plan_unit *unit)
+{
+    return unit->level == PLAN_UNIT_CITY       ? PLAN_APPLIES_CITY
+           : unit->level == PLAN_UNIT_DISTRICT ? PLAN_APPLIES_DISTRICT
+                                               : PLAN_APPLIES_WARD;
 }
 
 bool plan_check_report(const struct plan *plan, const struct wp_report *report, char *reason,
                        size_t reasonlen)
 {
     const struct plan_unit *unit = plan_unit(plan, report->ward);
-    if (!unit || !(unit == plan->district
-                   || (unit->level == PLAN_UNIT_WARD
-                       && strcmp(unit->parent, plan->district->code) == 0))) {
-        snprintf(reason, reasonlen, "ward: %s is not a ward of district %s in the plan's "
-                 "orgunits.json", report->ward, plan->district->code);
+    const struct plan_unit *served = plan->district;
+    if (!unit || !(unit == served
+                   || ((int)unit->level == (int)served->level + 1
+                       && strcmp(unit->parent, served->code) == 0))) {
+        if (served->level == PLAN_UNIT_CITY)
+            snprintf(reason, reasonlen, "ward: %s is neither a district of city %s nor the "
+                     "city in the plan's orgunits.json", report->ward, served->code);
+        else
+            snprintf(reason, reasonlen, "ward: %s is not a ward of district %s in the plan's "
+                     "orgunits.json", report->ward, served->code);
         return false;
     }
     for (size_t i = 0; i < report->value_count; i++) {
@@ -499,7 +527,11 @@ bool plan_check_report(const struct plan *plan, const struct wp_report *report, 
                      "catalog", v->indicator, v->indicator);
             return false;
         }
-        if ((ind->has_min && v->value < ind->min) || (ind->has_max && v->value > ind->max)) {
+        /* Bounds are plausible figures of one reporting unit; the served unit's own
+         * figures (a district's, rolled up from its wards) are their sums. */
+        bool outside = (ind->has_min && v->value < ind->min)
+                       || (ind->has_max && v->value > ind->max);
+        if (unit != served && outside) {
             snprintf(reason, reasonlen, "values.%s: %lld is outside the plausible range "
                      "%lld .. %lld of the catalog", v->indicator, (long long)v->value,
                      (long long)(ind->has_min ? ind->min : 0),

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "plan_private.h"
+#include "topic.h"
 
 /* The rule being loaded and where to say a problem is. */
 struct plan_rules_ctx {
@@ -30,24 +31,30 @@ static enum wp_err plan_rules_indicator(struct plan_rules_ctx *ctx, const char *
     return (*out = plan_arena_strdup(ctx->plan->arena, id)) ? WP_OK : WP_ERR_NOMEM;
 }
 
-/* The group must be known for every unit the rule is evaluated on. */
+/* The group must be known for every unit the rule is evaluated on (by this aggregator:
+ * the served unit and its reporting units). */
 static enum wp_err plan_rules_group(struct plan_rules_ctx *ctx, unsigned applies,
                                     const char *field, const char *group, const char **out)
 {
     const struct plan *plan = ctx->plan;
+    bool city = plan->district->level == PLAN_UNIT_CITY;
     int64_t people;
-    if (applies & PLAN_APPLIES_WARD)
-        for (size_t i = 0; i < plan->ward_count; i++)
-            if (!plan_population(plan, plan->wards[i], group, &people)) {
-                char why[200];
-                snprintf(why, sizeof why, "population group \"%%s\" is not given for ward %s "
-                         "in orgunits.json", plan->wards[i]->code);
-                return plan_rules_fail(ctx, field, why, group);
-            }
-    if ((applies & PLAN_APPLIES_DISTRICT) && !plan_population(plan, plan->district, group,
-                                                              &people))
-        return plan_rules_fail(ctx, field, "population group \"%s\" is not given for the "
-                               "district (nor for all its wards) in orgunits.json", group);
+    for (size_t i = 0; i < plan->ward_count; i++)
+        if ((applies & plan_applies_bit(plan->wards[i]))
+            && !plan_population(plan, plan->wards[i], group, &people)) {
+            char why[200];
+            snprintf(why, sizeof why, "population group \"%%s\" is not given for %s %s "
+                     "in orgunits.json", city ? "district" : "ward", plan->wards[i]->code);
+            return plan_rules_fail(ctx, field, why, group);
+        }
+    if ((applies & plan_applies_bit(plan->district))
+        && !plan_population(plan, plan->district, group, &people))
+        return plan_rules_fail(ctx, field,
+                               city ? "population group \"%s\" is not given for the city "
+                                      "(nor for all its districts) in orgunits.json"
+                                    : "population group \"%s\" is not given for the "
+                                      "district (nor for all its wards) in orgunits.json",
+                               group);
     return (*out = plan_arena_strdup(plan->arena, group)) ? WP_OK : WP_ERR_NOMEM;
 }
 
@@ -102,17 +109,6 @@ static enum wp_err plan_rules_schedule(struct plan_rules_ctx *ctx, struct plan_r
     return WP_OK;
 }
 
-static bool plan_rules_is_code(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 2 || n > 5)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
 static enum wp_err plan_rules_task(struct plan_rules_ctx *ctx, struct plan_rule *rule,
                                    const cJSON *j)
 {
@@ -131,15 +127,20 @@ static enum wp_err plan_rules_task(struct plan_rules_ctx *ctx, struct plan_rule 
     const cJSON *item;
     cJSON_ArrayForEach(item, list) {
         const char *a = item->valuestring;
-        if (plan_rules_is_code(a)) {
+        if (wp_unit_code_valid(a)) {
             const struct plan_unit *u = plan_unit(ctx->plan, a);
-            if (!u || !(u == ctx->plan->district
-                        || (u->level == PLAN_UNIT_WARD
-                            && strcmp(u->parent, ctx->plan->district->code) == 0))) {
+            const struct plan_unit *served = ctx->plan->district;
+            if (!u || !(u == served
+                        || ((int)u->level == (int)served->level + 1
+                            && strcmp(u->parent, served->code) == 0))) {
                 char field[64];
                 snprintf(field, sizeof field, "assignees[%zu]", i);
-                return plan_rules_fail(ctx, field, "unit \"%s\" is neither the district nor "
-                                       "one of its wards in orgunits.json", a);
+                return plan_rules_fail(ctx, field,
+                                       served->level == PLAN_UNIT_CITY
+                                           ? "unit \"%s\" is neither the city nor one of "
+                                             "its districts in orgunits.json"
+                                           : "unit \"%s\" is neither the district nor "
+                                             "one of its wards in orgunits.json", a);
             }
         }
         if (!(names[i++] = plan_arena_strdup(ctx->plan->arena, a)))
@@ -299,6 +300,7 @@ static unsigned plan_rules_applies(const char *s)
 {
     return strcmp(s, "ward") == 0       ? PLAN_APPLIES_WARD
            : strcmp(s, "district") == 0 ? PLAN_APPLIES_DISTRICT
+           : strcmp(s, "city") == 0     ? PLAN_APPLIES_CITY
                                         : PLAN_APPLIES_WARD | PLAN_APPLIES_DISTRICT;
 }
 

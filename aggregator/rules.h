@@ -35,7 +35,8 @@ struct rule_outcome {
 
 /* The unit a rule is evaluated on: a ward, or the district from its wards rolled up. */
 struct rule_unit {
-    const char *scope;            /* alert scope: the ward code or "district" */
+    const char *scope;            /* alert scope: the reporting unit's code, or "district"
+                                   * ("city" at a city aggregator) for the served unit */
     const char *code;             /* the unit code ("00001", "001") */
     const char *name_vi;          /* "Phường Phúc Xá", "Quận Ba Đình" */
     const char *name_en;

@@ -10,6 +10,9 @@ For every plans/<name>/ (orgunits.json, catalog.json, plan.json):
     every estimate is marked as one; every rule names its source.
 For plans/ba-dinh-2022 also: exactly the 14 wards of DOMAIN.md with their codes, and
 a rule for every target in DOMAIN.md's table (TARGET_RULES below is that mapping).
+For the city plans (plans/ha-noi-2022, plans/can-tho-2022): the districts are the
+reporting units, the booster target is evaluated at city scope, the aggregator loads
+them as a city aggregator, and what Ba Đình rolls up is what Hà Nội's catalog takes.
 
 Run: WP_SOURCE_DIR=/work/main WP_BUILD_DIR=build /usr/bin/python3 tests/integration/test_plans.py
 Plain Python, standard library + jsonschema.
@@ -21,7 +24,7 @@ import subprocess
 
 import jsonschema
 
-from harness import CLI_BIN, SRC, run_tests
+from harness import AGGREGATOR_BIN, CLI_BIN, SRC, run_tests
 from test_schema_examples import explain, make_format_checker
 
 PLANS_DIR = os.path.join(SRC, "plans")
@@ -211,7 +214,7 @@ def test_every_plan_has_its_three_files():
     for plan in plan_names():
         for name in FILES:
             assert os.path.isfile(path_of(plan, name)), "plans/%s lacks %s.json" % (plan, name)
-    assert {"ba-dinh-2022", "can-tho-2022"} <= set(plan_names()), plan_names()
+    assert {"ba-dinh-2022", "can-tho-2022", "ha-noi-2022"} <= set(plan_names()), plan_names()
 
 
 def test_files_are_utf8_json_with_vietnamese_names():
@@ -548,6 +551,66 @@ def test_can_tho_has_its_districts_and_the_booster_rule():
         ("coverage", "vacc_18p_dose3_cum", "18p", 0.9, "2022-12-31")
     assert "seed 003" in r["source"]["document"]
     assert "II.3" in r["source"]["section"] and "III.1.b" in r["source"]["section"]
+    # KH 25 sets the target for the whole city.
+    assert r["applies_to"] == "city", r["applies_to"]
+
+
+# ---------------------------------------------------------------- the city plans
+
+def aggregator_test_config(plan, *args):
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="wardpulse-plan-") as tmp:
+        return subprocess.run([AGGREGATOR_BIN, "--db_path", os.path.join(tmp, "x.db"),
+                               "--plan_dir", os.path.join(PLANS_DIR, plan), "--test-config"]
+                              + list(args), capture_output=True, text=True, timeout=30)
+
+
+def test_city_plans_load_in_a_city_aggregator():
+    for plan, city in (("ha-noi-2022", "01"), ("can-tho-2022", "92")):
+        r = aggregator_test_config(plan, "--city", city)
+        assert r.returncode == 0 and "configuration OK" in r.stdout, (plan, r.stdout, r.stderr)
+        # A district aggregator cannot serve it: the plan lists no wards.
+        r = aggregator_test_config(plan, "--district", units(plan)[1]["code"])
+        assert r.returncode != 0 and "has no wards" in r.stderr, (plan, r.stdout, r.stderr)
+
+
+def test_ha_noi_has_its_30_districts_with_ba_dinh_figures():
+    plan = "ha-noi-2022"
+    by_code = unit_map(plan)
+    assert by_code["01"]["name_vi"] == "Thành phố Hà Nội" and by_code["01"]["level"] == "city"
+    districts = [u for u in units(plan) if u["level"] == "district"]
+    assert len(districts) == 30 and not wards(plan), len(districts)   # DOMAIN.md: 30 districts
+    assert all(d["parent"] == "01" and d.get("population_estimated") for d in districts)
+    ba_dinh = unit_map("ba-dinh-2022")["001"]
+    assert by_code["001"]["name_vi"] == ba_dinh["name_vi"]
+    for group, people in by_code["001"]["population"].items():
+        assert ba_dinh["population"][group] == people, group
+    assert load(plan, "plan")["scope"] == {"city": "01"}
+
+
+def test_ha_noi_booster_is_evaluated_at_city_scope():
+    plan = "ha-noi-2022"
+    r = rule_map(plan)["booster-18p"]
+    assert (r["kind"], r["applies_to"], r["numerator"], r["population"], r["target"], r["deadline"]) == \
+        ("coverage", "city", "vacc_18p_dose3_cum", "18p", 0.9, "2022-12-31"), r
+    assert "seed 003" in r["source"]["document"] and "seed 004" in r["source"]["document"]
+    assert all(x["applies_to"] in ("city", "district") for x in rules(plan))
+
+
+def test_what_ba_dinh_rolls_up_is_what_ha_noi_takes():
+    up = {i["id"] for i in load("ba-dinh-2022", "catalog")["indicators"] if i.get("rollup_up")}
+    assert "vacc_18p_dose3_cum" in up
+    city = {i["id"]: i for i in load("ha-noi-2022", "catalog")["indicators"]}
+    assert up == set(city), (sorted(up ^ set(city)))
+    ba_dinh = {i["id"]: i for i in load("ba-dinh-2022", "catalog")["indicators"]}
+    for id_ in up:
+        assert (city[id_]["kind"], city[id_]["rollup"], city[id_]["name"]) == \
+            (ba_dinh[id_]["kind"], ba_dinh[id_]["rollup"], ba_dinh[id_]["name"]), id_
+        # A district's figures are the sums of its wards': the city's bounds must hold the
+        # district's whole population where the ward's hold one ward's.
+        assert city[id_]["bounds"]["max"] >= ba_dinh[id_]["bounds"]["max"], id_
+    district_18p = unit_map("ba-dinh-2022")["001"]["population"]["18p"]
+    assert city["vacc_18p_dose3_cum"]["bounds"]["max"] >= district_18p
 
 
 if __name__ == "__main__":

@@ -1,0 +1,505 @@
+/* rollup.c — the district's figures handed upward as report files (contract in
+ * rollup.h). */
+#include "rollup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+#include "clock.h"
+#include "log.h"
+#include "rules.h"
+#include "timefmt.h"
+
+/* Periods per file: a year of days, a few hundred KiB at most, well under the agent's
+ * spool_max_bytes (4 MiB). A first pass over a long history writes several files. */
+#define ROLLUP_FILE_PERIODS_MAX 366
+/* The agent's spool moves what it took (or refused) into these. */
+static const char *const rollup_taken_dirs[] = {"", "done/", "rejected/"};
+
+enum rollup_stmt { RSTMT_SENT, RSTMT_SENT_SET, RSTMT_NEXT_ID, RSTMT_FILE_ADD, RSTMT_COUNT };
+
+static const char *const rollup_schema =
+    "CREATE TABLE IF NOT EXISTS rollup_sent ("
+    " unit TEXT NOT NULL, period TEXT NOT NULL, indicator TEXT NOT NULL,"
+    " value INTEGER NOT NULL, file_id INTEGER NOT NULL,"
+    " PRIMARY KEY (unit, indicator, period)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollup_files ("
+    " id INTEGER PRIMARY KEY, unit TEXT NOT NULL, name TEXT NOT NULL,"
+    " written_ms INTEGER NOT NULL, written_at TEXT NOT NULL, reports INTEGER NOT NULL);";
+
+static const char *const rollup_sql[RSTMT_COUNT] = {
+    [RSTMT_SENT] = "SELECT period, value FROM rollup_sent WHERE unit = ?1 AND indicator = ?2",
+    [RSTMT_SENT_SET] = "INSERT INTO rollup_sent (unit, period, indicator, value, file_id) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (unit, indicator, period) "
+                       "DO UPDATE SET value = excluded.value, file_id = excluded.file_id",
+    [RSTMT_NEXT_ID] = "SELECT COALESCE(MAX(id), 0) + 1 FROM rollup_files",
+    [RSTMT_FILE_ADD] = "INSERT INTO rollup_files (id, unit, name, written_ms, written_at, "
+                       "reports) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+};
+
+/* A value handed on before: what rollup_sent holds for one period of an indicator. */
+struct rollup_sent_value {
+    char period[12];
+    int64_t value;
+};
+
+/* A value to hand on. */
+struct rollup_change {
+    struct rule_point point;      /* period, its days, and the value */
+    size_t indicator;             /* index in the plan's catalog */
+};
+
+struct rollup {
+    struct store *store;
+    sqlite3 *db;
+    sqlite3_stmt *stmt[RSTMT_COUNT];
+    char *spool_dir;
+    char *unit;
+    struct rollup_change *changes;
+    size_t change_count, change_cap;
+    struct rollup_sent_value *sent;
+    size_t sent_cap;
+    bool failing;                 /* the last pass failed: say so once it works again */
+};
+
+static sqlite3_stmt *rollup_stmt(struct rollup *r, enum rollup_stmt which)
+{
+    sqlite3_stmt *stmt = r->stmt[which];
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return stmt;
+}
+
+static enum wp_err rollup_db_error(struct rollup *r, const char *what)
+{
+    wp_log(WP_LOG_ERR, "rollup: %s: %s", what, sqlite3_errmsg(r->db));
+    return sqlite3_errcode(r->db) == SQLITE_FULL ? WP_ERR_FULL : WP_ERR_DB;
+}
+
+enum wp_err rollup_create(struct store *store, const struct rollup_options *opts,
+                          struct rollup **out)
+{
+    *out = NULL;
+    struct rollup *r = calloc(1, sizeof *r);
+    if (!r)
+        return WP_ERR_NOMEM;
+    r->store = store;
+    r->db = store_db(store);
+    r->spool_dir = strdup(opts->spool_dir);
+    r->unit = strdup(opts->unit);
+    if (!r->spool_dir || !r->unit) {
+        rollup_destroy(&r);
+        return WP_ERR_NOMEM;
+    }
+    /* Trailing slashes would only double up in the paths below. */
+    for (size_t n = strlen(r->spool_dir); n > 1 && r->spool_dir[n - 1] == '/'; n--)
+        r->spool_dir[n - 1] = '\0';
+    enum wp_err rc = WP_OK;
+    if (sqlite3_exec(r->db, rollup_schema, NULL, NULL, NULL) != SQLITE_OK)
+        rc = rollup_db_error(r, "creating its tables");
+    for (int i = 0; rc == WP_OK && i < RSTMT_COUNT; i++)
+        if (sqlite3_prepare_v3(r->db, rollup_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &r->stmt[i], NULL) != SQLITE_OK)
+            rc = rollup_db_error(r, "preparing a statement");
+    if (rc != WP_OK) {
+        rollup_destroy(&r);
+        return rc;
+    }
+    *out = r;
+    return WP_OK;
+}
+
+void rollup_destroy(struct rollup **rollup)
+{
+    if (!rollup || !*rollup)
+        return;
+    struct rollup *r = *rollup;
+    for (int i = 0; i < RSTMT_COUNT; i++)
+        sqlite3_finalize(r->stmt[i]);
+    free(r->spool_dir);
+    free(r->unit);
+    free(r->changes);
+    free(r->sent);
+    free(r);
+    *rollup = NULL;
+}
+
+size_t rollup_indicator_count(const struct plan *plan)
+{
+    size_t n = 0;
+    for (size_t i = 0; plan && i < plan->indicator_count; i++)
+        n += plan->indicators[i].rollup_up;
+    return n;
+}
+
+/* ---- what changed ------------------------------------------------------------------ */
+
+static int rollup_sent_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct rollup_sent_value *)a)->period,
+                  ((const struct rollup_sent_value *)b)->period);
+}
+
+/* rollup_sent of one indicator, sorted by period, into r->sent; *n rows. */
+static enum wp_err rollup_load_sent(struct rollup *r, const char *indicator, size_t *n)
+{
+    sqlite3_stmt *stmt = rollup_stmt(r, RSTMT_SENT);
+    sqlite3_bind_text(stmt, 1, r->unit, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, indicator, -1, SQLITE_STATIC);
+    int rc;
+    *n = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (*n == r->sent_cap) {
+            size_t cap = r->sent_cap ? 2 * r->sent_cap : 256;
+            struct rollup_sent_value *bigger = realloc(r->sent, cap * sizeof *bigger);
+            if (!bigger) {
+                sqlite3_reset(stmt);
+                return WP_ERR_NOMEM;
+            }
+            r->sent = bigger;
+            r->sent_cap = cap;
+        }
+        snprintf(r->sent[*n].period, sizeof r->sent[*n].period, "%s",
+                 (const char *)sqlite3_column_text(stmt, 0));
+        r->sent[(*n)++].value = sqlite3_column_int64(stmt, 1);
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE)
+        return rollup_db_error(r, "reading rollup_sent");
+    if (*n > 1)
+        qsort(r->sent, *n, sizeof *r->sent, rollup_sent_cmp);
+    return WP_OK;
+}
+
+static enum wp_err rollup_add_change(struct rollup *r, const struct rule_point *p,
+                                     size_t indicator)
+{
+    if (r->change_count == r->change_cap) {
+        size_t cap = r->change_cap ? 2 * r->change_cap : 256;
+        struct rollup_change *bigger = realloc(r->changes, cap * sizeof *bigger);
+        if (!bigger)
+            return WP_ERR_NOMEM;
+        r->changes = bigger;
+        r->change_cap = cap;
+    }
+    r->changes[r->change_count].point = *p;
+    r->changes[r->change_count++].indicator = indicator;
+    return WP_OK;
+}
+
+/* Every (period, indicator) whose rolled-up value differs from rollup_sent. */
+static enum wp_err rollup_collect(struct rollup *r, struct evaluate *evaluate,
+                                  const struct plan *plan)
+{
+    r->change_count = 0;
+    for (size_t i = 0; i < plan->indicator_count; i++) {
+        const struct plan_indicator *ind = &plan->indicators[i];
+        if (!ind->rollup_up)
+            continue;
+        const struct rule_series *series = NULL;
+        size_t sent = 0;
+        enum wp_err rc = evaluate_rolled_up(evaluate, ind->id, &series);
+        if (rc == WP_OK)
+            rc = rollup_load_sent(r, ind->id, &sent);
+        for (size_t k = 0; rc == WP_OK && k < series->count; k++) {
+            const struct rule_point *p = &series->points[k];
+            struct rollup_sent_value key;
+            snprintf(key.period, sizeof key.period, "%s", p->period);
+            const struct rollup_sent_value *was =
+                sent ? bsearch(&key, r->sent, sent, sizeof *r->sent, rollup_sent_cmp) : NULL;
+            if (!was || was->value != p->value)
+                rc = rollup_add_change(r, p, i);
+        }
+        if (rc != WP_OK)
+            return rc;
+    }
+    return WP_OK;
+}
+
+/* In time order (a week after the days it ends with), then by catalog order. */
+static int rollup_change_cmp(const void *x, const void *y)
+{
+    const struct rollup_change *a = x, *b = y;
+    if (a->point.last_day != b->point.last_day)
+        return a->point.last_day < b->point.last_day ? -1 : 1;
+    if (a->point.first_day != b->point.first_day)
+        return a->point.first_day < b->point.first_day ? -1 : 1;
+    if (a->indicator != b->indicator)
+        return a->indicator < b->indicator ? -1 : 1;
+    return 0;
+}
+
+static bool rollup_same_period(const struct rollup_change *a, const struct rollup_change *b)
+{
+    return strcmp(a->point.period, b->point.period) == 0;
+}
+
+/* ---- one file ---------------------------------------------------------------------- */
+
+/* The spool JSON of changes[0..n): one report per period. NULL when out of memory. The
+ * text depends on the changes alone, so a pass repeated after a crash writes it again
+ * byte for byte. */
+static char *rollup_file_text(const struct plan *plan, const struct rollup_change *changes,
+                              size_t n, size_t *reports)
+{
+    char note[2048];   /* names of at most 200 characters each: under the 1000 of a note */
+    snprintf(note, sizeof note, "%s: số liệu tổng hợp từ các %s (wardpulse-aggregator) / %s: "
+             "figures rolled up from its %s", plan->district->name_vi,
+             plan->district->level == PLAN_UNIT_CITY ? "quận, huyện" : "phường",
+             plan->district->name_en,
+             plan->district->level == PLAN_UNIT_CITY ? "districts" : "wards");
+    cJSON *list = cJSON_CreateArray();
+    cJSON *report = NULL, *values = NULL;
+    bool ok = list != NULL;
+    *reports = 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        if (i == 0 || !rollup_same_period(&changes[i - 1], &changes[i])) {
+            ok = (report = cJSON_CreateObject()) != NULL;
+            if (ok && !cJSON_AddItemToArray(list, report)) {
+                cJSON_Delete(report);
+                ok = false;
+            }
+            ok = ok && cJSON_AddStringToObject(report, "period", changes[i].point.period)
+                 && (values = cJSON_AddObjectToObject(report, "values"))
+                 && cJSON_AddStringToObject(report, "note", note);
+            (*reports)++;
+        }
+        ok = ok && cJSON_AddNumberToObject(values, plan->indicators[changes[i].indicator].id,
+                                           (double)changes[i].point.value);
+    }
+    char *text = ok ? cJSON_Print(list) : NULL;
+    cJSON_Delete(list);
+    if (!text)
+        return NULL;
+    size_t len = strlen(text);
+    char *line = realloc(text, len + 2);
+    if (!line) {
+        free(text);
+        return NULL;
+    }
+    memcpy(line + len, "\n", 2);
+    return line;
+}
+
+/* 1: path holds exactly text; 0: it does not exist; -1: it holds something else; -2: it
+ * cannot be looked at (errno says why). */
+static int rollup_file_holds(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT || errno == ENOTDIR ? 0 : -2;
+    size_t len = strlen(text), at = 0;
+    char buf[4096];
+    size_t got;
+    int same = 1;
+    while (same && (got = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (at + got > len || memcmp(buf, text + at, got) != 0)
+            same = 0;
+        at += got;
+    }
+    if (ferror(f) || at != len)
+        same = 0;
+    fclose(f);
+    return same ? 1 : -1;
+}
+
+/* Writes text into dir/name the way the spool wants it: complete or not at all. A
+ * failure is logged at level (the first of a series as an error, the repeats quieter). */
+static enum wp_err rollup_write_file(const char *dir, const char *name, const char *text,
+                                     int level)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    size_t len = strlen(text), done = 0;
+    int saved = 0;
+    /* Group-readable whatever the umask (the unit's is 0077): the district's agent runs
+     * as another user, in the spool folder's group. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        goto failed;
+    if (fchmod(fd, 0640) != 0)
+        goto failed;
+    while (done < len) {
+        ssize_t n = write(fd, text + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            goto failed;
+        done += (size_t)n;
+    }
+    if (fsync(fd) != 0)
+        goto failed;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto failed;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto failed;
+    /* The rename itself must survive a power cut before the database says it happened. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        if (fsync(dfd) != 0)
+            wp_log(WP_LOG_WARNING, "rollup: fsync of %s: %s", dir, strerror(errno));
+        close(dfd);
+    }
+    return WP_OK;
+
+failed:
+    saved = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    wp_log(level, "rollup: writing %s: %s; trying again later", path, strerror(saved));
+    return saved == ENOSPC || saved == EDQUOT ? WP_ERR_FULL : WP_ERR_IO;
+}
+
+/* The name of the file, and whether it is there already (a pass repeated after a crash
+ * between writing and recording): *present is then true and nothing is to be written.
+ * level: of the message when the folder cannot be looked into. */
+static enum wp_err rollup_pick_name(struct rollup *r, const char *text, int64_t *id,
+                                    char *name, size_t size, bool *present, int level)
+{
+    sqlite3_stmt *stmt = rollup_stmt(r, RSTMT_NEXT_ID);
+    int rc = sqlite3_step(stmt);
+    *id = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_ROW)
+        return rollup_db_error(r, "numbering a file");
+    /* Names taken by other contents are skipped; a folder full of them (a database
+     * restored from an old backup) is a reason to stop, not to loop. */
+    for (int64_t last = *id + 100000; *id < last; (*id)++) {
+        snprintf(name, size, "rollup-%s-%08lld.json", r->unit, (long long)*id);
+        bool taken = false;
+        *present = false;
+        for (size_t d = 0; d < sizeof rollup_taken_dirs / sizeof *rollup_taken_dirs; d++) {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/%s%s", r->spool_dir, rollup_taken_dirs[d], name);
+            int holds = rollup_file_holds(path, text);
+            if (holds == -2) {
+                wp_log(level, "rollup: looking at %s: %s; trying again later", path,
+                       strerror(errno));
+                return WP_ERR_IO;
+            }
+            if (holds == 1)
+                *present = true;
+            else if (holds < 0)
+                taken = true;
+        }
+        if (*present || !taken)
+            return WP_OK;
+    }
+    wp_log(level, "rollup: %s: 100000 file names after rollup_files' last are taken by other "
+           "files; move the old rollup-%s-*.json files away", r->spool_dir, r->unit);
+    return WP_ERR_IO;
+}
+
+static enum wp_err rollup_record(struct rollup *r, const struct plan *plan,
+                                 const struct rollup_change *changes, size_t n, int64_t id,
+                                 const char *name, size_t reports)
+{
+    enum wp_err rc = store_begin(r->store);
+    if (rc != WP_OK) {
+        wp_log(WP_LOG_ERR, "rollup: %s", store_errmsg(r->store));
+        return rc;
+    }
+    for (size_t i = 0; rc == WP_OK && i < n; i++) {
+        sqlite3_stmt *stmt = rollup_stmt(r, RSTMT_SENT_SET);
+        sqlite3_bind_text(stmt, 1, r->unit, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, changes[i].point.period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, plan->indicators[changes[i].indicator].id, -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, changes[i].point.value);
+        sqlite3_bind_int64(stmt, 5, id);
+        if (sqlite3_step(stmt) != SQLITE_DONE)
+            rc = rollup_db_error(r, "writing rollup_sent");
+        sqlite3_reset(stmt);
+    }
+    if (rc == WP_OK) {
+        int64_t now = wp_now_ms();
+        char at[40];
+        wp_datetime_format_local(now, at, sizeof at);
+        sqlite3_stmt *stmt = rollup_stmt(r, RSTMT_FILE_ADD);
+        sqlite3_bind_int64(stmt, 1, id);
+        sqlite3_bind_text(stmt, 2, r->unit, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, now);
+        sqlite3_bind_text(stmt, 5, at, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(stmt, 6, (sqlite3_int64)reports);
+        if (sqlite3_step(stmt) != SQLITE_DONE)
+            rc = rollup_db_error(r, "writing rollup_files");
+        sqlite3_reset(stmt);
+    }
+    if (rc == WP_OK && (rc = store_commit(r->store)) != WP_OK)
+        wp_log(WP_LOG_ERR, "rollup: %s", store_errmsg(r->store));
+    if (rc != WP_OK)
+        store_rollback(r->store);
+    return rc;
+}
+
+/* changes[0..n) (whole periods) into one file, then into the database. */
+static enum wp_err rollup_hand_on(struct rollup *r, const struct plan *plan,
+                                  const struct rollup_change *changes, size_t n)
+{
+    size_t reports = 0;
+    char *text = rollup_file_text(plan, changes, n, &reports);
+    if (!text)
+        return WP_ERR_NOMEM;
+    char name[128];
+    int64_t id = 0;
+    bool present = false;
+    int level = r->failing ? WP_LOG_DEBUG : WP_LOG_ERR;
+    enum wp_err rc = rollup_pick_name(r, text, &id, name, sizeof name, &present, level);
+    if (rc == WP_OK && !present)
+        rc = rollup_write_file(r->spool_dir, name, text, level);
+    if (rc == WP_OK)
+        rc = rollup_record(r, plan, changes, n, id, name, reports);
+    if (rc == WP_OK)
+        wp_log(WP_LOG_INFO, "rollup: %s %s: %zu report(s) of unit %s, %zu value(s), from "
+               "%s to %s", present ? "found (written before a restart)" : "wrote", name,
+               reports, r->unit, n, changes[0].point.period, changes[n - 1].point.period);
+    free(text);
+    return rc;
+}
+
+enum wp_err rollup_run(struct rollup *r, struct evaluate *evaluate, const struct plan *plan)
+{
+    if (!plan)
+        return WP_OK;
+    enum wp_err rc = rollup_collect(r, evaluate, plan);
+    if (rc == WP_OK && r->change_count > 1)
+        qsort(r->changes, r->change_count, sizeof *r->changes, rollup_change_cmp);
+    /* Files of at most ROLLUP_FILE_PERIODS_MAX periods, each period whole in one. */
+    size_t start = 0;
+    while (rc == WP_OK && start < r->change_count) {
+        size_t end = start, periods = 0;
+        while (end < r->change_count) {
+            if (end == start || !rollup_same_period(&r->changes[end - 1], &r->changes[end])) {
+                if (periods == ROLLUP_FILE_PERIODS_MAX)
+                    break;
+                periods++;
+            }
+            end++;
+        }
+        rc = rollup_hand_on(r, plan, r->changes + start, end - start);
+        start = end;
+    }
+    if (rc != WP_OK && rc != WP_ERR_NOMEM)
+        r->failing = true;
+    else if (rc == WP_OK && r->failing) {
+        r->failing = false;
+        wp_log(WP_LOG_NOTICE, "rollup: files are written again");
+    }
+    if (rc == WP_ERR_NOMEM)
+        wp_log(WP_LOG_ERR, "rollup: out of memory; trying again later");
+    return rc;
+}
