@@ -24,6 +24,8 @@ A report is a dict:
      "values": {indicator: int}, "tasks": {task: state}, "note": "…" (backfills and corrections only)}
 `body(r)` is what `wardpulse-agent submit --file` takes: {"period", "values", "tasks"[, "note"]} (the agent
 fills v, ward, stream, seq and observed_at itself; submit it at observed_at so the agent's time agrees).
+bench/replay_driver.py does this through real agents, handing a day's reports in early that same day, in
+order, so that they beat the cut-off at a day per second (its docstring says why that changes no alert).
 
 CLI:
     replay2022.py --plan plans/ba-dinh-2022 --out DIR
