@@ -20,6 +20,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -190,6 +191,24 @@ class Aggregator(Process):
         self.settings.update(settings)
         self.conf = write_config(os.path.join(tmp, name + ".conf"), self.settings)
         super().__init__(name, [AGGREGATOR_BIN, "-c", self.conf], os.path.join(tmp, name + ".log"))
+
+    def start(self, env=None):
+        """Returns once the aggregator's database has its schema (so `wardpulse export`
+        can read it), or once the process has exited (a test of a refused start)."""
+        super().start(env)
+        wait_for(lambda: not self.alive() or self._schema_ready(), "aggregator database ready",
+                 timeout=15)
+        return self
+
+    def _schema_ready(self):
+        try:
+            db = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=0.2)
+            try:
+                return db.execute("PRAGMA user_version").fetchone()[0] > 0
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return False
 
 
 class Agent(Process):
