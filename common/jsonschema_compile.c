@@ -64,10 +64,15 @@ static size_t utf8_encode(unsigned cp, char *out)
 static bool ecma_to_ere(const char *src, char *out, const char **why)
 {
     static const char ere_special[] = ".[]()*+?{}|^$\\";
-    bool in_class = false;
+    bool in_class = false, after_quantifier = false;
     char *o = out;
     for (const char *s = src; *s; s++) {
         unsigned char ch = (unsigned char)*s;
+        /* ECMA refuses a quantifier on a quantifier ("a++": nothing to repeat), and glibc
+         * would accept it and duplicate its tree for each one, exponentially: a schema
+         * pattern must never be able to exhaust the daemon's memory. */
+        bool was_quantifier = after_quantifier;
+        after_quantifier = false;
         if (ch == '\\') {
             char e = *++s;
             const char *set = e == 'd' || e == 'D' ? "0-9" : e == 'w' || e == 'W'
@@ -144,6 +149,11 @@ static bool ecma_to_ere(const char *src, char *out, const char **why)
             if (ch == '{' && digits && s[1 + digits] == ',')
                 more = 1 + strspn(s + 2 + digits, "0123456789");
             if (ch == '{' && digits && s[1 + digits + more] == '}') {
+                if (was_quantifier) {
+                    *why = "a quantifier after a quantifier (nothing to repeat)";
+                    return false;
+                }
+                after_quantifier = true;
                 memcpy(o, s, digits + more + 2);
                 o += digits + more + 2;
                 s += digits + more + 1;
@@ -153,6 +163,11 @@ static bool ecma_to_ere(const char *src, char *out, const char **why)
                 o += sprintf(o, "\\%c", ch);
             }
         } else if (ch == '*' || ch == '+' || ch == '?') {
+            if (was_quantifier) {
+                *why = "a quantifier after a quantifier (nothing to repeat)";
+                return false;
+            }
+            after_quantifier = true;
             *o++ = (char)ch;
             if (s[1] == '?')
                 s++;                     /* lazy quantifier: same verdict under REG_NOSUB */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -35,6 +36,17 @@ static inline void fuzz_quiet_logs(void)
 static inline int fuzz_terminated(const char *err, size_t size)
 {
     return memchr(err, '\0', size) != NULL;
+}
+
+/* Where a harness puts its temporary files: $TMPDIR (run.sh points it at a directory of
+ * its own, removed when it ends, so a crashed harness leaves nothing behind), else
+ * /dev/shm (memory: SQLite and file writes stay cheap), else /tmp. */
+static inline const char *fuzz_tmp_base(void)
+{
+    const char *env = getenv("TMPDIR");
+    if (env && env[0])
+        return env;
+    return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 }
 
 #endif

@@ -2,16 +2,22 @@
 # tests/fuzz/run.sh [SECONDS_EACH] — builds the libFuzzer harnesses of tests/fuzz/ with
 # clang (ASan + UBSan) against the project's own C sources, replays the known
 # reproducers in tests/fuzz/regressions/, then fuzzes each harness for SECONDS_EACH
-# seconds (default 10: about a minute altogether, build included). Exits non-zero on any
-# crash, leak, sanitizer finding, timeout or broken contract, printing the reproducer.
+# seconds (default 10: about a minute and a half altogether, build included). Exits
+# non-zero on any crash, leak, sanitizer finding, timeout or broken contract, printing
+# the reproducer.
 #
 # Harnesses (each a fuzz_<name>.c here):
 #   report   wp_report_decode + the report contract (round trip included)
-#   ack      the agent's ack_decode (agent/ack.c) and the "ack" schema
+#   ack      the agent's ack_decode (agent/ack.c), then the ack applied to a real outbox
+#            (outbox_apply_ack on a temporary SQLite file) and to the in-memory list
 #   config   both daemons' configuration loading: file and command line
-#   plan     orgunits / catalog / plan documents against their schemas
+#   plan     the aggregator's plan loader (aggregator/plan_load.c, plan_rules.c): the input
+#            as one of the three files beside the other two of plans/ba-dinh-2022
 #   schema   the JSON Schema compiler and validator on arbitrary schemas
-# Seeds come from schemas/examples/ and plans/ (copied at run time, never duplicated here).
+#   spool    the agent's spool file parsing (agent/spool_parse.c, spool_csv.c): the input
+#            as a .csv and as a .json file
+# Seeds come from schemas/examples/, plans/ and the CSV and JSON examples of docs/spool.md
+# (copied at run time, never duplicated here).
 #
 # Environment: FUZZ_BUILD (default build-fuzz), FUZZ_ONLY="report ack" to run some,
 # CC (default clang). Reproduce a crash: build-fuzz/fuzz_<name> <reproducer file>.
@@ -23,14 +29,22 @@ cd "$(dirname "$0")/../.."
 SRC=$(pwd)
 SECONDS_EACH=${1:-10}
 BUILD=${FUZZ_BUILD:-build-fuzz}
-HARNESSES=${FUZZ_ONLY:-report ack config plan schema}
+HARNESSES=${FUZZ_ONLY:-report ack config plan schema spool}
 case "$SECONDS_EACH" in ''|*[!0-9]*) echo "usage: $0 [SECONDS_EACH]" >&2; exit 2 ;; esac
 
 # --- Tools -------------------------------------------------------------------------------
 scripts/install-deps.sh
 CC=${CC:-clang}
 probe_dir=$(mktemp -d)
-trap 'rm -rf "$probe_dir"' EXIT
+# The harnesses' temporary files (fuzz_ack's outbox, fuzz_plan's plan directories) go
+# into a directory of this run, in memory when /dev/shm is there; removed at the end, also
+# after a crash (a crashed harness cannot clean up after itself).
+if [ -w /dev/shm ]; then
+    fuzz_tmp=$(mktemp -d /dev/shm/wardpulse-fuzz-run-XXXXXX)
+else
+    fuzz_tmp=$(mktemp -d)
+fi
+trap 'rm -rf "$probe_dir" "$fuzz_tmp"' EXIT
 fuzzer_links() {
     command -v "$CC" >/dev/null 2>&1 || return 1
     printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' \
@@ -80,23 +94,37 @@ for src in "$SRC"/common/*.c "$BUILD/schemas_embedded.c"; do
     compile "$obj" "$src" -I"$SRC/common" &
     common_objs+=("$obj")
 done
-compile "$BUILD/obj/agent_ack.o" "$SRC/agent/ack.c" -I"$SRC/common" -I"$SRC/agent" &
-compile "$BUILD/obj/agent_config.o" "$SRC/agent/agent_config.c" -I"$SRC/common" -I"$SRC/agent" &
-compile "$BUILD/obj/aggregator_config.o" "$SRC/aggregator/aggregator_config.c" \
-        -I"$SRC/common" -I"$SRC/aggregator" &
+# The daemons' sources the harnesses call (never a main.c: no daemon runs).
+AGENT_SOURCES=(ack agent_config inflight intake outbox outbox_link outbox_spool outbox_store
+               spool_csv spool_parse spool_problems)
+AGGREGATOR_SOURCES=(aggregator_config plan_load plan_rules)
+for src in "${AGENT_SOURCES[@]}"; do
+    compile "$BUILD/obj/agent_$src.o" "$SRC/agent/$src.c" -I"$SRC/common" -I"$SRC/agent" &
+done
+for src in "${AGGREGATOR_SOURCES[@]}"; do
+    compile "$BUILD/obj/aggregator_$src.o" "$SRC/aggregator/$src.c" \
+            -I"$SRC/common" -I"$SRC/aggregator" &
+done
 wait_all() { local rc=0; for job in $(jobs -p); do wait "$job" || rc=1; done; return $rc; }
 wait_all || { echo "building the project's sources with $CC failed" >&2; exit 1; }
 
 extra_objs() {
+    local o="$BUILD/obj"
     case "$1" in
-        ack) echo "$BUILD/obj/agent_ack.o" ;;
-        config) echo "$BUILD/obj/agent_config.o $BUILD/obj/aggregator_config.o" ;;
+        ack) echo "$o/agent_ack.o $o/agent_inflight.o $o/agent_outbox.o $o/agent_outbox_link.o" \
+                  "$o/agent_outbox_spool.o $o/agent_outbox_store.o" ;;
+        config) echo "$o/agent_agent_config.o $o/aggregator_aggregator_config.o" ;;
+        plan) echo "$o/aggregator_plan_load.o $o/aggregator_plan_rules.o" ;;
+        spool) echo "$o/agent_spool_parse.o $o/agent_spool_csv.o $o/agent_spool_problems.o" \
+                    "$o/agent_intake.o" ;;
     esac
 }
 for name in $HARNESSES; do
     [ -f "tests/fuzz/fuzz_$name.c" ] || { echo "no harness tests/fuzz/fuzz_$name.c" >&2; exit 2; }
     read -r -a extra <<<"$(extra_objs "$name")"
+    # FUZZ_SOURCE_DIR: where fuzz_plan finds the good plan files (plans/ba-dinh-2022).
     "$CC" "${CFLAGS[@]}" -fsanitize=fuzzer -I"$SRC/common" -I"$SRC/agent" -I"$SRC/aggregator" \
+        -DFUZZ_SOURCE_DIR="\"$SRC\"" \
         "tests/fuzz/fuzz_$name.c" "${common_objs[@]}" "${extra[@]}" "${LIBS[@]}" \
         -o "$BUILD/fuzz_$name" &
 done
@@ -108,8 +136,38 @@ seed_dir() {
     rm -rf "$dir"
     mkdir -p "$dir"
     case "$name" in
-        report|ack)
-            cp schemas/examples/valid/"$name"-*.json schemas/examples/invalid/"$name"-*.json "$dir/" ;;
+        report)
+            cp schemas/examples/valid/report-*.json schemas/examples/invalid/report-*.json "$dir/" ;;
+        ack)
+            cp schemas/examples/valid/ack-*.json schemas/examples/invalid/ack-*.json "$dir/"
+            # The valid acks again, addressed to the harness's ward and stream (00001,
+            # 9f1c2a7e4b5d6c3a) so that they reach its outbox.
+            for f in schemas/examples/valid/ack-*.json; do
+                sed -E -e 's/"ward": *"[0-9]{5}"/"ward": "00001"/' \
+                    -e 's/"stream": *"[0-9a-f]{16}"/"stream": "9f1c2a7e4b5d6c3a"/' \
+                    "$f" > "$dir/for-00001-$(basename "$f")"
+            done ;;
+        spool)
+            # The CSV blocks of docs/spool.md (those whose first line is a header) and its
+            # JSON example, then what else the format allows and what clerks get wrong.
+            awk -v dir="$dir" '
+                /^```/ { if (inblock) { inblock = 0; if (out != "") close(out) }
+                         else { inblock = 1; first = 1; out = "" }
+                         next }
+                inblock && first { first = 0; if ($0 ~ /^period[,;\t]/) out = dir "/doc-" (++n) ".csv" }
+                inblock && out != "" { print > out }
+            ' docs/spool.md
+            grep -o '`{"period".*}`' docs/spool.md | tr -d '`' > "$dir/doc-report.json"
+            printf '\xef\xbb\xbfperiod;indicator;value\r\n2022-05-03;cases_new_community;12\r\n2022-05-03;note;"Ph\xc6\xb0\xe1\xbb\x9dng; \xc4\x91\xc3\xa3 ki\xe1\xbb\x83m tra"\r\n2022-05-04;task:ward-scenario;done\r\n' \
+                > "$dir/bom-semicolon.csv"
+            printf 'Value\tPeriod\tIndicator\t\n12\t2022-W18\tdeaths\t\n\t2022-W18\tvacc_18p_dose1_cum\t\n# comment\n\n' \
+                > "$dir/tab-any-order.csv"
+            printf 'period,indicator,value\n2022-05-03,note,"line 1\nline 2, ""quoted"""\n2022-05-03,deaths,0\n' \
+                > "$dir/quoted-newline.csv"
+            printf 'period,indicator,value\n2022-05-04,deaths,-1\n2022-02-30,deaths,1\n03/05/2022,deaths,1\n2022-05-05,deaths,12.000\n2022-05-05,deaths,1\n2022-05-06,note,"open\n' \
+                > "$dir/mistakes.csv"
+            printf '[{"period":"2022-05-03","values":{"deaths":1}},{"period":"2022-W18","tasks":{"ward-scenario":"done"},"note":"x"}]' \
+                > "$dir/array.json" ;;
         plan)
             for kind in orgunits catalog plan; do
                 cp schemas/examples/valid/"$kind"-*.json schemas/examples/invalid/"$kind"-*.json "$dir/"
@@ -146,7 +204,9 @@ for name in $HARNESSES; do
     bin="$BUILD/fuzz_$name"
     # Known reproducers first: a bug once found must stay fixed.
     if compgen -G "tests/fuzz/regressions/$name/*" >/dev/null; then
-        if ! "$bin" tests/fuzz/regressions/"$name"/* >"$BUILD/$name-regressions.log" 2>&1; then
+        # With the limits of the fuzzing below, so that what failed there fails here.
+        if ! TMPDIR="$fuzz_tmp" "$bin" -timeout=10 -rss_limit_mb=2048 \
+                tests/fuzz/regressions/"$name"/* >"$BUILD/$name-regressions.log" 2>&1; then
             echo "FAIL fuzz_$name: a known reproducer crashes:" >&2
             show_failure "$BUILD/$name-regressions.log"
             echo "reproducer: $(sed -n 's/^Running: //p' "$BUILD/$name-regressions.log" | tail -n 1)" \
@@ -163,7 +223,7 @@ for name in $HARNESSES; do
     log="$BUILD/$name.log"
     echo "fuzzing $name for ${SECONDS_EACH}s"
     set +e
-    "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
+    TMPDIR="$fuzz_tmp" "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -dict=tests/fuzz/wardpulse.dict \
         -artifact_prefix="$ARTIFACTS/$name-" "$corpus" "$BUILD/seeds/$name" >"$log" 2>&1
     rc=$?

@@ -302,5 +302,20 @@ def test_export_refuses_hostile_paths_and_changes_nothing():
             assert r.returncode == 2 and option in r.stderr, (option, value, r)
 
 
+def test_security_md_lists_every_hostile_input_and_fuzz_test():
+    """docs/security.md, "How the tests show it", names every hostile-input test file and
+    every fuzz harness, so that a new one is not forgotten there."""
+    from harness import SRC
+    with open(os.path.join(SRC, "docs", "security.md"), encoding="utf-8") as f:
+        doc = f.read()
+    names = [n for n in os.listdir(os.path.join(SRC, "tests", "integration"))
+             if n.startswith("test_hostile") and n.endswith(".py")]
+    names += [n for n in os.listdir(os.path.join(SRC, "tests", "fuzz"))
+              if n.startswith("fuzz_") and n.endswith(".c")]
+    assert len(names) >= 8, names
+    missing = [n for n in sorted(names) if "`%s`" % n not in doc]
+    assert not missing, "docs/security.md does not list %s" % missing
+
+
 if __name__ == "__main__":
     run_tests(globals())
