@@ -5,9 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "log.h"
-#include "timefmt.h"
 
 #define OPT(field) offsetof(struct agent_config, field)
 
@@ -16,10 +13,7 @@ const struct wp_config_option agent_config_options[] = {
      "national code of the reporting unit: a ward, five digits (e.g. 00001), or for the "
      "district's own agent, which reports the district's figures to the city, the "
      "district, three digits (e.g. 001); names the MQTT topics"},
-    {"broker_host", WP_CONFIG_STRING, "localhost", 0, 0, OPT(broker_host), 0,
-     "MQTT broker host name or address"},
-    {"broker_port", WP_CONFIG_INT, "1883", 1, 65535, OPT(broker_port), 0,
-     "MQTT broker port (8883 is usual with TLS)"},
+    WP_DAEMON_BROKER_OPTIONS(struct agent_config, daemon),
     {"client_id", WP_CONFIG_STRING, NULL, 0, 0, OPT(client_id), 0,
      "MQTT client id of the persistent session (default: the ward code)"},
     {"outbox_path", WP_CONFIG_STRING, AGENT_DEFAULT_OUTBOX_PATH, 0, 0, OPT(outbox_path), 0,
@@ -49,28 +43,7 @@ const struct wp_config_option agent_config_options[] = {
      "longest wait between two connection attempts; taken as reconnect_min if shorter"},
     {"poll_interval", WP_CONFIG_DURATION, "200ms", 10, 10000, OPT(poll_interval_ms), 0,
      "how often the daemon looks for reports committed by a concurrent 'submit'"},
-    {"log_level", WP_CONFIG_STRING, "info", 0, 0, OPT(log_level), 0,
-     "error, warning, notice, info or debug"},
-    {"cafile", WP_CONFIG_STRING, NULL, 0, 0, OPT(cafile), 0,
-     "CA certificate (PEM) of the broker; setting it turns TLS on"},
-    {"certfile", WP_CONFIG_STRING, NULL, 0, 0, OPT(certfile), 0,
-     "client certificate (PEM) for TLS client authentication (optional)"},
-    {"keyfile", WP_CONFIG_STRING, NULL, 0, 0, OPT(keyfile), 0,
-     "private key (PEM) of certfile"},
-    {"username", WP_CONFIG_STRING, NULL, 0, 0, OPT(username), 0,
-     "MQTT user name (optional)"},
-    {"password_file", WP_CONFIG_STRING, NULL, 0, 0, OPT(password_file), 0,
-     "file whose first line is the MQTT password (keeps it out of the config and of ps)"},
-    {"clock_start", WP_CONFIG_STRING, NULL, 0, 0, OPT(clock_start), 0,
-     "simulated clock: the instant (RFC 3339, e.g. 2022-05-01T00:00:00+07:00) the clock "
-     "shows at start; for tests, replays and the demo. Unset: the real time"},
-    {"clock_rate", WP_CONFIG_INT, "1", 1, 100000000, OPT(clock_rate), 0,
-     "simulated clock: simulated seconds per real second (86400: a day per second); "
-     "1 with no clock_start is real time"},
-    {"clock_anchor", WP_CONFIG_STRING, NULL, 0, 0, OPT(clock_anchor), 0,
-     "simulated clock: the real instant (RFC 3339) at which it showed clock_start; give "
-     "the agent, its submits and the aggregator the same, so that their clocks agree. "
-     "Unset: when the process starts"},
+    WP_DAEMON_COMMON_OPTIONS(struct agent_config, daemon),
     {NULL, 0, NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -102,41 +75,14 @@ enum wp_err agent_config_load(struct agent_config *cfg, const struct wp_cmdline 
                  wp_config_where(cmd, "ward", where, sizeof where), cfg->ward);
         return WP_ERR_CONFIG;
     }
-    cfg->log_level_value = wp_log_level_parse(cfg->log_level);
-    if (cfg->log_level_value < 0) {
-        snprintf(err, errlen,
-                 "%s: log_level: '%s' is not one of error, warning, notice, info, debug",
-                 wp_config_where(cmd, "log_level", where, sizeof where), cfg->log_level);
-        return WP_ERR_CONFIG;
-    }
-    if ((cfg->certfile == NULL) != (cfg->keyfile == NULL)) {
-        snprintf(err, errlen, "%s: certfile and keyfile must be given together",
-                 wp_config_where(cmd, "certfile", where, sizeof where));
-        return WP_ERR_CONFIG;
-    }
-    if (cfg->certfile && !cfg->cafile) {
-        snprintf(err, errlen, "%s: certfile needs cafile (TLS is on only when cafile is set)",
-                 wp_config_where(cmd, "certfile", where, sizeof where));
-        return WP_ERR_CONFIG;
-    }
+    if ((rc = wp_daemon_config_check(&cfg->daemon, cmd, err, errlen)) != WP_OK)
+        return rc;
     /* A maximum below its minimum (e.g. ack_timeout 1h with the default maximum) means
      * "no growth", not a configuration error. */
     if (cfg->ack_timeout_max_ms < cfg->ack_timeout_ms)
         cfg->ack_timeout_max_ms = cfg->ack_timeout_ms;
     if (cfg->reconnect_max_ms < cfg->reconnect_min_ms)
         cfg->reconnect_max_ms = cfg->reconnect_min_ms;
-    cfg->clock_start_ms = WP_CLOCK_START_NOW;
-    if (cfg->clock_start && !wp_datetime_parse(cfg->clock_start, &cfg->clock_start_ms)) {
-        snprintf(err, errlen, "%s: clock_start: '%s' is not an RFC 3339 date-time with an "
-                 "offset (e.g. 2022-05-01T00:00:00+07:00)",
-                 wp_config_where(cmd, "clock_start", where, sizeof where), cfg->clock_start);
-        return WP_ERR_CONFIG;
-    }
-    if (cfg->clock_anchor && !wp_datetime_parse(cfg->clock_anchor, &cfg->clock_anchor_ms)) {
-        snprintf(err, errlen, "%s: clock_anchor: '%s' is not an RFC 3339 date-time with an "
-                 "offset", wp_config_where(cmd, "clock_anchor", where, sizeof where), cfg->clock_anchor);
-        return WP_ERR_CONFIG;
-    }
     if (cfg->outbox_path[0] == '\0') {
         snprintf(err, errlen, "%s: outbox_path: must not be empty",
                  wp_config_where(cmd, "outbox_path", where, sizeof where));
@@ -153,19 +99,6 @@ enum wp_err agent_config_load(struct agent_config *cfg, const struct wp_cmdline 
         }
     }
     return WP_OK;
-}
-
-void agent_config_apply_clock(const struct agent_config *cfg)
-{
-    if (!cfg->clock_start && cfg->clock_rate == 1)
-        return;
-    if (cfg->clock_anchor)
-        wp_clock_configure_at(cfg->clock_start_ms, (double)cfg->clock_rate, cfg->clock_anchor_ms);
-    else
-        wp_clock_configure(cfg->clock_start_ms, (double)cfg->clock_rate);
-    char shown[40];
-    wp_datetime_format_local(wp_now_ms(), shown, sizeof shown);
-    wp_log(WP_LOG_DEBUG, "simulated clock: now %s, %lld× real time", shown, cfg->clock_rate);
 }
 
 void agent_config_free(struct agent_config *cfg)

@@ -2,8 +2,8 @@
  *
  * The table is the documentation: `wardpulse-agent --help` prints it, docs/ copies it.
  * agent_config_load() runs the common loader over the table and then checks what a
- * table cannot express (a ward code of five digits or a district code of three, a known
- * log level, RFC 3339 clock instants) and fills derived defaults (client_id = ward).
+ * table cannot express (a ward code of five digits or a district code of three, and the
+ * shared checks of daemon_config.h) and fills derived defaults (client_id = ward).
  */
 #ifndef WP_AGENT_CONFIG_H
 #define WP_AGENT_CONFIG_H
@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "daemon_config.h"
 #include "error.h"
 
 #define AGENT_DEFAULT_OUTBOX_PATH "/var/lib/wardpulse-agent/outbox.db"
@@ -19,8 +20,7 @@
 struct agent_config {
     char *ward;              /* the reporting unit: a ward "00001" (five digits) or a
                               * district "001" (three digits) */
-    char *broker_host;
-    long long broker_port;
+    struct wp_daemon_config daemon;  /* broker, TLS, credentials, log level, clock */
     char *client_id;         /* never NULL after a successful load: defaults to ward */
     char *outbox_path;
     char *spool_dir;         /* NULL: no spool intake */
@@ -32,23 +32,7 @@ struct agent_config {
     int64_t reconnect_min_ms;    /* first wait before reconnecting to the broker */
     int64_t reconnect_max_ms;    /* >= reconnect_min_ms */
     int64_t poll_interval_ms;
-    char *log_level;
-    int log_level_value;     /* derived: WP_LOG_* of log_level */
-    char *cafile;
-    char *certfile;
-    char *keyfile;
-    char *username;
-    char *password_file;
-    char *clock_start;           /* RFC 3339, or NULL: the clock starts at the real now */
-    long long clock_rate;        /* simulated seconds per real second; 1 = real time */
-    int64_t clock_start_ms;      /* derived: clock_start as Unix ms, or WP_CLOCK_START_NOW */
-    char *clock_anchor;          /* RFC 3339: the real instant the clock showed clock_start */
-    int64_t clock_anchor_ms;     /* derived; 0 when clock_anchor is unset */
 };
-
-/* Starts the simulated clock of cfg (clock_start, clock_rate, clock_anchor) if it asks for
- * one, before anything reads the time. Real time otherwise. */
-void agent_config_apply_clock(const struct agent_config *cfg);
 
 /* The option table, ending with an entry whose name is NULL. */
 extern const struct wp_config_option agent_config_options[];

@@ -113,10 +113,10 @@ int main(int argc, char **argv)
     }
     char component[32];
     snprintf(component, sizeof component, "agent %s", cfg.ward);
-    wp_log_init(component, cfg.log_level_value);
+    wp_log_init(component, cfg.daemon.log_level_value);
     /* Before any command reads the time: observed_at, created_at and status's ages all
      * come from the (possibly simulated) clock. */
-    agent_config_apply_clock(&cfg);
+    wp_daemon_config_apply_clock(&cfg.daemon, WP_LOG_DEBUG);
 
     int sub_argc = argc - cmd.command_index;
     char **sub_argv = argv + cmd.command_index;

@@ -290,18 +290,18 @@ static enum wp_err publisher_start(struct publisher *p, char *err, size_t errlen
     publisher_status_json(p, "offline", true, p->will_payload, sizeof p->will_payload);
 
     struct wp_mqtt_options opts = {
-        .host = cfg->broker_host,
-        .port = (int)cfg->broker_port,
+        .host = cfg->daemon.broker_host,
+        .port = (int)cfg->daemon.broker_port,
         .client_id = cfg->client_id,
         .clean_session = false,
         .will_topic = p->status_topic,
         .will_payload = p->will_payload,
         .will_retain = true,
-        .cafile = cfg->cafile,
-        .certfile = cfg->certfile,
-        .keyfile = cfg->keyfile,
-        .username = cfg->username,
-        .password_file = cfg->password_file,
+        .cafile = cfg->daemon.cafile,
+        .certfile = cfg->daemon.certfile,
+        .keyfile = cfg->daemon.keyfile,
+        .username = cfg->daemon.username,
+        .password_file = cfg->daemon.password_file,
         .reconnect_min_ms = cfg->reconnect_min_ms,
         .reconnect_max_ms = cfg->reconnect_max_ms,
         .userdata = p,
@@ -312,17 +312,17 @@ static enum wp_err publisher_start(struct publisher *p, char *err, size_t errlen
     e = wp_mqtt_init(&p->mqtt, &opts, err, errlen);
     if (e != WP_OK)
         return e;
-    snprintf(p->broker, sizeof p->broker, "%s:%lld", cfg->broker_host, cfg->broker_port);
+    snprintf(p->broker, sizeof p->broker, "%s:%lld", cfg->daemon.broker_host, cfg->daemon.broker_port);
     p->link_since = wp_now_ms();
     snprintf(p->link_error, sizeof p->link_error, "the daemon started; connecting");
     outbox_link_record(p->ob, false, p->link_since, p->link_error, p->broker);
     wp_log(WP_LOG_NOTICE, "wardpulse-agent %s for ward %s: outbox %s, stream %s, broker %s:%lld",
            WARDPULSE_VERSION, cfg->ward, cfg->outbox_path, outbox_stream(p->ob),
-           cfg->broker_host, cfg->broker_port);
+           cfg->daemon.broker_host, cfg->daemon.broker_port);
     if (wp_clock_simulated()) {
         char shown[40];
         wp_datetime_format_local(wp_now_ms(), shown, sizeof shown);
-        wp_log(WP_LOG_NOTICE, "simulated clock: now %s, %lld× real time", shown, cfg->clock_rate);
+        wp_log(WP_LOG_NOTICE, "simulated clock: now %s, %lld× real time", shown, cfg->daemon.clock_rate);
     }
     return WP_OK;
 }
@@ -356,7 +356,7 @@ int publisher_run(const struct agent_config *cfg)
         goto cleanup;
     }
     wp_notify_ready("outbox %s open; connecting to broker %s:%lld", cfg->outbox_path,
-                    cfg->broker_host, cfg->broker_port);
+                    cfg->daemon.broker_host, cfg->daemon.broker_port);
     int poll_ms = (int)cfg->poll_interval_ms;
     while (!agent_stop_requested) {
         wp_notify_watchdog(wp_monotonic_ms());

@@ -7,20 +7,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "clock.h"
-#include "log.h"
 #include "report.h"
-#include "timefmt.h"
 
 #define OPT(field) offsetof(struct aggregator_config, field)
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
 const struct wp_config_option aggregator_config_options[] = {
-    {"broker_host", WP_CONFIG_STRING, "localhost", 0, 0, OPT(broker_host), 0,
-     "MQTT broker host name or address"},
-    {"broker_port", WP_CONFIG_INT, "1883", 1, 65535, OPT(broker_port), 0,
-     "MQTT broker port (8883 is usual with TLS)"},
+    WP_DAEMON_BROKER_OPTIONS(struct aggregator_config, daemon),
     {"client_id", WP_CONFIG_STRING, "wardpulse-aggregator", 0, 0, OPT(client_id), 0,
      "MQTT client id of the persistent session; keep it fixed, or reports queued for the "
      "old id stay in the broker"},
@@ -54,34 +48,13 @@ const struct wp_config_option aggregator_config_options[] = {
      OPT(max_payload), 0,
      "largest report payload in bytes; a larger one is rejected and its first max_payload "
      "bytes kept"},
-    {"log_level", WP_CONFIG_STRING, "info", 0, 0, OPT(log_level), 0,
-     "error, warning, notice, info or debug"},
-    {"cafile", WP_CONFIG_STRING, NULL, 0, 0, OPT(cafile), 0,
-     "CA certificate (PEM) of the broker; setting it turns TLS on"},
-    {"certfile", WP_CONFIG_STRING, NULL, 0, 0, OPT(certfile), 0,
-     "client certificate (PEM) for TLS client authentication (optional)"},
-    {"keyfile", WP_CONFIG_STRING, NULL, 0, 0, OPT(keyfile), 0,
-     "private key (PEM) of certfile"},
-    {"username", WP_CONFIG_STRING, NULL, 0, 0, OPT(username), 0,
-     "MQTT user name (optional)"},
-    {"password_file", WP_CONFIG_STRING, NULL, 0, 0, OPT(password_file), 0,
-     "file whose first line is the MQTT password (keeps it out of the config and of ps)"},
     {"alert_repeat", WP_CONFIG_DURATION, "1d", 0, INT64_C(366) * 86400000, OPT(alert_repeat_ms), 0,
      "announce a firing alert again on events/alert this often (simulated clock time); "
      "0 never"},
     {"alert_command", WP_CONFIG_STRING, NULL, 0, 0, OPT(alert_command), 0,
      "shell command run at each alert transition (firing, resolved) with the alert JSON "
      "on stdin and WP_ALERT_* variables, e.g. an e-mail or SMS gateway"},
-    {"clock_start", WP_CONFIG_STRING, NULL, 0, 0, OPT(clock_start), 0,
-     "simulated clock: the instant (RFC 3339, e.g. 2022-05-01T00:00:00+07:00) the clock "
-     "shows at start; for tests, replays and the demo. Unset: the real time"},
-    {"clock_rate", WP_CONFIG_INT, "1", 1, 100000000, OPT(clock_rate), 0,
-     "simulated clock: simulated seconds per real second (86400: a day per second); "
-     "1 with no clock_start is real time"},
-    {"clock_anchor", WP_CONFIG_STRING, NULL, 0, 0, OPT(clock_anchor), 0,
-     "simulated clock: the real instant (RFC 3339) at which it showed clock_start; give "
-     "every daemon of a simulation the same, so that their clocks agree and a restart "
-     "finds the simulated time gone on. Unset: when the daemon starts"},
+    WP_DAEMON_COMMON_OPTIONS(struct aggregator_config, daemon),
     {NULL, 0, NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -160,36 +133,11 @@ enum wp_err aggregator_config_load(struct aggregator_config *cfg, const struct w
             return WP_ERR_CONFIG;
         }
     }
-    cfg->log_level_value = wp_log_level_parse(cfg->log_level);
-    if (cfg->log_level_value < 0) {
-        snprintf(err, errlen,
-                 "%s: log_level: '%s' is not one of error, warning, notice, info, debug", WHERE("log_level"),
-                 cfg->log_level);
-        return WP_ERR_CONFIG;
-    }
+    if ((rc = wp_daemon_config_check(&cfg->daemon, cmd, err, errlen)) != WP_OK)
+        return rc;
     if (cfg->db_path[0] == '\0' || cfg->client_id[0] == '\0') {
         const char *key = cfg->db_path[0] == '\0' ? "db_path" : "client_id";
         snprintf(err, errlen, "%s: %s: must not be empty", WHERE(key), key);
-        return WP_ERR_CONFIG;
-    }
-    if ((cfg->certfile == NULL) != (cfg->keyfile == NULL)) {
-        snprintf(err, errlen, "%s: certfile and keyfile must be given together", WHERE("certfile"));
-        return WP_ERR_CONFIG;
-    }
-    if (cfg->certfile && !cfg->cafile) {
-        snprintf(err, errlen, "%s: certfile needs cafile (TLS is on only when cafile is set)",
-                 WHERE("certfile"));
-        return WP_ERR_CONFIG;
-    }
-    cfg->clock_start_ms = WP_CLOCK_START_NOW;
-    if (cfg->clock_start && !wp_datetime_parse(cfg->clock_start, &cfg->clock_start_ms)) {
-        snprintf(err, errlen, "%s: clock_start: '%s' is not an RFC 3339 date-time with an "
-                 "offset (e.g. 2022-05-01T00:00:00+07:00)", WHERE("clock_start"), cfg->clock_start);
-        return WP_ERR_CONFIG;
-    }
-    if (cfg->clock_anchor && !wp_datetime_parse(cfg->clock_anchor, &cfg->clock_anchor_ms)) {
-        snprintf(err, errlen, "%s: clock_anchor: '%s' is not an RFC 3339 date-time with an "
-                 "offset", WHERE("clock_anchor"), cfg->clock_anchor);
         return WP_ERR_CONFIG;
     }
     if (cfg->plan_dir) {

@@ -2,8 +2,8 @@
  *
  * The table is the documentation: `wardpulse-aggregator --help` prints it and docs/ copies
  * it. aggregator_config_load() runs the common loader over the table, then checks what a
- * table cannot express (district or city code, log level, TLS file pairs, plan_dir and
- * rollup_spool_dir exist, clock_start is an RFC 3339 instant).
+ * table cannot express (district or city code, plan_dir and rollup_spool_dir exist, and
+ * the shared checks of daemon_config.h).
  */
 #ifndef WP_AGGREGATOR_CONFIG_H
 #define WP_AGGREGATOR_CONFIG_H
@@ -12,13 +12,13 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "daemon_config.h"
 #include "error.h"
 
 #define AGGREGATOR_DEFAULT_DB_PATH "/var/lib/wardpulse/wardpulse.db"
 
 struct aggregator_config {
-    char *broker_host;
-    long long broker_port;
+    struct wp_daemon_config daemon;  /* broker, TLS, credentials, log level, clock */
     char *client_id;          /* fixed: the broker keeps our persistent session under it */
     char *db_path;
     char *plan_dir;           /* NULL: no plan (rules and alerts come with the plan) */
@@ -31,20 +31,8 @@ struct aggregator_config {
     long long batch_max;      /* reports per transaction at most */
     int64_t batch_delay_ms;   /* commit when the oldest report in hand is this old */
     long long max_payload;    /* bytes; larger reports are rejected unparsed */
-    char *log_level;
-    int log_level_value;      /* derived: WP_LOG_* of log_level */
-    char *cafile;
-    char *certfile;
-    char *keyfile;
-    char *username;
-    char *password_file;
     int64_t alert_repeat_ms;  /* repeat firing alerts on events/alert; 0: never */
     char *alert_command;      /* run per alert transition, or NULL */
-    char *clock_start;        /* RFC 3339, or NULL: the clock starts at the real now */
-    long long clock_rate;     /* simulated seconds per real second; 1 = real time */
-    int64_t clock_start_ms;   /* derived: clock_start as Unix ms, or WP_CLOCK_START_NOW */
-    char *clock_anchor;       /* RFC 3339: the real instant the clock showed clock_start */
-    int64_t clock_anchor_ms;  /* derived; 0 when clock_anchor is unset (start of process) */
 };
 
 /* The option table, ending with an entry whose name is NULL. */

@@ -396,18 +396,18 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
     aggregator_evaluate_all(agg, wp_now_ms());
 
     struct wp_mqtt_options mopts = {
-        .host = agg->cfg.broker_host,
-        .port = (int)agg->cfg.broker_port,
+        .host = agg->cfg.daemon.broker_host,
+        .port = (int)agg->cfg.daemon.broker_port,
         .client_id = agg->cfg.client_id,
         .clean_session = false,
         .will_topic = AGGREGATOR_STATUS_TOPIC,
         .will_payload = will,
         .will_retain = true,
-        .cafile = agg->cfg.cafile,
-        .certfile = agg->cfg.certfile,
-        .keyfile = agg->cfg.keyfile,
-        .username = agg->cfg.username,
-        .password_file = agg->cfg.password_file,
+        .cafile = agg->cfg.daemon.cafile,
+        .certfile = agg->cfg.daemon.certfile,
+        .keyfile = agg->cfg.daemon.keyfile,
+        .username = agg->cfg.daemon.username,
+        .password_file = agg->cfg.daemon.password_file,
         .userdata = agg,
         .on_connect = aggregator_on_connect,
         .on_message = aggregator_on_message,
@@ -545,19 +545,9 @@ int main(int argc, char **argv)
         status = 0;
         goto cleanup;
     }
-    wp_log_init(NULL, agg.cfg.log_level_value);
+    wp_log_init(NULL, agg.cfg.daemon.log_level_value);
     aggregator_install_signals();
-    if (agg.cfg.clock_start || agg.cfg.clock_rate != 1) {
-        if (agg.cfg.clock_anchor)
-            wp_clock_configure_at(agg.cfg.clock_start_ms, (double)agg.cfg.clock_rate,
-                                  agg.cfg.clock_anchor_ms);
-        else
-            wp_clock_configure(agg.cfg.clock_start_ms, (double)agg.cfg.clock_rate);
-        char shown[40];
-        wp_datetime_format_local(wp_now_ms(), shown, sizeof shown);
-        wp_log(WP_LOG_NOTICE, "simulated clock: now %s, %lld× real time", shown,
-               agg.cfg.clock_rate);
-    }
+    wp_daemon_config_apply_clock(&agg.cfg.daemon, WP_LOG_NOTICE);
     wp_datetime_format_local(wp_now_ms(), agg.since, sizeof agg.since);
 
     if (!(will = aggregator_status_json("offline", NULL))) {
@@ -569,14 +559,14 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     wp_log(WP_LOG_INFO, "wardpulse-aggregator %s started: broker %s:%lld, client id %s, "
-           "batch %lld / %lld ms", WARDPULSE_VERSION, agg.cfg.broker_host,
-           agg.cfg.broker_port, agg.cfg.client_id, agg.cfg.batch_max,
+           "batch %lld / %lld ms", WARDPULSE_VERSION, agg.cfg.daemon.broker_host,
+           agg.cfg.daemon.broker_port, agg.cfg.client_id, agg.cfg.batch_max,
            (long long)agg.cfg.batch_delay_ms);
     /* Store and plan are in hand; the broker may still be coming: STATUS= says so, and
      * the loop keeps retrying it rather than failing the start. */
     wp_notify_ready("database %s open, %s; connecting to broker %s:%lld", agg.cfg.db_path,
-                    agg.plan ? "plan loaded" : "no plan", agg.cfg.broker_host,
-                    agg.cfg.broker_port);
+                    agg.plan ? "plan loaded" : "no plan", agg.cfg.daemon.broker_host,
+                    agg.cfg.daemon.broker_port);
 
     aggregator_run(&agg);
     aggregator_drain(&agg);

@@ -8,6 +8,7 @@ static bool clock_is_simulated;
 static double clock_rate_value = 1.0;
 static int64_t clock_start_ms;       /* wp_now_ms() at clock_origin_us */
 static int64_t clock_origin_us;      /* monotonic µs of the configure call */
+static int64_t clock_stop_ms = INT64_MAX;   /* a simulated clock never shows more */
 
 static int64_t read_us(clockid_t id)
 {
@@ -42,7 +43,13 @@ int64_t wp_now_ms(void)
     /* Microseconds, not milliseconds: at a day per second one real millisecond is
      * 86.4 simulated seconds, and truncating first would make the clock stutter. */
     double elapsed_us = (double)(read_us(CLOCK_MONOTONIC) - clock_origin_us);
-    return clock_start_ms + (int64_t)floor(elapsed_us * clock_rate_value / 1000.0);
+    double now = (double)clock_start_ms + floor(elapsed_us * clock_rate_value / 1000.0);
+    return now >= (double)clock_stop_ms ? clock_stop_ms : (int64_t)now;
+}
+
+void wp_clock_stop_at(int64_t stop_unix_ms)
+{
+    clock_stop_ms = stop_unix_ms > 0 && clock_is_simulated ? stop_unix_ms : INT64_MAX;
 }
 
 int64_t wp_monotonic_ms(void)
@@ -65,6 +72,8 @@ int64_t wp_clock_real_ms_until(int64_t clock_ms)
     int64_t left = clock_ms - wp_now_ms();
     if (left <= 0)
         return 0;
+    if (clock_ms > clock_stop_ms)
+        return INT64_MAX / 2;   /* the clock stops before: never */
     double real = ceil((double)left / clock_rate_value);
     return real > (double)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)real;
 }

@@ -16,6 +16,11 @@
  *       Daemons of one simulation given the same anchor agree on the time, and a daemon
  *       restarted with it finds the simulated time gone on, as real time would have.
  *
+ *   wp_clock_stop_at(stop_unix_ms)
+ *       a simulated clock stops at stop_unix_ms and stays there: a replay that ends at a
+ *       known instant ends in the same state however late its processes are stopped.
+ *       Deadlines after it never come (wp_clock_real_ms_until says "very long").
+ *
  * After configuration the clock runs on the monotonic clock, so it never jumps when the
  * system time is set. It is process-wide state: configure it once at start, before any
  * thread reads it.
@@ -35,6 +40,9 @@
 /* rate must be > 0 (values ≤ 0 are taken as 1). */
 void wp_clock_configure(int64_t start_unix_ms, double rate);
 void wp_clock_configure_at(int64_t start_unix_ms, double rate, int64_t anchor_real_ms);
+
+/* Only for a simulated clock (call after configuring it); stop_unix_ms 0: runs on. */
+void wp_clock_stop_at(int64_t stop_unix_ms);
 
 int64_t wp_now_ms(void);
 int64_t wp_monotonic_ms(void);

@@ -77,11 +77,13 @@ static void fuzz_agent(int argc, char **argv)
         FUZZ_CHECK(fuzz_digits(cfg.ward, 5) || fuzz_digits(cfg.ward, 3), "ward '%s' accepted",
                    cfg.ward);
         FUZZ_CHECK(cfg.client_id && cfg.client_id[0], "no client id");
-        FUZZ_CHECK(cfg.broker_port >= 1 && cfg.broker_port <= 65535, "port %lld",
-                   cfg.broker_port);
+        FUZZ_CHECK(cfg.daemon.broker_port >= 1 && cfg.daemon.broker_port <= 65535, "port %lld",
+                   cfg.daemon.broker_port);
         FUZZ_CHECK(cfg.outbox_path && cfg.outbox_path[0], "empty outbox path");
-        FUZZ_CHECK(cfg.log_level_value >= 0, "log level");
-        FUZZ_CHECK((cfg.certfile == NULL) == (cfg.keyfile == NULL), "certfile without keyfile");
+        FUZZ_CHECK(cfg.daemon.log_level_value >= 0, "log level");
+        FUZZ_CHECK(!cfg.daemon.clock_stop || cfg.daemon.clock_stop_ms > cfg.daemon.clock_start_ms,
+                   "clock_stop %s not after clock_start", cfg.daemon.clock_stop);
+        FUZZ_CHECK((cfg.daemon.certfile == NULL) == (cfg.daemon.keyfile == NULL), "certfile without keyfile");
     } else {
         FUZZ_CHECK(fuzz_terminated(err, sizeof err) && err[0], "no reason for a bad config");
     }
@@ -108,7 +110,7 @@ static void fuzz_aggregator(int argc, char **argv)
         FUZZ_CHECK(cfg.db_path && cfg.db_path[0] && cfg.client_id && cfg.client_id[0],
                    "empty db_path or client_id");
         FUZZ_CHECK(cfg.batch_max >= 1 && cfg.max_payload >= 256, "bounds");
-        FUZZ_CHECK(cfg.log_level_value >= 0, "log level");
+        FUZZ_CHECK(cfg.daemon.log_level_value >= 0, "log level");
     } else {
         FUZZ_CHECK(fuzz_terminated(err, sizeof err) && err[0], "no reason for a bad config");
     }

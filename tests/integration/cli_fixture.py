@@ -2,7 +2,9 @@
 operator's command (test_cli_*.py).
 
 A broker, the aggregator on plans/ba-dinh-2022 with a simulated clock running two days
-per real second from 2022-05-01 05:00 to 2022-05-16 06:00, and the 14 wards' reports
+per real second from 2022-05-01 05:00 and stopping at 2022-05-16 06:00 (clock_stop: the
+database ends in the same state however late a loaded machine stops the aggregator), and
+the 14 wards' reports
 published as their agents would: at 06:00 of each day for that day (on time), except
   00031  at 00:30 the next day, every day (after the cut-off and its grace)
   00034  nothing from 10 May on (report_missing fires)
@@ -81,13 +83,25 @@ def stored(path):
                 + db.execute("SELECT COUNT(*) FROM rejected").fetchone()[0])
 
 
+def caught_up(path):
+    """The week before END has its district level and the late ward's report of the day
+    before END resolved its report_missing alert: the evaluations up to END are done."""
+    import sqlite3
+    with sqlite3.connect("file:%s?mode=ro" % path, uri=True) as db:
+        level = db.execute("SELECT COUNT(*) FROM levels WHERE week = '2022-W19' "
+                           "AND scope = 'district'").fetchone()[0]
+        late = db.execute("SELECT state FROM alerts WHERE rule = 'daily-report' "
+                          "AND scope = ?", (LATE,)).fetchone()
+    return level == 1 and late is not None and late[0] == "resolved"
+
+
 def build(tmp):
     import paho.mqtt.client as mqtt
     broker = Broker(tmp).start()
     anchor = datetime.now(timezone.utc) + timedelta(seconds=1)
     agg = Aggregator(tmp, broker.port, plan_dir=PLAN, clock_start=START.isoformat(),
                      clock_rate=RATE, clock_anchor=anchor.isoformat(timespec="milliseconds"),
-                     alert_repeat=0, batch_delay="5ms").start()
+                     clock_stop=END.isoformat(), alert_repeat=0, batch_delay="5ms").start()
 
     def real(sim):
         return anchor.timestamp() + (sim - START).total_seconds() / RATE
@@ -113,11 +127,14 @@ def build(tmp):
         client.publish("wardpulse/v1/report/00001", b"\xff\xfe not json \x00", qos=1)
         wait_for(lambda: stored(agg.db) == sum(seq.values()) + 1, "every report stored",
                  timeout=20)
-        # Stop at END: the last complete week (W19) has its level, and the cut-off of
-        # 16 May has not passed.
+        # The clock stops at END: the last complete week (W19) gets its level, the late
+        # ward's last report resolves its alert, and the cut-off of 16 May never passes.
+        # Wait until the aggregator has caught up with both, then stop it.
         delay = real(END) - time.time()
         if delay > 0:
             time.sleep(delay)
+        wait_for(lambda: caught_up(agg.db), "the aggregator evaluated up to " + END.isoformat(),
+                 timeout=30)
         assert agg.stop() == 0, agg.output()
     finally:
         client.disconnect()

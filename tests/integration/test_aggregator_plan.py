@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 
 from harness import (AGGREGATOR_BIN, SRC, Aggregator, Broker, Subscriber, TempDir,
                      export_values, publish, run_tests, wait_for)
@@ -161,6 +162,31 @@ def test_simulated_clock_stamps_what_is_stored():
         assert agg.stop() == 0
     r = check_config("--clock_start", "2022-05-03 16:00")
     assert r.returncode != 0 and "clock_start: '2022-05-03 16:00' is not an RFC 3339" in r.stderr, r
+
+
+def test_simulated_clock_stops_at_clock_stop():
+    """A replay that must end in a known state: the clock holds at clock_stop, so what
+    the aggregator stamps after it (here a report, and its offline status) says clock_stop."""
+    with TempDir() as tmp:
+        broker = Broker(tmp).start()
+        sub = Subscriber(broker.port, "wardpulse/v1/aggregator/status")
+        agg = Aggregator(tmp, broker.port, clock_start="2022-05-03T16:00:00+07:00",
+                         clock_rate=86400, clock_stop="2022-05-04T17:00:00+07:00").start()
+        time.sleep(1.5)   # a day and a half at this rate: the clock has stopped
+        publish(broker.port, "wardpulse/v1/report/00001", report(1))
+        rows = wait_for(lambda: export_values(agg.db), "report stored")
+        assert rows[0]["received_at"] == "2022-05-04T17:00:00+07:00", rows[0]
+        assert agg.stop() == 0
+        wait_for(lambda: sub.payloads("wardpulse/v1/aggregator/status")[-1]["state"]
+                 == "offline", "offline status")
+        assert sub.payloads("wardpulse/v1/aggregator/status")[-1]["since"] \
+            == "2022-05-04T17:00:00+07:00"
+    r = check_config("--clock_start", "2022-05-03T16:00:00+07:00",
+                     "--clock_stop", "2022-05-03T15:00:00+07:00")
+    assert r.returncode != 0 and "clock_stop: 2022-05-03T15:00:00+07:00 is not after " \
+        "clock_start" in r.stderr, r
+    r = check_config("--clock_stop", "2022-05-03T15:00:00+07:00")
+    assert r.returncode != 0 and "clock_stop: needs clock_start" in r.stderr, r
 
 
 if __name__ == "__main__":

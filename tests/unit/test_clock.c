@@ -99,11 +99,39 @@ static void test_anchor_in_the_past(void)
     wp_clock_configure(WP_CLOCK_START_NOW, 1);
 }
 
+static void test_stop_holds_the_clock(void)
+{
+    int64_t start, stop;
+    CHECK(wp_datetime_parse("2022-05-01T00:00:00+07:00", &start));
+    CHECK(wp_datetime_parse("2022-05-01T01:00:00+07:00", &stop));
+    /* Anchored a real second ago at a day per second: a day would have passed. */
+    wp_clock_configure_at(start, 86400, real_now_ms() - 1000);
+    wp_clock_stop_at(stop);
+    CHECK(wp_now_ms() == stop);
+    sleep_ms(20);
+    CHECK(wp_now_ms() == stop);
+    CHECK(wp_clock_real_ms_until(stop - 1) == 0);
+    CHECK(wp_clock_real_ms_until(stop + 1) >= INT64_MAX / 4);   /* never comes */
+    /* Before the stop it runs as ever. */
+    wp_clock_configure_at(start, 3600, real_now_ms());
+    int64_t a = wp_now_ms();
+    CHECK(a >= start && a < stop);
+    int64_t wait = wp_clock_real_ms_until(start + 60 * 1000);
+    CHECK(wait >= 1 && wait <= 17);
+    sleep_ms(30);
+    CHECK(wp_now_ms() - a >= 30 * 3600);
+    wp_clock_stop_at(0);                 /* runs on */
+    wp_clock_configure(WP_CLOCK_START_NOW, 1);
+    wp_clock_stop_at(start);             /* real time never stops */
+    CHECK(wp_now_ms() > stop);
+}
+
 int main(void)
 {
     test_default_is_real_time();
     test_simulated_start_and_rate();
     test_rate_from_now();
     test_anchor_in_the_past();
+    test_stop_holds_the_clock();
     return CHECK_DONE();
 }
