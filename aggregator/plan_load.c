@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "file.h"
 #include "plan_private.h"
 #include "schema_registry.h"
 #include "timefmt.h"
@@ -89,9 +90,10 @@ static enum wp_err plan_read_document(const char *dir, const char *name, const c
     enum wp_err rc = WP_ERR_IO;
     *doc = NULL;
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
+    const char *cannot;
+    FILE *f = wp_file_open(path, &cannot);
     if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: %s", path, cannot);
         return WP_ERR_IO;
     }
     long size = -1;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "file.h"
 #include "timefmt.h"
 #include "topic.h"
 
@@ -64,11 +65,13 @@ static int cli_read_config(struct cli_common *c, const char *path, bool must_exi
                            char *values[3])
 {
     static const char *const keys[] = {"db_path", "plan_dir", "district"};
-    FILE *f = fopen(path, "r");
+    const char *why;
+    errno = 0;
+    FILE *f = wp_file_open(path, &why);
     if (!f) {
         if (!must_exist && (errno == ENOENT || errno == EACCES))
             return 0;
-        fprintf(stderr, "wardpulse %s: --config %s: %s\n", c->command, path, strerror(errno));
+        fprintf(stderr, "wardpulse %s: --config %s: %s\n", c->command, path, why);
         return 1;
     }
     char line[4096];

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "file.h"
 #include "schema_registry.h"
 #include "timefmt.h"
 #include "utf8.h"
@@ -25,9 +26,10 @@ static cJSON *plan_read_doc(const char *dir, const char *name, const char *schem
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
+    const char *cannot;
+    FILE *f = wp_file_open(path, &cannot);
     if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: %s", path, cannot);
         return NULL;
     }
     size_t cap = 65536, len = 0;

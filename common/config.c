@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "utf8.h"
 
 #define LINE_MAX_BYTES 4096
@@ -300,9 +301,10 @@ static bool line_is_text(const char *line, const char *where, char *err, size_t 
 static enum wp_err load_file(const struct wp_config_option *table, void *target, const char *path,
                              bool *seen, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
+    const char *why;
+    FILE *f = wp_file_open(path, &why);
     if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: cannot open: %s", path, why);
         return WP_ERR_CONFIG;
     }
     char line[LINE_MAX_BYTES], where[512], quoted[SHOWN_MAX * 4 + 8];
@@ -454,7 +456,8 @@ const char *wp_config_where(const struct wp_cmdline *cmd, const char *key, char 
     }
     snprintf(buf, size, "%s", cmd->config_path);
     /* The file loaded a moment ago: find the line of the key (it appears once). */
-    FILE *f = fopen(cmd->config_path, "r");
+    const char *why;
+    FILE *f = wp_file_open(cmd->config_path, &why);
     if (!f)
         return buf;
     char line[LINE_MAX_BYTES];

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "file.h"
 #include "log.h"
 #include "notify.h"
 
@@ -110,9 +111,10 @@ static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str
 static enum wp_err read_password(const char *path, char *buf, size_t size, char *err,
                                  size_t errlen)
 {
-    FILE *f = fopen(path, "r");
+    const char *why;
+    FILE *f = wp_file_open(path, &why);
     if (!f) {
-        snprintf(err, errlen, "password_file %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "password_file %s: %s", path, why);
         return WP_ERR_CONFIG;
     }
     if (!fgets(buf, (int)size, f)) {
@@ -122,6 +124,27 @@ static enum wp_err read_password(const char *path, char *buf, size_t size, char 
     }
     fclose(f);
     buf[strcspn(buf, "\r\n")] = '\0';
+    return WP_OK;
+}
+
+/* Sets the user name and the password read from password_file now: read at start, and
+ * again before every connection attempt, so that a rotated password is taken up at the
+ * next reconnect without a restart. */
+static enum wp_err set_credentials(struct wp_mqtt *m, char *err, size_t errlen)
+{
+    const struct wp_mqtt_options *o = &m->opts;
+    char password[512] = "";
+    if (o->password_file) {
+        enum wp_err e = read_password(o->password_file, password, sizeof password, err, errlen);
+        if (e != WP_OK)
+            return e;
+    }
+    int rc = mosquitto_username_pw_set(m->mosq, o->username, o->password_file ? password : NULL);
+    memset(password, 0, sizeof password);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        snprintf(err, errlen, "username: %s", mosquitto_strerror(rc));
+        return rc == MOSQ_ERR_NOMEM ? WP_ERR_NOMEM : WP_ERR_CONFIG;
+    }
     return WP_OK;
 }
 
@@ -150,18 +173,9 @@ static enum wp_err configure(struct wp_mqtt *m, char *err, size_t errlen)
         }
     }
     if (o->username) {
-        char password[512] = "";
-        if (o->password_file) {
-            enum wp_err e = read_password(o->password_file, password, sizeof password, err, errlen);
-            if (e != WP_OK)
-                return e;
-        }
-        rc = mosquitto_username_pw_set(m->mosq, o->username, o->password_file ? password : NULL);
-        memset(password, 0, sizeof password);
-        if (rc != MOSQ_ERR_SUCCESS) {
-            snprintf(err, errlen, "username: %s", mosquitto_strerror(rc));
-            return WP_ERR_CONFIG;
-        }
+        enum wp_err e = set_credentials(m, err, errlen);
+        if (e != WP_OK)
+            return e;
     }
     mosquitto_connect_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
@@ -211,6 +225,13 @@ enum wp_err wp_mqtt_init(struct wp_mqtt *m, const struct wp_mqtt_options *opts, 
 /* Starts a TCP connection (non-blocking); CONNACK arrives later through wp_mqtt_loop. */
 static void try_connect(struct wp_mqtt *m)
 {
+    if (m->opts.username && m->opts.password_file && m->ever_attempted) {
+        /* A password file that cannot be read now (being replaced, say): the last
+         * password read stays in use, and the problem is logged. */
+        char err[600];
+        if (set_credentials(m, err, sizeof err) != WP_OK)
+            wp_log(WP_LOG_WARNING, "%s; connecting with the password read before", err);
+    }
     int rc = m->ever_attempted
                  ? mosquitto_reconnect_async(m->mosq)
                  : mosquitto_connect_async(m->mosq, m->opts.host, m->opts.port, m->opts.keepalive_s);

@@ -37,7 +37,8 @@ struct wp_mqtt_options {
     const char *certfile;        /* client certificate (optional) */
     const char *keyfile;
     const char *username;        /* optional */
-    const char *password_file;   /* first line is the password */
+    const char *password_file;   /* first line is the password; read again before
+                                  * every reconnection (a rotation needs no restart) */
     int64_t reconnect_min_ms;    /* 0: 500 */
     int64_t reconnect_max_ms;    /* 0: 30000 */
 

@@ -177,7 +177,21 @@ def test_config_paths_that_are_no_files():
                      else "--outbox_path", os.path.join(tmp, "x.db"), "--test-config"])
             assert_refused(r, missing, r": cannot open: No such file or directory", binary)
             r = run([binary, "-c", tmp, "--test-config"])
-            assert_refused(r, tmp, r":1: cannot read: Is a directory", binary)
+            assert_refused(r, tmp, r": cannot open: is a directory, not a file", binary)
+            # A FIFO with no writer: refused at once, not waited on (run() times out).
+            fifo = os.path.join(tmp, "fifo.conf")
+            os.mkfifo(fifo)
+            r = run([binary, "-c", fifo, "--test-config"])
+            assert_refused(r, fifo, r": cannot open: is a FIFO, not a file", binary)
+            # The password file is read when the daemon starts: a FIFO stops the start.
+            state = os.path.join(tmp, "state.db")
+            r = run([binary, "--ward" if binary == AGENT_BIN else "--district",
+                     "00001" if binary == AGENT_BIN else "001",
+                     "--db_path" if binary == AGGREGATOR_BIN else "--outbox_path", state,
+                     "--broker_port", "1", "--username", "x", "--password_file", fifo])
+            assert_refused(r, "password_file " + fifo, r": is a FIFO, not a file", binary)
+            for f in os.listdir(tmp):
+                os.unlink(os.path.join(tmp, f))
             r = run([binary, "-c"])
             assert r.returncode == 2 and "-c needs a file name" in r.stderr, r
         assert sorted(os.listdir(tmp)) == [], os.listdir(tmp)

@@ -417,17 +417,20 @@ def test_agent_with_tls_and_password_end_to_end_and_rotation():
         assert {v["ward"] for v in export_values(agg.db)} == {"00001"}
 
         # Rotation: running the script again changes the password; after the broker's
-        # reload the old one is refused and the agent, restarted, works with the new one.
+        # reload the old one is refused, and the running agent, disconnected by the
+        # reload or not, reads its password file again at its next connection: no restart.
         r, pw_new = provision(tmp, "00001", broker=broker)
         assert pw_new != pw_old and "rotated" in r.stderr, r.stderr
         broker.reload()
         assert connack_of(broker.port, "00001", pw_old) == 5, "the old password still works"
-        agent.stop()
-        start_agent(agent)
+        pid = agent.proc.pid
+        broker.stop()           # every client loses its link and must log in again
+        broker.start()
         agent.submit("2022-05-04", {"cases_new_community": 7})
         wait_for(lambda: len(export_values(agg.db)) == 7, "a report after the rotation stored")
         wait_for(lambda: "none, every report was acknowledged" in agent.command("status").stdout,
                  "the agent's outbox empty again")
+        assert agent.proc.pid == pid and agent.alive(), "the agent was restarted"
 
         # Revocation: the account is gone after the reload.
         r = subprocess.run([PROVISION, "00001", "--revoke", "--password-file",
