@@ -26,15 +26,6 @@ static const char *const rollup_taken_dirs[] = {"", "done/", "rejected/"};
 
 enum rollup_stmt { RSTMT_SENT, RSTMT_SENT_SET, RSTMT_NEXT_ID, RSTMT_FILE_ADD, RSTMT_COUNT };
 
-static const char *const rollup_schema =
-    "CREATE TABLE IF NOT EXISTS rollup_sent ("
-    " unit TEXT NOT NULL, period TEXT NOT NULL, indicator TEXT NOT NULL,"
-    " value INTEGER NOT NULL, file_id INTEGER NOT NULL,"
-    " PRIMARY KEY (unit, indicator, period)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS rollup_files ("
-    " id INTEGER PRIMARY KEY, unit TEXT NOT NULL, name TEXT NOT NULL,"
-    " written_ms INTEGER NOT NULL, written_at TEXT NOT NULL, reports INTEGER NOT NULL);";
-
 static const char *const rollup_sql[RSTMT_COUNT] = {
     [RSTMT_SENT] = "SELECT period, value FROM rollup_sent WHERE unit = ?1 AND indicator = ?2",
     [RSTMT_SENT_SET] = "INSERT INTO rollup_sent (unit, period, indicator, value, file_id) "
@@ -103,8 +94,7 @@ enum wp_err rollup_create(struct store *store, const struct rollup_options *opts
     for (size_t n = strlen(r->spool_dir); n > 1 && r->spool_dir[n - 1] == '/'; n--)
         r->spool_dir[n - 1] = '\0';
     enum wp_err rc = WP_OK;
-    if (sqlite3_exec(r->db, rollup_schema, NULL, NULL, NULL) != SQLITE_OK)
-        rc = rollup_db_error(r, "creating its tables");
+    /* rollup_sent and rollup_files come with the store's schema (migration 3). */
     for (int i = 0; rc == WP_OK && i < RSTMT_COUNT; i++)
         if (sqlite3_prepare_v3(r->db, rollup_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &r->stmt[i], NULL) != SQLITE_OK)

@@ -143,6 +143,22 @@ static const char *const store_migrations[] = {
     "ALTER TABLE current_tasks ADD COLUMN period_last TEXT NOT NULL DEFAULT '';"
     "UPDATE current_tasks SET period_last ="
     "  (SELECT r.period_last FROM reports r WHERE r.id = current_tasks.report_id);",
+    /* 2 → 3: what a district has handed upward (rollup.h). Versions 1.x created these
+     * when a rollup was configured, outside the migrations: hence IF NOT EXISTS. */
+    "CREATE TABLE IF NOT EXISTS rollup_sent ("
+    "  unit TEXT NOT NULL,"
+    "  period TEXT NOT NULL,"
+    "  indicator TEXT NOT NULL,"
+    "  value INTEGER NOT NULL,"
+    "  file_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (unit, indicator, period)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollup_files ("
+    "  id INTEGER PRIMARY KEY,"
+    "  unit TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  written_ms INTEGER NOT NULL,"
+    "  written_at TEXT NOT NULL,"
+    "  reports INTEGER NOT NULL);",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))

@@ -53,6 +53,12 @@
  *   and indexes current_values (indicator, ward, period) and report_tasks (ward, task)
  *   for the rules' data.
  *
+ * Version 3 (a district's rollup to the city; written by rollup.c):
+ *
+ *   rollup_sent     (unit, indicator, period) → value, file_id: the value last handed on
+ *   rollup_files    id, unit, name, written_ms, written_at, reports: the files written
+ *                   into the district agent's spool folder
+ *
  * Write functions must be called between store_begin and store_commit/store_rollback.
  * Errors: WP_ERR_FULL when the disk or database is full, WP_ERR_DB otherwise;
  * store_errmsg() then says what SQLite said.
@@ -76,8 +82,8 @@ enum wp_err store_open(const char *path, struct store **out, char *err, size_t e
 /* Rolls back an open transaction, closes, frees and NULLs *store. Accepts NULL. */
 void store_close(struct store **store);
 
-/* The SQLite connection, for the modules that own the version 2 tables (alerts.c,
- * evaluate.c, levels.c). Owned by the store; the same thread and transaction rules
+/* The SQLite connection, for the modules that own the version 2 and 3 tables (alerts.c,
+ * evaluate.c, levels.c, rollup.c). Owned by the store; the same thread and transaction rules
  * apply. */
 struct sqlite3;
 struct sqlite3 *store_db(struct store *store);

@@ -259,6 +259,38 @@ def test_kill9_and_restart_keeps_data_and_ack_state():
         assert len(s.values()) == 8
 
 
+def test_version_2_database_is_migrated_to_3_with_or_without_rollup_tables():
+    """Version 3 brought the rollup tables into the migrations; 1.x daemons created them
+    outside, only where a rollup was configured. Both kinds of version-2 file must come
+    up as version 3 with their data, and the operator's command must read them."""
+    rollup_row = ("001", "2022-05-03", "cases_new_community", 7, 1)
+    for had_rollup in (False, True):
+        with TempDir() as tmp:
+            s = Setup(tmp)
+            s.publish(report(1))
+            s.wait_ack(1)
+            assert s.agg.stop() == 0
+            with sqlite3.connect(s.agg.db) as db:
+                assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+                if had_rollup:
+                    db.execute("INSERT INTO rollup_sent VALUES (?, ?, ?, ?, ?)", rollup_row)
+                else:
+                    db.execute("DROP TABLE rollup_sent")
+                    db.execute("DROP TABLE rollup_files")
+                db.execute("PRAGMA user_version = 2")
+            s.start_aggregator()
+            publish(s.broker.port, "wardpulse/v1/report/00001", report(2))
+            s.wait_ack(2)
+            assert "database schema migrated to version 3" in s.agg.output(), s.agg.output()
+            assert s.agg.stop() == 0
+            with sqlite3.connect("file:%s?mode=ro" % s.agg.db, uri=True) as db:
+                assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+                sent = db.execute("SELECT * FROM rollup_sent").fetchall()
+                assert sent == ([rollup_row] if had_rollup else []), sent
+                assert db.execute("SELECT COUNT(*) FROM rollup_files").fetchone()[0] == 0
+            assert sorted({r["seq"] for r in s.values()}) == [1, 2]
+
+
 def test_failed_commit_sends_no_ack_and_keeps_running():
     with TempDir() as tmp:
         s = Setup(tmp)
