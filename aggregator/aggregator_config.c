@@ -54,6 +54,10 @@ const struct wp_config_option aggregator_config_options[] = {
     {"alert_command", WP_CONFIG_STRING, NULL, 0, 0, OPT(alert_command), 0,
      "shell command run at each alert transition (firing, resolved) with the alert JSON "
      "on stdin and WP_ALERT_* variables, e.g. an e-mail or SMS gateway"},
+    {"stats_interval", WP_CONFIG_DURATION, "10s", 0, 86400000, OPT(stats_interval_ms), 0,
+     "publish the counters (received, stored, duplicates, rejected, acks, alerts firing, "
+     "commit times) retained on wardpulse/v1/aggregator/stats this often (real time), and "
+     "when stopping; 0 never"},
     WP_DAEMON_COMMON_OPTIONS(struct aggregator_config, daemon),
     {NULL, 0, NULL, 0, 0, 0, 0, NULL},
 };

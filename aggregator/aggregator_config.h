@@ -33,6 +33,7 @@ struct aggregator_config {
     long long max_payload;    /* bytes; larger reports are rejected unparsed */
     int64_t alert_repeat_ms;  /* repeat firing alerts on events/alert; 0: never */
     char *alert_command;      /* run per alert transition, or NULL */
+    int64_t stats_interval_ms;  /* aggregator/stats this often (real ms); 0: never */
 };
 
 /* The option table, ending with an entry whose name is NULL. */

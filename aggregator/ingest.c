@@ -401,6 +401,9 @@ enum wp_err ingest_flush(struct ingest *ingest)
     ingest->stats.duplicates += tally.duplicates;
     ingest->stats.commits++;
     ingest->stats.last_commit_ms = wp_monotonic_ms() - started;
+    ingest->stats.total_commit_ms += ingest->stats.last_commit_ms;
+    if (ingest->stats.last_commit_ms > ingest->stats.max_commit_ms)
+        ingest->stats.max_commit_ms = ingest->stats.last_commit_ms;
     wp_log(WP_LOG_DEBUG, "committed %zu message(s) in %lld ms: %llu stored, %llu rejected, "
            "%llu duplicate(s)", ingest->count, (long long)ingest->stats.last_commit_ms,
            (unsigned long long)tally.stored, (unsigned long long)tally.rejected,

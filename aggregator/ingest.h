@@ -59,6 +59,8 @@ struct ingest_stats {
     uint64_t commits;
     uint64_t commit_failures;  /* batches rolled back; their reports were not acked */
     int64_t last_commit_ms;    /* duration of the last successful commit, monotonic ms */
+    int64_t max_commit_ms;     /* the longest one */
+    int64_t total_commit_ms;   /* all of them: the mean is total / commits */
 };
 
 struct ingest;

@@ -29,6 +29,7 @@
 #include "plan.h"
 #include "rollup.h"
 #include "schema_registry.h"
+#include "stats.h"
 #include "store.h"
 #include "timefmt.h"
 #include "topic.h"
@@ -81,6 +82,7 @@ struct aggregator {
     struct wp_mqtt mqtt;
     char since[40];           /* start time, RFC 3339 */
     int unconfirmed;          /* our QoS 1 publishes without PUBACK yet */
+    int64_t stats_due_mono_ms;   /* next aggregator/stats; 0: at the next connection */
 };
 
 /* {"v":1,"state":…,"version":…,"since":…}; since is left out when NULL (the Last Will
@@ -96,6 +98,27 @@ static char *aggregator_status_json(const char *state, const char *since)
         text = cJSON_PrintUnformatted(status);
     cJSON_Delete(status);
     return text;
+}
+
+/* aggregator/stats, retained, QoS 0 (stats.h); the next one stats_interval later. */
+static void aggregator_publish_stats(struct aggregator *agg)
+{
+    agg->stats_due_mono_ms = agg->cfg.stats_interval_ms > 0 && agg->mqtt.connected
+                                 ? wp_monotonic_ms() + agg->cfg.stats_interval_ms
+                                 : 0;   /* none, or again at the next connection */
+    if (agg->stats_due_mono_ms == 0)
+        return;
+    char *text = stats_json(ingest_stats(agg->ingest), alerts_firing_count(agg->alerts),
+                            agg->since, wp_now_ms());
+    if (!text) {
+        wp_log(WP_LOG_ERR, "out of memory building aggregator/stats");
+        return;
+    }
+    int rc = wp_mqtt_publish(&agg->mqtt, NULL, AGGREGATOR_STATS_TOPIC, text, strlen(text), 0,
+                             true);
+    if (rc != MOSQ_ERR_SUCCESS)
+        wp_log(WP_LOG_WARNING, "publishing aggregator/stats: %s", mosquitto_strerror(rc));
+    free(text);
 }
 
 static void aggregator_publish_status(struct aggregator *agg, const char *state,
@@ -261,6 +284,7 @@ static void aggregator_on_connect(void *userdata)
         wp_log(WP_LOG_ERR, "subscribing to %s: %s", AGGREGATOR_REPORT_FILTER,
                mosquitto_strerror(rc));
     aggregator_publish_status(agg, "online", agg->since);
+    agg->stats_due_mono_ms = wp_monotonic_ms();   /* at once, in the loop */
     alerts_on_connect(agg->alerts);
     levels_on_connect(agg->levels);
 }
@@ -469,6 +493,8 @@ static void aggregator_run(struct aggregator *agg)
             alerts_publish(agg->alerts, now);
         if (agg->mqtt.connected && levels_publish_due(agg->levels))
             levels_publish(agg->levels);
+        if (agg->stats_due_mono_ms > 0 && wp_monotonic_ms() >= agg->stats_due_mono_ms)
+            aggregator_publish_stats(agg);
         alerts_reap(agg->alerts);
     }
 }
@@ -487,6 +513,7 @@ static void aggregator_drain(struct aggregator *agg)
     }
     char now[40];
     wp_datetime_format_local(wp_now_ms(), now, sizeof now);
+    aggregator_publish_stats(agg);   /* the final counts, before the offline status */
     if (agg->mqtt.connected)
         aggregator_publish_status(agg, "offline", now);
     int64_t deadline = wp_monotonic_ms() + AGGREGATOR_DRAIN_MS;

@@ -2,7 +2,7 @@
  *
  * The build embeds schemas/<name>.schema.json as text (cmake/embed_schemas.cmake);
  * wp_schemas_get("report") compiles it on first use and keeps it for the life of the
- * process. Names: report, ack, status, alert, orgunits, catalog, plan.
+ * process. Names: report, ack, status, stats, alert, level, orgunits, catalog, plan.
  */
 #ifndef WP_SCHEMA_REGISTRY_H
 #define WP_SCHEMA_REGISTRY_H
