@@ -6,14 +6,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "check.h"
-#include "../../aggregator/alert_text.c"
-#include "../../aggregator/alerts.c"
-#include "../../aggregator/alerts_publish.c"
-#include "../../aggregator/plan_load.c"
-#include "../../aggregator/plan_rules.c"
-#include "../../aggregator/rules.c"
-#include "../../aggregator/store.c"
+#include "alert_text.h"
+#include "alerts.h"
+#include "clock.h"
+#include "rules.h"
+#include "schema_registry.h"
+#include "store.h"
 
 /* What the fake broker received. */
 struct sent {

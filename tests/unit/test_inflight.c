@@ -2,9 +2,9 @@
  * exponential backoff from ack_timeout up to ack_timeout_max, jitter, reset on reconnect. */
 
 /* The agent's sources are not a library; this test compiles the one file it checks. */
-#include "../../agent/inflight.c"
 
 #include "check.h"
+#include "inflight.h"
 
 /* Publishes e (as the daemon does) and lets the broker PUBACK it at now_ms; returns the
  * wait until it is due again. */

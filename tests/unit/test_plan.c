@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "../../aggregator/plan_load.c"
-#include "../../aggregator/plan_rules.c"
+#include "plan.h"
+#include "schema_registry.h"
 
 static char dir[256];
 

@@ -8,15 +8,11 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "../../aggregator/alert_text.c"
-#include "../../aggregator/plan_load.c"
-#include "../../aggregator/plan_rules.c"
-#include "../../aggregator/rule_check.c"
-#include "../../aggregator/rule_coverage.c"
-#include "../../aggregator/rule_level.c"
-#include "../../aggregator/rule_schedule.c"
-#include "../../aggregator/rule_task.c"
-#include "../../aggregator/rules.c"
+#include "alert_text.h"
+#include "plan.h"
+#include "rules.h"
+#include "schema_registry.h"
+#include "timefmt.h"
 
 static struct plan *plan;
 static const struct rule_unit PHUC_XA = {"00001", "00001", "Phường Phúc Xá", "Phuc Xa ward"};

@@ -19,22 +19,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "check.h"
-#include "../../aggregator/alert_text.c"
-#include "../../aggregator/alerts.c"
-#include "../../aggregator/alerts_publish.c"
-#include "../../aggregator/evaluate.c"
-#include "../../aggregator/levels.c"
-#include "../../aggregator/plan_load.c"
-#include "../../aggregator/plan_rules.c"
-#include "../../aggregator/rule_check.c"
-#include "../../aggregator/rule_coverage.c"
-#include "../../aggregator/rule_level.c"
-#include "../../aggregator/rule_schedule.c"
-#include "../../aggregator/rule_task.c"
-#include "../../aggregator/rules.c"
-#include "../../aggregator/series.c"
-#include "../../aggregator/store.c"
+#include "alert_text.h"
+#include "alerts.h"
+#include "evaluate.h"
+#include "levels.h"
+#include "rules.h"
+#include "schema_registry.h"
+#include "series.h"
+#include "store.h"
+#include "timefmt.h"
 
 static bool no_publish(void *ctx, int *mid, const char *topic, const char *payload, size_t len,
                        bool retain)

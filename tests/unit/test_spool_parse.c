@@ -3,13 +3,13 @@
  * with the line and the reason. */
 
 /* The agent's sources are not a library; this test compiles the files it checks. */
-#include "../../agent/intake.c"
-#include "../../agent/spool_csv.c"
-#include "../../agent/spool_parse.c"
-#include "../../agent/spool_problems.c"
 
 #include "check.h"
+#include "intake.h"
 #include "schema_registry.h"
+#include "spool_csv.h"
+#include "spool_parse.h"
+#include "spool_problems.h"
 
 #define WARD "00001"
 
