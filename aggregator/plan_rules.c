@@ -344,6 +344,14 @@ enum wp_err plan_rules_load(struct plan *plan, const cJSON *rules, char *err, si
             if (strcmp(out[k].id, rule->id) == 0)
                 return plan_rules_fail(&ctx, "id", "\"%s\" is already the id of another rule",
                                        rule->id);
+        /* level/<district>/<scope> carries one level per unit and week: a second level
+         * rule would overwrite the first's retained messages. Criteria that change
+         * (QĐ 4800, then 218) are versions of the one rule. */
+        for (size_t k = 0; rule->kind == PLAN_RULE_LEVEL && k < ctx.index; k++)
+            if (out[k].kind == PLAN_RULE_LEVEL)
+                return plan_rules_fail(&ctx, "kind", "a plan has at most one level rule, and "
+                                       "\"%s\" is one already (criteria that change over time "
+                                       "are versions of that rule)", out[k].id);
         enum wp_err rc = WP_OK;
         switch (rule->kind) {
         case PLAN_RULE_COVERAGE: rc = plan_rules_coverage(&ctx, rule, j); break;

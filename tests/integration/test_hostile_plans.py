@@ -107,6 +107,14 @@ def drop_task(task_id):
     return change
 
 
+def second_level_rule(doc):
+    """A copy of the level rule under another id: both would publish on level/001/…"""
+    import copy as _copy
+    rule = _copy.deepcopy(doc["rules"][LEVEL])
+    rule["id"] = "epidemic-level-218"
+    doc["rules"].append(rule)
+
+
 def drop_group(code, group):
     def change(doc):
         del doc["units"][unit_index(code)]["population"][group]
@@ -122,6 +130,7 @@ TRAINING = rule_index("ward-training")
 LE_POP = rule_index("dq-18p-dose1-le-population")
 DAILY = rule_index("daily-report")
 CASES = indicator_index("cases_new_community")
+LEVEL = rule_index("epidemic-level")
 
 CASES_OF_HOSTILE_PLANS = [
     # truncated, empty, garbage, not even a file
@@ -192,6 +201,9 @@ CASES_OF_HOSTILE_PLANS = [
      % LE_POP),
     ("plan-unknown-task", {"plan": changed("plan", set_in(["rules", TRAINING, "task"], "ward-trainin"))},
      "plan", r'rules\[%d\]\.task: task "ward-trainin" is not in catalog\.json' % TRAINING),
+    ("plan-two-level-rules", {"plan": changed("plan", second_level_rule)}, "plan",
+     r'rules\[%d\]\.kind: a plan has at most one level rule, and "epidemic-level" is one '
+     r'already' % len(ready("plan")["rules"])),
     ("plan-unknown-population-group",
      {"plan": changed("plan", set_in(["rules", KIDS, "population"], "0_4"))}, "plan",
      r'rules\[%d\]\.population: population group "0_4" is not given for ward 00001' % KIDS),
