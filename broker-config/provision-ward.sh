@@ -2,16 +2,18 @@
 # provision-ward.sh — creates, rotates or revokes the MQTT credentials of a ward, the
 # aggregator or an operator on the wardpulse production broker (broker-config/mosquitto.conf).
 #
-#   provision-ward.sh CODE [options]                     a ward (CODE = five digits, e.g. 00001)
+#   provision-ward.sh CODE [options]                     a ward (CODE = five digits, e.g. 00001),
+#                                                        or on a city's broker a district that
+#                                                        reports to it (three digits, e.g. 001)
 #   provision-ward.sh [NAME] --role aggregator [options] the aggregator (NAME: wardpulse-aggregator)
 #   provision-ward.sh NAME --role operator [options]     an operator (NAME starts with a letter)
 #
 # Draws a random password (192 bits from /dev/urandom), sets it in the broker's password
 # file with mosquitto_passwd, writes it to DIR/NAME.password (mode 0600) for the client,
-# and prints the client's configuration. Running it again for the same name ROTATES the
+# and prints the client's configuration (for a district: the lines of its bridge). Running it again for the same name ROTATES the
 # password: the old one stops working when the broker reloads. --revoke deletes the account.
 # For a new aggregator or operator name it also appends the role's section to the ACL file
-# (wards need none: the %u patterns of the ACL cover every ward code).
+# (wards and districts need none: the %u patterns of the ACL cover every unit code).
 #
 # Options:
 #   --role ward|aggregator|operator   (default: ward)
@@ -29,8 +31,10 @@
 #   --revoke            delete the account instead (its ACL section, if any, stays)
 #
 # Afterwards: copy DIR/NAME.password (and the CA certificate) to the client, then
-# `systemctl reload mosquitto` so that the broker reads the password file again, then
-# restart the client (it reads its password file when it starts).
+# `systemctl reload mosquitto` so that the broker reads the password file again. The
+# daemons read their password file before every connection, so they need no restart; a
+# district's bridge (its password is in mosquitto.conf) needs the new password there and
+# a restart of the district's broker.
 set -eu
 
 usage() {
@@ -77,8 +81,8 @@ case "$name$broker_port" in *"$newline"*) die "a name or port with a line break"
 case "$role" in
     ward)
         [ -n "$name" ] || die "a ward code is required (five digits, e.g. 00001)"
-        echo "$name" | grep -Eqx '[0-9]{5}' \
-            || die "'$name' is not a ward code (exactly five digits, e.g. 00001)"
+        echo "$name" | grep -Eqx '[0-9]{5}|[0-9]{3}' \
+            || die "'$name' is not a ward code (five digits, e.g. 00001) nor a district code (three digits, e.g. 001)"
         ;;
     aggregator)
         [ -n "$name" ] || name="wardpulse-aggregator"
@@ -183,7 +187,20 @@ if [ -z "$broker_host" ]; then
 fi
 
 echo "$action credentials of $role $name: $password_file (broker), $client_file (client, mode 0600)" >&2
-echo "next: copy $client_file to the client, systemctl reload mosquitto, restart the client" >&2
+echo "next: copy $client_file to the client, then systemctl reload mosquitto" >&2
+case "$role$name" in
+    ward[0-9][0-9][0-9])
+        cat <<EOF
+# The bridge of district $name: in the district broker's bridge section (see
+# bridge-example.conf), with the password of $client_file written in; keep that
+# mosquitto.conf 0640 root:mosquitto, then restart the district's broker.
+remote_username $name
+remote_password $password
+bridge_cafile $cafile
+EOF
+        exit 0
+        ;;
+esac
 case "$role" in
     ward)
         cat <<EOF

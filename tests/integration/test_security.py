@@ -468,9 +468,33 @@ def test_client_certificate_required_when_configured():
         wait_for(lambda: len(export_values(agg.db)) == 1, "report stored with client certificates")
 
 
+def test_district_account_on_a_city_broker_for_its_bridge():
+    """A district reports to the city's broker through a bridge, as the account of its
+    three-digit code: the script makes it and prints the bridge's credential lines, and
+    with them the district writes report/001, and nothing of another unit."""
+    with TempDir() as tmp:
+        broker = SecureBroker(tmp)
+        r, password = provision(tmp, "001", broker=broker)
+        assert snippet_settings(r.stdout) == {
+            "remote_username": "001", "remote_password": password,
+            "bridge_cafile": PKI.get().ca}, r.stdout
+        provision(tmp, None, "aggregator")
+        broker.start()
+        agg = start_tls_aggregator(tmp, broker, city="01")
+        district = Client(broker.port, "001", password)
+        assert district.connack == 0, district.connack
+        district.publish("wardpulse/v1/report/002", report("002", 1, cases_new_community=999))
+        district.publish("wardpulse/v1/report/001", report("001", 1))
+        wait_for(lambda: export_values(agg.db), "the district's report stored")
+        time.sleep(0.5)  # the other one would have arrived by now
+        assert {v["ward"] for v in export_values(agg.db)} == {"001"}, export_values(agg.db)
+        assert rejected_rows(agg.db) == [], "the aggregator saw report/002"
+        district.close()
+
+
 def test_provisioning_refuses_bad_names():
     with TempDir() as tmp:
-        for name, role in (("0001", "ward"), ("000011", "ward"), ("0000a", "ward"),
+        for name, role in (("0001", "ward"), ("000011", "ward"), ("0000a", "ward"), ("01", "ward"),
                            ("00001\n00002", "ward"), ("00001", "operator"),
                            ("wardpulse-aggregator", "operator"), ("a+b", "operator"),
                            ("x", "admin")):
