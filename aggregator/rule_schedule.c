@@ -158,6 +158,33 @@ static void schedule_firing(const struct plan *plan, const struct plan_rule *rul
                                                                                   : "");
 }
 
+/* How many periods the episode that `last` ended had missing: the slots that came in
+ * after their alert time and were missing at some moment of one unbroken stretch with
+ * at least one period missing, which ends when `last` came in. (An episode that began
+ * with 2 May missing, then 3 May too, and ended when both had come is 2 periods.) */
+static size_t schedule_episode_periods(const struct schedule_slot *slots, size_t count,
+                                       const struct schedule_slot *last)
+{
+    int64_t start = last->alert_ms;
+    bool grew = true;
+    while (grew) {   /* an earlier start can take in slots that did not overlap before */
+        grew = false;
+        for (size_t i = 0; i < count; i++) {
+            const struct schedule_slot *s = &slots[i];
+            if (s->complete_ms > s->alert_ms && s->complete_ms >= start && s->alert_ms < start
+                && s->alert_ms <= last->complete_ms) {
+                start = s->alert_ms;
+                grew = true;
+            }
+        }
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++)
+        n += slots[i].complete_ms > slots[i].alert_ms && slots[i].complete_ms >= start
+             && slots[i].alert_ms <= last->complete_ms;
+    return n;
+}
+
 void rule_schedule_evaluate(const struct plan *plan, const struct plan_rule *rule,
                             const struct rule_unit *unit, const struct schedule_slot *slots,
                             size_t count, int64_t now_ms, struct rule_outcome *out)
@@ -188,9 +215,20 @@ void rule_schedule_evaluate(const struct plan *plan, const struct plan_rule *rul
         return;
     }
     if (late) {
-        /* What resolved it: the latest report that came after the alert had fired. */
+        /* What resolved it: the latest report that came after the alert had fired, and
+         * how many periods were missing in that episode. */
         int64_t day = text_local_day(late->complete_ms, plan->utc_offset_minutes);
-        text_append(&out->vi, "%s đã gửi báo cáo ", unit->name_vi);
+        size_t periods = schedule_episode_periods(slots, count, late);
+        const bool weekly = rule->u.schedule.weekly;
+        if (periods > 1) {
+            text_append(&out->vi, "%s đã gửi đủ báo cáo %zu %s còn thiếu; báo cáo cuối cùng, ",
+                        unit->name_vi, periods, weekly ? "tuần" : "ngày");
+            text_append(&out->en, "%s has sent its reports for the %zu missing %s; the last, ",
+                        unit->name_en, periods, weekly ? "weeks" : "days");
+        } else {
+            text_append(&out->vi, "%s đã gửi báo cáo ", unit->name_vi);
+            text_append(&out->en, "%s sent its report for ", unit->name_en);
+        }
         text_period_vi(&out->vi, late->period);
         text_append(&out->vi, " lúc ");
         text_clock_time(&out->vi, late->complete_ms, plan->utc_offset_minutes);
@@ -199,7 +237,6 @@ void rule_schedule_evaluate(const struct plan *plan, const struct plan_rule *rul
         text_append(&out->vi, ", muộn ");
         text_duration_vi(&out->vi, late->complete_ms - late->due_ms);
         text_append(&out->vi, " so với hạn");
-        text_append(&out->en, "%s sent its report for ", unit->name_en);
         text_period_en(&out->en, late->period);
         text_append(&out->en, " at ");
         text_clock_time(&out->en, late->complete_ms, plan->utc_offset_minutes);

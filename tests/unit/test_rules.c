@@ -247,6 +247,21 @@ static void test_schedule(void)
     CHECK_STR(o.vi.buf, "Phường Phúc Xá đã gửi báo cáo ngày 03/05/2022 lúc 19:40 ngày 03/05/2022, "
                         "muộn 2 giờ 40 phút so với hạn");
 
+    /* An episode of two missing days: 2 May missing from 18:00 on 2 May until 19:00 on
+     * 3 May, 3 May from 18:00 until 19:40. The report that ended it names both. */
+    slots[1].complete_ms = at("2022-05-03T19:00:00+07:00");
+    rule_schedule_evaluate(plan, daily, &PHUC_XA, slots, n, at("2022-05-03T21:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK);
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá đã gửi đủ báo cáo 2 ngày còn thiếu; báo cáo cuối cùng, "
+                        "ngày 03/05/2022 lúc 19:40 ngày 03/05/2022, muộn 2 giờ 40 phút so với hạn");
+    CHECK_STR(o.en.buf, "Phuc Xa ward has sent its reports for the 2 missing days; the last, "
+                        "3 May 2022 at 19:40 on 3 May 2022, 2 h 40 min after the cut-off");
+    /* A late day long before, closed before this episode began, is not part of it. */
+    slots[1].complete_ms = at("2022-05-02T19:00:00+07:00");
+    slots[0].complete_ms = at("2022-05-01T19:00:00+07:00");
+    rule_schedule_evaluate(plan, daily, &PHUC_XA, slots, n, at("2022-05-03T21:00:00+07:00"), &o);
+    CHECK_CONTAINS(o.vi.buf, "Phường Phúc Xá đã gửi báo cáo ngày 03/05/2022 lúc 19:40");
+
     /* weekly, due on Monday 10:00 */
     const struct plan_rule *weekly = plan_rule(plan, "weekly");
     now = at("2022-05-16T13:00:00+07:00");
