@@ -10,8 +10,9 @@ scripts/demo.py and by hand:
     import replay_driver
     with replay_driver.ReplayDriver(run_dir, build_dir="build") as drv:
         drv.start()                 # broker, aggregator, 14 agents; returns before clock_start
-        drv.run()                   # every report at its moment, then the clock to until + 6 h
-        drv.stop_aggregator()       # at once: the next cut-off would raise report_missing
+        drv.run()                   # every report at its moment, then the clock to until + 6 h,
+                                    # where it stops (clock_stop) and stays
+        drv.stop_aggregator()       # once it has evaluated up to there; however late, the same
         drv.check_timeline()        # every report arrived between the same clock instants
         drv.stop()                  # the agents and the broker; {name: exit code}
 
@@ -38,6 +39,12 @@ report-driven transition (the report's arrival) moves. The driver therefore:
     none: their late reports are back-fills on later mornings);
   * starts the daemons with the anchor WARMUP_S seconds in the future, so they are all connected
     before the clock shows clock_start (until then their clocks show the last days of April);
+  * stops every daemon's clock at until + TAIL (clock_stop: 06:00 of the day after the last one),
+    so the run ends in the same state however late its processes are stopped: without it, an
+    aggregator stopped 11 simulated hours late (0.46 s at a day per second, on a loaded machine)
+    counted one more expected daily report per ward (that day's 17:00 cut-off) and, an hour
+    later, raised report_missing for all 14 wards. stop_aggregator() waits until the clock has
+    stopped and the aggregator has evaluated the last cut-off before it, then stops it;
   * hands reports in through each agent's spool folder (spool_settle 0, spool_interval 10 ms; the
     file is renamed into place, so it is complete when seen): no process start per report.
     mode="submit" runs `wardpulse-agent -c CONF submit --file` instead (one process per report).
@@ -78,6 +85,14 @@ DAY_PER_SECOND = 86400
 LEAD = datetime.timedelta(minutes=15)
 SQUEEZE = 0.05
 WARMUP_S = 5.0
+# The clocks stop this long after `until` (the midnight after the last day): after the
+# evaluations at that midnight, before the next cut-off (17:00).
+TAIL = datetime.timedelta(hours=6)
+# Real seconds the aggregator is given, once the clock has stopped and its last cut-off is
+# evaluated, for the deadlines after that cut-off (its grace, a midnight): they change nothing
+# in the database when nothing fires, so there is nothing to wait for but time. It never needs
+# more than a few milliseconds; the clock is stopped, so a late stop costs nothing.
+SETTLE_S = 0.5
 
 
 def harness_for(build_dir):
@@ -158,10 +173,15 @@ def utc_ms_text(epoch_s):
 
 
 class SimClock:
-    """The daemons' clock as the driver reads it: start + (real now − anchor) × rate."""
+    """The daemons' clock as the driver reads it: start + (real now − anchor) × rate, held at
+    `stop` (clock_stop) once it gets there."""
 
-    def __init__(self, start, rate, warmup_s):
+    def __init__(self, start, rate, warmup_s, stop=None):
         self.start = parse_instant(start) if isinstance(start, str) else start
+        self.stop = parse_instant(stop) if isinstance(stop, str) else stop
+        if self.stop is not None and self.stop <= self.start:
+            raise ValueError("the clock's stop %s is not after its start %s"
+                             % (fmt(self.stop), fmt(self.start)))
         self.rate = int(rate)
         real, mono = time.time(), time.monotonic()
         self.anchor_epoch = round(real + warmup_s, 3)      # the daemons parse milliseconds
@@ -169,10 +189,14 @@ class SimClock:
         self.anchor = utc_ms_text(self.anchor_epoch)
 
     def now(self):
-        return self.start + datetime.timedelta(seconds=(time.monotonic() - self.anchor_mono)
-                                               * self.rate)
+        t = self.start + datetime.timedelta(seconds=(time.monotonic() - self.anchor_mono)
+                                            * self.rate)
+        return min(t, self.stop) if self.stop is not None else t
 
     def real_seconds_until(self, instant):
+        """Real seconds until the clock shows instant (or, after its stop, until it stops)."""
+        if self.stop is not None and instant > self.stop:
+            instant = self.stop
         return (instant - self.start).total_seconds() / self.rate + self.anchor_mono \
             - time.monotonic()
 
@@ -182,8 +206,10 @@ class SimClock:
             time.sleep(left)
 
     def settings(self):
-        return {"clock_start": fmt(self.start), "clock_rate": self.rate,
-                "clock_anchor": self.anchor}
+        s = {"clock_start": fmt(self.start), "clock_rate": self.rate, "clock_anchor": self.anchor}
+        if self.stop is not None:
+            s["clock_stop"] = fmt(self.stop)
+        return s
 
 
 class Schedule:
@@ -244,7 +270,7 @@ class ReplayDriver:
                  end=replay2022.DEFAULT_END, faults=replay2022.DEFAULT_FAULTS,
                  seed=replay2022.DEFAULT_SEED, rate=DAY_PER_SECOND, clock_start=CLOCK_START,
                  warmup_s=WARMUP_S, mode="spool", aggregator_settings=None, agent_settings=None,
-                 log=None):
+                 log=None, tail=TAIL):
         self.h = harness_for(build_dir)
         self.run_dir = os.path.abspath(run_dir)
         os.makedirs(self.run_dir, exist_ok=True)
@@ -262,6 +288,10 @@ class ReplayDriver:
         latest = max(i["original"] for i in self.schedule.items)
         self.until = max(self.schedule.midnight(last + datetime.timedelta(days=1)),
                          self.schedule.midnight(latest.date() + datetime.timedelta(days=1)))
+        # Where every daemon's clock stops (module docstring): before the next cut-off.
+        self.tail, self.stop_at = tail, self.until + tail
+        if self.stop_at >= self.until + self.schedule.cutoff:
+            raise ValueError("tail %s reaches the cut-off after the last day" % tail)
         self.clock = None
         self.broker = self.aggregator = None
         self.agents = {}
@@ -279,7 +309,7 @@ class ReplayDriver:
         self.broker = h.Broker(self.run_dir).start()
         if on_broker:
             on_broker(self.broker)
-        self.clock = SimClock(self.clock_start, self.rate, self.warmup_s)
+        self.clock = SimClock(self.clock_start, self.rate, self.warmup_s, stop=self.stop_at)
         watch = h.Subscriber(self.broker.port, "wardpulse/v1/aggregator/status",
                              "wardpulse/v1/status/+", client_id="replay-driver-%d" % os.getpid())
         settings = {"plan_dir": self.plan_dir, "district": self.replay.district,
@@ -333,20 +363,44 @@ class ReplayDriver:
             with open(item["file"], "w", encoding="utf-8") as f:
                 json.dump(replay2022.body(r), f, ensure_ascii=False, sort_keys=True)
 
-    def stop_aggregator(self):
+    def stop_aggregator(self, timeout=30):
         """SIGTERM to the aggregator (it commits what it has, and exits 0); its exit code.
-        Call it right after run(): the clock goes on, and the next day's cut-off would raise
-        report_missing for every ward."""
+        First waits until the clock has stopped (stop_at) and the aggregator has caught up
+        with it (caught_up()): it then ends in the same state however late this is called."""
         if self.aggregator is None or self.aggregator not in self.h.Process.running:
             return None
+        self.clock.sleep_until(self.stop_at)
+        self.h.wait_for(self.caught_up, "the aggregator to evaluate up to %s" % fmt(self.stop_at),
+                        timeout=timeout, interval=0.05)
+        time.sleep(SETTLE_S)
         return self.aggregator.stop()
 
+    def last_cutoff_day(self):
+        """The last day whose report cut-off the clock passes before it stops."""
+        return (self.stop_at - self.schedule.cutoff).astimezone(self.schedule.tz).date()
+
+    def caught_up(self):
+        """Whether the aggregator has evaluated the last cut-off before the clock's stop:
+        every ward has that day in schedule_status (a day is counted once its cut-off has
+        passed). True at once when that day is outside the schedule rule's days."""
+        if not self.aggregator.alive():
+            raise AssertionError("the aggregator exited:\n" + self.aggregator.output()[-3000:])
+        rule = self.replay.plan.schedule_rule()
+        day = self.last_cutoff_day()
+        first, last = rule.get("from"), rule.get("to")
+        if (first and day < replay2022.parse_day(first)) or (last and day > replay2022.parse_day(last)):
+            return True
+        with sqlite3.connect("file:%s?mode=ro" % self.aggregator.db, uri=True) as db:
+            n = db.execute("SELECT COUNT(DISTINCT ward) FROM schedule_status WHERE rule = ? "
+                           "AND period = ?", (rule["id"], day.isoformat())).fetchone()[0]
+        return n >= len(self.replay.wards)
+
     def stop(self):
-        """SIGTERM to the aggregator (if still running), the agents and the broker;
-        {name: exit code}."""
+        """SIGTERM to the aggregator (if still running: at once, wherever the clock is), the
+        agents and the broker; {name: exit code}."""
         codes = {}
         if self.aggregator is not None and self.aggregator in self.h.Process.running:
-            codes[self.aggregator.name] = self.stop_aggregator()
+            codes[self.aggregator.name] = self.aggregator.stop()
         self.reap_submits(wait=True)
         for p in list(self.agents.values()) + [self.broker]:
             if p is not None and p.proc is not None and p in self.h.Process.running:
@@ -396,10 +450,12 @@ class ReplayDriver:
                 still.append(p)
         self.submits = still
 
-    def run(self, until=None, on_report=None, on_day=None, tail=datetime.timedelta(hours=6)):
-        """Hands every report in at its planned instant, then lets the clock run to until + tail.
-        on_report(item) after each; on_day(day) when the clock passes a local midnight."""
+    def run(self, until=None, on_report=None, on_day=None, tail=None):
+        """Hands every report in at its planned instant, then lets the clock run to until + tail
+        (by default: to stop_at, where it stops). on_report(item) after each; on_day(day) when
+        the clock passes a local midnight."""
         until = until or self.until
+        end = min(until + (self.tail if tail is None else tail), self.stop_at)   # no further
         day = None
         for item in self.schedule.items:
             if item["planned"] > until:
@@ -412,7 +468,6 @@ class ReplayDriver:
                 on_report(item)
             if len(self.submits) > 32:
                 self.reap_submits()
-        end = until + tail
         self._days_up_to(end, day, on_day)
         self.clock.sleep_until(end)
         self.reap_submits(wait=True)

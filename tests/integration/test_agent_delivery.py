@@ -121,8 +121,11 @@ def test_simulated_clock_dates_reports_but_not_timeouts():
     with TempDir() as tmp:
         broker = Broker(tmp).start()
         sub = TimedSubscriber(broker.port)
+        # The clock stops at 23:00 (clock_stop): however slow the submit, the report is
+        # dated that evening, by the simulated clock.
         clock = {"clock_start": "2022-05-03T17:00:00+07:00", "clock_rate": "3600",
-                 "clock_anchor": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())}
+                 "clock_anchor": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+                 "clock_stop": "2022-05-03T23:00:00+07:00"}
         agent = Agent(tmp, WARD, broker.port, ack_timeout="1s", poll_interval="20ms", **clock)
         agent.submit("2022-05-03", {"deaths": 1})
         agent.start()
@@ -133,7 +136,8 @@ def test_simulated_clock_dates_reports_but_not_timeouts():
         with sqlite3.connect("file:%s?mode=ro" % agent.outbox, uri=True) as db:
             import json
             observed = json.loads(db.execute("SELECT payload FROM entries").fetchone()[0])["observed_at"]
-        # Submitted within seconds of the anchor: a few simulated hours after 17:00 at most.
+        # Submitted within seconds of the anchor: a few simulated hours after 17:00, and
+        # never after the clock's stop.
         assert observed.startswith("2022-05-03T1") or observed.startswith("2022-05-03T2"), observed
         assert agent.stop() == 0
         sub.close()

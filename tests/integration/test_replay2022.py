@@ -9,7 +9,11 @@ when the clock reaches it. It moves the reports of a day's morning and afternoon
 window of the same day (documented there), so the ORDER of reports and clock instants is the
 replay's, and checks afterwards, from the aggregator's received_at, that every report arrived
 between the same two clock instants as in the replay (check_timeline: otherwise the machine was
-too slow for the rate, and the test says so rather than blaming an alert).
+too slow for the rate, and the test says so rather than blaming an alert). Every clock stops at
+06:00 after the last day (clock_stop), and the aggregator is stopped once it has evaluated up to
+there: what is asserted is the same however late a loaded machine stops it (without the stop,
+half a real second late was the next cut-off: one more expected report per ward, then 14
+report_missing alerts).
 
 What is asserted, for every episode of the oracle (rule, scope, kind), and nothing else:
   * fired, escalated (at risk → missed), resolved or still firing at the end, with the severity;
