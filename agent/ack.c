@@ -43,6 +43,9 @@ enum wp_err ack_decode(const void *payload, size_t len, const char *ward, const 
         goto invalid;
     }
     out->acked_through = (int64_t)through->valuedouble;
+    const cJSON *resend = cJSON_GetObjectItemCaseSensitive(out->doc, "resend_from");
+    if (cJSON_IsNumber(resend))
+        out->resend_from = (int64_t)resend->valuedouble;
 
     int n = cJSON_IsArray(rejected) ? cJSON_GetArraySize(rejected) : 0;
     if (n > 0) {
@@ -75,4 +78,57 @@ void ack_clear(struct ack *a)
     free(a->rejected);
     cJSON_Delete(a->doc);
     memset(a, 0, sizeof *a);
+}
+
+enum wp_err ack_pending_add(struct ack_pending *p, const struct ack *a)
+{
+    size_t cap = p->rejected_count + a->rejected_count;
+    struct outbox_rejection *list = cap ? calloc(cap, sizeof *list) : NULL;
+    if (cap && !list)
+        return WP_ERR_NOMEM;
+    size_t n = 0;
+    /* The new reasons first, then the old ones for seqs the new ack does not name. */
+    for (size_t i = 0; i < a->rejected_count; i++) {
+        list[n].seq = a->rejected[i].seq;
+        if (!(list[n].reason = strdup(a->rejected[i].reason)))
+            goto nomem;
+        n++;
+    }
+    for (size_t i = 0; i < p->rejected_count; i++) {
+        bool named = false;
+        for (size_t j = 0; j < a->rejected_count && !named; j++)
+            named = a->rejected[j].seq == p->rejected[i].seq;
+        if (named)
+            continue;
+        list[n].seq = p->rejected[i].seq;
+        if (!(list[n].reason = strdup(p->rejected[i].reason)))
+            goto nomem;
+        n++;
+    }
+    struct ack_pending merged = {
+        .active = true,
+        .acked_through = a->acked_through > p->acked_through ? a->acked_through
+                                                             : p->acked_through,
+        .resend_from = p->resend_from && (!a->resend_from || p->resend_from < a->resend_from)
+                           ? p->resend_from : a->resend_from,
+        .rejected_count = n,
+        .rejected = list,
+    };
+    ack_pending_clear(p);
+    *p = merged;
+    return WP_OK;
+
+nomem:
+    for (size_t i = 0; i < n; i++)
+        free((char *)list[i].reason);
+    free(list);
+    return WP_ERR_NOMEM;
+}
+
+void ack_pending_clear(struct ack_pending *p)
+{
+    for (size_t i = 0; i < p->rejected_count; i++)
+        free((char *)p->rejected[i].reason);
+    free(p->rejected);
+    memset(p, 0, sizeof *p);
 }

@@ -9,6 +9,7 @@
 #ifndef WP_AGENT_ACK_H
 #define WP_AGENT_ACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,7 @@
 
 struct ack {
     int64_t acked_through;
+    int64_t resend_from;               /* 0: nothing asked again */
     size_t rejected_count;
     struct outbox_rejection *rejected; /* owned; reasons point into doc */
     cJSON *doc;                        /* owned */
@@ -33,5 +35,23 @@ enum wp_err ack_decode(const void *payload, size_t len, const char *ward, const 
 
 /* Frees what *a owns and zeroes it. */
 void ack_clear(struct ack *a);
+
+/* What acks said that the outbox has not taken yet (its disk was full, say): kept and
+ * applied later, never dropped. Acks are cumulative, so a newer ack's acked_through
+ * replaces an older one's; rejections add up (one reason per seq, the latest), and the
+ * earliest resend_from stands. */
+struct ack_pending {
+    bool active;
+    int64_t acked_through;
+    int64_t resend_from;
+    size_t rejected_count;
+    struct outbox_rejection *rejected; /* owned, reasons owned */
+};
+
+/* Adds a decoded ack to *p. WP_ERR_NOMEM leaves *p as it was. */
+enum wp_err ack_pending_add(struct ack_pending *p, const struct ack *a);
+
+/* Frees what *p owns and zeroes it. */
+void ack_pending_clear(struct ack_pending *p);
 
 #endif

@@ -36,6 +36,12 @@ const struct wp_config_option agent_config_options[] = {
     {"ack_timeout_max", WP_CONFIG_DURATION, "10m", 100, 86400000, OPT(ack_timeout_max_ms), 0,
      "longest wait between two publications of an unacknowledged report (before jitter); "
      "taken as ack_timeout if shorter"},
+    {"archive_days", WP_CONFIG_INT, "60", 0, 3650, OPT(archive_days), 0,
+     "days an acknowledged report stays in the outbox's archive, so that a district whose "
+     "database was restored from an older backup can ask for it again (0: keep none)"},
+    {"archive_max", WP_CONFIG_INT, "10000", 0, 1000000, OPT(archive_max), 0,
+     "most acknowledged reports the archive keeps, whatever their age (the oldest go "
+     "first); bounds the outbox file"},
     {"reconnect_min", WP_CONFIG_DURATION, "500ms", 10, 3600000, OPT(reconnect_min_ms), 0,
      "first wait before connecting to the broker again after the link failed; doubles on "
      "every failed attempt"},

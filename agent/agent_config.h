@@ -29,6 +29,8 @@ struct agent_config {
     long long spool_max_bytes;   /* larger files are refused */
     int64_t ack_timeout_ms;      /* first wait for an ack after the PUBACK */
     int64_t ack_timeout_max_ms;  /* the wait doubles up to this; >= ack_timeout_ms */
+    int64_t archive_days;        /* acked reports kept this long ... */
+    int64_t archive_max;         /* ... and at most this many */
     int64_t reconnect_min_ms;    /* first wait before reconnecting to the broker */
     int64_t reconnect_max_ms;    /* >= reconnect_min_ms */
     int64_t poll_interval_ms;

@@ -26,6 +26,10 @@ enum wp_err outbox_intake_begin(struct outbox *ob, char *err, size_t errlen)
         return outbox__fail(ob, rc, "locking for intake", err, errlen);
     ob->in_intake = true;
     rc = outbox__query_int(ob, "SELECT next_seq FROM meta WHERE id = 1", &ob->intake_next_seq);
+    /* The daemon may have started a new stream since this handle was opened
+     * (outbox_restart_stream): read it under the lock too. */
+    if (rc == SQLITE_OK)
+        rc = outbox__load_stream(ob);
     if (rc != SQLITE_OK) {
         enum wp_err e = outbox__fail(ob, rc, "reading next_seq", err, errlen);
         outbox_intake_rollback(ob);
@@ -35,7 +39,7 @@ enum wp_err outbox_intake_begin(struct outbox *ob, char *err, size_t errlen)
 }
 
 /* The text exactly as it will be published, checked by the aggregator's own decoder. */
-static enum wp_err outbox_encode_checked(const struct wp_report *report, char **text,
+enum wp_err outbox__encode_checked(const struct wp_report *report, char **text,
                                          char *err, size_t errlen)
 {
     *text = NULL;
@@ -74,10 +78,13 @@ enum wp_err outbox_intake_add(struct outbox *ob, struct wp_report *report, char 
     }
     memcpy(report->stream, ob->stream, sizeof report->stream);
     report->seq = ob->intake_next_seq;
+    /* The aggregator would refuse it for ever; the clerk hears it now. */
+    if (!wp_report_period_not_ahead(report, wp_now_ms(), err, errlen))
+        return WP_ERR_INVALID;
 
     char *text = NULL;
     sqlite3_stmt *stmt = NULL;
-    enum wp_err e = outbox_encode_checked(report, &text, err, errlen);
+    enum wp_err e = outbox__encode_checked(report, &text, err, errlen);
     if (e != WP_OK)
         goto cleanup;
     int rc = sqlite3_prepare_v2(ob->db,
@@ -272,13 +279,14 @@ static int outbox_dead_letter_one(struct outbox *ob, const struct outbox_rejecti
 
     rc = sqlite3_prepare_v2(ob->db,
                             "INSERT OR REPLACE INTO dead_letter "
-                            "(seq, period, payload, reason, rejected_at) "
-                            "SELECT seq, period, payload, ?2, ?3 FROM entries WHERE seq = ?1",
+                            "(stream, seq, period, payload, reason, rejected_at) "
+                            "SELECT ?4, seq, period, payload, ?2, ?3 FROM entries WHERE seq = ?1",
                             -1, &stmt, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(stmt, 1, r->seq);
         sqlite3_bind_text(stmt, 2, r->reason, -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 3, now_ms);
+        sqlite3_bind_text(stmt, 4, ob->stream, -1, SQLITE_STATIC);
         rc = sqlite3_step(stmt);
     }
     sqlite3_finalize(stmt);
@@ -308,10 +316,21 @@ enum wp_err outbox_apply_ack(struct outbox *ob, int64_t acked_through,
     if (rc != SQLITE_OK)
         return outbox__fail_logged(ob, rc, "locking for an ack");
 
-    const char *what = "dead-lettering a rejected report";
+    const char *what = "reading next_seq";
     sqlite3_stmt *stmt = NULL;
     size_t dead_count = 0;
-    int64_t now = wp_now_ms();
+    int64_t now = wp_now_ms(), next_seq = 0;
+    if ((rc = outbox__query_int(ob, "SELECT next_seq FROM meta WHERE id = 1", &next_seq))
+        != SQLITE_OK)
+        goto rollback;
+    if (acked_through >= next_seq) {
+        /* The district holds seqs this store never issued: the store went back in time
+         * (restored from a backup, or copied from another PC). Nothing is applied. */
+        sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+        return WP_ERR_CONFLICT;
+    }
+
+    what = "dead-lettering a rejected report";
     for (size_t i = 0; i < rejected_count; i++) {
         bool moved = false;
         rc = outbox_dead_letter_one(ob, &rejected[i], now, &moved);
@@ -325,16 +344,10 @@ enum wp_err outbox_apply_ack(struct outbox *ob, int64_t acked_through,
         }
     }
 
-    what = "deleting acked entries";
-    rc = sqlite3_prepare_v2(ob->db, "DELETE FROM entries WHERE seq <= ?1", -1, &stmt, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(stmt, 1, acked_through);
-        rc = sqlite3_step(stmt);
-    }
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE)
+    what = "archiving acked entries";
+    size_t deleted = 0;
+    if ((rc = outbox__archive_acked(ob, acked_through, now, &deleted)) != SQLITE_OK)
         goto rollback;
-    size_t deleted = (size_t)sqlite3_changes(ob->db);
 
     /* Every ack counts, also a repeated one: it shows the district is answering. */
     what = "recording the ack's time";
@@ -347,6 +360,7 @@ enum wp_err outbox_apply_ack(struct outbox *ob, int64_t acked_through,
     sqlite3_finalize(stmt);
     if (rc != SQLITE_DONE)
         goto rollback;
+    stmt = NULL;
 
     what = "committing an ack";
     rc = sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL);

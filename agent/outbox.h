@@ -4,11 +4,16 @@
  * `submit` processes (busy_timeout: a writer waits for the other instead of failing).
  *
  *   meta         one row: ward, stream (16 lowercase hex digits from getrandom(2), drawn
- *                when the store is created), next_seq, created_at
+ *                when the store is created), next_seq, created_at, kept_from (every seq
+ *                from it on is held in entries, archive or dead_letter)
  *   entries      seq (1, 2, 3 … of the stream), period, payload (the exact JSON text that
  *                is published), created_at, last_sent_at, attempts
- *   dead_letter  seq, period, payload, reason, rejected_at: reports the aggregator
- *                rejected; never published again
+ *   dead_letter  stream, seq, period, payload, reason, rejected_at: reports the
+ *                aggregator rejected; published again only when the district asks
+ *                (outbox_resend_from)
+ *   archive      seq, period, payload, created_at, acked_at: acknowledged reports, kept
+ *                archive_days (at most archive_max) in case the district's database
+ *                goes back in time and asks for them again (version 4)
  *   spool_taken  name, fingerprint, first_seq, last_seq, taken_at: spool files whose
  *                reports are committed but that may still wait to be moved to done/
  *   link         one row: the daemon's link to the broker (connected, since, last_error,
@@ -64,7 +69,8 @@ enum wp_err outbox_intake_begin(struct outbox *ob, char *err, size_t errlen);
  * overwritten), encodes it with wp_report_to_json and validates the printed text with
  * wp_report_decode — so the outbox holds only what the aggregator accepts — then
  * inserts it. report stays owned by the caller. WP_ERR_INVALID: err is the validator's
- * message (e.g. "values.deaths: must be ≥ 0"); the caller should roll back. */
+ * message (e.g. "values.deaths: must be ≥ 0"), or says the period begins more than a day
+ * after today (wp_report_period_not_ahead); the caller should roll back. */
 enum wp_err outbox_intake_add(struct outbox *ob, struct wp_report *report, char *err,
                               size_t errlen);
 
@@ -101,12 +107,36 @@ struct outbox_rejection {
 
 /* Applies one ack of this store's stream in one transaction: every rejected seq still in
  * entries moves to dead_letter with its reason (logged as an error), then every entry
- * with seq <= acked_through is deleted, and link.last_ack_at becomes now. A repeated or
- * older ack changes nothing else.
- * *removed (may be NULL) = entries deleted, *dead (may be NULL) = entries dead-lettered. */
+ * with seq <= acked_through moves to the archive (outbox_set_archive), and
+ * link.last_ack_at becomes now. A repeated or older ack changes nothing else.
+ * *removed (may be NULL) = entries acked, *dead (may be NULL) = entries dead-lettered.
+ * WP_ERR_CONFLICT, with nothing applied: acked_through is beyond any seq this store
+ * issued — the store went back in time; see outbox_restart_stream. */
 enum wp_err outbox_apply_ack(struct outbox *ob, int64_t acked_through,
                              const struct outbox_rejection *rejected, size_t rejected_count,
                              size_t *removed, size_t *dead);
+
+/* ---- the archive and going back in time (outbox_archive.c) -------------------------- */
+
+/* How long acked entries stay in the archive, and at most how many (the daemon's
+ * archive_days and archive_max; 0 and 0, the default of a handle: none). */
+void outbox_set_archive(struct outbox *ob, int64_t keep_ms, int64_t max_entries);
+
+/* The delivery fields of a report published now (report.h): the lowest unacked seq (the
+ * next seq when nothing is queued) and the lowest seq from which on everything is held. */
+enum wp_err outbox_delivery_state(struct outbox *ob, int64_t *unacked_from, int64_t *kept_from);
+
+/* The district lacks from_seq on (its database went back in time): every archived entry
+ * and dead letter of this stream from from_seq on becomes an entry again, to be
+ * published. *restored = how many. */
+enum wp_err outbox_resend_from(struct outbox *ob, int64_t from_seq, size_t *restored);
+
+/* The store went back in time (outbox_apply_ack said WP_ERR_CONFLICT): draws a new
+ * stream and moves every unacknowledged entry to it as seq 1, 2, … in order (payloads
+ * re-encoded and checked), clears the archive of the old stream, and logs it as an error.
+ * Every handle's next intake uses the new stream. *renumbered = entries moved. */
+enum wp_err outbox_restart_stream(struct outbox *ob, size_t *renumbered, char *err,
+                                  size_t errlen);
 
 /* ---- spool bookkeeping (outbox_spool.c) --------------------------------------------- */
 

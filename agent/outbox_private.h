@@ -24,11 +24,14 @@ struct outbox {
     bool data_version_known;
     int64_t data_version;
     int version;              /* schema version of the file (older only when read-only) */
+    int64_t archive_keep_ms;  /* outbox_set_archive; 0 and 0: keep nothing */
+    int64_t archive_max;
 };
 
 /* Schema versions that added a table, for read-only readers of older files. */
 #define OUTBOX_VERSION_SPOOL 2
 #define OUTBOX_VERSION_LINK 3
+#define OUTBOX_VERSION_ARCHIVE 4
 
 /* Fills err from the connection's last error, naming the outbox and `what`; SQLITE_FULL
  * and an I/O error for want of space (ENOSPC) become WP_ERR_FULL ("the disk is full"),
@@ -42,5 +45,22 @@ enum wp_err outbox__fail_logged(const struct outbox *ob, int rc, const char *wha
 /* Runs sql and stores the first column of its first row in *value. Returns SQLITE_OK,
  * SQLITE_NOTFOUND when there is no row, or the SQLite error. */
 int outbox__query_int(struct outbox *ob, const char *sql, int64_t *value);
+
+/* Draws a new stream id: 16 lowercase hex digits from getrandom(2) (outbox_store.c). */
+enum wp_err outbox__draw_stream(char out[WP_STREAM_LEN + 1], char *err, size_t errlen);
+
+/* Reads the stream from meta into ob->stream. Returns SQLITE_OK or the SQLite error. */
+int outbox__load_stream(struct outbox *ob);
+
+/* Inside an open transaction: moves every entry with seq <= acked_through into the
+ * archive (acked_at = now_ms), drops what the archive keeps no longer, and raises
+ * meta.kept_from past what it dropped (outbox_archive.c). *moved = entries moved. */
+int outbox__archive_acked(struct outbox *ob, int64_t acked_through, int64_t now_ms,
+                          size_t *moved);
+
+/* The text exactly as it will be published, checked by the aggregator's own decoder
+ * (outbox.c). */
+enum wp_err outbox__encode_checked(const struct wp_report *report, char **text, char *err,
+                                   size_t errlen);
 
 #endif

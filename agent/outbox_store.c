@@ -54,6 +54,31 @@ static const char *const outbox_schema_steps[] = {
     "  last_error TEXT NOT NULL DEFAULT '',"
     "  broker TEXT NOT NULL DEFAULT '');"
     "INSERT INTO link (id, connected, since) VALUES (1, 0, 0);",
+    /* 3 -> 4: the archive of acknowledged reports and kept_from, so that a district
+     * whose database went back in time can ask for them again (outbox_archive.c);
+     * dead letters keyed by stream too, since a store that went back in time starts a
+     * new stream whose seqs begin again at 1. Every seq from kept_from on is held in
+     * entries, archive or dead_letter; before this version nothing acked was kept. */
+    "CREATE TABLE archive ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  period TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  acked_at INTEGER NOT NULL);"
+    "ALTER TABLE meta ADD COLUMN kept_from INTEGER NOT NULL DEFAULT 1;"
+    "UPDATE meta SET kept_from = coalesce((SELECT min(seq) FROM entries), next_seq);"
+    "CREATE TABLE dead_letter_by_stream ("
+    "  stream TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  period TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  rejected_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (stream, seq));"
+    "INSERT INTO dead_letter_by_stream SELECT (SELECT stream FROM meta), seq, period, payload,"
+    "  reason, rejected_at FROM dead_letter;"
+    "DROP TABLE dead_letter;"
+    "ALTER TABLE dead_letter_by_stream RENAME TO dead_letter;",
 };
 #define OUTBOX_SCHEMA_VERSION ((int)(sizeof outbox_schema_steps / sizeof outbox_schema_steps[0]))
 
@@ -109,7 +134,7 @@ int outbox__query_int(struct outbox *ob, const char *sql, int64_t *value)
     return rc;
 }
 
-static enum wp_err outbox_draw_stream(char out[WP_STREAM_LEN + 1], char *err, size_t errlen)
+enum wp_err outbox__draw_stream(char out[WP_STREAM_LEN + 1], char *err, size_t errlen)
 {
     unsigned char bytes[WP_STREAM_LEN / 2];
     size_t got = 0;
@@ -132,7 +157,7 @@ static enum wp_err outbox_insert_meta(struct outbox *ob, const char *ward, char 
                                       size_t errlen)
 {
     char stream[WP_STREAM_LEN + 1];
-    enum wp_err e = outbox_draw_stream(stream, err, errlen);
+    enum wp_err e = outbox__draw_stream(stream, err, errlen);
     if (e != WP_OK)
         return e;
     sqlite3_stmt *stmt = NULL;

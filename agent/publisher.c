@@ -28,12 +28,16 @@
 
 /* How long SIGTERM waits for the broker to take the offline status. */
 #define PUBLISHER_SHUTDOWN_WAIT_MS 2000
+/* How soon an ack the outbox could not take (a full disk) is tried again. */
+#define PUBLISHER_ACK_RETRY_MS 1000
 
 struct publisher {
     const struct agent_config *cfg;
     struct outbox *ob;
     struct wp_mqtt mqtt;
     struct inflight inflight;
+    struct ack_pending pending; /* what acks said that the outbox has not taken yet */
+    int64_t pending_retry_ms;   /* monotonic: when to try applying it again */
     struct spool *spool;      /* NULL without spool_dir */
     int64_t next_spool_ms;    /* monotonic time of the next look into spool_dir */
     char report_topic[WP_TOPIC_MAX];
@@ -150,13 +154,27 @@ static void publisher_publish_due(struct publisher *p)
     /* Send times are for status only: after one failure (a full disk, say), one logged
      * error per pass is enough, not one per report. */
     bool record_sends = true;
+    /* The delivery fields every report of this pass carries; acks (which change them)
+     * are applied between passes, never during one. */
+    int64_t unacked_from = 0, kept_from = 0;
+    bool delivery_known = false;
     while (i < p->inflight.count && p->mqtt.connected && !p->link_lost) {
         struct inflight_entry *e = &p->inflight.items[i++];
         if (!inflight_is_due(e, now))
             continue;
-        char *payload = NULL;
-        size_t len = 0;
-        enum wp_err err = outbox_payload(p->ob, e->seq, &payload, &len);
+        if (!delivery_known
+            && outbox_delivery_state(p->ob, &unacked_from, &kept_from) != WP_OK)
+            break; /* logged; the next pass tries again */
+        delivery_known = true;
+        char *stored = NULL, *payload = NULL;
+        size_t stored_len = 0, len = 0;
+        enum wp_err err = outbox_payload(p->ob, e->seq, &stored, &stored_len);
+        if (err == WP_OK) {
+            payload = wp_report_with_delivery(stored, stored_len, unacked_from, kept_from, &len);
+            free(stored);
+            if (!payload)
+                err = WP_ERR_NOMEM;
+        }
         if (err == WP_ERR_NOT_FOUND) {
             inflight_remove(&p->inflight, e->seq); /* acked meanwhile */
             i--; /* the next entry moved into this slot */
@@ -196,6 +214,58 @@ static void publisher_publish_due(struct publisher *p)
                again, (long long)again_first, (long long)again_last);
 }
 
+/* After the outbox changed under the in-memory list (a new stream, entries taken back
+ * from the archive): the list is rebuilt from the outbox, the truth. */
+static void publisher_reload(struct publisher *p)
+{
+    inflight_free(&p->inflight);
+    inflight_init(&p->inflight, p->cfg->ack_timeout_ms, p->cfg->ack_timeout_max_ms);
+    publisher_load_new(p);
+}
+
+/* Applies what the acks said, if the outbox takes it now; otherwise keeps it for the
+ * next try (a full disk frees up, a lock clears). */
+static void publisher_apply_pending(struct publisher *p)
+{
+    struct ack_pending *a = &p->pending;
+    if (!a->active || wp_monotonic_ms() < p->pending_retry_ms)
+        return;
+    p->pending_retry_ms = wp_monotonic_ms() + PUBLISHER_ACK_RETRY_MS;
+    size_t removed = 0, dead = 0;
+    enum wp_err e = outbox_apply_ack(p->ob, a->acked_through, a->rejected, a->rejected_count,
+                                     &removed, &dead);
+    if (e == WP_ERR_CONFLICT) {
+        char err[512];
+        size_t renumbered = 0;
+        if (outbox_restart_stream(p->ob, &renumbered, err, sizeof err) != WP_OK) {
+            wp_log(WP_LOG_ERR, "%s", err);
+            return;
+        }
+        ack_pending_clear(a); /* it spoke of the old stream */
+        publisher_reload(p);
+        return;
+    }
+    if (e != WP_OK)
+        return; /* logged by the outbox; kept */
+    inflight_acked(&p->inflight, a->acked_through, wp_monotonic_ms());
+    for (size_t i = 0; i < a->rejected_count; i++)
+        inflight_remove(&p->inflight, a->rejected[i].seq);
+    if (removed + dead > 0)
+        wp_log(WP_LOG_INFO, "ack through seq %lld: %zu report(s) delivered, %zu rejected",
+               (long long)a->acked_through, removed, dead);
+    if (a->resend_from > 0) {
+        size_t restored = 0;
+        if (outbox_resend_from(p->ob, a->resend_from, &restored) != WP_OK)
+            return; /* logged; the ack, applied again, changes nothing, then this again */
+        wp_log(WP_LOG_WARNING, "the district lacks seq %lld and later, acknowledged before "
+               "(its database was restored?): %zu report(s) from the archive go out again",
+               (long long)a->resend_from, restored);
+        if (restored > 0)
+            publisher_reload(p);
+    }
+    ack_pending_clear(a);
+}
+
 static void publisher_handle_ack(struct publisher *p, const void *payload, int len)
 {
     struct ack ack;
@@ -205,17 +275,12 @@ static void publisher_handle_ack(struct publisher *p, const void *payload, int l
         wp_log(WP_LOG_WARNING, "ignoring ack on %s: %s", p->ack_topic, err);
         return;
     }
-    size_t removed = 0, dead = 0;
-    if (outbox_apply_ack(p->ob, ack.acked_through, ack.rejected, ack.rejected_count, &removed,
-                         &dead) == WP_OK) {
-        inflight_acked(&p->inflight, ack.acked_through, wp_monotonic_ms());
-        for (size_t i = 0; i < ack.rejected_count; i++)
-            inflight_remove(&p->inflight, ack.rejected[i].seq);
-        if (removed + dead > 0)
-            wp_log(WP_LOG_INFO, "ack through seq %lld: %zu report(s) delivered, %zu rejected",
-                   (long long)ack.acked_through, removed, dead);
-    }
+    if (ack_pending_add(&p->pending, &ack) != WP_OK)
+        wp_log(WP_LOG_ERR, "out of memory keeping an ack; the district acks again when the "
+               "reports are published again");
     ack_clear(&ack);
+    p->pending_retry_ms = 0;
+    publisher_apply_pending(p);
 }
 
 /* Records the link in the outbox when it changed, for `status`: up or down, since when,
@@ -281,6 +346,7 @@ static enum wp_err publisher_start(struct publisher *p, char *err, size_t errlen
                         errlen);
     if (e != WP_OK)
         return e;
+    outbox_set_archive(p->ob, cfg->archive_days * 86400000, cfg->archive_max);
     if (cfg->spool_dir) {
         e = spool_open(&p->spool, cfg, err, errlen);
         if (e != WP_OK)
@@ -379,6 +445,7 @@ int publisher_run(const struct agent_config *cfg)
         }
         /* A commit by another connection (a submit, or the spool's own connection) bumps
          * data_version; our own writes do not, so this costs one tiny read per tick. */
+        publisher_apply_pending(&p);
         if (outbox_changed(p.ob) || p.rescan)
             publisher_load_new(&p);
         if (p.mqtt.connected)
@@ -395,6 +462,7 @@ cleanup:
     if (p.mqtt.mosq)
         wp_mqtt_destroy(&p.mqtt);
     inflight_free(&p.inflight);
+    ack_pending_clear(&p.pending);
     spool_close(&p.spool);
     outbox_close(&p.ob);
     if (p.lock_fd >= 0)

@@ -48,6 +48,13 @@ const struct wp_config_option aggregator_config_options[] = {
      OPT(max_payload), 0,
      "largest report payload in bytes; a larger one is rejected and its first max_payload "
      "bytes kept"},
+    {"rejected_max_per_day", WP_CONFIG_INT, "1000", 0, 100000000, OPT(rejected_max_per_day),
+     0, "refused messages of one ward kept per day with their payload; beyond it (or beyond "
+     "rejected_max_bytes_per_day) a refusal with a seq is kept without its payload and one "
+     "without is only counted, and the district is told once (0: no bound)"},
+    {"rejected_max_bytes_per_day", WP_CONFIG_INT, "10485760", 0, INT64_C(1) << 40,
+     OPT(rejected_max_bytes_per_day), 0,
+     "payload bytes of one ward's refused messages kept per day (0: no bound)"},
     {"alert_repeat", WP_CONFIG_DURATION, "1d", 0, INT64_C(366) * 86400000, OPT(alert_repeat_ms), 0,
      "announce a firing alert again on events/alert this often (simulated clock time); "
      "0 never"},

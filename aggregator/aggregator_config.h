@@ -31,6 +31,8 @@ struct aggregator_config {
     long long batch_max;      /* reports per transaction at most */
     int64_t batch_delay_ms;   /* commit when the oldest report in hand is this old */
     long long max_payload;    /* bytes; larger reports are rejected unparsed */
+    long long rejected_max_per_day;        /* per ward: refusals kept with payload ... */
+    long long rejected_max_bytes_per_day;  /* ... and their bytes (0: no bound) */
     int64_t alert_repeat_ms;  /* repeat firing alerts on events/alert; 0: never */
     char *alert_command;      /* run per alert transition, or NULL */
     int64_t stats_interval_ms;  /* aggregator/stats this often (real ms); 0: never */

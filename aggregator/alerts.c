@@ -120,7 +120,7 @@ void alerts_destroy(struct alerts **alerts)
 static const char *alerts_kind(enum plan_rule_kind kind)
 {
     static const char *const kinds[] = {"coverage", "report_missing", "task_overdue",
-                                        "data_quality", "level"};
+                                        "data_quality", "level", "reports_lost"};
     return kinds[kind];
 }
 

@@ -153,6 +153,11 @@ void evaluate_note_report(struct evaluate *e, const char *ward, const char *peri
      * whichever evaluation comes first. */
     if (e->plan)
         series_cache_update(e->series, ward, period, e->plan->district->code);
+    evaluate_note_unit(e, ward, received_ms);
+}
+
+void evaluate_note_unit(struct evaluate *e, const char *ward, int64_t received_ms)
+{
     for (size_t i = 0; i < e->touched_count; i++)
         if (strcmp(e->touched[i].code, ward) == 0) {
             if (received_ms > e->touched[i].received_ms)
@@ -308,6 +313,38 @@ static enum wp_err evaluate_task_state(struct evaluate *e, const struct plan_rul
                                                  : evaluate_db_error(e, "reading a task state");
 }
 
+/* wardpulse's own rule, evaluated on every unit whatever the plan (rules.h). */
+static const struct plan_rule evaluate_lost_rule = {
+    .id = PLAN_RULE_LOST_ID,
+    .kind = PLAN_RULE_LOST,
+    .name = {"Báo cáo bị mất", "Reports lost"},
+    .severity = PLAN_SEVERITY_CRITICAL,
+    .applies_to = PLAN_APPLIES_WARD | PLAN_APPLIES_DISTRICT | PLAN_APPLIES_CITY,
+    .source = "wardpulse, giao thức gửi báo cáo (docs/architecture.md, Healing a gap)",
+};
+
+#define EVALUATE_LOST_RANGES_MAX 8   /* named in the summary; more still count */
+
+struct evaluate_lost {
+    struct rule_lost_range ranges[EVALUATE_LOST_RANGES_MAX];
+    size_t count;
+    int64_t total;
+};
+
+static void evaluate_lost_add(void *ctx, const char *stream, int64_t first_seq,
+                              int64_t last_seq, int64_t declared_ms)
+{
+    struct evaluate_lost *l = ctx;
+    l->total += last_seq - first_seq + 1;
+    if (l->count == EVALUATE_LOST_RANGES_MAX)
+        return;
+    struct rule_lost_range *r = &l->ranges[l->count++];
+    snprintf(r->stream, sizeof r->stream, "%s", stream ? stream : "");
+    r->first_seq = first_seq;
+    r->last_seq = last_seq;
+    r->declared_ms = declared_ms;
+}
+
 /* event_ms: when the data that led to this evaluation arrived (0: evaluated for the
  * clock, dated now_ms). */
 static enum wp_err evaluate_rule_unit(struct evaluate *e, const struct plan_rule *rule,
@@ -341,6 +378,16 @@ static enum wp_err evaluate_rule_unit(struct evaluate *e, const struct plan_rule
             != WP_OK)
             return rc;
         break;
+    case PLAN_RULE_LOST: {
+        struct evaluate_lost lost = {0};
+        if ((rc = store_each_lost(e->store, unit->code, now_ms - RULE_LOST_FIRING_MS,
+                                  evaluate_lost_add, &lost)) != WP_OK) {
+            wp_log(WP_LOG_ERR, "evaluate: %s", store_errmsg(e->store));
+            return rc;
+        }
+        rule_lost_evaluate(rule, &ru, lost.ranges, lost.count, lost.total, &o);
+        break;
+    }
     }
     return alerts_record(e->alerts, rule, ru.scope, &o, now_ms, event_ms);
 }
@@ -436,6 +483,12 @@ enum wp_err evaluate_reports(struct evaluate *e, int64_t now_ms)
         if (rc == WP_OK && at > 0 && evaluate_applies(plan, rule, plan->district))
             rc = evaluate_rule_unit(e, rule, plan->district, now_ms, at);
     }
+    for (size_t w = 0; rc == WP_OK && w <= plan->ward_count; w++) {
+        const struct plan_unit *unit = w < plan->ward_count ? plan->wards[w] : plan->district;
+        int64_t at = evaluate_touched_at(e, unit->code);
+        if (at > 0)
+            rc = evaluate_rule_unit(e, &evaluate_lost_rule, unit, now_ms, at);
+    }
     evaluate_touched_clear(e);
     return evaluate_end(e, rc);
 }
@@ -456,6 +509,9 @@ enum wp_err evaluate_all(struct evaluate *e, int64_t now_ms)
         if (rc == WP_OK && evaluate_applies(plan, rule, plan->district))
             rc = evaluate_rule_unit(e, rule, plan->district, now_ms, 0);
     }
+    for (size_t w = 0; rc == WP_OK && w <= plan->ward_count; w++)
+        rc = evaluate_rule_unit(e, &evaluate_lost_rule,
+                                w < plan->ward_count ? plan->wards[w] : plan->district, now_ms, 0);
     if (rc == WP_OK)
         rc = alerts_sweep_end(e->alerts, now_ms);
     return evaluate_end(e, rc);
@@ -501,10 +557,12 @@ int64_t evaluate_next_due_ms(const struct evaluate *e, int64_t now_ms)
             best = evaluate_min_after(best, text_day_start_ms(today + 1, offset), now_ms);
             break;
         case PLAN_RULE_CHECK:
+        case PLAN_RULE_LOST:
             break;   /* only data changes a check */
         }
     }
-    return best;
+    /* A declaration of lost reports stops firing a week later: looked at every midnight. */
+    return evaluate_min_after(best, text_day_start_ms(today + 1, offset), now_ms);
 }
 
 enum wp_err evaluate_rolled_up(struct evaluate *e, const char *indicator,

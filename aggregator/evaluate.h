@@ -52,6 +52,10 @@ void evaluate_set_plan(struct evaluate *evaluate, const struct plan *plan);
 void evaluate_note_report(struct evaluate *evaluate, const char *ward, const char *period,
                           int64_t received_ms);
 
+/* Notes a unit whose delivery changed (reports of it were declared lost) for the next
+ * evaluate_reports; at_ms dates the transitions it causes. */
+void evaluate_note_unit(struct evaluate *evaluate, const char *ward, int64_t at_ms);
+
 /* Whether units were noted since the last evaluate_reports. */
 bool evaluate_has_reports(const struct evaluate *evaluate);
 

@@ -10,9 +10,12 @@
 #include "clock.h"
 #include "log.h"
 #include "report.h"
+#include "timefmt.h"
 #include "topic.h"
 
 #define INGEST_ACK_MAX_REJECTED 1000
+/* For an agent that does not say what it holds: how far back an ack lists refusals. */
+#define INGEST_ACK_RECENT_SEQS 100
 #define INGEST_REASON_MAX 512
 
 /* One message in hand: a valid report or a rejection, with what the commit needs. */
@@ -27,17 +30,29 @@ struct ingest_item {
     struct wp_report report;        /* a rejection keeps only ward/stream/seq here */
     bool stored;                    /* written by this batch (not a duplicate) */
     char *reason;                   /* rejections only */
+    uint64_t content_hash;          /* of the report, or of the bytes if it did not decode */
 };
 
-/* A (ward, stream) the batch touched and the smallest seq it brought. */
+/* A (ward, stream) the batch touched, the smallest seq it brought, and the delivery
+ * fields of its latest report that had them (arrival order: the agent's newest view). */
 struct ingest_touch {
     const char *ward;
     const char *stream;
     int64_t min_seq;
+    size_t arrival;            /* index in the batch of the item the delivery fields are from */
+    int64_t unacked_from;      /* 0: no report of the batch said */
+    int64_t kept_from;
 };
+
+/* Wards told today that they are over their bound of kept rejections. */
+#define INGEST_FLOODS_MAX 64
 
 struct ingest {
     struct store *store;
+    struct {
+        int64_t day;
+        char ward[WP_UNIT_CODE_MAX];
+    } floods[INGEST_FLOODS_MAX];
     struct ingest_options opts;
     struct ingest_item *items;      /* opts.batch_max slots */
     size_t count;
@@ -127,7 +142,9 @@ static bool ingest_classify(struct ingest *ingest, struct ingest_item *item)
         memcpy(item->topic_ward, topic_unit, sizeof topic_unit);
 
     if (item->original_len > ingest->opts.max_payload) {
-        /* Not parsed at all: the bound exists so that no one pays for a huge payload. */
+        /* Not parsed at all: the bound exists so that no one pays for a huge payload.
+         * Its hash is of what is kept and of the size it came with. */
+        item->content_hash = wp_bytes_hash(item->payload, item->len) ^ (uint64_t)item->original_len;
         snprintf(reason, sizeof reason, "payload of %zu bytes exceeds max_payload (%zu)",
                  item->original_len, ingest->opts.max_payload);
     } else {
@@ -135,6 +152,8 @@ static bool ingest_classify(struct ingest *ingest, struct ingest_item *item)
                                           sizeof reason);
         if (rc == WP_ERR_NOMEM)
             return false;
+        item->content_hash = rc == WP_OK ? wp_report_content_hash(&item->report)
+                                         : wp_bytes_hash(item->payload, item->len);
         if (rc == WP_OK) {
             /* The ACL lets a ward write only its own topic, so the topic is who sent it. */
             if (!item->topic_ward[0])
@@ -239,14 +258,15 @@ static void ingest_add_rejected_to_ack(void *ctx, int64_t seq, const char *reaso
 }
 
 /* Builds the ack text of one stream (caller frees); NULL with *rc set on failure, and
- * NULL with WP_OK when there is nothing to ack yet. */
+ * NULL with WP_OK when there is nothing to ack yet. *state is what the store found. */
 static char *ingest_build_ack(struct ingest *ingest, const struct ingest_touch *touch,
-                              int64_t now_ms, enum wp_err *rc)
+                              int64_t now_ms, struct store_ack_state *state, enum wp_err *rc)
 {
-    int64_t acked_through = 0;
     char *text = NULL;
-    *rc = store_advance_ack(ingest->store, touch->ward, touch->stream, now_ms, &acked_through);
-    if (*rc != WP_OK || acked_through == 0)
+    *rc = store_advance_ack(ingest->store, touch->ward, touch->stream, now_ms,
+                            touch->unacked_from, touch->kept_from, state);
+    int64_t acked_through = state->acked_through;
+    if (*rc != WP_OK || (acked_through == 0 && state->resend_from == 0))
         return NULL;
 
     cJSON *ack = cJSON_CreateObject();
@@ -256,13 +276,26 @@ static char *ingest_build_ack(struct ingest *ingest, const struct ingest_touch *
         || !cJSON_AddStringToObject(ack, "ward", touch->ward)
         || !cJSON_AddStringToObject(ack, "stream", touch->stream)
         || !(number = cJSON_AddNumberToObject(ack, "acked_through", (double)acked_through))
+        || (state->resend_from
+            && !cJSON_AddNumberToObject(ack, "resend_from", (double)state->resend_from))
         || !(rejected.list = cJSON_AddArrayToObject(ack, "rejected"))) {
         *rc = WP_ERR_NOMEM;
         goto cleanup;
     }
-    if (touch->min_seq <= acked_through) {
+    /* Every refusal the agent may not have heard: an ack it missed (a full disk, a lost
+     * link) carried some, and an entry it still holds must not be deleted as delivered.
+     * From the agent's unacked_from when it says it; for an agent that does not, from
+     * the batch's seqs or the stream's last 100, whichever reaches further back. */
+    int64_t from = state->unacked_from;
+    if (from == 0) {
+        from = acked_through > INGEST_ACK_RECENT_SEQS ? acked_through - INGEST_ACK_RECENT_SEQS + 1
+                                                      : 1;
+        if (touch->min_seq < from)
+            from = touch->min_seq;
+    }
+    if (from <= acked_through) {
         /* One more than fits, to learn whether the list is complete. */
-        *rc = store_each_rejected(ingest->store, touch->ward, touch->stream, touch->min_seq,
+        *rc = store_each_rejected(ingest->store, touch->ward, touch->stream, from,
                                   acked_through, INGEST_ACK_MAX_REJECTED + 1,
                                   ingest_add_rejected_to_ack, &rejected);
         if (*rc == WP_OK && rejected.nomem)
@@ -284,6 +317,48 @@ cleanup:
     return text;
 }
 
+/* A report whose (ward, stream, seq) already names other figures: after an outbox was
+ * restored from its own backup, say. Acking it as a duplicate would make its figures
+ * vanish; it becomes a rejection the ack tells the agent about. */
+static enum wp_err ingest_reject_reused(struct ingest_item *item)
+{
+    char reason[INGEST_REASON_MAX];
+    snprintf(reason, sizeof reason,
+             "seq %lld of stream %s already names another report with other figures; these "
+             "were not stored (was the ward's outbox restored from a backup?); submit them again",
+             (long long)item->report.seq, item->report.stream);
+    if (!(item->reason = strdup(reason)))
+        return WP_ERR_NOMEM;
+    item->is_report = false; /* the caller now stores it as a rejection */
+    wp_log(WP_LOG_WARNING, "rejected report on %s: %s", item->topic, reason);
+    return WP_OK;
+}
+
+/* A rejection over its ward's daily bound: counted, and said once per ward and day
+ * (not once per message: that would let the flood into the log instead). */
+static void ingest_over_bound(struct ingest *ingest, const char *ward, int64_t received_ms,
+                              struct ingest_stats *tally)
+{
+    tally->rejected_not_kept++;
+    int64_t day = wp_local_day(received_ms);
+    const char *unit = ward ? ward : "";
+    size_t slot = INGEST_FLOODS_MAX;
+    for (size_t i = 0; i < INGEST_FLOODS_MAX; i++) {
+        if (ingest->floods[i].day == day && strcmp(ingest->floods[i].ward, unit) == 0)
+            return;
+        if (slot == INGEST_FLOODS_MAX && ingest->floods[i].day != day)
+            slot = i;
+    }
+    if (slot == INGEST_FLOODS_MAX)
+        slot = 0;
+    ingest->floods[slot].day = day;
+    snprintf(ingest->floods[slot].ward, sizeof ingest->floods[slot].ward, "%s", unit);
+    wp_log(WP_LOG_ERR, "ward %s sent more refused messages today than the district keeps "
+           "(rejected_max_per_day, rejected_max_bytes_per_day): from now until midnight its "
+           "refusals are counted (table rejected_overflow) but their payloads not kept; the "
+           "other wards are not affected", unit[0] ? unit : "(topic without a ward)");
+}
+
 /* Writes every item of the batch; counts into *tally (committed only if all goes well). */
 static enum wp_err ingest_write_batch(struct ingest *ingest, struct ingest_stats *tally)
 {
@@ -296,7 +371,10 @@ static enum wp_err ingest_write_batch(struct ingest *ingest, struct ingest_stats
             item->stored = rc == WP_OK;
             if (rc == WP_OK)
                 tally->stored++;
-        } else {
+            if (rc == WP_ERR_CONFLICT && (rc = ingest_reject_reused(item)) != WP_OK)
+                return rc;
+        }
+        if (!item->is_report) {
             struct store_rejection rej = {
                 .received_ms = item->received_ms,
                 .topic = item->topic,
@@ -307,10 +385,13 @@ static enum wp_err ingest_write_batch(struct ingest *ingest, struct ingest_stats
                 .payload = item->payload,
                 .len = item->len,
                 .original_len = item->original_len,
+                .content_hash = item->content_hash,
             };
             rc = store_add_rejected(ingest->store, &rej);
             if (rc == WP_OK)
                 tally->rejected++;
+            if (rc == WP_OK && rej.not_kept)
+                ingest_over_bound(ingest, rej.ward, item->received_ms, tally);
         }
         if (rc == WP_ERR_DUPLICATE) {
             tally->duplicates++;
@@ -323,7 +404,8 @@ static enum wp_err ingest_write_batch(struct ingest *ingest, struct ingest_stats
     return WP_OK;
 }
 
-/* The (ward, stream, min seq) of every ackable item, grouped per stream. */
+/* The (ward, stream, min seq) of every ackable item, grouped per stream, with the
+ * delivery fields of the stream's latest arrival that carried them. */
 static size_t ingest_collect_touches(struct ingest *ingest, struct ingest_touch *touches)
 {
     size_t n = 0;
@@ -331,18 +413,31 @@ static size_t ingest_collect_touches(struct ingest *ingest, struct ingest_touch 
         const struct ingest_item *item = &ingest->items[i];
         if (!item->topic_ward[0] || !item->report.stream[0] || item->report.seq <= 0)
             continue;
-        touches[n].ward = item->topic_ward;
-        touches[n].stream = item->report.stream;
-        touches[n].min_seq = item->report.seq;
+        touches[n] = (struct ingest_touch){
+            .ward = item->topic_ward,
+            .stream = item->report.stream,
+            .min_seq = item->report.seq,
+            .arrival = i,
+            .unacked_from = item->report.unacked_from,
+            .kept_from = item->report.kept_from,
+        };
         n++;
     }
     qsort(touches, n, sizeof *touches, ingest_touch_cmp);
     /* Sorted by seq within a stream, so the first of each run has the smallest seq. */
     size_t unique = 0;
-    for (size_t i = 0; i < n; i++)
-        if (unique == 0 || strcmp(touches[unique - 1].ward, touches[i].ward) != 0
-            || strcmp(touches[unique - 1].stream, touches[i].stream) != 0)
+    for (size_t i = 0; i < n; i++) {
+        struct ingest_touch *run = unique ? &touches[unique - 1] : NULL;
+        if (!run || strcmp(run->ward, touches[i].ward) != 0
+            || strcmp(run->stream, touches[i].stream) != 0) {
             touches[unique++] = touches[i];
+        } else if (touches[i].unacked_from > 0
+                   && (run->unacked_from == 0 || touches[i].arrival > run->arrival)) {
+            run->arrival = touches[i].arrival;
+            run->unacked_from = touches[i].unacked_from;
+            run->kept_from = touches[i].kept_from;
+        }
+    }
     return unique;
 }
 
@@ -364,6 +459,32 @@ static void ingest_publish_acks(struct ingest *ingest, const struct ingest_touch
     }
 }
 
+/* After the commit: says what the acks asked for again and what was declared lost. */
+static void ingest_report_gaps(struct ingest *ingest, const struct ingest_touch *touches,
+                               const struct store_ack_state *states, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const struct store_ack_state *st = &states[i];
+        if (st->lost_count > 0) {
+            ingest->stats.lost += (uint64_t)st->lost_count;
+            wp_log(WP_LOG_ERR, "ward %s stream %s: %lld report(s) between seq %lld and %lld "
+                   "are lost: this database does not have them (restored from an older "
+                   "backup?) and the ward no longer keeps them", touches[i].ward,
+                   touches[i].stream, (long long)st->lost_count, (long long)st->lost_first,
+                   (long long)st->lost_last);
+            if (ingest->opts.lost)
+                ingest->opts.lost(ingest->opts.hook_ctx, touches[i].ward);
+        }
+        if (st->resend_from > 0) {
+            ingest->stats.resend_requests++;
+            wp_log(WP_LOG_WARNING, "ward %s stream %s: seq %lld and later were acknowledged "
+                   "before but are not in this database (restored from a backup?); asking "
+                   "the ward to send them again", touches[i].ward, touches[i].stream,
+                   (long long)st->resend_from);
+        }
+    }
+}
+
 enum wp_err ingest_flush(struct ingest *ingest)
 {
     if (ingest->count == 0)
@@ -375,7 +496,8 @@ enum wp_err ingest_flush(struct ingest *ingest)
     int64_t started = wp_monotonic_ms();
     struct ingest_touch *touches = calloc(ingest->count, sizeof *touches);
     char **acks = calloc(ingest->count, sizeof *acks);
-    if (!touches || !acks) {
+    struct store_ack_state *states = calloc(ingest->count, sizeof *states);
+    if (!touches || !acks || !states) {
         rc = WP_ERR_NOMEM;
         wp_log(WP_LOG_ERR, "commit of %zu message(s) skipped: out of memory; not acked",
                ingest->count);
@@ -388,7 +510,7 @@ enum wp_err ingest_flush(struct ingest *ingest)
     touch_count = ingest_collect_touches(ingest, touches);
     int64_t now_ms = wp_now_ms();
     for (size_t i = 0; i < touch_count; i++) {
-        acks[i] = ingest_build_ack(ingest, &touches[i], now_ms, &rc);
+        acks[i] = ingest_build_ack(ingest, &touches[i], now_ms, &states[i], &rc);
         if (rc != WP_OK)
             goto failed;
     }
@@ -399,6 +521,7 @@ enum wp_err ingest_flush(struct ingest *ingest)
     ingest->stats.stored += tally.stored;
     ingest->stats.rejected += tally.rejected;
     ingest->stats.duplicates += tally.duplicates;
+    ingest->stats.rejected_not_kept += tally.rejected_not_kept;
     ingest->stats.commits++;
     ingest->stats.last_commit_ms = wp_monotonic_ms() - started;
     ingest->stats.total_commit_ms += ingest->stats.last_commit_ms;
@@ -409,6 +532,7 @@ enum wp_err ingest_flush(struct ingest *ingest)
            (unsigned long long)tally.stored, (unsigned long long)tally.rejected,
            (unsigned long long)tally.duplicates);
     ingest_publish_acks(ingest, touches, acks, touch_count);
+    ingest_report_gaps(ingest, touches, states, touch_count);
     if (ingest->opts.committed)
         for (size_t i = 0; i < ingest->count; i++)
             if (ingest->items[i].is_report && ingest->items[i].stored)
@@ -427,6 +551,7 @@ cleanup:
     for (size_t i = 0; acks && i < touch_count; i++)
         free(acks[i]);
     free(acks);
+    free(states);
     free(touches);
     ingest_batch_clear(ingest);
     return rc;

@@ -46,7 +46,10 @@ struct ingest_options {
      * what changed; received_ms is when it arrived (wp_now_ms, as stored). report is
      * valid only during the call. */
     void (*committed)(void *ctx, const struct wp_report *report, int64_t received_ms);
-    void *hook_ctx;           /* ctx of check and committed */
+    /* Optional. Called after a commit that declared reports of `ward` lost (the
+     * lost_reports table says which), so that the rules can raise the alert. */
+    void (*lost)(void *ctx, const char *ward);
+    void *hook_ctx;           /* ctx of check, committed and lost */
 };
 
 /* Counters since start; the aggregator/stats topic and the logs read them. */
@@ -55,7 +58,10 @@ struct ingest_stats {
     uint64_t stored;           /* new reports committed */
     uint64_t duplicates;       /* already known (stored or rejected) */
     uint64_t rejected;         /* new rejections committed */
+    uint64_t rejected_not_kept;/* of those, over their ward's daily bound: payload not kept */
     uint64_t acks;             /* acks handed to MQTT */
+    uint64_t resend_requests;  /* acks that asked an agent to send again (resend_from) */
+    uint64_t lost;             /* seqs declared lost */
     uint64_t commits;
     uint64_t commit_failures;  /* batches rolled back; their reports were not acked */
     int64_t last_commit_ms;    /* duration of the last successful commit, monotonic ms */

@@ -39,6 +39,9 @@
 /* Longest the loop sleeps with nothing due; bounds the reaction time to a signal that
  * lands between the flag check and poll(). */
 #define AGGREGATOR_IDLE_WAIT_MS 200
+/* A clock that goes back by more than this is followed (aggregator_follow_clock_back). */
+#define AGGREGATOR_CLOCK_BACK_MS 2000
+
 /* Reports committed within this long (real time) are evaluated together: a burst of
  * reports from many wards costs one evaluation of the district's roll-ups, not one per
  * batch, and an alert goes out at most this much later (its time is the report's
@@ -177,7 +180,8 @@ static bool aggregator_check_report(void *ctx, const struct wp_report *report, c
                                     size_t reasonlen)
 {
     struct aggregator *agg = ctx;
-    return !agg->plan || plan_check_report(agg->plan, report, reason, reasonlen);
+    return wp_report_period_not_ahead(report, wp_now_ms(), reason, reasonlen)
+           && (!agg->plan || plan_check_report(agg->plan, report, reason, reasonlen));
 }
 
 /* Alerts and levels go out at QoS 1; PUBACKs come back through aggregator_on_publish. */
@@ -200,6 +204,12 @@ static void aggregator_on_committed(void *ctx, const struct wp_report *report,
     evaluate_note_report(agg->evaluate, report->ward, report->period, received_ms);
 }
 
+static void aggregator_on_lost(void *ctx, const char *ward)
+{
+    struct aggregator *agg = ctx;
+    evaluate_note_unit(agg->evaluate, ward, wp_now_ms());
+}
+
 /* Evaluations never go back in time, even when a deadline is handled after the
  * reports that arrived behind it. */
 static int64_t aggregator_evaluation_time(struct aggregator *agg, int64_t wanted)
@@ -208,6 +218,28 @@ static int64_t aggregator_evaluation_time(struct aggregator *agg, int64_t wanted
         wanted = agg->last_evaluation_ms;
     agg->last_evaluation_ms = wanted;
     return wanted;
+}
+
+static void aggregator_evaluate_all(struct aggregator *agg, int64_t as_of);
+
+/* In normal running no evaluation is ever ahead of the clock: deadlines are evaluated
+ * once they passed, reports as of now. One that is ahead means the system clock was set
+ * back — typically a wrong clock (a forward jump) corrected. Evaluation follows it back,
+ * at once: what the jump made fire (tasks "overdue", targets "missed") is evaluated
+ * again as of the true time and resolves, and the next deadline is the true one instead
+ * of one far ahead that would leave every rule unevaluated until the clock got there. */
+static void aggregator_follow_clock_back(struct aggregator *agg)
+{
+    int64_t now = wp_now_ms();
+    if (agg->last_evaluation_ms - now <= AGGREGATOR_CLOCK_BACK_MS)
+        return;
+    char was[40], is[40];
+    wp_datetime_format_local(agg->last_evaluation_ms, was, sizeof was);
+    wp_datetime_format_local(now, is, sizeof is);
+    wp_log(WP_LOG_WARNING, "the clock went back from %s to %s: evaluating everything again "
+           "as of now", was, is);
+    agg->last_evaluation_ms = now;
+    aggregator_evaluate_all(agg, now);
 }
 
 /* Every rule on every unit as of `as_of` (a deadline that passed, or now), then the next
@@ -366,6 +398,8 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
     enum wp_err rc = store_open(agg->cfg.db_path, &agg->store, err, errlen);
     if (rc != WP_OK)
         return rc;
+    store_set_rejection_bounds(agg->store, agg->cfg.rejected_max_per_day,
+                               agg->cfg.rejected_max_bytes_per_day);
     if (agg->cfg.rollup_spool_dir) {
         struct rollup_options ropts = {agg->cfg.rollup_spool_dir, agg->cfg.rollup_unit};
         if ((rc = rollup_create(agg->store, &ropts, &agg->rollup)) != WP_OK) {
@@ -389,6 +423,7 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
         .publish_ctx = agg,
         .check = aggregator_check_report,
         .committed = aggregator_on_committed,
+        .lost = aggregator_on_lost,
         .hook_ctx = agg,
     };
     struct alerts_options aopts = {
@@ -474,6 +509,7 @@ static void aggregator_run(struct aggregator *agg)
         wp_mqtt_loop(&agg->mqtt, wait);
         if (ingest_due_in_ms(agg->ingest) == 0)
             ingest_flush(agg->ingest);
+        aggregator_follow_clock_back(agg);
         /* A deadline that passed, as of its instant (one per turn: the next may be due
          * at once, and the loop comes straight back). */
         if (wp_now_ms() >= agg->next_evaluation_ms)

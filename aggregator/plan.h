@@ -88,8 +88,14 @@ struct plan_task {
     struct plan_text name;
 };
 
+/* PLAN_RULE_LOST is never in plan.json: it is wardpulse's own rule on reports the
+ * delivery protocol had to declare lost (evaluate.c holds it; alert kind
+ * "reports_lost"), evaluated on every unit whatever the plan. */
 enum plan_rule_kind { PLAN_RULE_COVERAGE, PLAN_RULE_SCHEDULE, PLAN_RULE_TASK, PLAN_RULE_CHECK,
-                      PLAN_RULE_LEVEL };
+                      PLAN_RULE_LEVEL, PLAN_RULE_LOST };
+
+/* The id of the PLAN_RULE_LOST rule; a plan may not use it. */
+#define PLAN_RULE_LOST_ID "reports-lost"
 enum plan_severity { PLAN_SEVERITY_INFO, PLAN_SEVERITY_WARNING, PLAN_SEVERITY_CRITICAL };
 
 /* Bit set: the levels of units a rule is evaluated on (applies_to "both" = ward and

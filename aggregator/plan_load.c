@@ -521,6 +521,22 @@ bool plan_check_report(const struct plan *plan, const struct wp_report *report, 
                      "orgunits.json", report->ward, served->code);
         return false;
     }
+    /* A period the plan does not cover would pin a task's state or a value for ever,
+     * and no rule would read it. */
+    int64_t first = 0;
+    int days = 1;
+    if (wp_period_parse(report->period, &first, &days)
+        && ((plan->valid_from_day != PLAN_DAY_NONE && first + days - 1 < plan->valid_from_day)
+            || (plan->valid_to_day != PLAN_DAY_NONE && first > plan->valid_to_day))) {
+        char from[16] = "…", to[16] = "…";
+        if (plan->valid_from_day != PLAN_DAY_NONE)
+            wp_date_format(plan->valid_from_day, from, sizeof from);
+        if (plan->valid_to_day != PLAN_DAY_NONE)
+            wp_date_format(plan->valid_to_day, to, sizeof to);
+        snprintf(reason, reasonlen, "period: %s is outside the plan's validity (%s to %s)",
+                 report->period, from, to);
+        return false;
+    }
     for (size_t i = 0; i < report->value_count; i++) {
         const struct wp_report_value *v = &report->values[i];
         const struct plan_indicator *ind = plan_indicator(plan, v->indicator);
@@ -558,6 +574,7 @@ const char *plan_severity_name(enum plan_severity severity)
 
 const char *plan_rule_kind_name(enum plan_rule_kind kind)
 {
-    static const char *const names[] = {"coverage", "schedule", "task", "check", "level"};
+    static const char *const names[] = {"coverage", "schedule", "task", "check", "level",
+                                        "reports-lost"};
     return names[kind];
 }

@@ -340,6 +340,9 @@ enum wp_err plan_rules_load(struct plan *plan, const cJSON *rules, char *err, si
         rule->source = plan_arena_strdup(plan->arena, src);
         if (!rule->id || !rule->name.vi || !rule->name.en || !rule->source)
             return WP_ERR_NOMEM;
+        if (strcmp(rule->id, PLAN_RULE_LOST_ID) == 0)
+            return plan_rules_fail(&ctx, "id", "\"%s\" is reserved for wardpulse's own alert "
+                                   "on reports lost in delivery", rule->id);
         for (size_t k = 0; k < ctx.index; k++)
             if (strcmp(out[k].id, rule->id) == 0)
                 return plan_rules_fail(&ctx, "id", "\"%s\" is already the id of another rule",
@@ -359,6 +362,7 @@ enum wp_err plan_rules_load(struct plan *plan, const cJSON *rules, char *err, si
         case PLAN_RULE_TASK: rc = plan_rules_task(&ctx, rule, j); break;
         case PLAN_RULE_CHECK: rc = plan_rules_check(&ctx, rule, j); break;
         case PLAN_RULE_LEVEL: rc = plan_rules_level(&ctx, rule, j); break;
+        case PLAN_RULE_LOST: break; /* never read from plan.json (plan_rules_kind) */
         }
         if (rc != WP_OK)
             return rc;

@@ -90,6 +90,26 @@ void rule_schedule_evaluate(const struct plan *plan, const struct plan_rule *rul
                             const struct rule_unit *unit, const struct schedule_slot *slots,
                             size_t count, int64_t now_ms, struct rule_outcome *out);
 
+/* ---- reports-lost: wardpulse's own rule (kind reports_lost) -------------------------- */
+
+/* How long a declaration of lost reports keeps the alert firing. */
+#define RULE_LOST_FIRING_MS (7 * INT64_C(86400000))
+
+/* Seqs of one stream of a unit that were declared lost (store.h, lost_reports). */
+struct rule_lost_range {
+    char stream[17];
+    int64_t first_seq, last_seq;
+    int64_t declared_ms;
+};
+
+/* ranges: the unit's declarations of the last RULE_LOST_FIRING_MS before now_ms, oldest
+ * first (count may be 0); total: how many seqs they hold in all (more ranges than the
+ * caller kept still count). FIRING, critical, since the first of them, naming stream and
+ * seqs and asking the unit to send those figures again; OK when there are none. */
+void rule_lost_evaluate(const struct plan_rule *rule, const struct rule_unit *unit,
+                        const struct rule_lost_range *ranges, size_t count, int64_t total,
+                        struct rule_outcome *out);
+
 /* ---- task: task_overdue ------------------------------------------------------------- */
 
 /* state: the task's state in force for the unit ("done", "in_progress", "not_started")

@@ -544,6 +544,7 @@ enum wp_err series_evaluate(struct series_cache *c, const struct plan *plan,
     }
     case PLAN_RULE_SCHEDULE:
     case PLAN_RULE_TASK:
+    case PLAN_RULE_LOST:
         break;   /* evaluate.c has their data */
     }
     return WP_OK;

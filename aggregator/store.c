@@ -159,6 +159,46 @@ static const char *const store_migrations[] = {
     "  written_ms INTEGER NOT NULL,"
     "  written_at TEXT NOT NULL,"
     "  reports INTEGER NOT NULL);",
+    /* 3 → 4: the edges of exactly-once (docs/architecture.md, "Healing a gap").
+     * A seq names one report: the content hash of what was stored under it, and one
+     * rejection row per distinct content (old rows keep NULL: taken as the same).
+     * Within a stream the later seq supersedes (current_* remember which report).
+     * What each agent last said of its outbox, and the seqs declared lost. */
+    "ALTER TABLE reports ADD COLUMN content_hash INTEGER;"
+    "ALTER TABLE rejected ADD COLUMN content_hash INTEGER;"
+    "DROP INDEX rejected_identity;"
+    "CREATE UNIQUE INDEX rejected_identity ON rejected (ward, stream, seq, content_hash)"
+    "  WHERE seq IS NOT NULL;"
+    "ALTER TABLE streams ADD COLUMN unacked_from INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE streams ADD COLUMN kept_from INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE lost_reports ("
+    "  ward TEXT NOT NULL,"
+    "  stream TEXT NOT NULL,"
+    "  first_seq INTEGER NOT NULL,"
+    "  last_seq INTEGER NOT NULL,"
+    "  declared_ms INTEGER NOT NULL,"
+    "  declared_at TEXT NOT NULL,"
+    "  PRIMARY KEY (ward, stream, first_seq)) WITHOUT ROWID;"
+    "ALTER TABLE current_values ADD COLUMN stream TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE current_values ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE current_values SET (stream, seq) ="
+    "  (SELECT r.stream, r.seq FROM reports r WHERE r.id = current_values.report_id);"
+    "ALTER TABLE current_tasks ADD COLUMN stream TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE current_tasks ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE current_tasks SET (stream, seq) ="
+    "  (SELECT r.stream, r.seq FROM reports r WHERE r.id = current_tasks.report_id);"
+    /* One ward cannot fill the district's disk with junk: rejections are counted per
+     * ward and day (the index), identical ones kept once (repeats), and what is over
+     * the bound only counted (rejected_overflow). */
+    "ALTER TABLE rejected ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX rejected_ward_time ON rejected (ward, received_ms);"
+    "CREATE INDEX rejected_unidentified ON rejected (ward, content_hash) WHERE seq IS NULL;"
+    "CREATE TABLE rejected_overflow ("
+    "  ward TEXT NOT NULL,"
+    "  day TEXT NOT NULL,"
+    "  messages INTEGER NOT NULL,"
+    "  bytes INTEGER NOT NULL,"
+    "  PRIMARY KEY (ward, day)) WITHOUT ROWID;",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -167,6 +207,15 @@ static const char *const store_migrations[] = {
  * of a group commit. */
 enum store_stmt {
     STMT_KNOWN,
+    STMT_IDENTITY,
+    STMT_LOST_AT,
+    STMT_INSERT_LOST,
+    STMT_SET_DELIVERY,
+    STMT_LOST_SINCE,
+    STMT_SAME_UNIDENTIFIED,
+    STMT_REPEAT_REJECTED,
+    STMT_REJECTED_TODAY,
+    STMT_OVERFLOW,
     STMT_INSERT_REPORT,
     STMT_INSERT_VALUE,
     STMT_UPSERT_CURRENT_VALUE,
@@ -185,21 +234,54 @@ static const char *const store_stmt_sql[STMT_COUNT] = {
         "SELECT 1 FROM reports WHERE ward = ?1 AND stream = ?2 AND seq = ?3 "
         "UNION ALL SELECT 1 FROM rejected WHERE ward = ?1 AND stream = ?2 AND seq = ?3 "
         "LIMIT 1",
+    /* Every row under one identity, with what was stored: the report, then rejections. */
+    [STMT_IDENTITY] =
+        "SELECT 0, content_hash, payload FROM reports WHERE ward = ?1 AND stream = ?2 "
+        "AND seq = ?3 UNION ALL SELECT 1, content_hash, NULL FROM rejected "
+        "WHERE ward = ?1 AND stream = ?2 AND seq = ?3",
+    [STMT_LOST_AT] =
+        "SELECT last_seq FROM lost_reports WHERE ward = ?1 AND stream = ?2 "
+        "AND first_seq <= ?3 AND last_seq >= ?3",
+    [STMT_INSERT_LOST] =
+        "INSERT OR IGNORE INTO lost_reports (ward, stream, first_seq, last_seq, declared_ms, "
+        "declared_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [STMT_SET_DELIVERY] =
+        "UPDATE streams SET unacked_from = ?3, kept_from = ?4 WHERE ward = ?1 AND stream = ?2",
+    [STMT_LOST_SINCE] =
+        "SELECT stream, first_seq, last_seq, declared_ms FROM lost_reports "
+        "WHERE ward = ?1 AND declared_ms >= ?2 ORDER BY declared_ms, stream, first_seq",
+    [STMT_SAME_UNIDENTIFIED] =
+        "SELECT id FROM rejected WHERE ward IS ?1 AND content_hash = ?2 AND seq IS NULL "
+        "AND topic = ?3 LIMIT 1",
+    [STMT_REPEAT_REJECTED] =
+        "UPDATE rejected SET repeats = repeats + 1 WHERE id = ?1",
+    [STMT_REJECTED_TODAY] =
+        "SELECT count(*), coalesce(sum(length(payload)), 0) FROM rejected "
+        "WHERE ward IS ?1 AND received_ms >= ?2",
+    [STMT_OVERFLOW] =
+        "INSERT INTO rejected_overflow (ward, day, messages, bytes) VALUES (?1, ?2, 1, ?3) "
+        "ON CONFLICT (ward, day) DO UPDATE SET messages = messages + 1, "
+        "bytes = bytes + excluded.bytes",
     [STMT_INSERT_REPORT] =
         "INSERT INTO reports (ward, stream, seq, period, period_first, period_last, "
-        "observed_at, observed_ms, received_at, received_ms, topic, payload) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "observed_at, observed_ms, received_at, received_ms, topic, payload, content_hash) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [STMT_INSERT_VALUE] =
         "INSERT INTO report_values (report_id, ward, period, indicator, value) "
         "VALUES (?1, ?2, ?3, ?4, ?5)",
-    /* ">=": rows are inserted in arrival order, so on equal observed_at the later
-     * arrival wins, as store.h promises. */
+    /* Within one stream the later seq wins, whatever observed_at says (a ward PC whose
+     * clock was set back, a report sent again to heal a gap); across streams the later
+     * observed_at, and on equal observed_at the later arrival (">=": rows come in
+     * arrival order), as store.h promises. */
     [STMT_UPSERT_CURRENT_VALUE] =
-        "INSERT INTO current_values (ward, period, indicator, value, report_id, observed_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "INSERT INTO current_values (ward, period, indicator, value, report_id, observed_ms, "
+        "stream, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
         "ON CONFLICT (ward, period, indicator) DO UPDATE SET value = excluded.value, "
-        "report_id = excluded.report_id, observed_ms = excluded.observed_ms "
-        "WHERE excluded.observed_ms >= current_values.observed_ms",
+        "report_id = excluded.report_id, observed_ms = excluded.observed_ms, "
+        "stream = excluded.stream, seq = excluded.seq "
+        "WHERE CASE WHEN excluded.stream = current_values.stream "
+        "THEN excluded.seq > current_values.seq "
+        "ELSE excluded.observed_ms >= current_values.observed_ms END",
     [STMT_INSERT_TASK] =
         "INSERT INTO report_tasks (report_id, ward, period, task, state) "
         "VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -207,32 +289,41 @@ static const char *const store_stmt_sql[STMT_COUNT] = {
      * the later arrival (rows come in arrival order, hence ">="). */
     [STMT_UPSERT_CURRENT_TASK] =
         "INSERT INTO current_tasks (ward, task, state, period, report_id, observed_ms, "
-        "period_last) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "period_last, stream, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
         "ON CONFLICT (ward, task) DO UPDATE SET state = excluded.state, "
         "period = excluded.period, report_id = excluded.report_id, "
-        "observed_ms = excluded.observed_ms, period_last = excluded.period_last "
+        "observed_ms = excluded.observed_ms, period_last = excluded.period_last, "
+        "stream = excluded.stream, seq = excluded.seq "
         "WHERE excluded.period_last > current_tasks.period_last "
         "OR (excluded.period_last = current_tasks.period_last "
-        "AND excluded.observed_ms >= current_tasks.observed_ms)",
+        "AND CASE WHEN excluded.stream = current_tasks.stream "
+        "THEN excluded.seq > current_tasks.seq "
+        "ELSE excluded.observed_ms >= current_tasks.observed_ms END)",
     [STMT_INSERT_REJECTED] =
         "INSERT INTO rejected (received_at, received_ms, topic, ward, stream, seq, reason, "
-        "payload, payload_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "payload, payload_bytes, content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [STMT_TOUCH_STREAM] =
         "INSERT INTO streams (ward, stream, acked_through, first_seen_at, last_seen_at) "
         "VALUES (?1, ?2, 0, ?3, ?3) "
         "ON CONFLICT (ward, stream) DO UPDATE SET last_seen_at = excluded.last_seen_at",
     [STMT_GET_ACKED] =
-        "SELECT acked_through FROM streams WHERE ward = ?1 AND stream = ?2",
+        "SELECT acked_through, unacked_from, kept_from FROM streams "
+        "WHERE ward = ?1 AND stream = ?2",
     [STMT_SET_ACKED] =
         "UPDATE streams SET acked_through = ?3 WHERE ward = ?1 AND stream = ?2",
+    /* One reason per seq: the latest rejection's (a reused seq may have several rows;
+     * the agent holds the latest content it sent). SQLite takes the bare column from
+     * the row of max(id). */
     [STMT_REJECTED_RANGE] =
-        "SELECT seq, reason FROM rejected WHERE ward = ?1 AND stream = ?2 "
-        "AND seq BETWEEN ?3 AND ?4 ORDER BY seq LIMIT ?5",
+        "SELECT seq, reason, max(id) FROM rejected WHERE ward = ?1 AND stream = ?2 "
+        "AND seq BETWEEN ?3 AND ?4 GROUP BY seq ORDER BY seq LIMIT ?5",
 };
 
 struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[STMT_COUNT];
+    int64_t rejected_max_count;     /* per ward and local day; 0: no bound */
+    int64_t rejected_max_bytes;
     int schema_version;
     bool in_transaction;
     char errmsg[512];
@@ -460,6 +551,8 @@ static enum wp_err store_add_values(struct store *store, const struct wp_report 
         sqlite3_bind_int64(stmt, 4, v->value);
         sqlite3_bind_int64(stmt, 5, report_id);
         sqlite3_bind_int64(stmt, 6, observed_ms);
+        sqlite3_bind_text(stmt, 7, report->stream, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 8, report->seq);
         rc = store_step_done(store, stmt, "updating a current value");
     }
     for (size_t i = 0; rc == WP_OK && i < report->task_count; i++) {
@@ -481,21 +574,64 @@ static enum wp_err store_add_values(struct store *store, const struct wp_report 
         sqlite3_bind_int64(stmt, 5, report_id);
         sqlite3_bind_int64(stmt, 6, observed_ms);
         sqlite3_bind_text(stmt, 7, period_last, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 8, report->stream, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 9, report->seq);
         rc = store_step_done(store, stmt, "updating a current task state");
     }
     return rc;
+}
+
+/* What the database holds under (ward, stream, seq), compared with content hash. */
+static enum wp_err store_lookup(struct store *store, const char *ward, const char *stream,
+                                int64_t seq, uint64_t hash, enum store_identity *verdict)
+{
+    sqlite3_stmt *stmt = store_stmt(store, STMT_IDENTITY);
+    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, seq);
+    *verdict = STORE_IDENTITY_NEW;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        bool same;
+        if (sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
+            same = (uint64_t)sqlite3_column_int64(stmt, 1) == hash;
+        } else if (sqlite3_column_int(stmt, 0) == 0) {
+            /* A report stored before version 4: hash what it says. */
+            struct wp_report old;
+            same = wp_report_decode(sqlite3_column_text(stmt, 2),
+                                    (size_t)sqlite3_column_bytes(stmt, 2), &old, NULL, 0)
+                       == WP_OK
+                   && wp_report_content_hash(&old) == hash;
+            wp_report_clear(&old);
+        } else {
+            same = true; /* a rejection stored before version 4: cannot tell, as before */
+        }
+        if (same) {
+            *verdict = STORE_IDENTITY_SAME;
+            break;
+        }
+        *verdict = STORE_IDENTITY_CONFLICT;
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_fail(store, rc, "looking up a report");
+    return WP_OK;
 }
 
 enum wp_err store_add_report(struct store *store, const struct wp_report *report,
                              const char *topic, const void *payload, size_t len,
                              int64_t received_ms)
 {
-    bool known;
-    enum wp_err rc = store_known(store, report->ward, report->stream, report->seq, &known);
+    uint64_t hash = wp_report_content_hash(report);
+    enum store_identity verdict;
+    enum wp_err rc = store_lookup(store, report->ward, report->stream, report->seq, hash,
+                                  &verdict);
     if (rc != WP_OK)
         return rc;
-    if (known)
+    if (verdict == STORE_IDENTITY_SAME)
         return WP_ERR_DUPLICATE;
+    if (verdict == STORE_IDENTITY_CONFLICT)
+        return WP_ERR_CONFLICT;
 
     /* The decoder has checked both; a failure here is a bug upstream, not bad input. */
     int64_t first_day = 0, observed_ms = 0;
@@ -525,22 +661,95 @@ enum wp_err store_add_report(struct store *store, const struct wp_report *report
     sqlite3_bind_int64(stmt, 10, received_ms);
     sqlite3_bind_text(stmt, 11, topic, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 12, payload, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 13, (sqlite3_int64)hash);
     if ((rc = store_step_done(store, stmt, "storing a report")) != WP_OK)
         return rc;
     return store_add_values(store, report, sqlite3_last_insert_rowid(store->db), observed_ms,
                             last);
 }
 
-enum wp_err store_add_rejected(struct store *store, const struct store_rejection *rej)
+void store_set_rejection_bounds(struct store *store, int64_t max_count, int64_t max_bytes)
+{
+    store->rejected_max_count = max_count;
+    store->rejected_max_bytes = max_bytes;
+}
+
+/* Whether one more rejection of `bytes` payload bytes from ward stays within today's
+ * bound (store_set_rejection_bounds). */
+static enum wp_err store_rejection_fits(struct store *store, const char *ward,
+                                        int64_t received_ms, size_t bytes, bool *fits)
+{
+    *fits = true;
+    if (store->rejected_max_count <= 0 && store->rejected_max_bytes <= 0)
+        return WP_OK;
+    int64_t day_start = wp_local_day(received_ms) * 86400000
+                        - (int64_t)WP_LOCAL_OFFSET_MIN * 60000;
+    sqlite3_stmt *stmt = store_stmt(store, STMT_REJECTED_TODAY);
+    if (ward)
+        sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, day_start);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        int64_t count = sqlite3_column_int64(stmt, 0), sum = sqlite3_column_int64(stmt, 1);
+        *fits = (store->rejected_max_count <= 0 || count < store->rejected_max_count)
+                && (store->rejected_max_bytes <= 0
+                    || sum + (int64_t)bytes <= store->rejected_max_bytes);
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW ? WP_OK : store_fail(store, rc, "counting today's rejections");
+}
+
+enum wp_err store_add_rejected(struct store *store, struct store_rejection *rej)
 {
     bool identified = rej->ward && rej->stream && rej->seq > 0;
+    rej->not_kept = false;
+    enum wp_err rc;
     if (identified) {
-        bool known;
-        enum wp_err rc = store_known(store, rej->ward, rej->stream, rej->seq, &known);
-        if (rc != WP_OK)
+        /* The same message again is a duplicate; other content under a known seq is a
+         * rejection of its own (a reused seq), stored once per content. */
+        enum store_identity verdict;
+        if ((rc = store_lookup(store, rej->ward, rej->stream, rej->seq, rej->content_hash,
+                               &verdict)) != WP_OK)
             return rc;
-        if (known)
+        if (verdict == STORE_IDENTITY_SAME)
             return WP_ERR_DUPLICATE;
+    } else {
+        /* The same junk again: counted on the row that holds it, not stored again. */
+        sqlite3_stmt *stmt = store_stmt(store, STMT_SAME_UNIDENTIFIED);
+        if (rej->ward)
+            sqlite3_bind_text(stmt, 1, rej->ward, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, (sqlite3_int64)rej->content_hash);
+        sqlite3_bind_text(stmt, 3, rej->topic, -1, SQLITE_STATIC);
+        int src = sqlite3_step(stmt);
+        int64_t same = src == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+        sqlite3_reset(stmt);
+        if (src != SQLITE_ROW && src != SQLITE_DONE)
+            return store_fail(store, src, "looking up a rejection");
+        if (same) {
+            stmt = store_stmt(store, STMT_REPEAT_REJECTED);
+            sqlite3_bind_int64(stmt, 1, same);
+            if ((rc = store_step_done(store, stmt, "counting a repeated rejection")) != WP_OK)
+                return rc;
+            return WP_ERR_DUPLICATE;
+        }
+    }
+    bool fits;
+    if ((rc = store_rejection_fits(store, rej->ward, rej->received_ms, rej->len, &fits))
+        != WP_OK)
+        return rc;
+    if (!fits) {
+        rej->not_kept = true;
+        if (!identified) {
+            /* Nothing to ack: counted, not stored. */
+            char day[16];
+            wp_date_format(wp_local_day(rej->received_ms), day, sizeof day);
+            sqlite3_stmt *stmt = store_stmt(store, STMT_OVERFLOW);
+            sqlite3_bind_text(stmt, 1, rej->ward ? rej->ward : "", -1, SQLITE_STATIC);
+            sqlite3_bind_text(stmt, 2, day, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(stmt, 3, (sqlite3_int64)rej->original_len);
+            return store_step_done(store, stmt, "counting a rejection over the bound");
+        }
+        /* With a seq the ack must name it: the row is kept, its payload not. */
     }
     char received_at[40];
     wp_datetime_format_local(rej->received_ms, received_at, sizeof received_at);
@@ -557,14 +766,101 @@ enum wp_err store_add_rejected(struct store *store, const struct store_rejection
         sqlite3_bind_int64(stmt, 6, rej->seq);
     sqlite3_bind_text(stmt, 7, rej->reason, -1, SQLITE_STATIC);
     /* zeroblob-free empty payload: bind a zero-length blob, not NULL (NOT NULL column). */
-    sqlite3_bind_blob(stmt, 8, rej->len ? rej->payload : "", (int)rej->len, SQLITE_STATIC);
+    size_t kept = rej->not_kept ? 0 : rej->len;
+    sqlite3_bind_blob(stmt, 8, kept ? rej->payload : "", (int)kept, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 9, (sqlite3_int64)rej->original_len);
+    sqlite3_bind_int64(stmt, 10, (sqlite3_int64)rej->content_hash);
     return store_step_done(store, stmt, "storing a rejection");
 }
 
-enum wp_err store_advance_ack(struct store *store, const char *ward, const char *stream,
-                              int64_t now_ms, int64_t *acked_through)
+/* The last seq of a lost range that holds seq, or 0. */
+static enum wp_err store_lost_until(struct store *store, const char *ward, const char *stream,
+                                    int64_t seq, int64_t *last)
 {
+    sqlite3_stmt *stmt = store_stmt(store, STMT_LOST_AT);
+    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, seq);
+    int rc = sqlite3_step(stmt);
+    *last = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_fail(store, rc, "looking up lost reports");
+    return WP_OK;
+}
+
+/* From n, while n + 1 is stored, rejected or declared lost. */
+static enum wp_err store_run_known(struct store *store, const char *ward, const char *stream,
+                                   int64_t *n)
+{
+    /* One index lookup per seq; a long run only happens once, when a gap fills. */
+    for (;;) {
+        bool known;
+        int64_t lost_last;
+        enum wp_err rc = store_known(store, ward, stream, *n + 1, &known);
+        if (rc != WP_OK)
+            return rc;
+        if (known) {
+            (*n)++;
+            continue;
+        }
+        if ((rc = store_lost_until(store, ward, stream, *n + 1, &lost_last)) != WP_OK)
+            return rc;
+        if (lost_last == 0)
+            return WP_OK;
+        *n = lost_last;
+    }
+}
+
+/* Declares lost every seq in [from, to] the database does not hold, as maximal runs;
+ * out->lost_* spans them all. */
+static enum wp_err store_declare_lost(struct store *store, const char *ward, const char *stream,
+                                      int64_t from, int64_t to, int64_t now_ms,
+                                      struct store_ack_state *out)
+{
+    char now[40];
+    wp_datetime_format_local(now_ms, now, sizeof now);
+    int64_t seq = from;
+    while (seq <= to) {
+        bool known;
+        enum wp_err rc = store_known(store, ward, stream, seq, &known);
+        if (rc != WP_OK)
+            return rc;
+        if (known) {
+            seq++;
+            continue;
+        }
+        int64_t last = seq;
+        while (last < to) {
+            if ((rc = store_known(store, ward, stream, last + 1, &known)) != WP_OK)
+                return rc;
+            if (known)
+                break;
+            last++;
+        }
+        sqlite3_stmt *stmt = store_stmt(store, STMT_INSERT_LOST);
+        sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, seq);
+        sqlite3_bind_int64(stmt, 4, last);
+        sqlite3_bind_int64(stmt, 5, now_ms);
+        sqlite3_bind_text(stmt, 6, now, -1, SQLITE_STATIC);
+        if ((rc = store_step_done(store, stmt, "declaring reports lost")) != WP_OK)
+            return rc;
+        if (out->lost_first == 0)
+            out->lost_first = seq;
+        out->lost_last = last;
+        out->lost_count += last - seq + 1;
+        seq = last + 1;
+    }
+    return WP_OK;
+}
+
+enum wp_err store_advance_ack(struct store *store, const char *ward, const char *stream,
+                              int64_t now_ms, int64_t unacked_from, int64_t kept_from,
+                              struct store_ack_state *out)
+{
+    memset(out, 0, sizeof *out);
     char now[40];
     wp_datetime_format_local(now_ms, now, sizeof now);
     sqlite3_stmt *stmt = store_stmt(store, STMT_TOUCH_STREAM);
@@ -574,6 +870,15 @@ enum wp_err store_advance_ack(struct store *store, const char *ward, const char 
     enum wp_err rc = store_step_done(store, stmt, "recording a stream");
     if (rc != WP_OK)
         return rc;
+    if (unacked_from > 0) {
+        stmt = store_stmt(store, STMT_SET_DELIVERY);
+        sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, unacked_from);
+        sqlite3_bind_int64(stmt, 4, kept_from > 0 ? kept_from : unacked_from);
+        if ((rc = store_step_done(store, stmt, "recording a stream's outbox")) != WP_OK)
+            return rc;
+    }
 
     stmt = store_stmt(store, STMT_GET_ACKED);
     sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
@@ -584,17 +889,25 @@ enum wp_err store_advance_ack(struct store *store, const char *ward, const char 
         return store_fail(store, src, "reading acked_through");
     }
     int64_t start = sqlite3_column_int64(stmt, 0), n = start;
+    out->unacked_from = sqlite3_column_int64(stmt, 1);
+    int64_t kept = sqlite3_column_int64(stmt, 2);
     sqlite3_reset(stmt);
 
-    /* One index lookup per seq; a long run only happens once, when a gap fills. */
-    for (;;) {
-        bool known;
-        if ((rc = store_known(store, ward, stream, n + 1, &known)) != WP_OK)
+    if ((rc = store_run_known(store, ward, stream, &n)) != WP_OK)
+        return rc;
+    /* The agent no longer holds anything below kept_from: what we lack there is lost
+     * for good. Declared (and alerted on by the caller), then skipped, so that one
+     * restored backup does not block the ward for ever. */
+    if (out->unacked_from > 0 && kept > n + 1) {
+        if ((rc = store_declare_lost(store, ward, stream, n + 1, kept - 1, now_ms, out))
+                != WP_OK
+            || (rc = store_run_known(store, ward, stream, &n)) != WP_OK)
             return rc;
-        if (!known)
-            break;
-        n++;
     }
+    /* The agent says it was acked below unacked_from, yet we lack n + 1: our database
+     * went back in time. Ask for it again. */
+    if (out->unacked_from > n + 1)
+        out->resend_from = n + 1;
     if (n != start) {
         stmt = store_stmt(store, STMT_SET_ACKED);
         sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
@@ -603,7 +916,7 @@ enum wp_err store_advance_ack(struct store *store, const char *ward, const char 
         if ((rc = store_step_done(store, stmt, "updating acked_through")) != WP_OK)
             return rc;
     }
-    *acked_through = n;
+    out->acked_through = n;
     return WP_OK;
 }
 
@@ -623,4 +936,20 @@ enum wp_err store_each_rejected(struct store *store, const char *ward, const cha
         fn(ctx, sqlite3_column_int64(stmt, 0), (const char *)sqlite3_column_text(stmt, 1));
     sqlite3_reset(stmt);
     return rc == SQLITE_DONE ? WP_OK : store_fail(store, rc, "listing rejections");
+}
+
+enum wp_err store_each_lost(struct store *store, const char *ward, int64_t since_ms,
+                            void (*fn)(void *ctx, const char *stream, int64_t first_seq,
+                                       int64_t last_seq, int64_t declared_ms),
+                            void *ctx)
+{
+    sqlite3_stmt *stmt = store_stmt(store, STMT_LOST_SINCE);
+    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, since_ms);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        fn(ctx, (const char *)sqlite3_column_text(stmt, 0), sqlite3_column_int64(stmt, 1),
+           sqlite3_column_int64(stmt, 2), sqlite3_column_int64(stmt, 3));
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? WP_OK : store_fail(store, rc, "listing lost reports");
 }

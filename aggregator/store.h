@@ -59,6 +59,21 @@
  *   rollup_files    id, unit, name, written_ms, written_at, reports: the files written
  *                   into the district agent's spool folder
  *
+ * Version 4 (the edges of exactly-once):
+ *
+ *   reports, rejected   + content_hash (wp_report_content_hash; NULL in older rows): a
+ *                   seq names one report. rejected is unique per (ward, stream, seq,
+ *                   content_hash), so a reused seq's other content is kept once each
+ *   streams         + unacked_from, kept_from: what the agent last said of its outbox
+ *   lost_reports    (ward, stream, first_seq) → last_seq, declared_ms, declared_at: seqs
+ *                   the aggregator lacked and the agent no longer held (a restored
+ *                   backup older than the agent's archive); they count as known
+ *   current_values, current_tasks  + stream, seq: within one stream the later seq
+ *                   supersedes, whatever observed_at says; across streams observed_at
+ *   rejected        + repeats (identical messages without a seq, counted on one row)
+ *   rejected_overflow (ward, day) → messages, bytes: rejections over the ward's daily
+ *                   bound, counted and not kept
+ *
  * Write functions must be called between store_begin and store_commit/store_rollback.
  * Errors: WP_ERR_FULL when the disk or database is full, WP_ERR_DB otherwise;
  * store_errmsg() then says what SQLite said.
@@ -100,9 +115,18 @@ enum wp_err store_commit(struct store *store);
 /* Never fails in a way the caller can act on; logs if SQLite complains. */
 void store_rollback(struct store *store);
 
+/* What the database holds under one (ward, stream, seq), given a content hash. */
+enum store_identity {
+    STORE_IDENTITY_NEW,       /* nothing */
+    STORE_IDENTITY_SAME,      /* this very content (stored or rejected): a duplicate */
+    STORE_IDENTITY_CONFLICT,  /* other content only: the seq was reused */
+};
+
 /* Stores a decoded, valid report: raw payload (len bytes, UTF-8 text), its values and
- * tasks, and the values/tasks now in force. Returns WP_OK, or WP_ERR_DUPLICATE (nothing
- * written) if its (ward, stream, seq) is already known. */
+ * tasks, its content hash (wp_report_content_hash), and the values/tasks now in force.
+ * Returns WP_OK; WP_ERR_DUPLICATE (nothing written) if this report is already known
+ * under its (ward, stream, seq); WP_ERR_CONFLICT (nothing written) if other content is
+ * known under it — the caller stores a rejection instead. */
 enum wp_err store_add_report(struct store *store, const struct wp_report *report,
                              const char *topic, const void *payload, size_t len,
                              int64_t received_ms);
@@ -119,25 +143,62 @@ struct store_rejection {
     const void *payload;
     size_t len;            /* bytes in payload */
     size_t original_len;   /* bytes as received */
+    uint64_t content_hash; /* wp_report_content_hash if it decoded, else wp_bytes_hash */
+    bool not_kept;         /* set by store_add_rejected: over the ward's daily bound */
 };
 
-/* Stores a rejection. Returns WP_OK, or WP_ERR_DUPLICATE (nothing written) when ward,
- * stream and seq are all known and that identity is already in reports or rejected. */
-enum wp_err store_add_rejected(struct store *store, const struct store_rejection *rejection);
+/* Bounds the rejections kept per ward (the topic's) and local day: at most max_count
+ * rows and max_bytes payload bytes (0: no bound). Beyond them a rejection with a seq is
+ * kept without its payload (the ack must name it) and one without is only counted in
+ * rejected_overflow. */
+void store_set_rejection_bounds(struct store *store, int64_t max_count, int64_t max_bytes);
 
-/* Moves streams.acked_through of (ward, stream) forward while the next seq is known,
- * creating the stream row if needed, and returns it in *acked_through: the largest n such
- * that every seq 1..n is known. Gaps (reports lost by an aggregator crash between PUBACK
- * and commit, or simply still on their way) stop it, so an ack never covers a report the
- * database does not hold. now_ms stamps last_seen_at. */
+/* Stores a rejection. Returns WP_OK, or WP_ERR_DUPLICATE (nothing written) when ward,
+ * stream and seq are all known and the same content is already under that identity in
+ * reports or rejected. Other content under it is stored: once per content hash. A
+ * message without a seq identical to one kept (same ward, topic and bytes) is counted on
+ * that row (repeats) and WP_ERR_DUPLICATE. Sets rejection->not_kept when over the bound
+ * (store_set_rejection_bounds). */
+enum wp_err store_add_rejected(struct store *store, struct store_rejection *rejection);
+
+/* What store_advance_ack found for one stream. */
+struct store_ack_state {
+    int64_t acked_through;   /* every seq 1..acked_through is stored, rejected or lost */
+    int64_t unacked_from;    /* the agent's, as last reported; 0: it does not say */
+    int64_t resend_from;     /* 0, or the first seq to ask the agent for again */
+    int64_t lost_first, lost_last;  /* declared lost by this call (0: none) ... */
+    int64_t lost_count;             /* ... how many seqs between them */
+};
+
+/* Moves streams.acked_through of (ward, stream) forward while the next seq is known
+ * (stored, rejected, or declared lost), creating the stream row if needed. Gaps (reports
+ * lost by an aggregator crash between PUBACK and commit, or simply still on their way)
+ * stop it, so an ack never covers a report the database does not hold.
+ *
+ * unacked_from and kept_from are the latest report's delivery fields (0: absent; an
+ * older agent): recorded on the stream, then
+ *  - the seqs below kept_from the database lacks are declared lost (lost_reports; the
+ *    agent holds them no more, they can never arrive) and skipped;
+ *  - if a seq below unacked_from is still lacking (the agent deleted it on an ack that
+ *    this database no longer remembers: a restored backup), resend_from names the first.
+ * now_ms stamps last_seen_at and the declarations. */
 enum wp_err store_advance_ack(struct store *store, const char *ward, const char *stream,
-                              int64_t now_ms, int64_t *acked_through);
+                              int64_t now_ms, int64_t unacked_from, int64_t kept_from,
+                              struct store_ack_state *out);
 
 /* Calls fn for each rejected seq of (ward, stream) in [from_seq, to_seq], in seq order,
- * at most max times. reason is valid only during the call. */
+ * at most max times, with the reason of its latest rejection. reason is valid only
+ * during the call. */
 enum wp_err store_each_rejected(struct store *store, const char *ward, const char *stream,
                                 int64_t from_seq, int64_t to_seq, size_t max,
                                 void (*fn)(void *ctx, int64_t seq, const char *reason),
                                 void *ctx);
+
+/* Calls fn for each range of seqs of `ward` declared lost at or after since_ms, oldest
+ * declaration first. stream is valid only during the call. */
+enum wp_err store_each_lost(struct store *store, const char *ward, int64_t since_ms,
+                            void (*fn)(void *ctx, const char *stream, int64_t first_seq,
+                                       int64_t last_seq, int64_t declared_ms),
+                            void *ctx);
 
 #endif

@@ -380,6 +380,19 @@ static enum wp_err report_copy(const cJSON *root, struct wp_report *out, char *e
     }
     if (cJSON_IsString(note) && !(out->note = report_strdup(note->valuestring)))
         goto nomem;
+    const cJSON *unacked = cJSON_GetObjectItemCaseSensitive(root, "unacked_from");
+    const cJSON *kept = cJSON_GetObjectItemCaseSensitive(root, "kept_from");
+    if (unacked && !report_exact_int(unacked, 1, &out->unacked_from))
+        out->unacked_from = 0;
+    if (kept && !report_exact_int(kept, 1, &out->kept_from))
+        out->kept_from = 0;
+    /* The schema bounds each; only their order is left to say. */
+    if (out->unacked_from > out->seq || out->kept_from > out->seq
+        || (out->unacked_from && out->kept_from > out->unacked_from)) {
+        snprintf(err, errlen, "kept_from (%lld) ≤ unacked_from (%lld) ≤ seq (%lld) must hold",
+                 (long long)out->kept_from, (long long)out->unacked_from, (long long)out->seq);
+        return WP_ERR_INVALID;
+    }
     return WP_OK;
 
 nomem:
@@ -610,11 +623,101 @@ cJSON *wp_report_to_json(const struct wp_report *report)
     }
     if (report->note && !cJSON_AddStringToObject(root, "note", report->note))
         goto fail;
+    if (report->unacked_from
+        && !cJSON_AddNumberToObject(root, "unacked_from", (double)report->unacked_from))
+        goto fail;
+    if (report->kept_from
+        && !cJSON_AddNumberToObject(root, "kept_from", (double)report->kept_from))
+        goto fail;
     return root;
 
 fail:
     cJSON_Delete(root);
     return NULL;
+}
+
+bool wp_report_period_not_ahead(const struct wp_report *report, int64_t now_ms, char *reason,
+                                size_t reasonlen)
+{
+    int64_t first = 0, today = wp_local_day(now_ms);
+    int days = 0;
+    if (!wp_period_parse(report->period, &first, &days) || first <= today + WP_REPORT_DAYS_AHEAD)
+        return true;
+    char shown[16];
+    wp_date_format(today, shown, sizeof shown);
+    snprintf(reason, reasonlen, "period: %s begins more than a day after today (%s by this "
+             "clock); a typing error in the date?", report->period, shown);
+    return false;
+}
+
+#define REPORT_FNV_OFFSET 0xcbf29ce484222325ULL
+#define REPORT_FNV_PRIME 0x100000001b3ULL
+
+static uint64_t report_fnv(uint64_t h, const void *bytes, size_t len)
+{
+    const unsigned char *p = bytes;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * REPORT_FNV_PRIME;
+    return h;
+}
+
+/* A string with its terminating NUL, so that "ab"+"c" and "a"+"bc" differ. */
+static uint64_t report_fnv_str(uint64_t h, const char *s)
+{
+    return report_fnv(h, s, strlen(s) + 1);
+}
+
+static uint64_t report_fnv_int(uint64_t h, int64_t v)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof buf, "%lld", (long long)v);
+    return report_fnv(h, buf, (size_t)n + 1);
+}
+
+uint64_t wp_bytes_hash(const void *bytes, size_t len)
+{
+    return report_fnv(REPORT_FNV_OFFSET, bytes, len);
+}
+
+uint64_t wp_report_content_hash(const struct wp_report *r)
+{
+    uint64_t h = REPORT_FNV_OFFSET;
+    h = report_fnv_str(h, r->ward);
+    h = report_fnv_str(h, r->stream);
+    h = report_fnv_int(h, r->seq);
+    h = report_fnv_str(h, r->period);
+    h = report_fnv_str(h, r->observed_at);
+    /* Each value and task hashed on its own and the hashes added: the sum does not
+     * depend on the order (keys are unique, the decoder sees to it). */
+    uint64_t values = 0, tasks = 0;
+    for (size_t i = 0; i < r->value_count; i++)
+        values += report_fnv_int(report_fnv_str(REPORT_FNV_OFFSET, r->values[i].indicator),
+                                 r->values[i].value);
+    for (size_t i = 0; i < r->task_count; i++)
+        tasks += report_fnv_str(report_fnv_str(REPORT_FNV_OFFSET, r->tasks[i].task),
+                                r->tasks[i].state);
+    h = report_fnv(h, &values, sizeof values);
+    h = report_fnv(h, "|", 1);
+    h = report_fnv(h, &tasks, sizeof tasks);
+    return r->note ? report_fnv_str(report_fnv(h, "n", 1), r->note) : h;
+}
+
+char *wp_report_with_delivery(const char *payload, size_t len, int64_t unacked_from,
+                              int64_t kept_from, size_t *out_len)
+{
+    *out_len = 0;
+    if (len < 2 || payload[len - 1] != '}')
+        return NULL;
+    char tail[80];
+    int n = snprintf(tail, sizeof tail, ",\"unacked_from\":%lld,\"kept_from\":%lld}",
+                     (long long)unacked_from, (long long)kept_from);
+    char *out = malloc(len - 1 + (size_t)n + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, payload, len - 1);
+    memcpy(out + len - 1, tail, (size_t)n + 1);
+    *out_len = len - 1 + (size_t)n;
+    return out;
 }
 
 void wp_report_clear(struct wp_report *report)

@@ -49,6 +49,14 @@ struct wp_report {
     size_t task_count;
     struct wp_report_task *tasks;   /* owned */
     char *note;                     /* owned, may be NULL */
+    /* Delivery state of the sending agent at the moment of this publication (not part of
+     * the report's content; 0 when absent, as from older agents):
+     *   unacked_from  the lowest seq of the stream the agent has not had acknowledged
+     *   kept_from     the lowest seq it can still send again (outbox or archive); every
+     *                 lower seq it issued was acknowledged and is gone from it
+     * kept_from ≤ unacked_from ≤ seq. See docs/architecture.md, "Healing a gap". */
+    int64_t unacked_from;
+    int64_t kept_from;
 };
 
 /* Parses and validates payload (len bytes, not necessarily NUL-terminated), in this
@@ -71,6 +79,33 @@ enum wp_err wp_report_decode(const void *payload, size_t len, struct wp_report *
 
 /* Builds the JSON object of a report (caller frees with cJSON_Delete); NULL on no memory. */
 cJSON *wp_report_to_json(const struct wp_report *report);
+
+/* The report's content as a 64-bit hash: ward, stream, seq, period, observed_at, values,
+ * tasks and note, independent of the order of values and tasks and of the delivery
+ * fields. Two publications of one report hash alike; a seq reused for other figures
+ * does not (FNV-1a; a chance collision is 1 in 2^64). */
+uint64_t wp_report_content_hash(const struct wp_report *report);
+
+/* FNV-1a of len bytes: the hash of a message that could not be decoded. */
+uint64_t wp_bytes_hash(const void *bytes, size_t len);
+
+/* The payload as published at this moment: payload (a report as wp_report_to_json
+ * printed it, without delivery fields) with "unacked_from" and "kept_from" added.
+ * Returns a malloc'd NUL-terminated copy and its length in *out_len; NULL when out of
+ * memory or when payload does not end with '}'. */
+char *wp_report_with_delivery(const char *payload, size_t len, int64_t unacked_from,
+                              int64_t kept_from, size_t *out_len);
+
+/* How far ahead of the receiver's clock a period may begin: a clerk sending tonight
+ * the figures of tomorrow morning is normal, a year typed wrong (2202) is not. */
+#define WP_REPORT_DAYS_AHEAD 1
+
+/* True if the report's period begins no later than WP_REPORT_DAYS_AHEAD days after the
+ * local day of now_ms; otherwise false with reason, e.g. "period: 2202-06-10 begins more
+ * than a day after today (2022-06-10 by this clock); a typing error in the year?". The
+ * agent's intake and the aggregator's ingest both call it. */
+bool wp_report_period_not_ahead(const struct wp_report *report, int64_t now_ms, char *reason,
+                                size_t reasonlen);
 
 /* Frees what *report owns and zeroes it. */
 void wp_report_clear(struct wp_report *report);

@@ -186,6 +186,11 @@ void wp_date_format(int64_t days, char *buf, size_t size)
     snprintf(buf, size, "%04lld-%02d-%02d", (long long)y, m, d);
 }
 
+int64_t wp_local_day(int64_t unix_ms)
+{
+    return floor_div(unix_ms + (int64_t)WP_LOCAL_OFFSET_MIN * 60000, MS_PER_DAY);
+}
+
 void wp_datetime_format_local(int64_t unix_ms, char *buf, size_t size)
 {
     int64_t local = unix_ms + (int64_t)WP_LOCAL_OFFSET_MIN * 60000;

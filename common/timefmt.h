@@ -30,6 +30,9 @@ bool wp_datetime_parse(const char *s, int64_t *unix_ms);
 /* Formats unix_ms as "YYYY-MM-DDThh:mm:ss+07:00" (local offset). buf >= 32 bytes. */
 void wp_datetime_format_local(int64_t unix_ms, char *buf, size_t size);
 
+/* The local day (days since epoch, at the local offset) of an instant. */
+int64_t wp_local_day(int64_t unix_ms);
+
 /* Formats days since epoch as "YYYY-MM-DD". buf >= 11 bytes. */
 void wp_date_format(int64_t days, char *buf, size_t size);
 

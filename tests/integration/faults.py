@@ -37,10 +37,16 @@ FAST_AGENT = {"ack_timeout": "1s", "ack_timeout_max": "3s", "reconnect_min": "10
 
 
 def outbox_query(agent, sql):
+    """A query of the agent's outbox. A plain connection, not mode=ro: a read-only one
+    cannot set up the WAL index itself and fails ("disk I/O error") on a file no writer
+    has open, such as a backup a test has just copied into place. Only SELECTs come here."""
     if not os.path.exists(agent.outbox):
         return None
-    with sqlite3.connect("file:%s?mode=ro" % agent.outbox, uri=True, timeout=30) as db:
+    db = sqlite3.connect(agent.outbox, timeout=30)
+    try:
         return db.execute(sql).fetchall()
+    finally:
+        db.close()
 
 
 def stream_of(agent):

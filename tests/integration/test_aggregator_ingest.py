@@ -259,36 +259,71 @@ def test_kill9_and_restart_keeps_data_and_ack_state():
         assert len(s.values()) == 8
 
 
-def test_version_2_database_is_migrated_to_3_with_or_without_rollup_tables():
-    """Version 3 brought the rollup tables into the migrations; 1.x daemons created them
-    outside, only where a rollup was configured. Both kinds of version-2 file must come
-    up as version 3 with their data, and the operator's command must read them."""
-    rollup_row = ("001", "2022-05-03", "cases_new_community", 7, 1)
-    for had_rollup in (False, True):
+V3_DUMP = os.path.join(SRC, "tests", "data", "aggregator-v3.sql")
+
+
+def load_old_database(path, version):
+    """A database as wardpulse 0.1.0 left it (tests/data/aggregator-v3.sql: seq 1 and 3
+    stored, seq 2 rejected), or as version 2 had it: without the rollup tables, which 1.x
+    daemons created outside the migrations only where a rollup was configured."""
+    with open(V3_DUMP, encoding="utf-8") as f:
+        dump = f.read()
+    with sqlite3.connect(path) as db:
+        db.executescript(dump)
+        if version == 2:
+            db.execute("DROP TABLE rollup_sent")
+            db.execute("DROP TABLE rollup_files")
+            db.execute("PRAGMA user_version = 2")
+    db.close()
+
+
+def test_older_databases_are_migrated_in_place():
+    """Version 2 (with or without rollup tables) and version 3 files come up as version 4
+    with their data: the reports, the rejection, the ack state, readable by the operator's
+    command; and the content of old rows still tells a duplicate from a reused seq."""
+    for version, had_rollup in ((2, False), (2, True), (3, False)):
         with TempDir() as tmp:
+            db_path = os.path.join(tmp, "aggregator.db")
+            load_old_database(db_path, version)
+            if had_rollup and version == 2:
+                with sqlite3.connect(db_path) as db:
+                    db.execute("CREATE TABLE rollup_sent (unit TEXT NOT NULL, period TEXT NOT NULL,"
+                               " indicator TEXT NOT NULL, value INTEGER NOT NULL, file_id INTEGER"
+                               " NOT NULL, PRIMARY KEY (unit, indicator, period)) WITHOUT ROWID")
+                    db.execute("INSERT INTO rollup_sent VALUES ('001', '2022-05-03', "
+                               "'cases_new_community', 7, 1)")
+                db.close()
             s = Setup(tmp)
-            s.publish(report(1))
-            s.wait_ack(1)
-            assert s.agg.stop() == 0
-            with sqlite3.connect(s.agg.db) as db:
-                assert db.execute("PRAGMA user_version").fetchone()[0] == 3
-                if had_rollup:
-                    db.execute("INSERT INTO rollup_sent VALUES (?, ?, ?, ?, ?)", rollup_row)
-                else:
-                    db.execute("DROP TABLE rollup_sent")
-                    db.execute("DROP TABLE rollup_files")
-                db.execute("PRAGMA user_version = 2")
-            s.start_aggregator()
-            publish(s.broker.port, "wardpulse/v1/report/00001", report(2))
-            s.wait_ack(2)
-            assert "database schema migrated to version 3" in s.agg.output(), s.agg.output()
+            out = s.agg.output()
+            assert "database schema migrated to version 4" in out, out
+            if version == 2:
+                assert "database schema migrated to version 3" in out, out
+            # The same seq 1 again: a duplicate (its old row has no hash: decoded, compared).
+            s.publish({"v": 1, "ward": "00001", "stream": STREAM, "seq": 1,
+                       "period": "2022-05-03", "observed_at": "2022-05-03T17:05:00+07:00",
+                       "values": {"cases_new_community": 5}, "tasks": {"ward-scenario": "done"}})
+            ack = s.wait_ack(1)
+            assert ack["acked_through"] == 3 and [r["seq"] for r in ack["rejected"]] == [2], ack
+            # Seq 3 with other figures: a reused seq, refused with the reason.
+            s.publish(report(3, cases_new_community=77))
+            ack = s.wait_ack(2)
+            assert [r["seq"] for r in ack["rejected"]] == [2, 3], ack
+            assert "already names another report" in ack["rejected"][1]["reason"], ack
+            s.publish(report(4))
+            assert s.wait_ack(3)["acked_through"] == 4
             assert s.agg.stop() == 0
             with sqlite3.connect("file:%s?mode=ro" % s.agg.db, uri=True) as db:
-                assert db.execute("PRAGMA user_version").fetchone()[0] == 3
-                sent = db.execute("SELECT * FROM rollup_sent").fetchall()
-                assert sent == ([rollup_row] if had_rollup else []), sent
+                assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+                sent = db.execute("SELECT unit FROM rollup_sent").fetchall()
+                assert sent == ([("001",)] if had_rollup else []), sent
                 assert db.execute("SELECT COUNT(*) FROM rollup_files").fetchone()[0] == 0
-            assert sorted({r["seq"] for r in s.values()}) == [1, 2]
+                # An old row is taken over with its stream and seq.
+                cur = db.execute("SELECT value, stream, seq FROM current_values WHERE "
+                                 "indicator = 'cases_new_community' AND ward = '00001'").fetchall()
+                assert cur == [(4, STREAM, 4)], cur
+            db.close()
+            assert sorted({r["seq"] for r in s.values()}) == [1, 3, 4]
+            assert [r["seq"] for r in s.rejected()] == [2, 3]
 
 
 def test_failed_commit_sends_no_ack_and_keeps_running():
@@ -341,7 +376,9 @@ def test_ack_never_covers_a_rejection_it_does_not_name():
         s.publish(report(1001, cases_new_community=-1001))   # the agent re-sends the rest
         ack = s.wait_ack(2)
         assert ack["acked_through"] == 1005, ack
-        assert [r["seq"] for r in ack["rejected"]] == list(range(1001, 1006)), ack
+        # An agent that does not say what it still holds hears again of the refusals
+        # among the stream's last 100 seqs: one that missed an ack still learns why.
+        assert [r["seq"] for r in ack["rejected"]] == list(range(906, 1006)), ack
 
 
 def test_sigterm_commits_acks_and_says_offline():
@@ -398,8 +435,9 @@ def test_export_csv_filters_and_current_values():
         fix = report(3, period="2022-05-03", cases_new_community=6)
         fix["observed_at"] = "2022-05-04T09:00:00+07:00"
         s.publish(fix)
-        # An older observation arriving last does not supersede.
-        old = report(4, period="2022-05-03", cases_new_community=99)
+        # From another stream (a re-installed agent), an older observation arriving last
+        # does not supersede.
+        old = report(1, stream="0123456789abcdef", period="2022-05-03", cases_new_community=99)
         old["observed_at"] = "2022-05-03T08:00:00+07:00"
         s.publish(old)
         wait_for(lambda: len(s.values()) == 5, "5 values")
@@ -413,6 +451,15 @@ def test_export_csv_filters_and_current_values():
         current = json.loads(cli("export", "--db", s.agg.db, "--ward", "00001", "--to",
                                  "2022-05-03", "--current", "--format", "json").stdout)
         assert [(r["seq"], r["value"]) for r in current] == [(3, 6)], current
+        # Within one stream the later seq supersedes, whatever observed_at says: a ward
+        # PC whose clock was set back must not make its correction vanish.
+        back = report(4, period="2022-05-03", cases_new_community=8)
+        back["observed_at"] = "2022-05-02T07:00:00+07:00"
+        s.publish(back)
+        wait_for(lambda: len(s.values()) == 6, "6 values")
+        current = json.loads(cli("export", "--db", s.agg.db, "--ward", "00001", "--to",
+                                 "2022-05-03", "--current", "--format", "json").stdout)
+        assert [(r["seq"], r["value"]) for r in current] == [(4, 8)], current
 
 
 if __name__ == "__main__":

@@ -1,0 +1,40 @@
+-- A version-3 aggregator database (wardpulse 0.1.0 as of commit 201b2af), dumped with
+-- sqlite3 .dump after three reports of ward 00001: seq 1 stored, seq 2 rejected, seq 3
+-- stored. The migration tests load it (test_aggregator_ingest.py).
+PRAGMA foreign_keys=OFF;
+BEGIN TRANSACTION;
+CREATE TABLE reports (  id INTEGER PRIMARY KEY,  ward TEXT NOT NULL,  stream TEXT NOT NULL,  seq INTEGER NOT NULL,  period TEXT NOT NULL,  period_first TEXT NOT NULL,  period_last TEXT NOT NULL,  observed_at TEXT NOT NULL,  observed_ms INTEGER NOT NULL,  received_at TEXT NOT NULL,  received_ms INTEGER NOT NULL,  topic TEXT NOT NULL,  payload TEXT NOT NULL,  UNIQUE (ward, stream, seq));
+INSERT INTO reports VALUES(1,'00001','9f1c2a7e4b5d6c3a',1,'2022-05-03','2022-05-03','2022-05-03','2022-05-03T17:05:00+07:00',1651572300000,'2026-12-07T07:29:34+07:00',1796603374977,'wardpulse/v1/report/00001','{"v": 1, "ward": "00001", "stream": "9f1c2a7e4b5d6c3a", "seq": 1, "period": "2022-05-03", "observed_at": "2022-05-03T17:05:00+07:00", "values": {"cases_new_community": 5}, "tasks": {"ward-scenario": "done"}}');
+INSERT INTO reports VALUES(2,'00001','9f1c2a7e4b5d6c3a',3,'2022-05-03','2022-05-03','2022-05-03','2022-05-03T17:05:00+07:00',1651572300000,'2026-12-07T07:29:34+07:00',1796603374982,'wardpulse/v1/report/00001','{"v": 1, "ward": "00001", "stream": "9f1c2a7e4b5d6c3a", "seq": 3, "period": "2022-05-03", "observed_at": "2022-05-03T17:05:00+07:00", "values": {"cases_new_community": 6}, "tasks": {"ward-scenario": "done"}}');
+CREATE TABLE report_values (  report_id INTEGER NOT NULL REFERENCES reports (id),  ward TEXT NOT NULL,  period TEXT NOT NULL,  indicator TEXT NOT NULL,  value INTEGER NOT NULL,  PRIMARY KEY (report_id, indicator)) WITHOUT ROWID;
+INSERT INTO report_values VALUES(1,'00001','2022-05-03','cases_new_community',5);
+INSERT INTO report_values VALUES(2,'00001','2022-05-03','cases_new_community',6);
+CREATE TABLE report_tasks (  report_id INTEGER NOT NULL REFERENCES reports (id),  ward TEXT NOT NULL,  period TEXT NOT NULL,  task TEXT NOT NULL,  state TEXT NOT NULL,  PRIMARY KEY (report_id, task)) WITHOUT ROWID;
+INSERT INTO report_tasks VALUES(1,'00001','2022-05-03','ward-scenario','done');
+INSERT INTO report_tasks VALUES(2,'00001','2022-05-03','ward-scenario','done');
+CREATE TABLE current_values (  ward TEXT NOT NULL,  period TEXT NOT NULL,  indicator TEXT NOT NULL,  value INTEGER NOT NULL,  report_id INTEGER NOT NULL REFERENCES reports (id),  observed_ms INTEGER NOT NULL,  PRIMARY KEY (ward, period, indicator)) WITHOUT ROWID;
+INSERT INTO current_values VALUES('00001','2022-05-03','cases_new_community',6,2,1651572300000);
+CREATE TABLE current_tasks (  ward TEXT NOT NULL,  task TEXT NOT NULL,  state TEXT NOT NULL,  period TEXT NOT NULL,  report_id INTEGER NOT NULL REFERENCES reports (id),  observed_ms INTEGER NOT NULL, period_last TEXT NOT NULL DEFAULT '',  PRIMARY KEY (ward, task)) WITHOUT ROWID;
+INSERT INTO current_tasks VALUES('00001','ward-scenario','done','2022-05-03',2,1651572300000,'2022-05-03');
+CREATE TABLE rejected (  id INTEGER PRIMARY KEY,  received_at TEXT NOT NULL,  received_ms INTEGER NOT NULL,  topic TEXT NOT NULL,  ward TEXT,  stream TEXT,  seq INTEGER,  reason TEXT NOT NULL,  payload BLOB NOT NULL,  payload_bytes INTEGER NOT NULL);
+INSERT INTO rejected VALUES(1,'2026-12-07T07:29:34+07:00',1796603374980,'wardpulse/v1/report/00001','00001','9f1c2a7e4b5d6c3a',2,'values.cases_new_community: must be ≥ 0',X'7b2276223a20312c202277617264223a20223030303031222c202273747265616d223a202239663163326137653462356436633361222c2022736571223a20322c2022706572696f64223a2022323032322d30352d3033222c20226f627365727665645f6174223a2022323032322d30352d30335431373a30353a30302b30373a3030222c202276616c756573223a207b2263617365735f6e65775f636f6d6d756e697479223a202d317d2c20227461736b73223a207b22776172642d7363656e6172696f223a2022646f6e65227d7d',208);
+CREATE TABLE streams (  ward TEXT NOT NULL,  stream TEXT NOT NULL,  acked_through INTEGER NOT NULL DEFAULT 0,  first_seen_at TEXT NOT NULL,  last_seen_at TEXT NOT NULL,  PRIMARY KEY (ward, stream)) WITHOUT ROWID;
+INSERT INTO streams VALUES('00001','9f1c2a7e4b5d6c3a',3,'2026-12-07T07:29:34+07:00','2026-12-07T07:29:34+07:00');
+CREATE TABLE alerts (  rule TEXT NOT NULL,  scope TEXT NOT NULL,  state TEXT NOT NULL CHECK (state IN ('pending', 'firing', 'resolved')),  since_ms INTEGER NOT NULL,  payload TEXT,  payload_state TEXT CHECK (payload_state IN ('firing', 'resolved')),  rev INTEGER NOT NULL DEFAULT 0,  event_rev INTEGER NOT NULL DEFAULT 0,  announced_rev INTEGER NOT NULL DEFAULT 0,  announced_ms INTEGER NOT NULL DEFAULT 0,  updated_ms INTEGER NOT NULL,  PRIMARY KEY (rule, scope)) WITHOUT ROWID;
+CREATE TABLE alert_events (  id INTEGER PRIMARY KEY,  rule TEXT NOT NULL,  scope TEXT NOT NULL,  state TEXT NOT NULL,  severity TEXT NOT NULL,  at_ms INTEGER NOT NULL,  at TEXT NOT NULL,  payload TEXT NOT NULL);
+CREATE TABLE schedule_status (  rule TEXT NOT NULL,  ward TEXT NOT NULL,  period TEXT NOT NULL,  due_ms INTEGER NOT NULL,  complete_ms INTEGER,  on_time INTEGER NOT NULL DEFAULT 0,  PRIMARY KEY (rule, ward, period)) WITHOUT ROWID;
+CREATE TABLE levels (  rule TEXT NOT NULL,  scope TEXT NOT NULL,  week TEXT NOT NULL,  level INTEGER NOT NULL,  version TEXT NOT NULL,  payload TEXT NOT NULL,  PRIMARY KEY (rule, scope, week)) WITHOUT ROWID;
+CREATE TABLE level_published (  rule TEXT NOT NULL,  scope TEXT NOT NULL,  payload TEXT NOT NULL,  announced INTEGER NOT NULL DEFAULT 0,  PRIMARY KEY (rule, scope)) WITHOUT ROWID;
+CREATE TABLE rollup_sent (  unit TEXT NOT NULL,  period TEXT NOT NULL,  indicator TEXT NOT NULL,  value INTEGER NOT NULL,  file_id INTEGER NOT NULL,  PRIMARY KEY (unit, indicator, period)) WITHOUT ROWID;
+CREATE TABLE rollup_files (  id INTEGER PRIMARY KEY,  unit TEXT NOT NULL,  name TEXT NOT NULL,  written_ms INTEGER NOT NULL,  written_at TEXT NOT NULL,  reports INTEGER NOT NULL);
+CREATE INDEX reports_ward_period ON reports (ward, period_first);
+CREATE INDEX report_values_ward_period ON report_values (ward, period, indicator);
+CREATE UNIQUE INDEX rejected_identity ON rejected (ward, stream, seq)  WHERE seq IS NOT NULL;
+CREATE INDEX alerts_unannounced ON alerts (rule, scope) WHERE announced_rev < rev;
+CREATE INDEX alerts_active ON alerts (state) WHERE state <> 'resolved';
+CREATE INDEX alert_events_identity ON alert_events (rule, scope, id);
+CREATE VIEW reporting_rates AS  SELECT rule, ward, COUNT(*) AS expected, COUNT(complete_ms) AS received,         SUM(on_time) AS on_time,         ROUND(100.0 * COUNT(complete_ms) / COUNT(*), 1) AS completeness_pct,         ROUND(100.0 * SUM(on_time) / COUNT(*), 1) AS timeliness_pct  FROM schedule_status GROUP BY rule, ward;
+CREATE INDEX current_values_indicator ON current_values (indicator, ward, period);
+CREATE INDEX report_tasks_ward_task ON report_tasks (ward, task);
+COMMIT;
+PRAGMA user_version = 3;

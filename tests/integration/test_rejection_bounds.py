@@ -1,0 +1,84 @@
+"""One ward cannot hurt the others: what the aggregator keeps of a ward's refused messages
+is bounded per day, identical junk is kept once, and the district is told once.
+
+Real mosquitto and aggregator; the flood comes from mosquitto_pub on one ward's topic."""
+import json
+import sqlite3
+import subprocess
+
+from harness import (Aggregator, Broker, Subscriber, TempDir, cli, export_values, publish,
+                     run_tests, wait_for)
+
+ACK = "wardpulse/v1/ack/"
+
+
+def report(seq, ward="00004", **values):
+    return {"v": 1, "ward": ward, "stream": "0123456789abcdef", "seq": seq,
+            "period": "2022-05-03", "observed_at": "2022-05-03T17:05:00+07:00",
+            "values": values or {"cases_new_community": seq}}
+
+
+def flood(port, ward, lines):
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1",
+                    "-t", "wardpulse/v1/report/" + ward, "-l"], input="".join(lines).encode(),
+                   check=True, timeout=120)
+
+
+def query(db, sql):
+    with sqlite3.connect("file:%s?mode=ro" % db, uri=True) as c:
+        rows = c.execute(sql).fetchall()
+    c.close()
+    return rows
+
+
+def test_a_flood_from_one_ward_is_bounded_and_told_once():
+    with TempDir() as tmp:
+        broker = Broker(tmp).start()
+        agg = Aggregator(tmp, broker.port, rejected_max_per_day=20,
+                         rejected_max_bytes_per_day=200000).start()
+        sub = Subscriber(broker.port, ACK + "#")
+        big = "x" * 4000
+        # 300 distinct pieces of junk without a seq, 50 copies of one more, and 30
+        # refused reports with seqs (they must still be named in acks).
+        junk = ["not json %d %s\n" % (i, big) for i in range(300)]
+        junk += ["the same junk again\n"] * 50
+        junk += [json.dumps(report(seq, ward="00001", cases_new_community=-1)) + "\n"
+                 for seq in range(1, 31)]
+        flood(broker.port, "00001", junk)
+        ack = wait_for(lambda: [a for a in sub.payloads(ACK + "00001")
+                                if a["acked_through"] == 30], "refused seqs 1..30 acked")[-1]
+        assert [r["seq"] for r in ack["rejected"]] == list(range(1, 31)), ack
+        # Another ward is served as ever.
+        publish(broker.port, "wardpulse/v1/report/00004", report(1))
+        wait_for(lambda: [a for a in sub.payloads(ACK + "00004") if a["acked_through"] == 1],
+                 "the other ward acked")
+        assert any(r["ward"] == "00004" for r in export_values(agg.db))
+
+        kept = query(agg.db, "SELECT count(*), sum(length(payload)) FROM rejected "
+                             "WHERE ward = '00001' AND length(payload) > 0")[0]
+        assert kept[0] <= 20 and kept[1] <= 200000, kept
+        # Refusals with a seq are all there (without payload past the bound) ...
+        seqs = query(agg.db, "SELECT count(*) FROM rejected WHERE ward = '00001' "
+                             "AND seq IS NOT NULL")[0][0]
+        assert seqs == 30, seqs
+        # ... the identical junk is one row that counts its repeats ...
+        same = query(agg.db, "SELECT count(*), max(repeats) FROM rejected "
+                             "WHERE payload = CAST('the same junk again' AS BLOB)")
+        over = query(agg.db, "SELECT messages FROM rejected_overflow WHERE ward = '00001'")
+        total_rows = query(agg.db, "SELECT count(*) FROM rejected WHERE ward = '00001'")[0][0]
+        assert same in ([(1, 49)], [(0, None)]), same
+        # ... and the rest only counted: every message is accounted for.
+        repeats = same[0][1] or 0
+        counted = over[0][0] if over else 0
+        assert total_rows + repeats + counted == 380, (total_rows, repeats, counted)
+        assert counted >= 250, counted
+        out = agg.output()
+        assert out.count("sent more refused messages today than the district keeps") == 1, out
+        # What an operator sees: the bounded rows, not 380.
+        listed = json.loads(cli("export", "--db", agg.db, "--format", "json",
+                                "--rejected").stdout)
+        assert len(listed) == total_rows
+
+
+if __name__ == "__main__":
+    run_tests(globals())
