@@ -32,6 +32,7 @@ struct spool_pending {
     int64_t due_ms;         /* monotonic; SPOOL_WAIT_EVENT: until inotify tells again */
     bool listed;            /* found by listing, not told: it must also have settled */
     bool incomplete_logged; /* "last line incomplete" said once for this name */
+    bool writing_logged;    /* "still open for writing" said once for this name */
 };
 
 struct spool {
@@ -354,7 +355,10 @@ static int64_t spool_take(struct spool *spool, struct spool_pending *p, size_t *
     enum wp_err e = spool_read(spool, &f, &writing, why, sizeof why);
     if (writing) {
         /* Its writer's close will be an event; no need to look before. */
-        wp_log(WP_LOG_DEBUG, "spool: %s is still open for writing; it waits", name);
+        if (!p->writing_logged)
+            wp_log(WP_LOG_NOTICE, "spool: %s is still open for writing; it waits until its "
+                   "writer closes it", name);
+        p->writing_logged = true;
         again = SPOOL_WAIT_EVENT;
         goto cleanup;
     }

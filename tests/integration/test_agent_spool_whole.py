@@ -146,6 +146,7 @@ def test_a_file_still_open_for_writing_at_start_waits_for_its_writer():
         wait_for(lambda: "a-open.csv" in listing(spool, "done"), "the file taken once closed")
         assert len(entries(agent)) == 1 + 20, len(entries(agent))
         assert count(agent, "took in a-open.csv: 20 report(s)") == 1, spool_log_lines(agent)
+        assert count(agent, "a-open.csv is still open for writing") == 1, spool_log_lines(agent)
         assert agent.stop() == 0
 
 
