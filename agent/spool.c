@@ -33,12 +33,13 @@ struct spool_pending {
     bool listed;            /* found by listing, not told: it must also have settled */
     bool incomplete_logged; /* "last line incomplete" said once for this name */
     bool writing_logged;    /* "still open for writing" said once for this name */
+    char stayed[512];       /* why it last stayed in the spool, logged once ("" none) */
 };
 
 struct spool {
     const struct agent_config *cfg;
     struct outbox *ob;           /* durable: commits are on disk before a file moves */
-    char last_failure[512];      /* the last "stays in the spool" message, logged once */
+    char list_failure[512];      /* why the folder could not be listed, logged once */
     struct spool_watch watch;    /* watch.wd < 0: the folder's watch is lost */
     bool list_needed;            /* list the folder at the next tick (start, watch back, overflow) */
     int64_t next_watch_try_ms;   /* monotonic: when to try to watch the folder again */
@@ -217,26 +218,26 @@ cleanup:
     return e;
 }
 
-/* Logs why a file stays in the spool, once per distinct reason (disk full would
- * otherwise repeat at every try). */
-static void spool_stays(struct spool *spool, const char *name, const char *why)
+/* Logs why a file stays in the spool, once per file and distinct reason (said keeps
+ * the last one): disk full would otherwise repeat at every try, for every file. */
+static void spool_stays(char *said, size_t saidlen, const char *name, const char *why)
 {
-    char message[sizeof spool->last_failure];
-    snprintf(message, sizeof message, "%s: %s", name, why);
-    if (strcmp(message, spool->last_failure) == 0)
+    if (strncmp(why, said, saidlen - 1) == 0)
         return;
-    snprintf(spool->last_failure, sizeof spool->last_failure, "%s", message);
-    wp_log(WP_LOG_ERR, "spool: %s; the file stays in the spool and is tried again", message);
+    snprintf(said, saidlen, "%s", why);
+    wp_log(WP_LOG_ERR, "spool: %s: %s; the file stays in the spool and is tried again every "
+           "spool_interval", name, why);
 }
 
 /* Refuses the file (spool_files.h) and logs it. Returns when to look at it again: -1
  * once it is in rejected/, else at the next try (the failure logged once). */
-static int64_t spool_refuse(struct spool *spool, const char *name, const char *why)
+static int64_t spool_refuse(struct spool *spool, struct spool_pending *p, const char *why)
 {
+    const char *name = p->name;
     char final[1024], err[4200];
     if (spool_reject(spool->cfg->spool_dir, name, why, final, sizeof final, err,
                      sizeof err) != WP_OK) {
-        spool_stays(spool, name, err);
+        spool_stays(p->stayed, sizeof p->stayed, name, err);
         return wp_monotonic_ms() + spool->cfg->spool_interval_ms;
     }
     size_t first_line = strcspn(why, "\n");
@@ -247,14 +248,15 @@ static int64_t spool_refuse(struct spool *spool, const char *name, const char *w
 
 /* After COMMIT: the file goes to done/, then its record is no longer needed. False: the
  * move failed (logged) and the file stays, to be moved at the next try. */
-static bool spool_done(struct spool *spool, const char *name)
+static bool spool_done(struct spool *spool, struct spool_pending *p)
 {
+    const char *name = p->name;
     char final[1024], err[512];
     if (spool_move(spool->cfg->spool_dir, SPOOL_DONE, name, final, sizeof final, err,
                    sizeof err) != WP_OK) {
         /* Its reports are committed and recorded: the next try moves it again and,
          * finding the same fingerprint, does not submit them a second time. */
-        spool_stays(spool, name, err);
+        spool_stays(p->stayed, sizeof p->stayed, name, err);
         return false;
     }
     outbox_spool_forget(spool->ob, name);
@@ -313,7 +315,7 @@ static int64_t spool_incomplete(struct spool *spool, struct spool_pending *p, in
                  "the last line has no line end: the program writing the file stopped before "
                  "it finished (unchanged for %lld s); save or copy the whole file again\n",
                  (long long)(age_ms / 1000));
-        return spool_refuse(spool, p->name, why);
+        return spool_refuse(spool, p, why);
     }
     if (!p->incomplete_logged) {
         p->incomplete_logged = true;
@@ -365,11 +367,11 @@ static int64_t spool_take(struct spool *spool, struct spool_pending *p, size_t *
     if (e == WP_ERR_INVALID) {
         char line[sizeof why + 1];
         snprintf(line, sizeof line, "%s\n", why); /* the .error lists lines */
-        again = spool_refuse(spool, name, line);
+        again = spool_refuse(spool, p, line);
         goto cleanup;
     }
     if (e != WP_OK) {
-        spool_stays(spool, name, why);
+        spool_stays(p->stayed, sizeof p->stayed, name, why);
         again = retry;
         goto cleanup;
     }
@@ -386,35 +388,34 @@ static int64_t spool_take(struct spool *spool, struct spool_pending *p, size_t *
     if (found && strcmp(recorded, f.fingerprint) == 0) {
         wp_log(WP_LOG_NOTICE, "spool: %s was taken in before a restart; moving it to %s/ "
                "without submitting it again", name, SPOOL_DONE);
-        again = spool_done(spool, name) ? -1 : retry;
+        again = spool_done(spool, p) ? -1 : retry;
         goto cleanup;
     }
 
     e = spool_parse(name, f.bytes, f.len, spool->cfg->ward, &batch, &problems);
     if (e != WP_OK) {
-        spool_stays(spool, name, wp_strerror(e));
+        spool_stays(p->stayed, sizeof p->stayed, name, wp_strerror(e));
         again = retry;
         goto cleanup;
     }
     if (problems.count > 0) {
-        again = spool_refuse(spool, name, spool_problems_text(&problems));
+        again = spool_refuse(spool, p, spool_problems_text(&problems));
         goto cleanup;
     }
     e = spool_commit(spool, &f, &batch, why, sizeof why);
     if (e == WP_ERR_INVALID) {
-        again = spool_refuse(spool, name, why);
+        again = spool_refuse(spool, p, why);
         goto cleanup;
     }
     if (e != WP_OK) {
-        spool_stays(spool, name, why);
+        spool_stays(p->stayed, sizeof p->stayed, name, why);
         again = retry;
         goto cleanup;
     }
     *taken += batch.count;
-    spool->last_failure[0] = '\0';
     wp_log(WP_LOG_NOTICE, "spool: took in %s: %zu report(s), seq %lld..%lld", name, batch.count,
            (long long)batch.reports[0].seq, (long long)batch.reports[batch.count - 1].seq);
-    again = spool_done(spool, name) ? -1 : retry;
+    again = spool_done(spool, p) ? -1 : retry;
 
 cleanup:
     spool_problems_free(&problems);
@@ -532,10 +533,12 @@ static void spool_list(struct spool *spool)
     struct dirent **names = NULL;
     int n = scandir(spool->cfg->spool_dir, &names, spool_filter, alphasort);
     if (n < 0) {
-        spool_stays(spool, spool->cfg->spool_dir, strerror(errno));
+        spool_stays(spool->list_failure, sizeof spool->list_failure, spool->cfg->spool_dir,
+                    strerror(errno));
         spool->list_needed = true; /* its watch will tell if the folder went */
         return;
     }
+    spool->list_failure[0] = '\0';
     for (int i = 0; i < n; i++) {
         if (names[i]->d_type == DT_REG || names[i]->d_type == DT_UNKNOWN)
             spool_pending_put(spool, names[i]->d_name, true);
