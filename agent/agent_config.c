@@ -23,10 +23,17 @@ const struct wp_config_option agent_config_options[] = {
      "takes in as submissions; taken files go to done/, refused ones to rejected/ with "
      "a .error file (optional; must exist)"},
     {"spool_interval", WP_CONFIG_DURATION, "2s", 10, 3600000, OPT(spool_interval_ms), 0,
-     "how often the daemon looks for new files in spool_dir"},
+     "the daemon learns of finished files from the kernel (inotify) at once; this is how "
+     "often it tries again what could not be done then: a file that stayed (disk full, "
+     "busy outbox, a settling or unfinished file), a spool_dir that was removed"},
     {"spool_settle", WP_CONFIG_DURATION, "1s", 0, 3600000, OPT(spool_settle_ms), 0,
-     "a spool file is taken only once it has not changed for this long (for programs that "
-     "write in place instead of renaming into place)"},
+     "a file found already in spool_dir when the daemon starts (or when the folder comes "
+     "back) is taken only once it has not changed for this long and no writer has it open "
+     "(files the daemon sees closed or renamed in are taken at once)"},
+    {"spool_incomplete_timeout", WP_CONFIG_DURATION, "1h", 100, 604800000,
+     OPT(spool_incomplete_timeout_ms), 0,
+     "a CSV whose last line has no line end waits in spool_dir for the rest; unchanged this "
+     "long, its writer is taken to have died and it is refused to rejected/ with a .error"},
     {"spool_max_bytes", WP_CONFIG_INT, "4194304", 1024, 268435456, OPT(spool_max_bytes), 0,
      "largest spool file taken in; a larger one is refused (a year of daily reports of a "
      "ward is far smaller)"},

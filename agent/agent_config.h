@@ -24,8 +24,9 @@ struct agent_config {
     char *client_id;         /* never NULL after a successful load: defaults to ward */
     char *outbox_path;
     char *spool_dir;         /* NULL: no spool intake */
-    int64_t spool_interval_ms;   /* how often the daemon looks into spool_dir */
-    int64_t spool_settle_ms;     /* a file must be unchanged this long to be taken */
+    int64_t spool_interval_ms;   /* how often what could not be done is tried again */
+    int64_t spool_settle_ms;     /* a file found by listing must be unchanged this long */
+    int64_t spool_incomplete_timeout_ms; /* an unfinished CSV unchanged this long is refused */
     long long spool_max_bytes;   /* larger files are refused */
     int64_t ack_timeout_ms;      /* first wait for an ack after the PUBACK */
     int64_t ack_timeout_max_ms;  /* the wait doubles up to this; >= ack_timeout_ms */

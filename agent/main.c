@@ -54,7 +54,9 @@ static void main_usage(FILE *out)
             "\n"
             "commands:\n"
             "  (none)   run the daemon: publish queued reports, apply acknowledgements,\n"
-            "           take in the files dropped into spool_dir (docs/spool.md)\n");
+            "           take in the files dropped into spool_dir (docs/spool.md): each one\n"
+            "           once its writer has closed it or renamed it in (inotify), a CSV\n"
+            "           only once its last line is complete\n");
     submit_usage(out);
     fprintf(out,
             "  status\n"

@@ -39,7 +39,6 @@ struct publisher {
     struct ack_pending pending; /* what acks said that the outbox has not taken yet */
     int64_t pending_retry_ms;   /* monotonic: when to try applying it again */
     struct spool *spool;      /* NULL without spool_dir */
-    int64_t next_spool_ms;    /* monotonic time of the next look into spool_dir */
     char report_topic[WP_TOPIC_MAX];
     char ack_topic[WP_TOPIC_MAX];
     char status_topic[WP_TOPIC_MAX];
@@ -439,10 +438,9 @@ int publisher_run(const struct agent_config *cfg)
             p.link_lost = false;
             publisher_on_connected(&p);
         }
-        if (p.spool && wp_monotonic_ms() >= p.next_spool_ms) {
-            spool_scan(p.spool);
-            p.next_spool_ms = wp_monotonic_ms() + cfg->spool_interval_ms;
-        }
+        /* inotify tells the spool what changed: a read() per tick, no listing. */
+        if (p.spool)
+            spool_tick(p.spool);
         /* A commit by another connection (a submit, or the spool's own connection) bumps
          * data_version; our own writes do not, so this costs one tiny read per tick. */
         publisher_apply_pending(&p);

@@ -1,4 +1,6 @@
 /* spool.c — taking in the files of the spool directory (contract in spool.h). */
+/* F_SETLEASE (is a writer still at the file?) is Linux's own, outside POSIX. */
+#define _GNU_SOURCE
 #include "spool.h"
 
 #include <dirent.h>
@@ -16,18 +18,34 @@
 #include "clock.h"
 #include "log.h"
 #include "outbox.h"
+#include "spool_files.h"
 #include "spool_parse.h"
 #include "spool_problems.h"
-#include "timefmt.h"
+#include "spool_watch.h"
 
-#define SPOOL_DONE "done"
-#define SPOOL_REJECTED "rejected"
 #define SPOOL_FINGERPRINT_LEN 48
+#define SPOOL_WAIT_EVENT INT64_MAX /* due: only an inotify event brings the name back */
+
+/* A name to look at: told by inotify (a writer finished) or found by listing the folder. */
+struct spool_pending {
+    char *name;
+    int64_t due_ms;         /* monotonic; SPOOL_WAIT_EVENT: until inotify tells again */
+    bool listed;            /* found by listing, not told: it must also have settled */
+    bool incomplete_logged; /* "last line incomplete" said once for this name */
+    bool writing_logged;    /* "still open for writing" said once for this name */
+    char stayed[512];       /* why it last stayed in the spool, logged once ("" none) */
+};
 
 struct spool {
     const struct agent_config *cfg;
     struct outbox *ob;           /* durable: commits are on disk before a file moves */
-    char last_failure[512];      /* the last "stays in the spool" message, logged once */
+    char list_failure[512];      /* why the folder could not be listed, logged once */
+    struct spool_watch watch;    /* watch.wd < 0: the folder's watch is lost */
+    bool list_needed;            /* list the folder at the next tick (start, watch back, overflow) */
+    int64_t next_watch_try_ms;   /* monotonic: when to try to watch the folder again */
+    char watch_problem[512];     /* why the folder is not watched, logged once; "" when it is */
+    struct spool_pending *pending; /* sorted by name: files are taken in name order */
+    size_t pending_count, pending_cap;
 };
 
 /* One file as read: its bytes and their fingerprint. */
@@ -49,35 +67,6 @@ static bool spool_ignored(const char *name)
 {
     return name[0] == '.' || strncmp(name, "~$", 2) == 0 || spool_ends_with(name, ".tmp") ||
            spool_ends_with(name, ".part");
-}
-
-static void spool_path(char *buf, size_t size, const char *dir, const char *sub, const char *name)
-{
-    if (sub)
-        snprintf(buf, size, "%s/%s/%s", dir, sub, name);
-    else
-        snprintf(buf, size, "%s/%s", dir, name);
-}
-
-/* A rename is durable only once the directories holding the names are synced. */
-static void spool_sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-static enum wp_err spool_make_dir(const char *dir, const char *sub, char *err, size_t errlen)
-{
-    char path[4096];
-    spool_path(path, sizeof path, dir, NULL, sub);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "spool_dir: cannot create %.3000s: %s", path, strerror(errno));
-        return WP_ERR_IO;
-    }
-    return WP_OK;
 }
 
 enum wp_err spool_open(struct spool **out, const struct agent_config *cfg, char *err,
@@ -104,10 +93,20 @@ enum wp_err spool_open(struct spool **out, const struct agent_config *cfg, char 
         return WP_ERR_NOMEM;
     }
     spool->cfg = cfg;
+    spool->list_needed = true; /* files that arrived while the daemon was down */
+    e = spool_watch_open(&spool->watch, err, errlen);
+    if (e == WP_OK)
+        e = spool_watch_add(&spool->watch, cfg->spool_dir, err, errlen);
+    if (e != WP_OK) {
+        spool_watch_close(&spool->watch);
+        free(spool);
+        return e;
+    }
     /* Not OUTBOX_RELAXED: the file moves to done/ right after the commit, so the commit
      * must be on disk by then. */
     e = outbox_open(&spool->ob, cfg->outbox_path, cfg->ward, OUTBOX_CREATE, err, errlen);
     if (e != WP_OK) {
+        spool_watch_close(&spool->watch);
         free(spool);
         return e;
     }
@@ -120,129 +119,12 @@ void spool_close(struct spool **spool)
     if (!spool || !*spool)
         return;
     outbox_close(&(*spool)->ob);
+    spool_watch_close(&(*spool)->watch);
+    for (size_t i = 0; i < (*spool)->pending_count; i++)
+        free((*spool)->pending[i].name);
+    free((*spool)->pending);
     free(*spool);
     *spool = NULL;
-}
-
-/* ---- moving files ---------------------------------------------------------------------- */
-
-/* A free name for `name` in dir/sub: the name itself, else "stem-2.ext", "stem-3.ext" …
- * (a clerk may drop "bao-cao.csv" every day). With_error: "<that>.error" must be free too. */
-static bool spool_free_name(const char *dir, const char *sub, const char *name, bool with_error,
-                            char *out, size_t size)
-{
-    const char *dot = strrchr(name, '.');
-    int stem = dot && dot != name ? (int)(dot - name) : (int)strlen(name);
-    const char *ext = name + stem;
-    for (int n = 1; n < 10000; n++) {
-        if (n == 1)
-            snprintf(out, size, "%s", name);
-        else
-            snprintf(out, size, "%.*s-%d%s", stem, name, n, ext);
-        char path[4096];
-        struct stat st;
-        spool_path(path, sizeof path, dir, sub, out);
-        if (lstat(path, &st) == 0)
-            continue;
-        if (with_error) {
-            char error_path[4200];
-            snprintf(error_path, sizeof error_path, "%s.error", path);
-            if (lstat(error_path, &st) == 0)
-                continue;
-        }
-        return true;
-    }
-    return false;
-}
-
-/* Renames dir/name to dir/sub/final and syncs both directories. */
-static enum wp_err spool_rename(const char *dir, const char *sub, const char *name,
-                                const char *final, char *err, size_t errlen)
-{
-    char from[4096], to[4096], subdir[4096];
-    spool_path(from, sizeof from, dir, NULL, name);
-    spool_path(to, sizeof to, dir, sub, final);
-    if (rename(from, to) != 0) {
-        snprintf(err, errlen, "cannot move it to %s/: %s", sub, strerror(errno));
-        return WP_ERR_IO;
-    }
-    spool_path(subdir, sizeof subdir, dir, NULL, sub);
-    spool_sync_dir(subdir);
-    spool_sync_dir(dir);
-    return WP_OK;
-}
-
-/* Moves name into dir/sub under a free name (put into final). */
-static enum wp_err spool_move(const char *dir, const char *sub, const char *name,
-                              char *final, size_t size, char *err, size_t errlen)
-{
-    if (!spool_free_name(dir, sub, name, false, final, size)) {
-        snprintf(err, errlen, "no free name for %s in %s/", name, sub);
-        return WP_ERR_IO;
-    }
-    return spool_rename(dir, sub, name, final, err, errlen);
-}
-
-static bool spool_write_all(int fd, const char *text)
-{
-    size_t len = strlen(text);
-    while (len > 0) {
-        ssize_t n = write(fd, text, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        text += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-/* rejected/<final>.error first, then the file beside it: a crash in between leaves the
- * file in the spool, to be judged (and refused) again. */
-static void spool_reject(struct spool *spool, const char *name, const char *why)
-{
-    const char *dir = spool->cfg->spool_dir;
-    char final[1024], error_path[4200], err[512], now[40];
-    if (!spool_free_name(dir, SPOOL_REJECTED, name, true, final, sizeof final)) {
-        wp_log(WP_LOG_ERR, "spool: refused %s, but found no free name for it in %s/", name,
-               SPOOL_REJECTED);
-        return;
-    }
-    spool_path(error_path, sizeof error_path, dir, SPOOL_REJECTED, final);
-    strcat(error_path, ".error");
-    /* Real time, not wp_now_ms: a simulated clock must not date the clerk's files. */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    wp_datetime_format_local((int64_t)ts.tv_sec * 1000, now, sizeof now);
-    int fd = open(error_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    bool written = fd >= 0;
-    if (written) {
-        char head[2048];
-        snprintf(head, sizeof head,
-                 "%s was NOT taken in: nothing of it was submitted.\n"
-                 "Correct the lines below, then drop the file into the spool folder again\n"
-                 "(the CSV format is described in docs/spool.md). Refused at %s.\n\n",
-                 name, now);
-        written = spool_write_all(fd, head) && spool_write_all(fd, why) && fsync(fd) == 0;
-        written = close(fd) == 0 && written;
-    }
-    if (!written) {
-        /* Without its .error the clerk would not know why: leave the file where it is. */
-        snprintf(err, sizeof err, "%s", strerror(errno));
-        unlink(error_path);
-        wp_log(WP_LOG_ERR, "spool: refused %s, but cannot write %s: %s; the file stays", name,
-               error_path, err);
-        return;
-    }
-    /* Under the name its .error was written for, so that the two stay a pair. */
-    if (spool_rename(dir, SPOOL_REJECTED, name, final, err, sizeof err) != WP_OK) {
-        wp_log(WP_LOG_ERR, "spool: refused %s, but %s", name, err);
-        return;
-    }
-    size_t first_line = strcspn(why, "\n");
-    wp_log(WP_LOG_ERR, "spool: refused %s: %.*s%s (see %s/%s.error)", name, (int)first_line, why,
-           why[first_line] && why[first_line + 1] ? " …" : "", SPOOL_REJECTED, final);
 }
 
 /* ---- taking one file --------------------------------------------------------------------- */
@@ -258,14 +140,33 @@ static void spool_fingerprint(struct spool_file *f)
     snprintf(f->fingerprint, sizeof f->fingerprint, "%zu-%016llx", f->len, (unsigned long long)h);
 }
 
+/* Whether a process has path's open file description fd's file open for writing, if the
+ * kernel lets us tell: a read lease (F_SETLEASE F_RDLCK) is refused with EAGAIN exactly
+ * then. Only the file's owner (or CAP_LEASE) may take a lease, and not every file system
+ * has them (NFS, some FUSE): then we cannot tell and say no — the caller relies on the
+ * close event or on spool_settle instead. The lease is given back at once, so a writer
+ * opening the file meanwhile is held up for no longer than this call. */
+static bool spool_open_for_writing(int fd)
+{
+    if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+        fcntl(fd, F_SETLEASE, F_UNLCK);
+        return false;
+    }
+    return errno == EAGAIN;
+}
+
 /* Reads a file whole. Returns WP_OK, WP_ERR_INVALID (too large: why says so), or another
- * error when it cannot be read now (logged; the file stays). */
-static enum wp_err spool_read(struct spool *spool, struct spool_file *f, char *why,
-                              size_t whylen)
+ * error when it cannot be read now (why says why; the file stays). *writing: a writer
+ * still has it open (WP_ERR_IO, nothing read). */
+static enum wp_err spool_read(struct spool *spool, struct spool_file *f, bool *writing,
+                              char *why, size_t whylen)
 {
     char path[4096];
     spool_path(path, sizeof path, spool->cfg->spool_dir, NULL, f->name);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    *writing = false;
+    /* O_NONBLOCK: a writer holding a lease (Samba's kernel oplocks) makes open fail with
+     * EWOULDBLOCK instead of blocking the daemon until the lease is broken. */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         snprintf(why, whylen, "cannot open it: %s", strerror(errno));
         return WP_ERR_IO;
@@ -274,6 +175,12 @@ static enum wp_err spool_read(struct spool *spool, struct spool_file *f, char *w
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         snprintf(why, whylen, "not a regular file");
+        e = WP_ERR_IO;
+        goto cleanup;
+    }
+    if (spool_open_for_writing(fd)) {
+        *writing = true;
+        snprintf(why, whylen, "a writer still has it open");
         e = WP_ERR_IO;
         goto cleanup;
     }
@@ -311,30 +218,49 @@ cleanup:
     return e;
 }
 
-/* Logs why a file stays in the spool, once per distinct reason (disk full would
- * otherwise repeat every scan). */
-static void spool_stays(struct spool *spool, const char *name, const char *why)
+/* Logs why a file stays in the spool, once per file and distinct reason (said keeps
+ * the last one): disk full would otherwise repeat at every try, for every file. */
+static void spool_stays(char *said, size_t saidlen, const char *name, const char *why)
 {
-    char message[sizeof spool->last_failure];
-    snprintf(message, sizeof message, "%s: %s", name, why);
-    if (strcmp(message, spool->last_failure) == 0)
+    if (strncmp(why, said, saidlen - 1) == 0)
         return;
-    snprintf(spool->last_failure, sizeof spool->last_failure, "%s", message);
-    wp_log(WP_LOG_ERR, "spool: %s; the file stays in the spool and is tried again", message);
+    snprintf(said, saidlen, "%s", why);
+    wp_log(WP_LOG_ERR, "spool: %s: %s; the file stays in the spool and is tried again every "
+           "spool_interval", name, why);
 }
 
-/* After COMMIT: the file goes to done/, then its record is no longer needed. */
-static void spool_done(struct spool *spool, const char *name)
+/* Refuses the file (spool_files.h) and logs it. Returns when to look at it again: -1
+ * once it is in rejected/, else at the next try (the failure logged once). */
+static int64_t spool_refuse(struct spool *spool, struct spool_pending *p, const char *why)
 {
+    const char *name = p->name;
+    char final[1024], err[4200];
+    if (spool_reject(spool->cfg->spool_dir, name, why, final, sizeof final, err,
+                     sizeof err) != WP_OK) {
+        spool_stays(p->stayed, sizeof p->stayed, name, err);
+        return wp_monotonic_ms() + spool->cfg->spool_interval_ms;
+    }
+    size_t first_line = strcspn(why, "\n");
+    wp_log(WP_LOG_ERR, "spool: refused %s: %.*s%s (see %s/%s.error)", name, (int)first_line, why,
+           why[first_line] && why[first_line + 1] ? " …" : "", SPOOL_REJECTED, final);
+    return -1;
+}
+
+/* After COMMIT: the file goes to done/, then its record is no longer needed. False: the
+ * move failed (logged) and the file stays, to be moved at the next try. */
+static bool spool_done(struct spool *spool, struct spool_pending *p)
+{
+    const char *name = p->name;
     char final[1024], err[512];
     if (spool_move(spool->cfg->spool_dir, SPOOL_DONE, name, final, sizeof final, err,
                    sizeof err) != WP_OK) {
-        /* Its reports are committed and recorded: the next scan tries the move again
-         * and, finding the same fingerprint, does not submit them a second time. */
-        spool_stays(spool, name, err);
-        return;
+        /* Its reports are committed and recorded: the next try moves it again and,
+         * finding the same fingerprint, does not submit them a second time. */
+        spool_stays(p->stayed, sizeof p->stayed, name, err);
+        return false;
     }
     outbox_spool_forget(spool->ob, name);
+    return true;
 }
 
 /* One intake for the whole batch, with the file's record. WP_ERR_INVALID: a report the
@@ -365,81 +291,191 @@ static enum wp_err spool_commit(struct spool *spool, struct spool_file *f,
     return e;
 }
 
-static size_t spool_take(struct spool *spool, const char *name)
+/* How long ago (ms, real time: the file system's clock, not a simulated one) st's file
+ * last changed. */
+static int64_t spool_age_ms(const struct stat *st)
 {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return ((int64_t)now.tv_sec - st->st_mtim.tv_sec) * 1000 +
+           (now.tv_nsec - st->st_mtim.tv_nsec) / 1000000;
+}
+
+/* A CSV whose last line has no line end (spool_parse_incomplete). Its writer is either
+ * still busy or died; a few bytes more would change the last figure, so the file is not
+ * judged. Once it has not changed for spool_incomplete_timeout, the writer is taken to
+ * have died: the file is refused with a reason the clerk can act on (taking the rows
+ * before the cut would submit a file nobody finished). Returns when to look again. */
+static int64_t spool_incomplete(struct spool *spool, struct spool_pending *p, int64_t age_ms)
+{
+    int64_t timeout = spool->cfg->spool_incomplete_timeout_ms;
+    if (age_ms >= timeout) {
+        char why[512];
+        snprintf(why, sizeof why,
+                 "the last line has no line end: the program writing the file stopped before "
+                 "it finished (unchanged for %lld s); save or copy the whole file again\n",
+                 (long long)(age_ms / 1000));
+        return spool_refuse(spool, p, why);
+    }
+    if (!p->incomplete_logged) {
+        p->incomplete_logged = true;
+        wp_log(WP_LOG_WARNING, "spool: %s: the last line is incomplete (no line end yet); the "
+               "file waits for the rest, and is refused if nothing comes within %lld s",
+               p->name, (long long)(timeout / 1000));
+    }
+    /* A writer appending and closing brings it back sooner (an inotify event). */
+    return wp_monotonic_ms() + (timeout - age_ms);
+}
+
+/* Looks at one pending name and takes it if it is whole. Adds the reports committed to
+ * *taken. Returns when to look at it again (monotonic ms), SPOOL_WAIT_EVENT to wait for
+ * inotify, or -1 when it is done with (taken, refused, gone, or not a file to take). */
+static int64_t spool_take(struct spool *spool, struct spool_pending *p, size_t *taken)
+{
+    const char *name = p->name;
     struct spool_file f = {.name = name};
     struct spool_batch batch;
     struct spool_problems problems;
     memset(&batch, 0, sizeof batch);
     memset(&problems, 0, sizeof problems);
-    char why[1024];
-    size_t taken = 0;
+    char why[1024], path[4096];
+    int64_t again = -1;
+    int64_t retry = wp_monotonic_ms() + spool->cfg->spool_interval_ms;
 
-    enum wp_err e = spool_read(spool, &f, why, sizeof why);
+    struct stat st;
+    spool_path(path, sizeof path, spool->cfg->spool_dir, NULL, name);
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        goto cleanup; /* gone (moved away, deleted), or a folder or link: not ours */
+    int64_t age = spool_age_ms(&st);
+    if (p->listed && age < spool->cfg->spool_settle_ms) {
+        /* Found by listing, we did not see its writer close it: it may be written in
+         * place right now (the daemon was down while it was started). */
+        again = wp_monotonic_ms() + (spool->cfg->spool_settle_ms - age);
+        goto cleanup;
+    }
+    bool writing = false;
+    enum wp_err e = spool_read(spool, &f, &writing, why, sizeof why);
+    if (writing) {
+        /* Its writer's close will be an event; no need to look before. */
+        if (!p->writing_logged)
+            wp_log(WP_LOG_NOTICE, "spool: %s is still open for writing; it waits until its "
+                   "writer closes it", name);
+        p->writing_logged = true;
+        again = SPOOL_WAIT_EVENT;
+        goto cleanup;
+    }
     if (e == WP_ERR_INVALID) {
         char line[sizeof why + 1];
         snprintf(line, sizeof line, "%s\n", why); /* the .error lists lines */
-        spool_reject(spool, name, line);
+        again = spool_refuse(spool, p, line);
         goto cleanup;
     }
     if (e != WP_OK) {
-        spool_stays(spool, name, why);
+        spool_stays(p->stayed, sizeof p->stayed, name, why);
+        again = retry;
+        goto cleanup;
+    }
+    if (spool_parse_incomplete(name, f.bytes, f.len)) {
+        again = spool_incomplete(spool, p, age);
         goto cleanup;
     }
     char recorded[SPOOL_FINGERPRINT_LEN];
     bool found = false;
-    if (outbox_spool_lookup(spool->ob, name, recorded, sizeof recorded, &found) != WP_OK)
+    if (outbox_spool_lookup(spool->ob, name, recorded, sizeof recorded, &found) != WP_OK) {
+        again = retry;
         goto cleanup;
+    }
     if (found && strcmp(recorded, f.fingerprint) == 0) {
         wp_log(WP_LOG_NOTICE, "spool: %s was taken in before a restart; moving it to %s/ "
                "without submitting it again", name, SPOOL_DONE);
-        spool_done(spool, name);
+        again = spool_done(spool, p) ? -1 : retry;
         goto cleanup;
     }
 
     e = spool_parse(name, f.bytes, f.len, spool->cfg->ward, &batch, &problems);
     if (e != WP_OK) {
-        spool_stays(spool, name, wp_strerror(e));
+        spool_stays(p->stayed, sizeof p->stayed, name, wp_strerror(e));
+        again = retry;
         goto cleanup;
     }
     if (problems.count > 0) {
-        spool_reject(spool, name, spool_problems_text(&problems));
+        again = spool_refuse(spool, p, spool_problems_text(&problems));
         goto cleanup;
     }
     e = spool_commit(spool, &f, &batch, why, sizeof why);
     if (e == WP_ERR_INVALID) {
-        spool_reject(spool, name, why);
+        again = spool_refuse(spool, p, why);
         goto cleanup;
     }
     if (e != WP_OK) {
-        spool_stays(spool, name, why);
+        spool_stays(p->stayed, sizeof p->stayed, name, why);
+        again = retry;
         goto cleanup;
     }
-    taken = batch.count;
-    spool->last_failure[0] = '\0';
-    wp_log(WP_LOG_NOTICE, "spool: took in %s: %zu report(s), seq %lld..%lld", name, taken,
-           (long long)batch.reports[0].seq, (long long)batch.reports[taken - 1].seq);
-    spool_done(spool, name);
+    *taken += batch.count;
+    wp_log(WP_LOG_NOTICE, "spool: took in %s: %zu report(s), seq %lld..%lld", name, batch.count,
+           (long long)batch.reports[0].seq, (long long)batch.reports[batch.count - 1].seq);
+    again = spool_done(spool, p) ? -1 : retry;
 
 cleanup:
     spool_problems_free(&problems);
     spool_batch_free(&batch);
     free(f.bytes);
-    return taken;
+    return again;
 }
 
-/* ---- the scan ------------------------------------------------------------------------------ */
+/* ---- what to look at ---------------------------------------------------------------------- */
 
-/* A file is complete once it has not changed for spool_settle (real time: the file
- * system's clock, not a simulated one). */
-static bool spool_settled(const struct spool *spool, const struct stat *st)
+/* Puts name on the pending list, due now. Told by inotify (listed false) the name no
+ * longer needs to settle: its writer has closed it. Out of memory: the name is dropped
+ * (logged) and taken at the next listing — the start of the daemon at the latest. */
+static void spool_pending_put(struct spool *spool, const char *name, bool listed)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    int64_t age_ms = ((int64_t)now.tv_sec - st->st_mtim.tv_sec) * 1000 +
-                     (now.tv_nsec - st->st_mtim.tv_nsec) / 1000000;
-    return age_ms >= spool->cfg->spool_settle_ms;
+    size_t i = 0;
+    while (i < spool->pending_count && strcmp(spool->pending[i].name, name) < 0)
+        i++;
+    if (i < spool->pending_count && strcmp(spool->pending[i].name, name) == 0) {
+        spool->pending[i].due_ms = 0;
+        spool->pending[i].listed = spool->pending[i].listed && listed;
+        return;
+    }
+    if (spool->pending_count == spool->pending_cap) {
+        size_t cap = spool->pending_cap ? spool->pending_cap * 2 : 16;
+        struct spool_pending *grown = realloc(spool->pending, cap * sizeof *grown);
+        if (!grown)
+            goto nomem;
+        spool->pending = grown;
+        spool->pending_cap = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        goto nomem;
+    memmove(spool->pending + i + 1, spool->pending + i,
+            (spool->pending_count - i) * sizeof *spool->pending);
+    spool->pending[i] = (struct spool_pending){.name = copy, .due_ms = 0, .listed = listed};
+    spool->pending_count++;
+    return;
+
+nomem:
+    wp_log(WP_LOG_ERR, "spool: out of memory; %s is taken at the next restart", name);
 }
+
+static void spool_pending_drop(struct spool *spool, size_t i)
+{
+    free(spool->pending[i].name);
+    memmove(spool->pending + i, spool->pending + i + 1,
+            (spool->pending_count - i - 1) * sizeof *spool->pending);
+    spool->pending_count--;
+}
+
+static void spool_on_event(void *ctx, const char *name)
+{
+    struct spool *spool = ctx;
+    if (!spool_ignored(name))
+        spool_pending_put(spool, name, false);
+}
+
+/* ---- the folder ------------------------------------------------------------------------- */
 
 /* Names of spool_taken records, collected before acting on them: deleting rows while
  * the SELECT that lists them still runs would change the table under the statement. */
@@ -490,24 +526,105 @@ static int spool_filter(const struct dirent *d)
     return !spool_ignored(d->d_name);
 }
 
-size_t spool_scan(struct spool *spool)
+/* Every name in the folder onto the pending list: at start, when the watch is back and
+ * after lost events. The only listing of the folder. */
+static void spool_list(struct spool *spool)
 {
     struct dirent **names = NULL;
     int n = scandir(spool->cfg->spool_dir, &names, spool_filter, alphasort);
     if (n < 0) {
-        spool_stays(spool, spool->cfg->spool_dir, strerror(errno));
-        return 0;
+        spool_stays(spool->list_failure, sizeof spool->list_failure, spool->cfg->spool_dir,
+                    strerror(errno));
+        spool->list_needed = true; /* its watch will tell if the folder went */
+        return;
     }
-    size_t taken = 0;
+    spool->list_failure[0] = '\0';
     for (int i = 0; i < n; i++) {
-        char path[4096];
-        struct stat st;
-        spool_path(path, sizeof path, spool->cfg->spool_dir, NULL, names[i]->d_name);
-        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && spool_settled(spool, &st))
-            taken += spool_take(spool, names[i]->d_name);
+        if (names[i]->d_type == DT_REG || names[i]->d_type == DT_UNKNOWN)
+            spool_pending_put(spool, names[i]->d_name, true);
         free(names[i]);
     }
     free(names);
     spool_forget_gone(spool);
+}
+
+/* Logs why the folder is not watched, once while the reason lasts. */
+static void spool_watch_trouble(struct spool *spool, const char *why)
+{
+    if (strcmp(why, spool->watch_problem) == 0)
+        return;
+    snprintf(spool->watch_problem, sizeof spool->watch_problem, "%s", why);
+    wp_log(WP_LOG_ERR, "spool: %s; files put there wait until it is back (tried every %lld ms)",
+           why, (long long)spool->cfg->spool_interval_ms);
+}
+
+/* The folder was removed, moved or unmounted, and perhaps made again: watch the path
+ * again once a folder is there, with done/ and rejected/, and list it (files dropped
+ * while it was not watched). */
+static void spool_rewatch(struct spool *spool)
+{
+    const char *dir = spool->cfg->spool_dir;
+    char err[4200];
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        snprintf(err, sizeof err, "spool_dir %.3000s: %s", dir, strerror(errno));
+        spool_watch_trouble(spool, err);
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, sizeof err, "spool_dir %.3000s is not a directory", dir);
+        spool_watch_trouble(spool, err);
+        return;
+    }
+    if (spool_make_dir(dir, SPOOL_DONE, err, sizeof err) != WP_OK ||
+        spool_make_dir(dir, SPOOL_REJECTED, err, sizeof err) != WP_OK ||
+        spool_watch_add(&spool->watch, dir, err, sizeof err) != WP_OK) {
+        spool_watch_trouble(spool, err);
+        return;
+    }
+    spool->watch_problem[0] = '\0';
+    spool->list_needed = true;
+    wp_log(WP_LOG_NOTICE, "spool: watching %s again (with %s/ and %s/)", dir, SPOOL_DONE,
+           SPOOL_REJECTED);
+}
+
+size_t spool_tick(struct spool *spool)
+{
+    bool lost = false, overflow = false;
+    spool_watch_read(&spool->watch, spool_on_event, spool, &lost, &overflow);
+    if (lost) {
+        wp_log(WP_LOG_WARNING, "spool: %s was removed, moved or unmounted; watching for it "
+               "to come back", spool->cfg->spool_dir);
+        spool->next_watch_try_ms = 0; /* perhaps it is already back */
+    }
+    if (overflow) {
+        wp_log(WP_LOG_WARNING, "spool: the kernel dropped events; listing %s",
+               spool->cfg->spool_dir);
+        spool->list_needed = true;
+    }
+    int64_t now = wp_monotonic_ms();
+    if (spool->watch.wd < 0 && now >= spool->next_watch_try_ms) {
+        spool->next_watch_try_ms = now + spool->cfg->spool_interval_ms;
+        spool_rewatch(spool);
+    }
+    if (spool->list_needed && spool->watch.wd >= 0) {
+        spool->list_needed = false;
+        spool_list(spool);
+    }
+    size_t taken = 0;
+    for (size_t i = 0; i < spool->pending_count;) {
+        struct spool_pending *p = &spool->pending[i];
+        if (p->due_ms > now) {
+            i++;
+            continue;
+        }
+        int64_t again = spool_take(spool, p, &taken);
+        if (again < 0) {
+            spool_pending_drop(spool, i);
+            continue;
+        }
+        p->due_ms = again;
+        i++;
+    }
     return taken;
 }

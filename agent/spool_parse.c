@@ -431,3 +431,42 @@ void spool_batch_free(struct spool_batch *b)
     free(b->lines);
     memset(b, 0, sizeof *b);
 }
+
+/* How many bytes a UTF-8 sequence starting with lead has (0: not a lead byte). */
+static size_t spool_utf8_lead_length(unsigned char lead)
+{
+    if (lead >= 0xC2 && lead <= 0xDF)
+        return 2;
+    if (lead >= 0xE0 && lead <= 0xEF)
+        return 3;
+    if (lead >= 0xF0 && lead <= 0xF4)
+        return 4;
+    return 0;
+}
+
+bool spool_parse_incomplete(const char *name, const char *bytes, size_t len)
+{
+    if (!spool_name_ends_with(name, ".csv") || len == 0 || bytes[len - 1] == '\n' ||
+        bytes[len - 1] == '\r')
+        return false;
+    const unsigned char *p = (const unsigned char *)bytes, *end = p + len;
+    while (p < end) {
+        size_t n = *p == 0 ? 0 : wp_utf8_sequence_length(p, (size_t)(end - p));
+        if (n > 0) {
+            p += n;
+            continue;
+        }
+        if (*p == 0)
+            return false;
+        /* The writer may have stopped inside a character: a lead byte and fewer than all
+         * of its continuation bytes, at the very end, is text still being written. */
+        size_t want = spool_utf8_lead_length(*p), have = (size_t)(end - p);
+        if (want == 0 || have >= want)
+            return false;
+        for (size_t i = 1; i < have; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+        return true;
+    }
+    return true;
+}

@@ -15,6 +15,7 @@
 #ifndef WP_AGENT_SPOOL_PARSE_H
 #define WP_AGENT_SPOOL_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -36,5 +37,15 @@ enum wp_err spool_parse(const char *name, const char *bytes, size_t len, const c
                         struct spool_batch *out, struct spool_problems *problems);
 
 void spool_batch_free(struct spool_batch *b);
+
+/* Whether the len bytes of the file called name are a CSV whose last line has no line
+ * end yet: a writer still busy, or one that died mid-line. Such a file must not be
+ * judged now — its last row may be cut in the middle of a figure ("12" of "1200"), which
+ * would be taken as a valid but wrong value. True only for a *.csv that is not empty,
+ * does not end in LF or CR, and is text so far (no NUL byte; UTF-8, a character cut at
+ * the very end allowed). Binary garbage is never "incomplete": no more bytes would make
+ * it a CSV, so it is judged (and refused) at once. JSON has its own end (the closing
+ * bracket): a cut JSON file does not parse and is refused, so it is never asked here. */
+bool spool_parse_incomplete(const char *name, const char *bytes, size_t len);
 
 #endif

@@ -14,7 +14,10 @@
  *   - a taken CSV loses and invents nothing: every row with a value (spool_csv_read of
  *     the same text) is in the report of its period — a value, a task state or the note —
  *     and the reports hold nothing else; each report starts on the first line of its
- *     period, and the reports come in the order their periods first appear.
+ *     period, and the reports come in the order their periods first appear;
+ *   - spool_parse_incomplete (is the last line of a CSV still being written?) keeps within
+ *     len, says no for a .json, an empty file or one ending in a line end, and says yes
+ *     only for text without a NUL byte.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -234,6 +237,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!text)
         return 0;
     memcpy(text, data, size);
+    bool incomplete = spool_parse_incomplete("x.csv", text, size);
+    FUZZ_CHECK(!spool_parse_incomplete("x.json", text, size), "a .json judged incomplete");
+    FUZZ_CHECK(!incomplete || (size > 0 && text[size - 1] != '\n' && text[size - 1] != '\r' &&
+                               memchr(text, '\0', size) == NULL),
+               "judged incomplete: empty, ending in a line end, or holding a NUL byte: %s",
+               fuzz_escaped(text, size));
     fuzz_one("x.csv", text, size);
     fuzz_one("x.json", text, size);
     free(text);

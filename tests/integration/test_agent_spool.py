@@ -147,13 +147,15 @@ def test_garbage_oversized_and_foreign_files_are_refused_with_a_reason():
         assert agent.stop() == 0
 
 
-def test_a_file_is_taken_only_once_it_has_settled():
+def test_a_file_found_at_start_is_taken_only_once_it_has_settled():
     with TempDir() as tmp:
         agent, spool = spool_agent(tmp, spool_settle="1500ms")
-        agent.start()
-        # Written in place, as some programs do: too fresh to be taken yet.
+        # Written in place while the agent was down, as some programs do: the agent did
+        # not see it closed, so the file's age decides (files it sees closed or renamed
+        # in while it runs are taken at once: test_agent_spool_whole.py).
         with open(os.path.join(spool, "slow.csv"), "w") as f:
             f.write("period,indicator,value\n2022-05-03,deaths,1\n")
+        agent.start()
         time.sleep(0.8)
         assert listing(spool) == ["slow.csv"] and entries(agent) == []
         wait_for(lambda: listing(spool, "done") == ["slow.csv"], "the settled file taken")
