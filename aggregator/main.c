@@ -297,10 +297,21 @@ static void aggregator_on_message(void *userdata, const char *topic, const void 
 {
     struct aggregator *agg = userdata;
     (void)qos;
-    (void)retain;
     size_t len = payloadlen > 0 ? (size_t)payloadlen : 0;
     if (reconcile_on_message(agg->reconcile, topic, payload, len))
         return;
+    /* mosquitto 2.0 (MQTT 3.1.1) sets the retain flag only on a message sent from its
+     * retained store because of a new subscription, which the aggregator makes at every
+     * connection; a live message, and one queued for our persistent session while we
+     * were away, comes with retain = 0 however it was published. So a report published
+     * retained is processed once, from that delivery, and its copy from the retained
+     * store, sent again at every (re)connection, is not (it would count as a duplicate or
+     * be rejected again each time). */
+    if (retain) {
+        wp_log(WP_LOG_INFO, "skipping the retained message on %s (%zu bytes): the broker's "
+               "retained copy of a report, taken only from its live delivery", topic, len);
+        return;
+    }
     ingest_message(agg->ingest, topic, payload, len);
 }
 
