@@ -178,6 +178,8 @@ static int reconcile_topic_cmp(const void *key, const void *elem)
 /* Sorted by topic, with only the last message of each: what the broker holds now. */
 static void reconcile_settle_seen(struct reconcile *r)
 {
+    if (r->seen_count == 0)
+        return;   /* seen may be NULL, which qsort must not get */
     qsort(r->seen, r->seen_count, sizeof *r->seen, reconcile_seen_cmp);
     size_t out = 0;
     for (size_t i = 0; i < r->seen_count; i++) {
@@ -207,8 +209,9 @@ static void reconcile_fix(struct reconcile *r, const char *topic, const char *pa
 static void reconcile_compare(void *ctx, const char *topic, const char *payload, bool settled)
 {
     struct reconcile *r = ctx;
-    struct reconcile_seen *s = bsearch(topic, r->seen, r->seen_count, sizeof *r->seen,
-                                       reconcile_topic_cmp);
+    struct reconcile_seen *s = r->seen_count == 0 ? NULL
+                               : bsearch(topic, r->seen, r->seen_count, sizeof *r->seen,
+                                         reconcile_topic_cmp);
     if (s && s->handled)
         return;   /* a second row for one topic: the first decided */
     if (s)
