@@ -42,6 +42,8 @@ static const char *const alerts_sql[ASTMT_COUNT] = {
                           "AND payload_state = 'firing' AND announced_rev = rev",
     [ASTMT_ACTIVE] = "SELECT rule, scope, state, payload FROM alerts WHERE state <> 'resolved'",
     [ASTMT_FIRING_COUNT] = "SELECT COUNT(*) FROM alerts WHERE state = 'firing'",
+    [ASTMT_RETAINED] = "SELECT rule, scope, payload, payload_state, announced_rev = rev "
+                       "FROM alerts",
 };
 
 sqlite3_stmt *alerts_stmt(struct alerts *a, enum alerts_stmt which)

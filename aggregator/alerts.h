@@ -92,6 +92,17 @@ void alerts_on_puback(struct alerts *alerts, int mid);
  * re-sends its own in-flight messages, but not those it dropped). */
 void alerts_on_connect(struct alerts *alerts);
 
+/* For reconcile.h: calls fn once per alert of the table with its retained topic
+ * (wardpulse/v1/alert/<district>/<scope>/<rule>) and what the broker should hold there
+ * by the last announcement it acknowledged: the firing payload, or NULL (nothing: never
+ * announced, or resolved). settled is false while a change is still to be announced
+ * (announced_rev < rev): alerts_publish sends it, and the topic is left to it. The
+ * strings are valid during the call only. Call outside a transaction. */
+enum wp_err alerts_each_retained(struct alerts *alerts,
+                                 void (*fn)(void *ctx, const char *topic, const char *payload,
+                                            bool settled),
+                                 void *ctx);
+
 /* Collects exited hook commands (never blocks). */
 void alerts_reap(struct alerts *alerts);
 

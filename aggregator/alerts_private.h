@@ -28,6 +28,7 @@ enum alerts_stmt {
     ASTMT_NEXT_REPEAT,
     ASTMT_ACTIVE,
     ASTMT_FIRING_COUNT,
+    ASTMT_RETAINED,
     ASTMT_COUNT
 };
 

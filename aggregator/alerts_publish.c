@@ -258,6 +258,35 @@ void alerts_on_connect(struct alerts *a)
         alerts_schedule_repeat(a);
 }
 
+enum wp_err alerts_each_retained(struct alerts *a,
+                                 void (*fn)(void *ctx, const char *topic, const char *payload,
+                                            bool settled),
+                                 void *ctx)
+{
+    sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_RETAINED);
+    int src;
+    while ((src = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *rule = (const char *)sqlite3_column_text(stmt, 0);
+        const char *scope = (const char *)sqlite3_column_text(stmt, 1);
+        const char *payload = (const char *)sqlite3_column_text(stmt, 2);
+        const char *payload_state = (const char *)sqlite3_column_text(stmt, 3);
+        bool settled = sqlite3_column_int(stmt, 4) != 0;
+        char topic[WP_TOPIC_MAX];
+        if (snprintf(topic, sizeof topic, WP_TOPIC_ROOT "alert/%s/%s/%s", a->district, scope,
+                     rule) >= (int)sizeof topic)
+            continue;   /* never published either */
+        /* The same rule as alerts_announce: only a firing payload is retained. */
+        bool firing = payload && payload_state && strcmp(payload_state, "firing") == 0;
+        fn(ctx, topic, firing ? payload : NULL, settled);
+    }
+    sqlite3_reset(stmt);
+    if (src != SQLITE_DONE) {
+        wp_log(WP_LOG_ERR, "alerts: listing alerts: %s", sqlite3_errmsg(a->db));
+        return WP_ERR_DB;
+    }
+    return WP_OK;
+}
+
 void alerts_reap(struct alerts *a)
 {
     if (!a->command)

@@ -18,7 +18,7 @@
 #define LEVELS_RETRY_MS 60000   /* real ms before an unacknowledged publish is re-sent */
 
 enum levels_stmt { LSTMT_WEEK, LSTMT_GET, LSTMT_SET, LSTMT_PENDING, LSTMT_ANNOUNCED,
-                   LSTMT_COUNT };
+                   LSTMT_RETAINED, LSTMT_COUNT };
 
 static const char *const levels_sql[LSTMT_COUNT] = {
     [LSTMT_WEEK] = "INSERT INTO levels (rule, scope, week, level, version, payload) "
@@ -32,6 +32,7 @@ static const char *const levels_sql[LSTMT_COUNT] = {
     [LSTMT_PENDING] = "SELECT scope, payload FROM level_published WHERE announced = 0",
     [LSTMT_ANNOUNCED] = "UPDATE level_published SET announced = 1 "
                         "WHERE scope = ?1 AND payload = ?2",
+    [LSTMT_RETAINED] = "SELECT scope, payload, announced FROM level_published",
 };
 
 struct levels_inflight {
@@ -321,6 +322,30 @@ void levels_on_puback(struct levels *l, int mid)
         levels_inflight_remove(l, i);
         return;
     }
+}
+
+enum wp_err levels_each_retained(struct levels *l,
+                                 void (*fn)(void *ctx, const char *topic, const char *payload,
+                                            bool settled),
+                                 void *ctx)
+{
+    sqlite3_stmt *stmt = levels_stmt(l, LSTMT_RETAINED);
+    int src;
+    while ((src = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *scope = (const char *)sqlite3_column_text(stmt, 0);
+        char topic[WP_TOPIC_MAX];
+        if (snprintf(topic, sizeof topic, WP_TOPIC_ROOT "level/%s/%s", l->district, scope)
+            >= (int)sizeof topic)
+            continue;
+        fn(ctx, topic, (const char *)sqlite3_column_text(stmt, 1),
+           sqlite3_column_int(stmt, 2) != 0);
+    }
+    sqlite3_reset(stmt);
+    if (src != SQLITE_DONE) {
+        wp_log(WP_LOG_ERR, "levels: listing published levels: %s", sqlite3_errmsg(l->db));
+        return WP_ERR_DB;
+    }
+    return WP_OK;
 }
 
 void levels_on_connect(struct levels *l)

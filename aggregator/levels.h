@@ -50,6 +50,14 @@ bool levels_publish_due(const struct levels *levels);
 void levels_publish(struct levels *levels);
 void levels_on_puback(struct levels *levels, int mid);
 void levels_on_connect(struct levels *levels);
+/* For reconcile.h: calls fn once per (rule, scope) of level_published with its topic
+ * (wardpulse/v1/level/<district>/<scope>) and the payload the broker should retain there;
+ * settled is false while that payload is not yet acknowledged (levels_publish sends it).
+ * Strings are valid during the call only. Outside a transaction. */
+enum wp_err levels_each_retained(struct levels *levels,
+                                 void (*fn)(void *ctx, const char *topic, const char *payload,
+                                            bool settled),
+                                 void *ctx);
 /* A rolled-back evaluation may have scheduled publications that are not in the table. */
 void levels_rollback(struct levels *levels);
 

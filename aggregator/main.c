@@ -27,6 +27,7 @@
 #include "notify.h"
 #include "mqtt_session.h"
 #include "plan.h"
+#include "reconcile.h"
 #include "rollup.h"
 #include "schema_registry.h"
 #include "stats.h"
@@ -75,6 +76,7 @@ struct aggregator {
     struct levels *levels;
     struct evaluate *evaluate;
     struct rollup *rollup;    /* NULL without rollup_spool_dir */
+    struct reconcile *reconcile;   /* the broker's retained alerts and levels, per connection */
     bool rollup_due;          /* an evaluation ran since the last rollup pass */
     int64_t rollup_retry_mono_ms;   /* a failed pass runs again from then */
     bool rollup_unit_seen;    /* an ack of rollup_unit was left to the city (logged once) */
@@ -315,6 +317,7 @@ static void aggregator_on_connect(void *userdata)
     if (rc != MOSQ_ERR_SUCCESS)
         wp_log(WP_LOG_ERR, "subscribing to %s: %s", AGGREGATOR_REPORT_FILTER,
                mosquitto_strerror(rc));
+    reconcile_start(agg->reconcile);
     aggregator_publish_status(agg, "online", agg->since);
     agg->stats_due_mono_ms = wp_monotonic_ms();   /* at once, in the loop */
     alerts_on_connect(agg->alerts);
@@ -326,8 +329,22 @@ static void aggregator_on_message(void *userdata, const char *topic, const void 
 {
     struct aggregator *agg = userdata;
     (void)qos;
-    (void)retain;
-    ingest_message(agg->ingest, topic, payload, payloadlen > 0 ? (size_t)payloadlen : 0);
+    size_t len = payloadlen > 0 ? (size_t)payloadlen : 0;
+    if (reconcile_on_message(agg->reconcile, topic, payload, len))
+        return;
+    /* mosquitto 2.0 (MQTT 3.1.1) sets the retain flag only on a message sent from its
+     * retained store because of a new subscription, which the aggregator makes at every
+     * connection; a live message, and one queued for our persistent session while we
+     * were away, comes with retain = 0 however it was published. So a report published
+     * retained is processed once, from that delivery, and its copy from the retained
+     * store, sent again at every (re)connection, is not (it would count as a duplicate or
+     * be rejected again each time). */
+    if (retain) {
+        wp_log(WP_LOG_INFO, "skipping the retained message on %s (%zu bytes): the broker's "
+               "retained copy of a report, taken only from its live delivery", topic, len);
+        return;
+    }
+    ingest_message(agg->ingest, topic, payload, len);
 }
 
 static void aggregator_on_publish(void *userdata, int mid)
@@ -446,6 +463,18 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
         snprintf(err, errlen, "%s", wp_strerror(rc));
         return rc;
     }
+    struct reconcile_options copts = {
+        .unit = agg->cfg.unit,
+        .mqtt = &agg->mqtt,
+        .publish = aggregator_publish_alert,
+        .publish_ctx = agg,
+        .alerts = agg->alerts,
+        .levels = agg->levels,
+    };
+    if ((rc = reconcile_create(&copts, &agg->reconcile)) != WP_OK) {
+        snprintf(err, errlen, "reconcile: %s", wp_strerror(rc));
+        return rc;
+    }
     /* Before connecting: what changed while the daemon was down (deadlines passed,
      * alerts to resolve) is recorded now and announced once the broker is there. */
     agg->evaluate_delay_ms = (int64_t)(60000.0 / wp_clock_rate());
@@ -532,6 +561,7 @@ static void aggregator_run(struct aggregator *agg)
         if (agg->stats_due_mono_ms > 0 && wp_monotonic_ms() >= agg->stats_due_mono_ms)
             aggregator_publish_stats(agg);
         alerts_reap(agg->alerts);
+        reconcile_poll(agg->reconcile);
     }
 }
 
@@ -638,6 +668,7 @@ int main(int argc, char **argv)
 cleanup:
     if (agg.mqtt.mosq)
         wp_mqtt_destroy(&agg.mqtt);
+    reconcile_destroy(&agg.reconcile);
     ingest_destroy(&agg.ingest);
     rollup_destroy(&agg.rollup);
     evaluate_destroy(&agg.evaluate);

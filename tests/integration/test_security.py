@@ -235,6 +235,10 @@ def start_tls_aggregator(tmp, broker, **settings):
     agg = Aggregator(tmp, broker.port, cafile=PKI.get().ca, username=AGGREGATOR_USER,
                      password_file=password_file, **settings).start()
     wait_for(lambda: "connected to" in agg.output(), "the aggregator connected over TLS", 10)
+    # Its check of the retained alert and level topics needs the ACL to let it read them
+    # and write and read its marker (aggregator/reconcile.c): the pass completes.
+    wait_for(lambda: "reconcile: the broker held" in agg.output(),
+             "the aggregator's reconcile pass under the production ACL", 10)
     time.sleep(0.2)  # its SUBSCRIBE follows the CONNACK
     return agg
 
