@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "db_file.h"
 #include "outbox.h"
 
 /* A daemon transaction is a few milliseconds; a submit's is one report. Waiting this long
@@ -24,6 +25,8 @@ struct outbox {
     bool data_version_known;
     int64_t data_version;
     int version;              /* schema version of the file (older only when read-only) */
+    struct wp_db_identity identity;   /* of the file opened at path (writers only) */
+    bool replaced;            /* path names another file now: nothing more is committed */
 };
 
 /* Schema versions that added a table, for read-only readers of older files. */
@@ -42,5 +45,9 @@ enum wp_err outbox__fail_logged(const struct outbox *ob, int rc, const char *wha
 /* Runs sql and stores the first column of its first row in *value. Returns SQLITE_OK,
  * SQLITE_NOTFOUND when there is no row, or the SQLite error. */
 int outbox__query_int(struct outbox *ob, const char *sql, int64_t *value);
+
+/* Before a COMMIT: WP_OK if the path still names the file this connection has open;
+ * otherwise WP_ERR_REPLACED with err (logged once), and outbox_replaced() stays true. */
+enum wp_err outbox__check_file(struct outbox *ob, char *err, size_t errlen);
 
 #endif

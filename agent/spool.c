@@ -30,6 +30,11 @@ struct spool {
     char last_failure[512];      /* the last "stays in the spool" message, logged once */
 };
 
+bool spool_replaced(const struct spool *spool)
+{
+    return spool && spool->ob && outbox_replaced(spool->ob);
+}
+
 /* One file as read: its bytes and their fingerprint. */
 struct spool_file {
     const char *name;

@@ -22,6 +22,7 @@
 #ifndef WP_AGENT_SPOOL_H
 #define WP_AGENT_SPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "agent_config.h"
@@ -41,5 +42,8 @@ size_t spool_scan(struct spool *spool);
 
 /* Closes and sets *spool to NULL; accepts NULL. */
 void spool_close(struct spool **spool);
+
+/* True once the spool's connection found the outbox file replaced (outbox_replaced). */
+bool spool_replaced(const struct spool *spool);
 
 #endif

@@ -20,6 +20,7 @@
 #include "alerts.h"
 #include "clock.h"
 #include "config.h"
+#include "db_file.h"
 #include "evaluate.h"
 #include "ingest.h"
 #include "levels.h"
@@ -327,7 +328,8 @@ static void aggregator_usage(FILE *out)
                  "one stays).\n");
 }
 
-/* --test-config also checks what the first start would trip over. */
+/* --test-config also checks what the first start would trip over: a missing or
+ * read-only directory, a read-only database. */
 static bool aggregator_check_db_dir(const char *db_path, char *err, size_t errlen)
 {
     char dir[4096];
@@ -342,6 +344,11 @@ static bool aggregator_check_db_dir(const char *db_path, char *err, size_t errle
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "db_path: directory %.900s does not exist", dir);
+        return false;
+    }
+    char why[1024];
+    if (wp_db_check_writable(db_path, why, sizeof why) != WP_OK) {
+        snprintf(err, errlen, "db_path: %.1000s", why);
         return false;
     }
     return true;
@@ -455,7 +462,8 @@ static void aggregator_rollup(struct aggregator *agg, bool now)
 
 static void aggregator_run(struct aggregator *agg)
 {
-    while (!stop_requested) {
+    /* store_replaced: the database file was swapped or deleted under us (store.h). */
+    while (!stop_requested && !store_replaced(agg->store)) {
         wp_notify_watchdog(wp_monotonic_ms());
         if (reload_requested) {
             reload_requested = 0;
@@ -474,6 +482,8 @@ static void aggregator_run(struct aggregator *agg)
         wp_mqtt_loop(&agg->mqtt, wait);
         if (ingest_due_in_ms(agg->ingest) == 0)
             ingest_flush(agg->ingest);
+        if (store_replaced(agg->store))
+            break;
         /* A deadline that passed, as of its instant (one per turn: the next may be due
          * at once, and the loop comes straight back). */
         if (wp_now_ms() >= agg->next_evaluation_ms)
@@ -525,6 +535,25 @@ static void aggregator_drain(struct aggregator *agg)
            (unsigned long long)s->received, (unsigned long long)s->stored,
            (unsigned long long)s->duplicates, (unsigned long long)s->rejected,
            (unsigned long long)s->acks, (unsigned long long)s->commit_failures);
+}
+
+/* The database file was replaced or deleted: nothing more may be committed or acked
+ * (the batch in hand is dropped unacked; its agents re-send it to the next start, which
+ * opens the file now at the path). Only the offline status goes out. */
+static void aggregator_abandon(struct aggregator *agg)
+{
+    wp_notify_stopping();
+    wp_log(WP_LOG_ERR, "stopping with exit status 1: the database at %s is not the file this "
+           "process opened; the service manager restarts the aggregator on the file now "
+           "there", agg->cfg.db_path);
+    if (!agg->mqtt.connected)
+        return;
+    char now[40];
+    wp_datetime_format_local(wp_now_ms(), now, sizeof now);
+    aggregator_publish_status(agg, "offline", now);
+    int64_t deadline = wp_monotonic_ms() + AGGREGATOR_DRAIN_MS;
+    while (agg->mqtt.connected && agg->unconfirmed > 0 && wp_monotonic_ms() < deadline)
+        wp_mqtt_loop(&agg->mqtt, 50);
 }
 
 int main(int argc, char **argv)
@@ -596,6 +625,10 @@ int main(int argc, char **argv)
                     agg.cfg.daemon.broker_port);
 
     aggregator_run(&agg);
+    if (store_replaced(agg.store)) {
+        aggregator_abandon(&agg);
+        goto cleanup;
+    }
     aggregator_drain(&agg);
     status = 0;
 
