@@ -54,7 +54,9 @@ static void main_usage(FILE *out)
             "\n"
             "commands:\n"
             "  (none)   run the daemon: publish queued reports, apply acknowledgements,\n"
-            "           take in the files dropped into spool_dir (docs/spool.md)\n");
+            "           take in the files dropped into spool_dir (docs/spool.md); exits 1\n"
+            "           if outbox_path is deleted or replaced under it, before it applies\n"
+            "           another ack (a restart opens the file then at the path)\n");
     submit_usage(out);
     fprintf(out,
             "  status\n"

@@ -328,7 +328,13 @@ static void aggregator_usage(FILE *out)
     wp_config_print_help(out, aggregator_config_options);
     fprintf(out, "\nsignals: TERM/INT commit the reports in hand, ack them and exit; "
                  "HUP reloads the plan (a plan that fails its checks is not taken, the old "
-                 "one stays).\n");
+                 "one stays).\n"
+                 "exit status: 0 after TERM/INT; 1 when the start fails (a read-only "
+                 "database, another aggregator holding DB.lock, ...) or when db_path is "
+                 "deleted or replaced while running (nothing more is committed or acked; "
+                 "a restart opens the file then at the path); 2 on a usage error.\n"
+                 "Another aggregator with the same client_id on the broker is named in the "
+                 "log, and one of the two steps back from the broker for 60 s and more.\n");
 }
 
 /* --test-config also checks what the first start would trip over: a missing or
