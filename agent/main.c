@@ -56,7 +56,9 @@ static void main_usage(FILE *out)
             "  (none)   run the daemon: publish queued reports, apply acknowledgements,\n"
             "           take in the files dropped into spool_dir (docs/spool.md): each one\n"
             "           once its writer has closed it or renamed it in (inotify), a CSV\n"
-            "           only once its last line is complete\n");
+            "           only once its last line is complete; exits 1 if outbox_path is\n"
+            "           deleted or replaced under it, before it applies another ack (a\n"
+            "           restart opens the file then at the path)\n");
     submit_usage(out);
     fprintf(out,
             "  status\n"

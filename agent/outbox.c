@@ -128,6 +128,13 @@ enum wp_err outbox_intake_commit(struct outbox *ob, char *err, size_t errlen)
         snprintf(err, errlen, "outbox %s: no intake open", ob->path);
         return WP_ERR_DB;
     }
+    /* A submit must not say "queued" for a report committed into a file that no longer
+     * has the outbox's name: nobody would ever send it. */
+    enum wp_err check = outbox__check_file(ob, err, errlen);
+    if (check != WP_OK) {
+        outbox_intake_rollback(ob);
+        return check;
+    }
     int rc = sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         enum wp_err e = outbox__fail(ob, rc, "committing", err, errlen);
@@ -362,6 +369,13 @@ enum wp_err outbox_apply_ack(struct outbox *ob, int64_t acked_through,
         goto rollback;
     stmt = NULL;
 
+    /* The entries deleted here are the only copy the district may still need if the
+     * file at the path is another one now: the file there must be the one that forgets. */
+    char why[600];
+    if (outbox__check_file(ob, why, sizeof why) != WP_OK) {
+        sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+        return WP_ERR_REPLACED;
+    }
     what = "committing an ack";
     rc = sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK)

@@ -56,6 +56,13 @@ enum wp_err outbox_open(struct outbox **out, const char *path, const char *ward,
 /* Closes and sets *ob to NULL; rolls back an intake left open. Accepts NULL. */
 void outbox_close(struct outbox **ob);
 
+/* True once a commit was refused because the file at the outbox's path is no longer the
+ * one this connection opened (deleted, or another file — a restored backup — moved over
+ * it): what this connection would write there is lost at the next start, so intake
+ * commits and ack applications fail with WP_ERR_REPLACED from then on, and the daemon
+ * stops (a restart opens the file now at the path). */
+bool outbox_replaced(const struct outbox *ob);
+
 /* The stream of this store, 16 lowercase hex digits; owned by ob. */
 const char *outbox_stream(const struct outbox *ob);
 const char *outbox_path(const struct outbox *ob);

@@ -171,6 +171,12 @@ enum wp_err outbox_resend_from(struct outbox *ob, int64_t from_seq, size_t *rest
     if (rc != SQLITE_OK)
         goto fail;
     *restored += (size_t)sqlite3_changes(ob->db);
+    char why[600];
+    if (outbox__check_file(ob, why, sizeof why) != WP_OK) {
+        sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+        *restored = 0;
+        return WP_ERR_REPLACED;
+    }
     what = "committing";
     if ((rc = sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
         goto fail;
@@ -286,6 +292,8 @@ enum wp_err outbox_restart_stream(struct outbox *ob, size_t *renumbered, char *e
         sqlite3_finalize(stmt);
         stmt = NULL;
     }
+    if (rc == SQLITE_OK && (e = outbox__check_file(ob, err, errlen)) != WP_OK)
+        goto rollback;
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {

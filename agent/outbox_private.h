@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "db_file.h"
 #include "outbox.h"
 
 /* A daemon transaction is a few milliseconds; a submit's is one report. Waiting this long
@@ -26,6 +27,8 @@ struct outbox {
     int version;              /* schema version of the file (older only when read-only) */
     int64_t archive_keep_ms;  /* outbox_set_archive; 0 and 0: keep nothing */
     int64_t archive_max;
+    struct wp_db_identity identity;   /* of the file opened at path (writers only) */
+    bool replaced;            /* path names another file now: nothing more is committed */
 };
 
 /* Schema versions that added a table, for read-only readers of older files. */
@@ -62,5 +65,8 @@ int outbox__archive_acked(struct outbox *ob, int64_t acked_through, int64_t now_
  * (outbox.c). */
 enum wp_err outbox__encode_checked(const struct wp_report *report, char **text, char *err,
                                    size_t errlen);
+/* Before a COMMIT: WP_OK if the path still names the file this connection has open;
+ * otherwise WP_ERR_REPLACED with err (logged once), and outbox_replaced() stays true. */
+enum wp_err outbox__check_file(struct outbox *ob, char *err, size_t errlen);
 
 #endif

@@ -405,6 +405,8 @@ enum wp_err outbox_open(struct outbox **out, const char *path, const char *ward,
     e = outbox_migrate(ob, ward, create, err, errlen);
     if (e == WP_OK)
         e = outbox_load_meta(ob, ward, err, errlen);
+    if (e == WP_OK)
+        e = wp_db_identity_take(ob->db, path, &ob->identity, err, errlen);
     ob->version = OUTBOX_SCHEMA_VERSION;
     if (e != WP_OK)
         goto fail;
@@ -426,6 +428,26 @@ void outbox_close(struct outbox **ob)
     free((*ob)->path);
     free(*ob);
     *ob = NULL;
+}
+
+enum wp_err outbox__check_file(struct outbox *ob, char *err, size_t errlen)
+{
+    if (ob->replaced) {
+        snprintf(err, errlen, "outbox %s was replaced or removed while open; not committed",
+                 ob->path);
+        return WP_ERR_REPLACED;
+    }
+    enum wp_err e = wp_db_identity_check(ob->db, ob->path, &ob->identity, err, errlen);
+    if (e == WP_ERR_REPLACED) {
+        ob->replaced = true;
+        wp_log(WP_LOG_ERR, "outbox: %s; nothing more is committed to it", err);
+    }
+    return e;
+}
+
+bool outbox_replaced(const struct outbox *ob)
+{
+    return ob->replaced;
 }
 
 const char *outbox_stream(const struct outbox *ob)

@@ -423,7 +423,12 @@ int publisher_run(const struct agent_config *cfg)
     wp_notify_ready("outbox %s open; connecting to broker %s:%lld", cfg->outbox_path,
                     cfg->daemon.broker_host, cfg->daemon.broker_port);
     int poll_ms = (int)cfg->poll_interval_ms;
+    bool replaced = false;
     while (!agent_stop_requested) {
+        /* The outbox at the path is another file now (outbox.h): stop before anything
+         * else is applied to the one we hold; a restart opens the file there. */
+        if ((replaced = outbox_replaced(p.ob) || spool_replaced(p.spool)))
+            break;
         wp_notify_watchdog(wp_monotonic_ms());
         wp_mqtt_loop(&p.mqtt, poll_ms);
         if (agent_stop_requested)
@@ -450,6 +455,13 @@ int publisher_run(const struct agent_config *cfg)
             publisher_publish_due(&p);
     }
     wp_notify_stopping();
+    if (replaced) {
+        wp_log(WP_LOG_ERR, "stopping with exit status 1: the outbox at %s is not the file "
+               "this daemon opened; the service manager restarts it on the file now there",
+               cfg->outbox_path);
+        publisher_stop(&p);
+        goto cleanup;
+    }
     wp_log(WP_LOG_NOTICE, "stopping: %zu report(s) stay queued in the outbox",
            p.inflight.count);
     publisher_stop(&p);

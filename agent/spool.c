@@ -48,6 +48,11 @@ struct spool {
     size_t pending_count, pending_cap;
 };
 
+bool spool_replaced(const struct spool *spool)
+{
+    return spool && spool->ob && outbox_replaced(spool->ob);
+}
+
 /* One file as read: its bytes and their fingerprint. */
 struct spool_file {
     const char *name;

@@ -36,6 +36,7 @@
 #ifndef WP_AGENT_SPOOL_H
 #define WP_AGENT_SPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "agent_config.h"
@@ -59,5 +60,8 @@ size_t spool_tick(struct spool *spool);
 
 /* Closes and sets *spool to NULL; accepts NULL. */
 void spool_close(struct spool **spool);
+
+/* True once the spool's connection found the outbox file replaced (outbox_replaced). */
+bool spool_replaced(const struct spool *spool);
 
 #endif

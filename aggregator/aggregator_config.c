@@ -17,9 +17,11 @@ const struct wp_config_option aggregator_config_options[] = {
     WP_DAEMON_BROKER_OPTIONS(struct aggregator_config, daemon),
     {"client_id", WP_CONFIG_STRING, "wardpulse-aggregator", 0, 0, OPT(client_id), 0,
      "MQTT client id of the persistent session; keep it fixed, or reports queued for the "
-     "old id stay in the broker"},
+     "old id stay in the broker; one aggregator per client id and broker (a second one is "
+     "noticed and one of the two steps back)"},
     {"db_path", WP_CONFIG_STRING, AGGREGATOR_DEFAULT_DB_PATH, 0, 0, OPT(db_path), 0,
-     "SQLite database of reports (created on first start; its directory must exist)"},
+     "SQLite database of reports (created on first start; it and its directory must be "
+     "writable; DB.lock beside it keeps a second aggregator off it)"},
     {"plan_dir", WP_CONFIG_STRING, NULL, 0, 0, OPT(plan_dir), 0,
      "directory of the plan (orgunits.json, catalog.json, plan.json); optional, must exist "
      "if set"},

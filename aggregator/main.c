@@ -20,6 +20,7 @@
 #include "alerts.h"
 #include "clock.h"
 #include "config.h"
+#include "db_file.h"
 #include "evaluate.h"
 #include "ingest.h"
 #include "levels.h"
@@ -28,6 +29,7 @@
 #include "mqtt_session.h"
 #include "plan.h"
 #include "reconcile.h"
+#include "presence.h"
 #include "rollup.h"
 #include "schema_registry.h"
 #include "stats.h"
@@ -85,25 +87,12 @@ struct aggregator {
     int64_t evaluate_delay_ms;   /* real ms reports wait to be evaluated together */
     int64_t reports_due_mono_ms; /* when the reports noted so far are evaluated; 0: none */
     struct wp_mqtt mqtt;
+    struct presence presence; /* our instance id; rivals on our client_id (presence.h) */
+    int64_t step_back_ms;     /* > 0: go offline and off the broker this long, in the loop */
     char since[40];           /* start time, RFC 3339 */
     int unconfirmed;          /* our QoS 1 publishes without PUBACK yet */
     int64_t stats_due_mono_ms;   /* next aggregator/stats; 0: at the next connection */
 };
-
-/* {"v":1,"state":…,"version":…,"since":…}; since is left out when NULL (the Last Will
- * is written at start, when the time it will take effect is unknown). */
-static char *aggregator_status_json(const char *state, const char *since)
-{
-    cJSON *status = cJSON_CreateObject();
-    char *text = NULL;
-    if (status && cJSON_AddNumberToObject(status, "v", 1)
-        && cJSON_AddStringToObject(status, "state", state)
-        && cJSON_AddStringToObject(status, "version", WARDPULSE_VERSION)
-        && (!since || cJSON_AddStringToObject(status, "since", since)))
-        text = cJSON_PrintUnformatted(status);
-    cJSON_Delete(status);
-    return text;
-}
 
 /* aggregator/stats, retained, QoS 0 (stats.h); the next one stats_interval later. */
 static void aggregator_publish_stats(struct aggregator *agg)
@@ -129,7 +118,7 @@ static void aggregator_publish_stats(struct aggregator *agg)
 static void aggregator_publish_status(struct aggregator *agg, const char *state,
                                       const char *since)
 {
-    char *text = aggregator_status_json(state, since);
+    char *text = presence_status_json(&agg->presence, state, since);
     if (!text) {
         wp_log(WP_LOG_ERR, "out of memory building the %s status", state);
         return;
@@ -318,6 +307,14 @@ static void aggregator_on_connect(void *userdata)
         wp_log(WP_LOG_ERR, "subscribing to %s: %s", AGGREGATOR_REPORT_FILTER,
                mosquitto_strerror(rc));
     reconcile_start(agg->reconcile);
+    /* Our own status topic: its retained message tells whether another aggregator with
+     * our client_id held the session since we last had it (presence.h). Subscribed before
+     * our online status goes out, so that the retained one seen is the previous holder's. */
+    presence_on_connect(&agg->presence);
+    rc = mosquitto_subscribe(agg->mqtt.mosq, NULL, AGGREGATOR_STATUS_TOPIC, 1);
+    if (rc != MOSQ_ERR_SUCCESS)
+        wp_log(WP_LOG_ERR, "subscribing to %s: %s", AGGREGATOR_STATUS_TOPIC,
+               mosquitto_strerror(rc));
     aggregator_publish_status(agg, "online", agg->since);
     agg->stats_due_mono_ms = wp_monotonic_ms();   /* at once, in the loop */
     alerts_on_connect(agg->alerts);
@@ -330,6 +327,14 @@ static void aggregator_on_message(void *userdata, const char *topic, const void 
     struct aggregator *agg = userdata;
     (void)qos;
     size_t len = payloadlen > 0 ? (size_t)payloadlen : 0;
+    /* Our own status topic, retained: presence.h judges it, retained or not. */
+    if (strcmp(topic, AGGREGATOR_STATUS_TOPIC) == 0) {
+        int64_t hold_off_ms = 0;
+        if (presence_on_status(&agg->presence, payload, len, retain, wp_monotonic_ms(),
+                               &hold_off_ms) == PRESENCE_STEP_BACK)
+            agg->step_back_ms = hold_off_ms;   /* not from inside libmosquitto's loop */
+        return;
+    }
     if (reconcile_on_message(agg->reconcile, topic, payload, len))
         return;
     /* mosquitto 2.0 (MQTT 3.1.1) sets the retain flag only on a message sent from its
@@ -373,10 +378,17 @@ static void aggregator_usage(FILE *out)
     wp_config_print_help(out, aggregator_config_options);
     fprintf(out, "\nsignals: TERM/INT commit the reports in hand, ack them and exit; "
                  "HUP reloads the plan (a plan that fails its checks is not taken, the old "
-                 "one stays).\n");
+                 "one stays).\n"
+                 "exit status: 0 after TERM/INT; 1 when the start fails (a read-only "
+                 "database, another aggregator holding DB.lock, ...) or when db_path is "
+                 "deleted or replaced while running (nothing more is committed or acked; "
+                 "a restart opens the file then at the path); 2 on a usage error.\n"
+                 "Another aggregator with the same client_id on the broker is named in the "
+                 "log, and one of the two steps back from the broker for 60 s and more.\n");
 }
 
-/* --test-config also checks what the first start would trip over. */
+/* --test-config also checks what the first start would trip over: a missing or
+ * read-only directory, a read-only database. */
 static bool aggregator_check_db_dir(const char *db_path, char *err, size_t errlen)
 {
     char dir[4096];
@@ -391,6 +403,11 @@ static bool aggregator_check_db_dir(const char *db_path, char *err, size_t errle
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "db_path: directory %.900s does not exist", dir);
+        return false;
+    }
+    char why[1024];
+    if (wp_db_check_writable(db_path, why, sizeof why) != WP_OK) {
+        snprintf(err, errlen, "db_path: %.1000s", why);
         return false;
     }
     return true;
@@ -517,9 +534,26 @@ static void aggregator_rollup(struct aggregator *agg, bool now)
         agg->rollup_retry_mono_ms = wp_monotonic_ms() + AGGREGATOR_ROLLUP_RETRY_MS;
 }
 
+/* Another aggregator with our client_id holds the session (presence.h): say offline,
+ * leave the broker and come back later. The batch in hand is committed and acked as
+ * usual; its acks leave at the next connection of the session. */
+static void aggregator_step_back(struct aggregator *agg)
+{
+    int64_t hold_off_ms = agg->step_back_ms;
+    agg->step_back_ms = 0;
+    if (agg->mqtt.connected) {
+        char now[40];
+        wp_datetime_format_local(wp_now_ms(), now, sizeof now);
+        aggregator_publish_status(agg, "offline", now);
+    }
+    wp_mqtt_hold_off(&agg->mqtt, hold_off_ms);
+    agg->unconfirmed = 0;   /* what was unconfirmed is the session's now, not ours to wait for */
+}
+
 static void aggregator_run(struct aggregator *agg)
 {
-    while (!stop_requested) {
+    /* store_replaced: the database file was swapped or deleted under us (store.h). */
+    while (!stop_requested && !store_replaced(agg->store)) {
         wp_notify_watchdog(wp_monotonic_ms());
         if (reload_requested) {
             reload_requested = 0;
@@ -536,9 +570,13 @@ static void aggregator_run(struct aggregator *agg)
             due = until_eval;
         int wait = due > AGGREGATOR_IDLE_WAIT_MS ? AGGREGATOR_IDLE_WAIT_MS : (int)due;
         wp_mqtt_loop(&agg->mqtt, wait);
+        if (agg->step_back_ms > 0)
+            aggregator_step_back(agg);
         if (ingest_due_in_ms(agg->ingest) == 0)
             ingest_flush(agg->ingest);
         aggregator_follow_clock_back(agg);
+        if (store_replaced(agg->store))
+            break;
         /* A deadline that passed, as of its instant (one per turn: the next may be due
          * at once, and the loop comes straight back). */
         if (wp_now_ms() >= agg->next_evaluation_ms)
@@ -593,6 +631,25 @@ static void aggregator_drain(struct aggregator *agg)
            (unsigned long long)s->acks, (unsigned long long)s->commit_failures);
 }
 
+/* The database file was replaced or deleted: nothing more may be committed or acked
+ * (the batch in hand is dropped unacked; its agents re-send it to the next start, which
+ * opens the file now at the path). Only the offline status goes out. */
+static void aggregator_abandon(struct aggregator *agg)
+{
+    wp_notify_stopping();
+    wp_log(WP_LOG_ERR, "stopping with exit status 1: the database at %s is not the file this "
+           "process opened; the service manager restarts the aggregator on the file now "
+           "there", agg->cfg.db_path);
+    if (!agg->mqtt.connected)
+        return;
+    char now[40];
+    wp_datetime_format_local(wp_now_ms(), now, sizeof now);
+    aggregator_publish_status(agg, "offline", now);
+    int64_t deadline = wp_monotonic_ms() + AGGREGATOR_DRAIN_MS;
+    while (agg->mqtt.connected && agg->unconfirmed > 0 && wp_monotonic_ms() < deadline)
+        wp_mqtt_loop(&agg->mqtt, 50);
+}
+
 int main(int argc, char **argv)
 {
     struct aggregator agg;
@@ -643,7 +700,11 @@ int main(int argc, char **argv)
     wp_daemon_config_apply_clock(&agg.cfg.daemon, WP_LOG_NOTICE);
     wp_datetime_format_local(wp_now_ms(), agg.since, sizeof agg.since);
 
-    if (!(will = aggregator_status_json("offline", NULL))) {
+    if (presence_init(&agg.presence, agg.cfg.client_id) != WP_OK) {
+        wp_log(WP_LOG_ERR, "cannot draw an instance id: %s", strerror(errno));
+        goto cleanup;
+    }
+    if (!(will = presence_status_json(&agg.presence, "offline", NULL))) {
         wp_log(WP_LOG_ERR, "out of memory");
         goto cleanup;
     }
@@ -651,9 +712,9 @@ int main(int argc, char **argv)
         wp_log(WP_LOG_ERR, "%s", err);
         goto cleanup;
     }
-    wp_log(WP_LOG_INFO, "wardpulse-aggregator %s started: broker %s:%lld, client id %s, "
-           "batch %lld / %lld ms", WARDPULSE_VERSION, agg.cfg.daemon.broker_host,
-           agg.cfg.daemon.broker_port, agg.cfg.client_id, agg.cfg.batch_max,
+    wp_log(WP_LOG_INFO, "wardpulse-aggregator %s started: broker %s:%lld, client id %s "
+           "(instance %s), batch %lld / %lld ms", WARDPULSE_VERSION, agg.cfg.daemon.broker_host,
+           agg.cfg.daemon.broker_port, agg.cfg.client_id, agg.presence.instance, agg.cfg.batch_max,
            (long long)agg.cfg.batch_delay_ms);
     /* Store and plan are in hand; the broker may still be coming: STATUS= says so, and
      * the loop keeps retrying it rather than failing the start. */
@@ -662,6 +723,10 @@ int main(int argc, char **argv)
                     agg.cfg.daemon.broker_port);
 
     aggregator_run(&agg);
+    if (store_replaced(agg.store)) {
+        aggregator_abandon(&agg);
+        goto cleanup;
+    }
     aggregator_drain(&agg);
     status = 0;
 

@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "db_file.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -327,6 +329,10 @@ struct store {
     int schema_version;
     bool in_transaction;
     char errmsg[512];
+    char *path;
+    struct wp_db_identity identity;   /* of the file opened at path */
+    bool replaced;            /* path names another file now: nothing more is committed */
+    int lock_fd;              /* holds path + STORE_LOCK_SUFFIX; -1 when none */
 };
 
 /* Records SQLite's complaint and maps its code onto wp_err. */
@@ -413,10 +419,19 @@ enum wp_err store_open(const char *path, struct store **out, char *err, size_t e
     enum wp_err rc = WP_ERR_NOMEM;
     struct store *store = calloc(1, sizeof *store);
     *out = NULL;
-    if (!store) {
+    if (!store || !(store->path = strdup(path))) {
+        free(store);
         snprintf(err, errlen, "out of memory");
         return rc;
     }
+    store->lock_fd = -1;
+    /* SQLite would open a file it may not write read-only without a word, and every
+     * commit would then fail with the reports never acked: refuse at start instead. The
+     * lock keeps a second aggregator off the same file (two writers would each ack what
+     * the other stored). */
+    if ((rc = wp_db_check_writable(path, err, errlen)) != WP_OK
+        || (rc = wp_db_lock(path, STORE_LOCK_SUFFIX, &store->lock_fd, err, errlen)) != WP_OK)
+        goto cleanup;
     int src = sqlite3_open_v2(path, &store->db,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                               NULL);
@@ -427,6 +442,13 @@ enum wp_err store_open(const char *path, struct store **out, char *err, size_t e
     }
     sqlite3_extended_result_codes(store->db, 1);
     sqlite3_busy_timeout(store->db, 5000);
+    if (sqlite3_db_readonly(store->db, "main") == 1) {
+        rc = WP_ERR_IO;
+        snprintf(err, errlen, "the database %s can only be opened read-only", path);
+        goto cleanup;
+    }
+    if ((rc = wp_db_identity_take(store->db, path, &store->identity, err, errlen)) != WP_OK)
+        goto cleanup;
     /* journal_mode answers with a row; exec discards it. synchronous=FULL because the
      * ack tells the agent it may delete its copy. */
     if ((rc = store_exec(store, "PRAGMA journal_mode = WAL", "enabling WAL")) != WP_OK
@@ -466,6 +488,9 @@ void store_close(struct store **store)
     /* The last connection to close checkpoints the WAL into the main file. */
     if (sqlite3_close(s->db) != SQLITE_OK)
         wp_log(WP_LOG_WARNING, "closing the database: %s", sqlite3_errmsg(s->db));
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);   /* after the close: the lock covers the last checkpoint */
+    free(s->path);
     free(s);
     *store = NULL;
 }
@@ -485,8 +510,29 @@ const char *store_errmsg(const struct store *store)
     return store->errmsg;
 }
 
+bool store_replaced(const struct store *store)
+{
+    return store->replaced;
+}
+
+enum wp_err store_check_identity(struct store *store)
+{
+    if (store->replaced)
+        return WP_ERR_REPLACED;
+    enum wp_err rc = wp_db_identity_check(store->db, store->path, &store->identity,
+                                          store->errmsg, sizeof store->errmsg);
+    if (rc == WP_ERR_REPLACED) {
+        store->replaced = true;
+        wp_log(WP_LOG_ERR, "%s; nothing more is committed or acknowledged: stopping, so that "
+               "a restart opens the file now at the path", store->errmsg);
+    }
+    return rc;
+}
+
 enum wp_err store_begin(struct store *store)
 {
+    if (store->replaced)
+        return WP_ERR_REPLACED;
     enum wp_err rc = store_exec(store, "BEGIN IMMEDIATE", "starting a transaction");
     store->in_transaction = rc == WP_OK;
     return rc;
@@ -494,7 +540,12 @@ enum wp_err store_begin(struct store *store)
 
 enum wp_err store_commit(struct store *store)
 {
-    enum wp_err rc = store_exec(store, "COMMIT", "committing");
+    /* Checked here, last before COMMIT, because after it the caller acks: a commit into a
+     * file that no longer has the database's name would be acked and then lost. */
+    enum wp_err rc = store_check_identity(store);
+    if (rc != WP_OK)
+        return rc;
+    rc = store_exec(store, "COMMIT", "committing");
     /* A failed COMMIT may leave the transaction open (SQLITE_BUSY) or already rolled back
      * (I/O, full); the caller rolls back either way. */
     if (rc == WP_OK)

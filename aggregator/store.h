@@ -90,8 +90,13 @@
 
 struct store;
 
+/* Beside the database: the lock file that keeps a second aggregator off it. */
+#define STORE_LOCK_SUFFIX ".lock"
+
 /* Opens (creating if missing) and migrates the database at path. The directory must
- * exist. On success *out is the store (free with store_close). */
+ * exist. Refuses (err says why) a database or directory it cannot write, and a database
+ * whose lock file (path + STORE_LOCK_SUFFIX, an fcntl lock held until store_close)
+ * another process holds. On success *out is the store (free with store_close). */
 enum wp_err store_open(const char *path, struct store **out, char *err, size_t errlen);
 
 /* Rolls back an open transaction, closes, frees and NULLs *store. Accepts NULL. */
@@ -109,9 +114,21 @@ int store_schema_version(const struct store *store);
 /* What SQLite said about the last failure; owned by the store, valid until the next call. */
 const char *store_errmsg(const struct store *store);
 
-/* BEGIN IMMEDIATE: takes the write lock now, so that a commit cannot fail on a lock. */
+/* BEGIN IMMEDIATE: takes the write lock now, so that a commit cannot fail on a lock.
+ * WP_ERR_REPLACED once store_replaced(). */
 enum wp_err store_begin(struct store *store);
+/* Checks first that the file at the path is still the one open (store_check_identity);
+ * if not, commits nothing and returns WP_ERR_REPLACED (the caller rolls back, acks
+ * nothing, and the daemon stops). */
 enum wp_err store_commit(struct store *store);
+
+/* WP_OK if the database's path still names the file this store has open (device and
+ * inode as at store_open, and SQLite's own view of the open descriptor). Otherwise —
+ * deleted, moved away, or another file (a restored backup) moved over it — logs why,
+ * makes store_replaced() true for good and returns WP_ERR_REPLACED: from then on nothing
+ * is committed, since a commit into the unnamed file would be lost at the next start. */
+enum wp_err store_check_identity(struct store *store);
+bool store_replaced(const struct store *store);
 /* Never fails in a way the caller can act on; logs if SQLite complains. */
 void store_rollback(struct store *store);
 

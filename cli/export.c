@@ -4,6 +4,14 @@
  * Opens the aggregator's database read-only (db.h); in WAL mode that never blocks the
  * daemon and sees every committed transaction. Never creates a database: a wrong path is
  * an error, not an empty export. Table layout: aggregator/store.h.
+ *
+ * CSV is opened in spreadsheets, and its text cells carry what wards and other MQTT
+ * clients sent (payloads, topics, the reasons quoting them). A spreadsheet takes a cell
+ * that begins with = + - @ (or a tab or CR, which some strip first) for a formula, so
+ * such a text cell is written quoted with a leading ' (OWASP's rule against CSV
+ * injection). Numeric columns (value, seq, payload_bytes) come from the database as
+ * integers and are written as numbers, never altered: a negative number stays one.
+ * JSON is exact, always.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -113,7 +121,11 @@ static void export_usage(FILE *out)
             "                   else " CLI_DEFAULT_DB_PATH "); never created\n"
             "  --config FILE    the aggregator's configuration (default\n"
             "                   " CLI_DEFAULT_CONFIG ", if it exists)\n"
-            "  --format FORMAT  csv (default; with a header line) or json (an array)\n"
+            "  --format FORMAT  csv (default; with a header line) or json (an array);\n"
+            "                   in CSV a text cell that begins with = + - @, a tab or a\n"
+            "                   CR is written as '... (quoted), so that a spreadsheet\n"
+            "                   shows it instead of running it as a formula; numbers are\n"
+            "                   written as numbers; JSON is always exact\n"
             "  --from DATE      only periods that end on or after DATE (YYYY-MM-DD)\n"
             "  --to DATE        only periods that start on or before DATE\n"
             "  --ward CODE      only this ward (e.g. 00001)\n"
@@ -219,16 +231,20 @@ static int export_parse_args(int argc, char **argv, struct export_options *o)
     return rc;
 }
 
-/* Writes one CSV field, quoted when RFC 4180 requires it. */
+/* Writes one CSV text field, quoted when RFC 4180 requires it, and neutralised (quoted,
+ * with a leading ') when a spreadsheet would take it for a formula. */
 static void export_csv_field(FILE *out, const char *s)
 {
     if (!s)
         return;
-    if (!strpbrk(s, ",\"\r\n")) {
+    bool formula = s[0] && strchr("=+-@\t\r", s[0]);
+    if (!formula && !strpbrk(s, ",\"\r\n")) {
         fputs(s, out);
         return;
     }
     fputc('"', out);
+    if (formula)
+        fputc('\'', out);
     for (; *s; s++) {
         if (*s == '"')
             fputc('"', out);
@@ -237,12 +253,24 @@ static void export_csv_field(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* One cell: an integer column as the number SQLite holds (empty when NULL), a text column
+ * through export_csv_field. */
+static void export_csv_cell(FILE *out, sqlite3_stmt *stmt, int c, enum export_kind kind)
+{
+    if (kind == EXPORT_INT) {
+        if (sqlite3_column_type(stmt, c) != SQLITE_NULL)
+            fprintf(out, "%lld", (long long)sqlite3_column_int64(stmt, c));
+        return;
+    }
+    export_csv_field(out, (const char *)sqlite3_column_text(stmt, c));
+}
+
 static void export_csv_row(FILE *out, sqlite3_stmt *stmt, const struct export_query *q)
 {
     for (int c = 0; c < q->column_count; c++) {
         if (c)
             fputc(',', out);
-        export_csv_field(out, (const char *)sqlite3_column_text(stmt, c));
+        export_csv_cell(out, stmt, c, q->kinds[c]);
     }
     fputc('\n', out);
 }
@@ -319,7 +347,7 @@ static bool export_raw_row(FILE *out, sqlite3_stmt *stmt, enum export_format for
     bool ok = true;
     if (format == EXPORT_CSV) {
         for (int c = 0; c < EXPORT_RAW_COLUMNS - 2; c++) {
-            export_csv_field(out, (const char *)sqlite3_column_text(stmt, c));
+            export_csv_cell(out, stmt, c, export_raw_kinds[c]);
             fputc(',', out);
         }
         fprintf(out, "%s,", encoding);

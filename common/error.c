@@ -14,6 +14,7 @@ const char *wp_strerror(enum wp_err err)
     case WP_ERR_NOT_FOUND: return "not found";
     case WP_ERR_DUPLICATE: return "duplicate";
     case WP_ERR_CONFLICT: return "conflict";
+    case WP_ERR_REPLACED: return "database file replaced or removed while open";
     }
     return "unknown error";
 }

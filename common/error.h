@@ -18,6 +18,7 @@ enum wp_err {
     WP_ERR_NOT_FOUND,  /* a looked-up item does not exist */
     WP_ERR_DUPLICATE,  /* already stored: not an error for the protocol, counted */
     WP_ERR_CONFLICT,   /* an identity already names other content (a reused seq) */
+    WP_ERR_REPLACED,   /* the file at a database's path is no longer the one open: stop */
 };
 
 /* Static English text for an error code; never NULL. */

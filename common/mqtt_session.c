@@ -283,6 +283,22 @@ int wp_mqtt_publish(struct wp_mqtt *m, int *mid, const char *topic, const void *
     return mosquitto_publish(m->mosq, mid, topic, (int)len, payload, qos, retain);
 }
 
+void wp_mqtt_hold_off(struct wp_mqtt *m, int64_t ms)
+{
+    if (m->socket_open) {
+        for (int i = 0; i < 20 && m->connected && mosquitto_want_write(m->mosq); i++)
+            mosquitto_loop(m->mosq, 50, 1);
+        mosquitto_disconnect(m->mosq);
+        mosquitto_loop(m->mosq, 50, 1);
+        m->socket_open = false;
+    }
+    m->connected = false;
+    m->next_attempt_ms = wp_monotonic_ms() + ms;
+    snprintf(m->last_error, sizeof m->last_error, "staying off the broker for %lld s",
+             (long long)(ms / 1000));
+    wp_notify_status("off the broker for %lld s", (long long)(ms / 1000));
+}
+
 void wp_mqtt_destroy(struct wp_mqtt *m)
 {
     if (!m->mosq)

@@ -77,6 +77,11 @@ void wp_mqtt_loop(struct wp_mqtt *m, int timeout_ms);
 int wp_mqtt_publish(struct wp_mqtt *m, int *mid, const char *topic, const void *payload,
                     size_t len, int qos, bool retain);
 
+/* Disconnects cleanly (what is queued leaves first; the broker drops the Last Will) and
+ * makes no new attempt for ms milliseconds: a daemon that must stay off the broker for a
+ * while. Not from inside a callback (it runs libmosquitto's loop). */
+void wp_mqtt_hold_off(struct wp_mqtt *m, int64_t ms);
+
 /* Publishes (if connected), disconnects cleanly and frees everything. */
 void wp_mqtt_destroy(struct wp_mqtt *m);
 

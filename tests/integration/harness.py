@@ -306,12 +306,22 @@ def publish(port, topic, payload, qos=1, retain=False):
         subprocess.run(args + ["-m", payload], check=True, timeout=30)
 
 
+# The exit status CTest reads as "skipped" (SKIP_RETURN_CODE in tests/CMakeLists.txt).
+SKIP_EXIT = 77
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here (say why): it is reported as skipped, never
+    as passed."""
+
+
 def run_tests(namespace):
     """Runs every test_* function of the module in order; prints a closing line that CI
-    reads ("N passed, N failed") and exits non-zero if any failed."""
+    reads ("N passed, N failed") and exits non-zero if any failed, or with SKIP_EXIT if
+    none failed and any was skipped (so that CTest shows the file as skipped)."""
     tests = [(n, f) for n, f in namespace.items() if n.startswith("test_") and callable(f)]
     only = sys.argv[1:]
-    passed = failed = 0
+    passed = failed = skipped = 0
     for name, fn in tests:
         if only and name not in only:
             continue
@@ -320,11 +330,16 @@ def run_tests(namespace):
             fn()
             passed += 1
             print("PASS %s (%.1fs)" % (name, time.monotonic() - start), flush=True)
+        except Skip as why:
+            skipped += 1
+            print("SKIP %s: %s" % (name, why), flush=True)
         except Exception:
             failed += 1
             print("FAIL %s (%.1fs)" % (name, time.monotonic() - start), flush=True)
             traceback.print_exc()
         finally:
             Process.stop_all()
-    print("%d passed, %d failed" % (passed, failed))
+    print("%d passed, %d failed%s" % (passed, failed, ", %d skipped" % skipped if skipped else ""))
+    if not failed and skipped:
+        sys.exit(SKIP_EXIT)
     sys.exit(1 if failed or not passed else 0)
