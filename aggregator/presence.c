@@ -100,7 +100,10 @@ enum presence_verdict presence_on_status(struct presence *p, const void *payload
         p->hold_off_ms *= 2;
         if (p->hold_off_ms > PRESENCE_HOLD_OFF_MAX_MS)
             p->hold_off_ms = PRESENCE_HOLD_OFF_MAX_MS;
-    } else {
+    } else if (strcmp(state, "online") == 0) {
+        /* Only an "online" proves a rival: an "offline" of another instance queued in
+         * the session is, after an orderly restart, this aggregator's previous run
+         * saying goodbye while still subscribed. */
         verdict = PRESENCE_CONFLICT;
         if (p->last_log_mono_ms == 0
             || now_mono_ms - p->last_log_mono_ms >= PRESENCE_LOG_INTERVAL_MS) {

@@ -15,10 +15,12 @@
  *   - the same at our first connection: it may be the previous run of this very
  *     aggregator whose connection the broker has not noticed is dead yet (a power cut) →
  *     PRESENCE_NOTICE only; a live rival shows itself at our next reconnect;
- *   - the retained status is another instance's "offline" (it stepped back), or a status
- *     of another instance with our client_id arrives not retained (the shared session
- *     queued it while the other held it) → PRESENCE_CONFLICT: log the conflict, keep
- *     serving.
+ *   - an "online" status of another instance with our client_id arrives not retained
+ *     (live, or queued by the shared session while the other held it) →
+ *     PRESENCE_CONFLICT: log the conflict, keep serving;
+ *   - another instance's "offline", retained or not, is no evidence: after an orderly
+ *     restart it is this aggregator's previous run saying goodbye (a rival that stepped
+ *     back shows itself again when it comes back online).
  * Conflict messages are logged at most once a minute, except those of a step back (one
  * per attempt, and attempts are at least a minute apart).
  *

@@ -563,14 +563,22 @@ void store_rollback(struct store *store)
     store->in_transaction = false;
 }
 
+/* A cached statement whose parameters 1, 2, 3 are a report's identity. */
+static sqlite3_stmt *store_stmt_identity(struct store *store, enum store_stmt which,
+                                         const char *ward, const char *stream, int64_t seq)
+{
+    sqlite3_stmt *stmt = store_stmt(store, which);
+    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, seq);
+    return stmt;
+}
+
 /* True (in *known) if (ward, stream, seq) is in reports or rejected. */
 static enum wp_err store_known(struct store *store, const char *ward, const char *stream,
                                int64_t seq, bool *known)
 {
-    sqlite3_stmt *stmt = store_stmt(store, STMT_KNOWN);
-    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, seq);
+    sqlite3_stmt *stmt = store_stmt_identity(store, STMT_KNOWN, ward, stream, seq);
     int rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -636,10 +644,7 @@ static enum wp_err store_add_values(struct store *store, const struct wp_report 
 static enum wp_err store_lookup(struct store *store, const char *ward, const char *stream,
                                 int64_t seq, uint64_t hash, enum store_identity *verdict)
 {
-    sqlite3_stmt *stmt = store_stmt(store, STMT_IDENTITY);
-    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, seq);
+    sqlite3_stmt *stmt = store_stmt_identity(store, STMT_IDENTITY, ward, stream, seq);
     *verdict = STORE_IDENTITY_NEW;
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -828,10 +833,7 @@ enum wp_err store_add_rejected(struct store *store, struct store_rejection *rej)
 static enum wp_err store_lost_until(struct store *store, const char *ward, const char *stream,
                                     int64_t seq, int64_t *last)
 {
-    sqlite3_stmt *stmt = store_stmt(store, STMT_LOST_AT);
-    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, seq);
+    sqlite3_stmt *stmt = store_stmt_identity(store, STMT_LOST_AT, ward, stream, seq);
     int rc = sqlite3_step(stmt);
     *last = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
     sqlite3_reset(stmt);

@@ -14,7 +14,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Agent, Aggregator, Broker, TempDir, export_values, run_tests, wait_for
+from harness import (Agent, Aggregator, Broker, Skip, TempDir, export_values, run_tests,
+                     wait_for)
 
 WARD = "00001"
 NOTE = "x" * 300  # larger reports fill the disk sooner
@@ -41,8 +42,7 @@ def test_submit_on_a_full_disk_fails_clearly_and_loses_nothing():
     with TempDir() as tmp:
         small = os.path.join(tmp, "small")
         if os.geteuid() != 0 or not mount_small(small, "640k"):
-            print("skipped: cannot mount a tmpfs here (needs root)")
-            return
+            raise Skip("cannot mount a tmpfs here (needs root)")
         try:
             run_full_disk(tmp, small)
         finally:

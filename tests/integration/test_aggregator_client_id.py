@@ -43,4 +43,22 @@ def test_two_aggregators_with_the_same_client_id_name_the_conflict():
             assert district.assert_exactly_once() == 2
 
 
+def test_an_orderly_restart_is_no_conflict():
+    """The previous run's goodbye (its "offline" status, queued in the session and
+    retained) is not a rival: restarts log no client_id conflict, and the aggregator
+    serves at once."""
+    with TempDir() as tmp:
+        district = District(tmp, wards=["00001"]).start_agents()
+        agg = district.aggregator
+        for run in range(1, 3):
+            wait_for(lambda: agg.output().count("reconcile:") >= run, "the aggregator connected")
+            assert agg.stop() == 0
+            agg.start()
+        district.stream(2)
+        district.wait_delivered()
+        assert district.assert_exactly_once() == 2
+        assert "client_id conflict" not in agg.output(), agg.output()[-2000:]
+        assert "steps back" not in agg.output()
+
+
 run_tests(globals())

@@ -168,24 +168,32 @@ def test_what_no_ward_holds_is_declared_lost_not_skipped_in_silence():
             assert "stream %s, seq %d–%d" % (stream, mine[0], mine[-1]) in en, en
 
 
+def outbox_restored_from_its_backup(tmp):
+    """Ward 00001 backs up its outbox after seq 1 was acked, sends seqs 2 and 3 (acked),
+    then its outbox is restored from that backup: it will hand out seq 2 again. The
+    agent daemon is left stopped."""
+    broker = Broker(tmp).start()
+    agg = Aggregator(tmp, broker.port).start()
+    agent = Agent(tmp, "00001", broker.port, **FAST_AGENT).start()
+    agent.submit("2022-05-01", {"cases_new_community": 1})
+    wait_for(lambda: queued(agent) == 0, "seq 1 acked")
+    backup = os.path.join(tmp, "outbox-backup.db")
+    sqlite_backup(agent.outbox, backup)
+    agent.submit("2022-05-02", {"cases_new_community": 2})
+    agent.submit("2022-05-03", {"cases_new_community": 3})
+    wait_for(lambda: queued(agent) == 0, "seqs 2, 3 acked")
+    assert agent.stop() == 0
+    restore(backup, agent.outbox)
+    return agg, agent
+
+
 def test_reused_seq_is_refused_and_dead_lettered():
     """A ward's outbox restored from its own backup hands out seqs the district already
     holds, for other figures: they are refused with a reason (not acked as duplicates, so
     the new figures do not vanish in silence), dead-lettered at the ward and shown by
     `status`; the original figures stay."""
     with TempDir() as tmp:
-        broker = Broker(tmp).start()
-        agg = Aggregator(tmp, broker.port).start()
-        agent = Agent(tmp, "00001", broker.port, **FAST_AGENT).start()
-        agent.submit("2022-05-01", {"cases_new_community": 1})
-        wait_for(lambda: queued(agent) == 0, "seq 1 acked")
-        backup = os.path.join(tmp, "outbox-backup.db")
-        sqlite_backup(agent.outbox, backup)
-        agent.submit("2022-05-02", {"cases_new_community": 2})
-        agent.submit("2022-05-03", {"cases_new_community": 3})
-        wait_for(lambda: queued(agent) == 0, "seqs 2, 3 acked")
-        assert agent.stop() == 0
-        restore(backup, agent.outbox)
+        agg, agent = outbox_restored_from_its_backup(tmp)
         # While the daemon is down the clerk submits three reports: seqs 2, 3, 4 again.
         for day, n in (("2022-05-04", 40), ("2022-05-05", 50), ("2022-05-06", 60)):
             agent.submit(day, {"cases_new_community": n})
@@ -208,19 +216,8 @@ def test_store_that_went_back_in_time_starts_a_new_stream():
     """An ack beyond any seq the store issued: the agent says so loudly and sends what
     was not yet acknowledged under a new stream, so it is stored, not refused."""
     with TempDir() as tmp:
-        broker = Broker(tmp).start()
-        agg = Aggregator(tmp, broker.port).start()
-        agent = Agent(tmp, "00001", broker.port, **FAST_AGENT).start()
-        agent.submit("2022-05-01", {"cases_new_community": 1})
-        wait_for(lambda: queued(agent) == 0, "seq 1 acked")
+        agg, agent = outbox_restored_from_its_backup(tmp)
         old_stream = stream_of(agent)
-        backup = os.path.join(tmp, "outbox-backup.db")
-        sqlite_backup(agent.outbox, backup)
-        agent.submit("2022-05-02", {"cases_new_community": 2})
-        agent.submit("2022-05-03", {"cases_new_community": 3})
-        wait_for(lambda: queued(agent) == 0, "seqs 2, 3 acked")
-        assert agent.stop() == 0
-        restore(backup, agent.outbox)
         agent.start()
         agent.submit("2022-05-04", {"cases_new_community": 40})   # seq 2 again
         wait_for(lambda: stream_of(agent) != old_stream, "a new stream")
@@ -231,6 +228,40 @@ def test_store_that_went_back_in_time_starts_a_new_stream():
         assert new == [(1, 40)], rows
         old = sorted((r["seq"], r["value"]) for r in rows if r["stream"] == old_stream)
         assert old == [(1, 1), (2, 2), (3, 3)], rows
+
+
+def test_an_ack_the_outbox_could_not_take_is_applied_later():
+    """The ack naming a refusal comes while the outbox is locked by another process for
+    longer than the agent waits: the agent keeps the ack and applies it once it can, so
+    the refused report is dead-lettered (the clerk is told), never deleted as delivered
+    by the ack of a later report."""
+    with TempDir() as tmp:
+        broker = Broker(tmp).start()
+        # Under the plan an indicator outside its catalog is refused.
+        agg = Aggregator(tmp, broker.port, plan_dir=quiet_plan(tmp)).start()
+        wait_for(lambda: "connected to" in agg.output(), "the aggregator's session made")
+        assert agg.stop() == 0   # its session stays: the broker queues reports for it
+        # A long ack_timeout: nothing is published again before the later report.
+        agent = Agent(tmp, "00001", broker.port, ack_timeout="60s", ack_timeout_max="60s",
+                      poll_interval="50ms").start()
+        agent.submit("2022-05-01", {"not_in_the_catalog": 1})
+        wait_for(lambda: (outbox_query(agent, "SELECT attempts FROM entries") or [(0,)])[0][0] >= 1,
+                 "seq 1 published")
+        lock = sqlite3.connect(agent.outbox, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")   # as a stuck backup program would
+        try:
+            agg.start()   # refuses seq 1 and acks it into the locked outbox
+            wait_for(lambda: "still locked by another process" in agent.output(),
+                     "the agent failing to take the ack", timeout=60)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        agent.submit("2022-05-02", {"cases_new_community": 2})
+        wait_for(lambda: queued(agent) == 0, "outbox empty", timeout=60)
+        dead = outbox_query(agent, "SELECT seq, reason FROM dead_letter")
+        assert [s for s, _ in dead] == [1], dead
+        assert "not in the plan's catalog" in dead[0][1], dead
+        assert [r["seq"] for r in export_values(agg.db)] == [2]
 
 
 def report(seq, **extra):
