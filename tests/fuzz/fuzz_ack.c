@@ -146,9 +146,13 @@ static void fuzz_payload(int64_t seq, char *out, size_t size)
              (long long)seq);
 }
 
-static void fuzz_fill(const struct fuzz_entries *e)
+/* The entries of e, and next_seq: the seq this store would issue next. */
+static void fuzz_fill(const struct fuzz_entries *e, int64_t next_seq)
 {
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE meta SET next_seq = %lld", (long long)next_seq);
     fuzz_sql("BEGIN; DELETE FROM entries; DELETE FROM dead_letter");
+    fuzz_sql(sql);
     sqlite3_stmt *st = NULL;
     FUZZ_CHECK(sqlite3_prepare_v2(fuzz_db,
                                   "INSERT INTO entries (seq, period, payload, created_at) "
@@ -289,10 +293,25 @@ static void fuzz_apply(const struct ack *ack, const uint8_t *data, size_t size)
 {
     static struct fuzz_entries e;
     fuzz_layout(ack, data, size, &e);
-    fuzz_fill(&e);
+    int64_t issued = e.count ? e.seq[e.count - 1] : 0;
+    if (ack->acked_through > issued)
+        issued = ack->acked_through;
     size_t removed = 99, dead = 99;
-    enum wp_err rc = outbox_apply_ack(fuzz_ob, ack->acked_through, ack->rejected,
-                                      ack->rejected_count, &removed, &dead);
+    enum wp_err rc;
+    if (ack->acked_through > 0) {
+        /* An ack beyond any seq the store issued: the store went back in time. Nothing
+         * may be applied; the daemon starts a new stream instead. */
+        fuzz_fill(&e, ack->acked_through);
+        rc = outbox_apply_ack(fuzz_ob, ack->acked_through, ack->rejected, ack->rejected_count,
+                              &removed, &dead);
+        FUZZ_CHECK(rc == WP_ERR_CONFLICT, "an ack beyond next_seq: %s", wp_strerror(rc));
+        FUZZ_CHECK(fuzz_count("SELECT count(*) FROM entries") == (int64_t)e.count
+                       && fuzz_count("SELECT count(*) FROM dead_letter") == 0,
+                   "an ack beyond next_seq changed the outbox");
+    }
+    fuzz_fill(&e, issued + 1);
+    rc = outbox_apply_ack(fuzz_ob, ack->acked_through, ack->rejected, ack->rejected_count,
+                          &removed, &dead);
     FUZZ_CHECK(rc == WP_OK, "outbox_apply_ack: %s", wp_strerror(rc));
     fuzz_check_applied(ack, &e, &removed, &dead);
     fuzz_check_inflight(ack, &e);

@@ -95,8 +95,8 @@ for src in "$SRC"/common/*.c "$BUILD/schemas_embedded.c"; do
     common_objs+=("$obj")
 done
 # The daemons' sources the harnesses call (never a main.c: no daemon runs).
-AGENT_SOURCES=(ack agent_config inflight intake outbox outbox_link outbox_spool outbox_store
-               spool_csv spool_parse spool_problems)
+AGENT_SOURCES=(ack agent_config inflight intake outbox outbox_archive outbox_link outbox_spool
+               outbox_store spool_csv spool_parse spool_problems)
 AGGREGATOR_SOURCES=(aggregator_config plan_load plan_rules)
 for src in "${AGENT_SOURCES[@]}"; do
     compile "$BUILD/obj/agent_$src.o" "$SRC/agent/$src.c" -I"$SRC/common" -I"$SRC/agent" &
@@ -112,7 +112,7 @@ extra_objs() {
     local o="$BUILD/obj"
     case "$1" in
         ack) echo "$o/agent_ack.o $o/agent_inflight.o $o/agent_outbox.o $o/agent_outbox_link.o" \
-                  "$o/agent_outbox_spool.o $o/agent_outbox_store.o" ;;
+                  "$o/agent_outbox_spool.o $o/agent_outbox_store.o $o/agent_outbox_archive.o" ;;
         config) echo "$o/agent_agent_config.o $o/aggregator_aggregator_config.o" ;;
         plan) echo "$o/aggregator_plan_load.o $o/aggregator_plan_rules.o" ;;
         spool) echo "$o/agent_spool_parse.o $o/agent_spool_csv.o $o/agent_spool_problems.o" \
