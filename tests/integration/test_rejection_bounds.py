@@ -36,7 +36,7 @@ def test_a_flood_from_one_ward_is_bounded_and_told_once():
         broker = Broker(tmp).start()
         agg = Aggregator(tmp, broker.port, rejected_max_per_day=20,
                          rejected_max_bytes_per_day=200000).start()
-        sub = Subscriber(broker.port, ACK + "#")
+        sub = Subscriber(broker.port, ACK + "#", "wardpulse/v1/aggregator/stats")
         big = "x" * 4000
         # 300 distinct pieces of junk without a seq, 50 copies of one more, and 30
         # refused reports with seqs (they must still be named in acks).
@@ -78,6 +78,11 @@ def test_a_flood_from_one_ward_is_bounded_and_told_once():
         listed = json.loads(cli("export", "--db", agg.db, "--format", "json",
                                 "--rejected").stdout)
         assert len(listed) == total_rows
+        # The counters say it too: every refusal past the bound (the 30 with a seq kept
+        # without payload, the rest only counted).
+        assert agg.stop() == 0
+        stats = sub.payloads("wardpulse/v1/aggregator/stats")[-1]
+        assert stats["rejected_not_kept"] == counted + 30, stats
 
 
 if __name__ == "__main__":
