@@ -424,12 +424,22 @@ void wp_config_free(const struct wp_config_option *table, void *target)
     }
 }
 
+const char *wp_config_type_name(enum wp_config_type type)
+{
+    switch (type) {
+    case WP_CONFIG_STRING: return "TEXT";
+    case WP_CONFIG_INT: return "NUMBER";
+    case WP_CONFIG_BOOL: return "yes|no";
+    case WP_CONFIG_DURATION: return "DURATION";
+    }
+    return "VALUE";
+}
+
 void wp_config_print_help(FILE *out, const struct wp_config_option *table)
 {
-    static const char *type_names[] = {"TEXT", "NUMBER", "yes|no", "DURATION"};
     for (const struct wp_config_option *o = table; o->name; o++) {
         char flag[96];
-        snprintf(flag, sizeof flag, "--%s %s", o->name, type_names[o->type]);
+        snprintf(flag, sizeof flag, "--%s %s", o->name, wp_config_type_name(o->type));
         fprintf(out, "  %-32s %s", flag, o->description);
         if (o->default_value)
             fprintf(out, " (default: %s)", o->default_value);

@@ -74,6 +74,10 @@ const char *wp_config_where(const struct wp_cmdline *cmd, const char *key, char 
 /* Frees the STRING fields of target and NULLs them. */
 void wp_config_free(const struct wp_config_option *table, void *target);
 
+/* What a value of this type is written as, for --help and the man pages: "TEXT",
+ * "NUMBER", "yes|no" or "DURATION". A static string. */
+const char *wp_config_type_name(enum wp_config_type type);
+
 /* Prints one entry per option: "  --name VALUE   description (default: x)". */
 void wp_config_print_help(FILE *out, const struct wp_config_option *table);
 

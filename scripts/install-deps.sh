@@ -3,7 +3,8 @@
 #   install-deps.sh           to build and run the demo
 #   install-deps.sh --tests   also what the tests need (make check): the JSON Schema test
 #                             suite and checker, openssl for throw-away certificates,
-#                             dpkg-dev/file for the package test, systemd for unit checks,
+#                             dpkg-dev/file for the package test, lintian and man-db to
+#                             check the packages and their man pages, systemd for unit checks,
 #                             chromium to render `wardpulse report`'s HTML, faketime to
 #                             set the aggregator's clock back and forth (test_time_edges)
 # As root: installs what is missing with apt-get. Otherwise: prints the command and fails.
@@ -15,7 +16,7 @@ libsqlite3-dev sqlite3 libcjson-dev libsystemd-dev
 python3 python3-paho-mqtt"
 if [ "${1:-}" = "--tests" ]; then
     PACKAGES="$PACKAGES openssl python3-jsonschema json-schema-test-suite
-dpkg-dev file systemd chromium faketime"
+dpkg-dev file lintian man-db systemd chromium faketime"
 fi
 
 missing=""

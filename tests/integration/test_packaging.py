@@ -10,13 +10,25 @@
     /usr/bin and /etc/wardpulse, example configurations in /etc/wardpulse listed as
     conffiles, schemas, plans and the broker configuration in /usr/share/wardpulse;
   - no file in two packages (a district server installs both daemons), and maintainer
-    scripts that are executable and parse.
+    scripts that are executable, parse, and handle the units with deb-systemd-helper and
+    deb-systemd-invoke (never systemctl but for daemon-reload), as dh_installsystemd does;
+  - lintian (Debian's package checker) reports no error and no warning on the .debs and
+    the -dbgsym .ddebs, and every override in them says why (a comment before it);
+  - man pages for every program (1 or 8) and each daemon's configuration file (5), gzip'd
+    at maximum compression, that man renders without a warning and that list every setting
+    of the program's --help with the same default, and the bounds of the option tables;
+  - /usr/share/doc/<package>/copyright in the machine-readable format and
+    changelog.Debian.gz whose newest entry is the package's version;
+  - programs stripped, their debug symbols in -dbgsym .ddebs under the Build ID.
 
-Needs dpkg-deb, dpkg-shlibdeps (Debian package dpkg-dev) and file. Run:
+All of it holds for a sanitizer build's packages too (make check-asan), lintian included.
+
+Needs dpkg-deb, dpkg-shlibdeps (Debian package dpkg-dev), file, lintian and man-db. Run:
 WP_SOURCE_DIR=/work/main WP_BUILD_DIR=build /usr/bin/python3 tests/integration/test_packaging.py
 """
 import atexit
 import glob
+import gzip
 import os
 import re
 import shutil
@@ -30,6 +42,8 @@ LIBRARIES = ("libmosquitto1", "libsqlite3-0", "libcjson1")
 UNIT_DIRS = ("/lib/systemd/system/", "/usr/lib/systemd/system/")
 
 _built = {}          # name: Package, or "error": the message of a failed build
+_dbgsym = {}         # name: Package of the -dbgsym .ddebs of the same build
+_out = []            # the directory the packages were built into
 
 
 def cache_value(name):
@@ -55,6 +69,10 @@ def packages():
         for path in glob.glob(os.path.join(out, "*.deb")):
             package = Package(path, os.path.join(out, "x", os.path.basename(path)))
             _built[package.fields["Package"]] = package
+        for path in glob.glob(os.path.join(out, "*.ddeb")):
+            package = Package(path, os.path.join(out, "x", os.path.basename(path)))
+            _dbgsym[package.fields["Package"]] = package
+        _out.append(out)
         del _built["error"]
     assert "error" not in _built, _built["error"]
     return _built
@@ -68,11 +86,14 @@ class Package:
         self.fields = dict(re.findall(r"(?m)^([A-Za-z-]+): (.*)$",
                                       run("dpkg-deb", "-f", path)))
         self.modes = {}
+        self.links = {}
         for line in run("dpkg-deb", "-c", path).splitlines():
             mode, name = line.split()[0], line.split(None, 5)[5]
-            name = name.split(" -> ")[0]
+            name, _, target = name.partition(" -> ")
             if not name.endswith("/"):
                 self.modes[name[1:]] = mode          # "./usr/bin/x" -> "/usr/bin/x"
+            if target:
+                self.links[name[1:]] = target
         self.root = os.path.join(work, "root")
         self.control = os.path.join(work, "DEBIAN")
         os.makedirs(work)
@@ -88,6 +109,10 @@ class Package:
     def text(self, name):
         with open(os.path.join(self.root, name.lstrip("/")), encoding="utf-8") as f:
             return f.read()
+
+    def file(self, name):
+        """The path of a packaged file in the unpacked tree."""
+        return os.path.join(self.root, name.lstrip("/"))
 
     def conffiles(self):
         path = os.path.join(self.control, "conffiles")
@@ -226,6 +251,147 @@ def test_maintainer_scripts_are_executable_and_parse():
         unit = deb.text(deb.unit(name + ".service"))
         assert re.search(r"(?m)^User=%s$" % user, unit), unit
         assert "adduser" in postinst and " %s\n" % user in postinst, postinst
+        scripts = {script: open(os.path.join(deb.control, script), encoding="utf-8").read()
+                   for script in ("postinst", "prerm", "postrm")}
+        for script, text in scripts.items():
+            calls = [line for line in text.splitlines()
+                     if re.search(r"\bsystemctl\b", line) and not line.lstrip().startswith(("#", "echo", '"'))]
+            assert all("daemon-reload" in line for line in calls), \
+                "%s/%s calls systemctl for more than daemon-reload: %s" % (name, script, calls)
+        unit = name + ".service"
+        assert re.search(r"deb-systemd-helper (--quiet )?was-enabled \"?\$UNIT", scripts["postinst"]) and \
+            "deb-systemd-helper enable" in scripts["postinst"] and "UNIT=%s" % unit in scripts["postinst"], \
+            scripts["postinst"]
+        assert re.search(r"deb-systemd-invoke \"\$action\"", scripts["postinst"]), scripts["postinst"]
+        assert "deb-systemd-invoke stop %s" % unit in scripts["prerm"], scripts["prerm"]
+        for verb in ("mask", "purge", "unmask"):
+            assert "deb-systemd-helper %s \"$UNIT\"" % verb in scripts["postrm"], (verb, scripts["postrm"])
+        assert "UNIT=%s" % unit in scripts["postrm"], scripts["postrm"]
+        state = "/var/lib/wardpulse-agent" if name == "wardpulse-agent" else "/var/lib/wardpulse"
+        assert "STATE=%s\n" % state in scripts["postrm"] and 'rm -rf "$STATE"' in scripts["postrm"], \
+            scripts["postrm"]
+
+
+def test_lintian_reports_no_error_and_no_warning():
+    assert shutil.which("lintian"), "lintian is missing: apt-get install lintian " \
+        "(scripts/install-deps.sh --tests)"
+    packages()
+    files = sorted(glob.glob(os.path.join(_out[0], "*.deb")) + glob.glob(os.path.join(_out[0], "*.ddeb")))
+    assert len(files) == 5, files      # three packages, two -dbgsym
+    r = subprocess.run(["lintian", "--tag-display-limit", "0", "--show-overrides"] + files,
+                       capture_output=True, text=True, timeout=240)
+    assert r.returncode in (0, 1), "lintian failed (%d):\n%s" % (r.returncode, r.stderr[-3000:])
+    tags = re.findall(r"(?m)^([EWO]): (\S+): (\S+)(.*)$", r.stdout)
+    bad = [t for t in tags if t[0] in "EW"]
+    assert not bad, "lintian:\n%s" % "\n".join("%s: %s: %s%s" % t for t in bad)
+    # Every override is in a file of ours and has its reason in a comment right above it.
+    for deb in packages().values():
+        for path in (p for p in deb.modes if p.startswith("/usr/share/lintian/overrides/")):
+            lines = open(deb.file(path), encoding="utf-8").read().splitlines()
+            for i, line in enumerate(lines):
+                if line.strip() and not line.startswith("#"):
+                    assert i > 0 and lines[i - 1].startswith("#") and len(lines[i - 1]) > 10, \
+                        "%s: override '%s' has no comment saying why" % (path, line)
+
+
+def man_page(deb, path):
+    """A packaged man page: checks its compression and renders it with man; returns the text."""
+    with open(deb.file(path), "rb") as f:
+        head = f.read(10)
+    assert head[:3] == b"\x1f\x8b\x08", "%s is not gzip'd" % path
+    assert head[3] & 0x08 == 0 and head[4:8] == b"\0\0\0\0", "%s: gzip -n keeps no name nor time" % path
+    assert head[8] == 2, "%s: not gzip -9 (XFL %d)" % (path, head[8])
+    assert shutil.which("man"), "man is missing: apt-get install man-db"
+    env = dict(os.environ, MANWIDTH="100", LC_ALL="C.UTF-8", MAN_DISABLE_SECCOMP="1")
+    r = subprocess.run(["man", "--warnings", "-E", "UTF-8", "-l", deb.file(path)],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0 and not r.stderr.strip(), "man %s: %s" % (path, r.stderr)
+    text = re.sub(r".\x08", "", r.stdout)                  # no overstrike bold
+    return text.replace("\u2212", "-").replace("\u2010", "-")
+
+
+def help_settings(deb, program):
+    """{name: default or None} of the settings the packaged program's --help lists."""
+    out = run(deb.file("/usr/bin/" + program), "--help")
+    settings = {}
+    for m in re.finditer(r"(?m)^  --(\w+) (TEXT|NUMBER|yes\|no|DURATION) +(.*)$", out):
+        default = re.search(r"\(default: ([^()]*)\)$", m.group(3))
+        settings[m.group(1)] = default.group(1) if default else None
+    assert len(settings) > 10, out
+    return settings
+
+
+def test_man_pages_show_every_setting_with_default_and_bounds():
+    debs = packages()
+    expected = {
+        "wardpulse-agent": ["/usr/share/man/man8/wardpulse-agent.8.gz",
+                            "/usr/share/man/man5/wardpulse-agent.conf.5.gz"],
+        "wardpulse-aggregator": ["/usr/share/man/man8/wardpulse-aggregator.8.gz",
+                                 "/usr/share/man/man5/wardpulse-aggregator.conf.5.gz",
+                                 "/usr/share/man/man1/wardpulse.1.gz"],
+    }
+    for name, pages in expected.items():
+        deb = debs[name]
+        assert sorted(p for p in deb.modes if p.startswith("/usr/share/man/")) == sorted(pages), deb.modes
+        for program in (p for p in deb.modes if p.startswith("/usr/bin/")):
+            assert any(os.path.basename(page).startswith(os.path.basename(program) + ".")
+                       for page in pages), "%s has no man page" % program
+    for name in expected:
+        deb = debs[name]
+        settings = help_settings(deb, name)
+        for page in ("/usr/share/man/man8/%s.8.gz" % name, "/usr/share/man/man5/%s.conf.5.gz" % name):
+            text = man_page(deb, page)
+            flag = "--" if ".8." in page else ""
+            for setting, default in settings.items():
+                m = re.search(r"(?m)^ +%s%s (TEXT|NUMBER|yes\|no|DURATION)\n(.*?)\n\n" % (flag, setting),
+                              text + "\n\n", re.S)
+                assert m, "%s lacks the setting %s%s" % (page, flag, setting)
+                entry = " ".join(m.group(2).split())
+                if default is not None:
+                    # (A description may say it itself: client_id's "(default: the ward code)".)
+                    assert "Default: %s." % default in entry or "(default: %s)" % default in entry, \
+                        (page, setting, default, entry)
+                else:
+                    assert "Default: unset." in entry or "Required: no default." in entry, (page, entry)
+            assert "Bounds: 1 .. 65535." in " ".join(text.split()), "%s: broker_port bounds" % page
+    agent8 = " ".join(man_page(debs["wardpulse-agent"], expected["wardpulse-agent"][0]).split())
+    assert "--spool_interval DURATION" in agent8 and "Default: 2s. Bounds: 10ms .. 1h." in agent8, agent8
+    assert "Required: no default." in agent8            # ward
+    aggregator8 = " ".join(man_page(debs["wardpulse-aggregator"], expected["wardpulse-aggregator"][0]).split())
+    assert "Default: 1d." in aggregator8 and "signals: TERM/INT" in aggregator8, aggregator8
+    cli = man_page(debs["wardpulse-aggregator"], "/usr/share/man/man1/wardpulse.1.gz")
+    for command in ("status", "alerts", "export", "report", "validate"):
+        assert re.search(r"(?m)^   wardpulse %s$" % command, cli), "wardpulse(1) lacks %s:\n%s" % (command, cli)
+
+
+def test_copyright_and_changelog_in_each_package():
+    for name, deb in packages().items():
+        copyright = deb.text("/usr/share/doc/%s/copyright" % name)
+        assert copyright.startswith(
+            "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"), copyright
+        assert re.search(r"(?m)^Files: \*$", copyright) and re.search(r"(?m)^License: \S+", copyright)
+        with gzip.open(deb.file("/usr/share/doc/%s/changelog.Debian.gz" % name), "rt") as f:
+            top = f.readline()
+        assert top.startswith("wardpulse (%s) " % deb.fields["Version"]), (name, top)
+
+
+def test_programs_stripped_with_symbols_in_dbgsym():
+    debs = packages()
+    for name in ("wardpulse-agent", "wardpulse-aggregator"):
+        deb = debs[name]
+        dbgsym = _dbgsym.get(name + "-dbgsym")
+        assert dbgsym, "no %s-dbgsym .ddeb: %s" % (name, sorted(_dbgsym))
+        assert dbgsym.fields["Depends"] == "%s (= %s)" % (name, deb.fields["Version"]), dbgsym.fields
+        assert dbgsym.fields.get("Package-Type") == "ddeb" and dbgsym.fields["Section"] == "debug"
+        assert dbgsym.links.get("/usr/share/doc/%s-dbgsym" % name) == name, dbgsym.links
+        for program in (p for p in deb.modes if p.startswith("/usr/bin/")):
+            sections = run("readelf", "-S", "-W", deb.file(program))
+            assert ".debug_info" not in sections and ".symtab" not in sections, \
+                "%s is not stripped" % program
+            build_id = re.search(r"Build ID: ([0-9a-f]+)", run("readelf", "-n", deb.file(program))).group(1)
+            debug = "/usr/lib/debug/.build-id/%s/%s.debug" % (build_id[:2], build_id[2:])
+            assert dbgsym.modes.get(debug, "").startswith("-rw-r--r--"), (debug, dbgsym.modes)
+            assert ".debug_info" in run("readelf", "-S", "-W", dbgsym.file(debug)), debug
 
 
 if __name__ == "__main__":
