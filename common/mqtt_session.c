@@ -307,8 +307,12 @@ void wp_mqtt_destroy(struct wp_mqtt *m)
         /* Give queued QoS 1 messages (e.g. an offline status) a moment to leave. */
         for (int i = 0; i < 20 && mosquitto_want_write(m->mosq); i++)
             mosquitto_loop(m->mosq, 50, 1);
+        /* Until the DISCONNECT is out and the socket closed (on_disconnect clears
+         * connected): a socket closed before it makes the broker publish our Last Will
+         * after the status we just sent (seen on a loaded machine). */
         mosquitto_disconnect(m->mosq);
-        mosquitto_loop(m->mosq, 50, 1);
+        for (int i = 0; i < 20 && m->connected; i++)
+            mosquitto_loop(m->mosq, 50, 1);
     }
     mosquitto_destroy(m->mosq);
     m->mosq = NULL;
