@@ -108,8 +108,8 @@ void text_number_en(struct text *t, int64_t n)
     text_number_sep(t, n, ',');
 }
 
-/* ratio as a percentage with one decimal, "71,5": rounded to tenths of a percent as
- * integers, so 0.715 prints the same everywhere. */
+/* ratio as a percentage with at most one decimal, "71,5" or "100": rounded to tenths of a
+ * percent as integers, so 0.715 prints the same everywhere; a whole number has none. */
 static void text_tenths(struct text *t, double ratio, char comma)
 {
     long long tenths = llround(ratio * 1000.0);
@@ -119,31 +119,35 @@ static void text_tenths(struct text *t, double ratio, char comma)
         whole = -whole;
         frac = -frac;
     }
-    text_append(t, "%lld%c%lld", whole, comma, frac);
+    if (frac == 0)
+        text_append(t, "%lld", whole);
+    else
+        text_append(t, "%lld%c%lld", whole, comma, frac);
 }
 
+/* No space before the sign: "71,5%", as Vietnamese documents write it (and English). */
 void text_percent_vi(struct text *t, double ratio)
 {
     text_tenths(t, ratio, ',');
-    text_append(t, " %%");
+    text_append(t, "%%");
 }
 
 void text_percent_en(struct text *t, double ratio)
 {
     text_tenths(t, ratio, '.');
-    text_append(t, " %%");
+    text_append(t, "%%");
 }
 
 void text_points_vi(struct text *t, double ratio)
 {
     text_tenths(t, ratio, ',');
-    text_append(t, " điểm %%");
+    text_append(t, " điểm phần trăm");
 }
 
 void text_points_en(struct text *t, double ratio)
 {
     text_tenths(t, ratio, '.');
-    text_append(t, " points");
+    text_append(t, " percentage points");
 }
 
 static void text_duration(struct text *t, int64_t ms, const char *day, const char *hour,

@@ -1,8 +1,8 @@
 /* alert_text.h — the words of alert summaries: dates, numbers, percentages and durations
  * as a district officer reads them, in Vietnamese and English.
  *
- *   vi: 03/05/2022   12.000   71,5 %   2 giờ 15 phút   tuần 18/2022 (02/05–08/05/2022)
- *   en: 3 May 2022   12,000   71.5 %   2 h 15 min      week 18 of 2022 (2–8 May 2022)
+ *   vi: 03/05/2022   12.000   71,5%   100%   2 giờ 15 phút   tuần 18/2022 (02/05–08/05/2022)
+ *   en: 3 May 2022   12,000   71.5%   100%   2 h 15 min      week 18 of 2022 (2–8 May 2022)
  *
  * Every function writes into a caller-owned struct text (a fixed buffer): output that
  * does not fit is cut at a UTF-8 character boundary, never overflowed.
@@ -30,10 +30,11 @@ void text_date_en(struct text *t, int64_t day);
 /* "12.000" / "12,000"; negative numbers get a minus sign. */
 void text_number_vi(struct text *t, int64_t n);
 void text_number_en(struct text *t, int64_t n);
-/* ratio 0.715 → "71,5 %" / "71.5 %" (one decimal). */
+/* ratio 0.715 → "71,5%" / "71.5%" (one decimal, none when it is 0: 1.0 → "100%"). */
 void text_percent_vi(struct text *t, double ratio);
 void text_percent_en(struct text *t, double ratio);
-/* A difference of ratios in percentage points: 0.147 → "14,7 điểm %" / "14.7 points". */
+/* A difference of ratios in percentage points: 0.147 → "14,7 điểm phần trăm" /
+ * "14.7 percentage points" (decimals as text_percent_*). */
 void text_points_vi(struct text *t, double ratio);
 void text_points_en(struct text *t, double ratio);
 /* Milliseconds → "2 ngày 3 giờ", "2 giờ 15 phút", "40 phút" / "2 d 3 h", "2 h 15 min". */

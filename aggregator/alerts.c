@@ -122,7 +122,8 @@ void alerts_destroy(struct alerts **alerts)
 static const char *alerts_kind(enum plan_rule_kind kind)
 {
     static const char *const kinds[] = {"coverage", "report_missing", "task_overdue",
-                                        "data_quality", "level", "reports_lost"};
+                                        "data_quality", "level", "reports_lost",
+                                        "target_missed"};
     return kinds[kind];
 }
 
@@ -167,7 +168,8 @@ cleanup:
 }
 
 /* The resolved form of a firing payload: state, since, and the summary (the outcome's
- * when it says how it got resolved, else the old one prefixed). Caller frees. */
+ * when it says how it got resolved, else the old one prefixed: "Đã khắc phục: …", or
+ * "Không còn theo dõi: …" when o is NULL). Caller frees. */
 static char *alerts_resolved_payload(const char *firing, const struct rule_outcome *o,
                                      int64_t since_ms)
 {
@@ -183,9 +185,13 @@ static char *alerts_resolved_payload(const char *firing, const struct rule_outco
     if (o && o->vi.len && o->en.len) {
         snprintf(vi, sizeof vi, "%s", o->vi.buf);
         snprintf(en, sizeof en, "%s", o->en.buf);
-    } else {
-        snprintf(vi, sizeof vi, "Đã hết: %s", old_vi);
+    } else if (o) {
+        snprintf(vi, sizeof vi, "Đã khắc phục: %s", old_vi);
         snprintf(en, sizeof en, "Resolved: %s", old_en);
+    } else {
+        /* Not remedied: the rule left the plan, or no longer applies to the unit. */
+        snprintf(vi, sizeof vi, "Không còn theo dõi: %s", old_vi);
+        snprintf(en, sizeof en, "No longer tracked: %s", old_en);
     }
     /* The schema's limit is in characters; a cut here is rare and only in the prefix
      * case, so cutting bytes at a character boundary is enough. */

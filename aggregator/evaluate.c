@@ -1,5 +1,5 @@
 /* evaluate.c — running the rules on the units that need it (contract in evaluate.h).
- * The data of coverage, check and level rules (value series, roll-ups) are fetched in
+ * The data of coverage, check, ratio and level rules (value series, roll-ups) are fetched in
  * series.c; the rules themselves are the pure functions of rule_*.c. */
 #include "evaluate.h"
 
@@ -372,6 +372,7 @@ static enum wp_err evaluate_rule_unit(struct evaluate *e, const struct plan_rule
         break;
     }
     case PLAN_RULE_CHECK:
+    case PLAN_RULE_RATIO:
     case PLAN_RULE_COVERAGE:
     case PLAN_RULE_LEVEL:
         if ((rc = series_evaluate(e->series, e->plan, rule, unit, &ru, now_ms, e->levels, &o))
@@ -557,8 +558,9 @@ int64_t evaluate_next_due_ms(const struct evaluate *e, int64_t now_ms)
             best = evaluate_min_after(best, text_day_start_ms(today + 1, offset), now_ms);
             break;
         case PLAN_RULE_CHECK:
+        case PLAN_RULE_RATIO:
         case PLAN_RULE_LOST:
-            break;   /* only data changes a check */
+            break;   /* only data changes a check or a ratio */
         }
     }
     /* A declaration of lost reports stops firing a week later: looked at every midnight. */

@@ -53,6 +53,7 @@ enum plan_unit_level { PLAN_UNIT_CITY, PLAN_UNIT_DISTRICT, PLAN_UNIT_WARD };
 struct plan_population {
     const char *group;      /* "total", "18p", "5_11" … */
     int64_t people;
+    bool estimated;         /* orgunits.json "population_estimated" marks it */
 };
 
 struct plan_unit {
@@ -90,9 +91,11 @@ struct plan_task {
 
 /* PLAN_RULE_LOST is never in plan.json: it is wardpulse's own rule on reports the
  * delivery protocol had to declare lost (evaluate.c holds it; alert kind
- * "reports_lost"), evaluated on every unit whatever the plan. */
+ * "reports_lost"), evaluated on every unit whatever the plan. PLAN_RULE_RATIO ("ratio"
+ * in plan.json, alert kind "target_missed") comes after it so that the values of the
+ * others stay what they were. */
 enum plan_rule_kind { PLAN_RULE_COVERAGE, PLAN_RULE_SCHEDULE, PLAN_RULE_TASK, PLAN_RULE_CHECK,
-                      PLAN_RULE_LEVEL, PLAN_RULE_LOST };
+                      PLAN_RULE_LEVEL, PLAN_RULE_LOST, PLAN_RULE_RATIO };
 
 /* The id of the PLAN_RULE_LOST rule; a plan may not use it. */
 #define PLAN_RULE_LOST_ID "reports-lost"
@@ -123,10 +126,17 @@ struct plan_schedule {
     int64_t from_day, to_day;     /* PLAN_DAY_NONE when absent */
 };
 
+/* What an assignee of a task does (plan.json "role"): lead (chủ trì) does the task and
+ * answers for it; guide (hướng dẫn) guides and follows it; support (phối hợp) takes part.
+ * A unit code is always a lead: the units named by code are the ones tracked. */
+enum plan_assignee_role { PLAN_ROLE_LEAD, PLAN_ROLE_GUIDE, PLAN_ROLE_SUPPORT };
+
 struct plan_task_rule {
     const char *task;
     size_t assignee_count;
     const char *const *assignees; /* unit codes and office names, as written */
+    const enum plan_assignee_role *roles;   /* one per assignee: the role written, else
+                                             * lead for a unit code, support for an office */
     int64_t due_day;
 };
 
@@ -138,6 +148,17 @@ struct plan_check {
     enum plan_check_op op;
     const char *right_indicator;  /* NULL when right is a population group */
     const char *right_population;
+};
+
+/* A target per period: numerator / denominator ≥ target in each period both are reported
+ * (100 % of severe patients treated, 100 % of facilities reporting on time). */
+struct plan_ratio {
+    const char *numerator;        /* indicator counted */
+    const char *denominator;      /* indicator it is counted out of */
+    double target;                /* ratio, (0, 1] */
+    struct plan_text counted;     /* what the numerator counts, worded to follow "3/5":
+                                   * "người bệnh nặng, nguy kịch được điều trị theo quy
+                                   * định"; the numerator's name when plan.json has none */
 };
 
 struct plan_level_criterion {
@@ -192,6 +213,7 @@ struct plan_rule {
         struct plan_task_rule task;
         struct plan_check check;
         struct plan_level level;
+        struct plan_ratio ratio;
     } u;
 };
 
@@ -255,6 +277,12 @@ bool plan_population(const struct plan *plan, const struct plan_unit *unit, cons
  * reason e.g. "values.vacc_x: indicator \"vacc_x\" is not in the plan's catalog". */
 bool plan_check_report(const struct plan *plan, const struct wp_report *report, char *reason,
                        size_t reasonlen);
+
+/* True when the figure plan_population gives is an estimate: the unit's own figure is
+ * marked "population_estimated", or (a district or city without its own figure) any of
+ * its children's is. */
+bool plan_population_estimated(const struct plan *plan, const struct plan_unit *unit,
+                               const char *group);
 
 /* The PLAN_APPLIES_* bit of the unit's level. */
 unsigned plan_applies_bit(const struct plan_unit *unit);

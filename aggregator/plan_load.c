@@ -171,9 +171,17 @@ static enum wp_err plan_load_units(struct plan *plan, const cJSON *doc, const ch
             return WP_ERR_NOMEM;
         size_t g = 0;
         const cJSON *entry;
+        /* population_estimated: true (every group), or the list of estimated groups. */
+        const cJSON *est = cJSON_GetObjectItemCaseSensitive(u, "population_estimated");
         cJSON_ArrayForEach(entry, pop) {
             if (!(p[g].group = plan_arena_strdup(plan->arena, entry->string)))
                 return WP_ERR_NOMEM;
+            p[g].estimated = cJSON_IsTrue(est);
+            const cJSON *e;
+            const cJSON *list = cJSON_IsArray(est) ? est : NULL;
+            cJSON_ArrayForEach(e, list)
+                if (cJSON_IsString(e) && strcmp(e->valuestring, entry->string) == 0)
+                    p[g].estimated = true;
             p[g++].people = (int64_t)entry->valuedouble;
         }
         unit->population = p;
@@ -471,6 +479,23 @@ static bool plan_own_population(const struct plan_unit *unit, const char *group,
     return false;
 }
 
+bool plan_population_estimated(const struct plan *plan, const struct plan_unit *unit,
+                               const char *group)
+{
+    for (size_t i = 0; i < unit->population_count; i++)
+        if (strcmp(unit->population[i].group, group) == 0)
+            return unit->population[i].estimated;
+    if (unit->level == PLAN_UNIT_WARD)
+        return false;
+    for (size_t i = 0; i < plan->unit_count; i++) {
+        const struct plan_unit *c = &plan->units[i];
+        if ((int)c->level == (int)unit->level + 1 && strcmp(c->parent, unit->code) == 0
+            && plan_population_estimated(plan, c, group))
+            return true;
+    }
+    return false;
+}
+
 bool plan_population(const struct plan *plan, const struct plan_unit *unit, const char *group,
                      int64_t *people)
 {
@@ -575,6 +600,6 @@ const char *plan_severity_name(enum plan_severity severity)
 const char *plan_rule_kind_name(enum plan_rule_kind kind)
 {
     static const char *const names[] = {"coverage", "schedule", "task", "check", "level",
-                                        "reports-lost"};
+                                        "reports-lost", "ratio"};
     return names[kind];
 }

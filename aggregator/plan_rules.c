@@ -109,6 +109,15 @@ static enum wp_err plan_rules_schedule(struct plan_rules_ctx *ctx, struct plan_r
     return WP_OK;
 }
 
+static enum plan_assignee_role plan_rules_role(const char *role, bool unit)
+{
+    if (!role)
+        return unit ? PLAN_ROLE_LEAD : PLAN_ROLE_SUPPORT;
+    return strcmp(role, "lead") == 0    ? PLAN_ROLE_LEAD
+           : strcmp(role, "guide") == 0 ? PLAN_ROLE_GUIDE
+                                        : PLAN_ROLE_SUPPORT;
+}
+
 static enum wp_err plan_rules_task(struct plan_rules_ctx *ctx, struct plan_rule *rule,
                                    const cJSON *j)
 {
@@ -122,31 +131,40 @@ static enum wp_err plan_rules_task(struct plan_rules_ctx *ctx, struct plan_rule 
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "assignees");
     size_t n = list ? (size_t)cJSON_GetArraySize(list) : 0, i = 0;
     const char **names = plan_arena_alloc(ctx->plan->arena, n * sizeof *names);
-    if (!names)
+    enum plan_assignee_role *roles = plan_arena_alloc(ctx->plan->arena, n * sizeof *roles);
+    if (!names || !roles)
         return WP_ERR_NOMEM;
     const cJSON *item;
     cJSON_ArrayForEach(item, list) {
-        const char *a = item->valuestring;
+        /* "00001" or "Phòng Y tế", or {"name": …, "role": …} (plan.schema.json). */
+        const char *a = cJSON_IsString(item) ? item->valuestring
+                                             : plan_json_string(item, "name");
+        const char *role = cJSON_IsString(item) ? NULL : plan_json_string(item, "role");
+        char field[64];
+        snprintf(field, sizeof field, "assignees[%zu]", i);
         if (wp_unit_code_valid(a)) {
             const struct plan_unit *u = plan_unit(ctx->plan, a);
             const struct plan_unit *served = ctx->plan->district;
             if (!u || !(u == served
                         || ((int)u->level == (int)served->level + 1
-                            && strcmp(u->parent, served->code) == 0))) {
-                char field[64];
-                snprintf(field, sizeof field, "assignees[%zu]", i);
+                            && strcmp(u->parent, served->code) == 0)))
                 return plan_rules_fail(ctx, field,
                                        served->level == PLAN_UNIT_CITY
                                            ? "unit \"%s\" is neither the city nor one of "
                                              "its districts in orgunits.json"
                                            : "unit \"%s\" is neither the district nor "
                                              "one of its wards in orgunits.json", a);
-            }
+            /* The units named by code are the ones tracked: each does its own task. */
+            if (role && strcmp(role, "lead") != 0)
+                return plan_rules_fail(ctx, field, "unit \"%s\" is tracked for the task, so "
+                                       "its role can only be \"lead\"", a);
         }
+        roles[i] = plan_rules_role(role, wp_unit_code_valid(a));
         if (!(names[i++] = plan_arena_strdup(ctx->plan->arena, a)))
             return WP_ERR_NOMEM;
     }
     t->assignees = names;
+    t->roles = roles;
     t->assignee_count = n;
     return WP_OK;
 }
@@ -173,6 +191,30 @@ static enum wp_err plan_rules_check(struct plan_rules_ctx *ctx, struct plan_rule
         rc = plan_rules_group(ctx, rule->applies_to, "relation.right.population",
                               plan_json_string(right, "population"), &c->right_population);
     return rc;
+}
+
+static enum wp_err plan_rules_ratio(struct plan_rules_ctx *ctx, struct plan_rule *rule,
+                                    const cJSON *j)
+{
+    struct plan_ratio *r = &rule->u.ratio;
+    enum wp_err rc = plan_rules_indicator(ctx, "numerator", plan_json_string(j, "numerator"),
+                                          &r->numerator);
+    if (rc == WP_OK)
+        rc = plan_rules_indicator(ctx, "denominator", plan_json_string(j, "denominator"),
+                                  &r->denominator);
+    if (rc != WP_OK)
+        return rc;
+    if (strcmp(r->numerator, r->denominator) == 0)
+        return plan_rules_fail(ctx, "denominator", "\"%s\" is the numerator too",
+                               r->denominator);
+    r->target = plan_json_number(j, "target", 1.0);
+    const cJSON *counted = cJSON_GetObjectItemCaseSensitive(j, "counted");
+    const struct plan_indicator *num = plan_indicator(ctx->plan, r->numerator);
+    r->counted.vi = plan_arena_strdup(ctx->plan->arena, counted ? plan_json_string(counted, "vi")
+                                                                : num->name.vi);
+    r->counted.en = plan_arena_strdup(ctx->plan->arena, counted ? plan_json_string(counted, "en")
+                                                                : num->name.en);
+    return r->counted.vi && r->counted.en ? WP_OK : WP_ERR_NOMEM;
 }
 
 static enum wp_err plan_rules_level_version(struct plan_rules_ctx *ctx, unsigned applies,
@@ -310,6 +352,8 @@ static enum plan_rule_kind plan_rules_kind(const char *s)
     for (int i = 0; i < 5; i++)
         if (strcmp(s, names[i]) == 0)
             return (enum plan_rule_kind)i;
+    if (strcmp(s, "ratio") == 0)
+        return PLAN_RULE_RATIO;
     return PLAN_RULE_CHECK;   /* unreachable: the schema allows only these */
 }
 
@@ -362,6 +406,7 @@ enum wp_err plan_rules_load(struct plan *plan, const cJSON *rules, char *err, si
         case PLAN_RULE_TASK: rc = plan_rules_task(&ctx, rule, j); break;
         case PLAN_RULE_CHECK: rc = plan_rules_check(&ctx, rule, j); break;
         case PLAN_RULE_LEVEL: rc = plan_rules_level(&ctx, rule, j); break;
+        case PLAN_RULE_RATIO: rc = plan_rules_ratio(&ctx, rule, j); break;
         case PLAN_RULE_LOST: break; /* never read from plan.json (plan_rules_kind) */
         }
         if (rc != WP_OK)

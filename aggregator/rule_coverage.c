@@ -13,7 +13,7 @@ static const struct rule_point *coverage_as_of(const struct rule_series *s, int6
     return best;
 }
 
-/* "\"rule name\" (mục tiêu 100 % trước hết ngày 31/08/2022)" */
+/* "\"rule name\" (mục tiêu 100% đến hết ngày 31/08/2022)" */
 static void coverage_goal(const struct plan_rule *rule, struct rule_outcome *out)
 {
     const struct plan_coverage *c = &rule->u.coverage;
@@ -45,7 +45,7 @@ static void coverage_missed(const struct plan *plan, const struct plan_rule *rul
         double r = (double)at->value / denominator;
         text_append(&out->vi, ": đến hạn đạt ");
         text_percent_vi(&out->vi, r);
-        text_append(&out->vi, ", thiếu ");
+        text_append(&out->vi, ", còn thiếu ");
         text_points_vi(&out->vi, c->target - r);
         text_append(&out->en, ": ");
         text_percent_en(&out->en, r);
@@ -95,7 +95,7 @@ static void coverage_at_risk(const struct plan_rule *rule, const struct rule_uni
     text_append(&out->en, " on ");
     text_date_en(&out->en, now->last_day);
     if (slope <= 0) {
-        text_append(&out->vi, ", không tăng trong %d ngày qua; thiếu ", days);
+        text_append(&out->vi, ", không tăng trong %d ngày qua; còn thiếu ", days);
         text_number_vi(&out->vi, people_short);
         text_append(&out->vi, " người");
         text_append(&out->en, ", no progress in the last %d days; ", days);
@@ -108,7 +108,7 @@ static void coverage_at_risk(const struct plan_rule *rule, const struct rule_uni
     text_number_vi(&out->vi, per_day);
     text_append(&out->vi, " người/ngày) dự kiến đến hạn đạt ");
     text_percent_vi(&out->vi, projected);
-    text_append(&out->vi, ", thiếu ");
+    text_append(&out->vi, ", còn thiếu ");
     text_points_vi(&out->vi, shortfall);
     text_append(&out->vi, " (khoảng ");
     text_number_vi(&out->vi, people_short);

@@ -160,30 +160,26 @@ void rule_level_evaluate(const struct plan *plan, const struct plan_rule *rule,
     out->value = w->level;
     out->target = alert_at;
     int week_no = (w->week[6] - '0') * 10 + (w->week[7] - '0');
-    text_append(&out->vi, "%s: cấp độ dịch tuần %d/%.4s là cấp %d (%s)", unit->name_vi,
-                week_no, w->week, w->level, rule_level_color_vi(w->level));
-    text_append(&out->en, "%s: epidemic level in week %d of %.4s is %d (%s)", unit->name_en,
-                week_no, w->week, w->level, rule_level_color_en(w->level));
+    text_append(&out->vi, "%s: cấp độ dịch tuần %d/%.4s là ", unit->name_vi, week_no, w->week);
+    rule_level_name_vi(&out->vi, w->level, false);
+    text_append(&out->en, "%s: epidemic level in week %d of %.4s is ", unit->name_en, week_no,
+                w->week);
+    rule_level_name_en(&out->en, w->level, false);
     if (w->previous > 0 && w->previous != w->level) {
         bool up = w->level > w->previous;
-        text_append(&out->vi, ", %s từ cấp %d (%s)", up ? "tăng" : "giảm", w->previous,
-                    rule_level_color_vi(w->previous));
-        text_append(&out->en, ", %s from %d (%s)", up ? "up" : "down", w->previous,
-                    rule_level_color_en(w->previous));
+        text_append(&out->vi, ", %s từ ", up ? "tăng" : "giảm");
+        rule_level_name_vi(&out->vi, w->previous, true);
+        text_append(&out->en, ", %s from ", up ? "up" : "down");
+        rule_level_name_en(&out->en, w->previous, true);
     }
     size_t d = w->dominant;
     if (d < v->criterion_count && w->rates[d] >= 0) {
         const struct plan_level_criterion *c = &v->criteria[d];
         const struct plan_indicator *ind = plan_indicator(plan, c->indicator);
-        long long tenths = (long long)(w->rates[d] * 10 + 0.5);
-        text_append(&out->vi, "; %s: %lld,%lld trên ", ind ? ind->name.vi : c->indicator,
-                    tenths / 10, tenths % 10);
-        text_number_vi(&out->vi, (int64_t)c->per);
-        text_append(&out->vi, " dân trong %d ngày", v->window_days);
-        text_append(&out->en, "; %s: %lld.%lld per ", ind ? ind->name.en : c->indicator,
-                    tenths / 10, tenths % 10);
-        text_number_en(&out->en, (int64_t)c->per);
-        text_append(&out->en, " people in %d days", v->window_days);
+        text_append(&out->vi, "; %s: ", ind ? ind->name.vi : c->indicator);
+        rule_level_rate_vi(&out->vi, w->rates[d], c->per, v->window_days);
+        text_append(&out->en, "; %s: ", ind ? ind->name.en : c->indicator);
+        rule_level_rate_en(&out->en, w->rates[d], c->per, v->window_days);
     }
     text_append(&out->vi, " (tiêu chí %s)", v->document);
     text_append(&out->en, " (criteria of %s)", v->document);
@@ -191,7 +187,7 @@ void rule_level_evaluate(const struct plan *plan, const struct plan_rule *rule,
         out->state = RULE_FIRING;
         out->since_ms = text_day_start_ms(w->monday + 7, plan->utc_offset_minutes);
     } else {
-        text_append(&out->vi, ", dưới mức cảnh báo (cấp %d)", alert_at);
-        text_append(&out->en, ", below the alert level (%d)", alert_at);
+        text_append(&out->vi, ", dưới mức cảnh báo (cấp độ %d)", alert_at);
+        text_append(&out->en, ", below the alert level (level %d)", alert_at);
     }
 }

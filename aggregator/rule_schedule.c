@@ -55,13 +55,13 @@ size_t rule_schedule_slots(const struct plan *plan, const struct plan_rule *rule
     return total;
 }
 
-/* "hạn 17:00" / "due 17:00", with the day when the cut-off is not on the period's day. */
+/* "hạn gửi 17:00" / "due 17:00", with the day when the cut-off is not on the period's day. */
 static void schedule_due_text(const struct plan *plan, const struct plan_rule *rule,
                               const struct schedule_slot *slot, struct text *vi,
                               struct text *en)
 {
     const struct plan_schedule *s = &rule->u.schedule;
-    text_append(vi, "hạn ");
+    text_append(vi, "hạn gửi ");
     text_clock_time(vi, slot->due_ms, plan->utc_offset_minutes);
     text_append(en, "due ");
     text_clock_time(en, slot->due_ms, plan->utc_offset_minutes);
@@ -108,14 +108,23 @@ static void schedule_firing(const struct plan *plan, const struct plan_rule *rul
     out->has_value = true;
     out->value = (double)n;
     if (n == 1 && partial) {
-        text_append(&out->vi, "%s gửi báo cáo ", unit->name_vi);
+        /* "Báo cáo ngày 03/05/2022 của Phường Phúc Xá còn thiếu chỉ tiêu: Tử vong" */
+        size_t others = newest->missing_count - 1;
+        text_append(&out->vi, "Báo cáo ");
         text_period_vi(&out->vi, newest->period);
-        text_append(&out->vi, " còn thiếu %zu chỉ số (%s%s) (", newest->missing_count,
-                    ind ? ind->name.vi : "?", newest->missing_count > 1 ? "…" : "");
-        text_append(&out->en, "%s sent its report for ", unit->name_en);
+        text_append(&out->vi, " của %s còn thiếu ", unit->name_vi);
+        text_append(&out->en, "The report of %s for ", unit->name_en);
         text_period_en(&out->en, newest->period);
-        text_append(&out->en, " without %zu indicator(s) (%s%s) (", newest->missing_count,
-                    ind ? ind->name.en : "?", newest->missing_count > 1 ? "…" : "");
+        text_append(&out->en, " lacks ");
+        if (others > 0) {
+            text_append(&out->vi, "%zu chỉ tiêu: %s và %zu chỉ tiêu khác (",
+                        newest->missing_count, ind ? ind->name.vi : "?", others);
+            text_append(&out->en, "%zu indicators: %s and %zu other%s (", newest->missing_count,
+                        ind ? ind->name.en : "?", others, others > 1 ? "s" : "");
+        } else {
+            text_append(&out->vi, "chỉ tiêu: %s (", ind ? ind->name.vi : "?");
+            text_append(&out->en, "an indicator: %s (", ind ? ind->name.en : "?");
+        }
     } else if (n == 1) {
         text_append(&out->vi, "%s chưa gửi báo cáo ", unit->name_vi);
         text_period_vi(&out->vi, newest->period);
@@ -229,21 +238,41 @@ void rule_schedule_evaluate(const struct plan *plan, const struct plan_rule *rul
             text_append(&out->vi, "%s đã gửi báo cáo ", unit->name_vi);
             text_append(&out->en, "%s sent its report for ", unit->name_en);
         }
+        /* "… lúc 19:40 cùng ngày, chậm 2 giờ 40 phút so với hạn (17:00)": the day is
+         * said only when it is not the one just named (the period's, then the arrival's). */
+        const bool same_day = !weekly && rule->u.schedule.cutoff_day_offset == 0
+                              && day == text_local_day(late->due_ms, plan->utc_offset_minutes);
+        int64_t due_day = text_local_day(late->due_ms, plan->utc_offset_minutes);
         text_period_vi(&out->vi, late->period);
         text_append(&out->vi, " lúc ");
         text_clock_time(&out->vi, late->complete_ms, plan->utc_offset_minutes);
-        text_append(&out->vi, " ngày ");
-        text_date_vi(&out->vi, day);
-        text_append(&out->vi, ", muộn ");
-        text_duration_vi(&out->vi, late->complete_ms - late->due_ms);
-        text_append(&out->vi, " so với hạn");
         text_period_en(&out->en, late->period);
         text_append(&out->en, " at ");
         text_clock_time(&out->en, late->complete_ms, plan->utc_offset_minutes);
-        text_append(&out->en, " on ");
-        text_date_en(&out->en, day);
+        if (same_day) {
+            text_append(&out->vi, " cùng ngày");
+            text_append(&out->en, " the same day");
+        } else {
+            text_append(&out->vi, " ngày ");
+            text_date_vi(&out->vi, day);
+            text_append(&out->en, " on ");
+            text_date_en(&out->en, day);
+        }
+        text_append(&out->vi, ", chậm ");
+        text_duration_vi(&out->vi, late->complete_ms - late->due_ms);
+        text_append(&out->vi, " so với hạn (");
+        text_clock_time(&out->vi, late->due_ms, plan->utc_offset_minutes);
         text_append(&out->en, ", ");
         text_duration_en(&out->en, late->complete_ms - late->due_ms);
-        text_append(&out->en, " after the cut-off");
+        text_append(&out->en, " after the cut-off (");
+        text_clock_time(&out->en, late->due_ms, plan->utc_offset_minutes);
+        if (due_day != day) {
+            text_append(&out->vi, " ngày ");
+            text_date_vi(&out->vi, due_day);
+            text_append(&out->en, " on ");
+            text_date_en(&out->en, due_day);
+        }
+        text_append(&out->vi, ")");
+        text_append(&out->en, ")");
     }
 }

@@ -10,18 +10,41 @@ int64_t rule_task_due_end_ms(const struct plan *plan, const struct plan_rule *ru
     return text_day_start_ms(rule->u.task.due_day + 1, plan->utc_offset_minutes);
 }
 
-/* The offices among the assignees (entries that are not unit codes), for the summary:
- * who must act. */
-static void task_offices(const struct plan_rule *rule, struct text *t, const char *lead)
+/* The offices of one role among the assignees (entries that are not unit codes), after
+ * lead: "; hướng dẫn: Phòng Y tế, Trung tâm Y tế quận". Returns how many. */
+static size_t task_offices(const struct plan_rule *rule, enum plan_assignee_role role,
+                           struct text *t, const char *lead)
 {
     const struct plan_task_rule *task = &rule->u.task;
     size_t shown = 0;
     for (size_t i = 0; i < task->assignee_count; i++) {
         const char *a = task->assignees[i];
-        if (a[0] >= '0' && a[0] <= '9')
+        if ((a[0] >= '0' && a[0] <= '9') || task->roles[i] != role)
             continue;
         text_append(t, "%s%s", shown++ ? ", " : lead, a);
     }
+    return shown;
+}
+
+/* Who must do the task and who helps: ". Chủ trì: UBND phường Phúc Xá; hướng dẫn: Phòng
+ * Y tế, Trung tâm Y tế quận; phối hợp: Công an quận." The unit evaluated does its own
+ * task, through its People's Committee; offices marked lead share it. */
+static void task_roles(const struct plan_rule *rule, const struct rule_unit *unit,
+                       struct rule_outcome *out)
+{
+    /* "Phường Phúc Xá" → "UBND phường Phúc Xá": the unit's kind in lower case. */
+    const char *name = unit->name_vi;
+    char first = name[0] >= 'A' && name[0] <= 'Z' ? (char)(name[0] - 'A' + 'a') : name[0];
+    text_append(&out->vi, ". Chủ trì: UBND %c%s", first, name[0] ? name + 1 : "");
+    task_offices(rule, PLAN_ROLE_LEAD, &out->vi, ", ");
+    task_offices(rule, PLAN_ROLE_GUIDE, &out->vi, "; hướng dẫn: ");
+    task_offices(rule, PLAN_ROLE_SUPPORT, &out->vi, "; phối hợp: ");
+    text_append(&out->vi, ".");
+    text_append(&out->en, ". Lead: People's Committee of %s", unit->name_en);
+    task_offices(rule, PLAN_ROLE_LEAD, &out->en, ", ");
+    task_offices(rule, PLAN_ROLE_GUIDE, &out->en, "; guidance: ");
+    task_offices(rule, PLAN_ROLE_SUPPORT, &out->en, "; support: ");
+    text_append(&out->en, ".");
 }
 
 void rule_task_evaluate(const struct plan *plan, const struct plan_rule *rule,
@@ -54,12 +77,11 @@ void rule_task_evaluate(const struct plan *plan, const struct plan_rule *rule,
                 !state                              ? "chưa báo cáo"
                 : strcmp(state, "in_progress") == 0 ? "đang thực hiện"
                                                     : "chưa bắt đầu");
-    task_offices(rule, &out->vi, "; đơn vị thực hiện: ");
     text_append(&out->en, "%s has not completed the task \"%s\" (due ", unit->name_en, name_en);
     text_date_en(&out->en, task->due_day);
     text_append(&out->en, ", %lld day(s) overdue; state: %s)", (long long)days,
                 !state                              ? "not reported"
                 : strcmp(state, "in_progress") == 0 ? "in progress"
                                                     : "not started");
-    task_offices(rule, &out->en, "; responsible: ");
+    task_roles(rule, unit, out);
 }

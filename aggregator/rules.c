@@ -1,6 +1,7 @@
 /* rules.c — what the rule kinds share (contract in rules.h). */
 #include "rules.h"
 
+#include <math.h>
 #include <string.h>
 
 void rule_outcome_init(struct rule_outcome *o, const struct plan_rule *rule)
@@ -33,4 +34,54 @@ void rule_group_en(struct text *t, const char *group)
     else
         text_append(t, "people aged %.*s–%s", (int)strcspn(group, "_"), group,
                     group + strcspn(group, "_") + (group[strcspn(group, "_")] ? 1 : 0));
+}
+
+/* NQ 128/NQ-CP: cấp 1 nguy cơ thấp (xanh), 2 trung bình (vàng), 3 cao (cam), 4 rất cao (đỏ). */
+void rule_level_name_vi(struct text *t, int level, bool short_form)
+{
+    static const char *const risk[] = {"?", "nguy cơ thấp", "nguy cơ trung bình", "nguy cơ cao",
+                                       "nguy cơ rất cao"};
+    text_append(t, "cấp độ %d", level);
+    if (!short_form)
+        text_append(t, " – %s", risk[level >= 1 && level <= 4 ? level : 0]);
+    text_append(t, " (màu %s)", rule_level_color_vi(level));
+}
+
+void rule_level_name_en(struct text *t, int level, bool short_form)
+{
+    static const char *const risk[] = {"?", "low risk", "medium risk", "high risk",
+                                       "very high risk"};
+    text_append(t, "level %d", level);
+    if (!short_form)
+        text_append(t, " – %s", risk[level >= 1 && level <= 4 ? level : 0]);
+    text_append(t, " (%s)", rule_level_color_en(level));
+}
+
+/* One decimal, rounded half up as the level summaries always did. */
+static void rule_rate(struct text *t, double rate, char comma)
+{
+    long long tenths = (long long)floor(rate * 10 + 0.5);
+    text_append(t, "%lld%c%lld", tenths / 10, comma, tenths % 10);
+}
+
+void rule_level_rate_vi(struct text *t, double rate, double per, int window_days)
+{
+    rule_rate(t, rate, ',');
+    text_append(t, " ca/");
+    text_number_vi(t, (int64_t)per);
+    if (window_days == 7)
+        text_append(t, " dân/tuần");
+    else
+        text_append(t, " dân/%d ngày", window_days);
+}
+
+void rule_level_rate_en(struct text *t, double rate, double per, int window_days)
+{
+    rule_rate(t, rate, '.');
+    text_append(t, " cases/");
+    text_number_en(t, (int64_t)per);
+    if (window_days == 7)
+        text_append(t, " people/week");
+    else
+        text_append(t, " people/%d days", window_days);
 }

@@ -113,7 +113,10 @@ void rule_lost_evaluate(const struct plan_rule *rule, const struct rule_unit *un
 /* ---- task: task_overdue ------------------------------------------------------------- */
 
 /* state: the task's state in force for the unit ("done", "in_progress", "not_started")
- * or NULL when never reported. FIRING from the end of the due day while not done. */
+ * or NULL when never reported. FIRING from the end of the due day while not done; the
+ * summary then names who leads the task (the unit's People's Committee: "Chủ trì: UBND
+ * phường Phúc Xá", and offices whose role is lead) apart from the offices that guide it
+ * ("hướng dẫn: Phòng Y tế") and those that support it ("phối hợp: Công an quận"). */
 void rule_task_evaluate(const struct plan *plan, const struct plan_rule *rule,
                         const struct rule_unit *unit, const char *state, int64_t now_ms,
                         struct rule_outcome *out);
@@ -131,6 +134,19 @@ void rule_check_evaluate(const struct plan *plan, const struct plan_rule *rule,
                          const struct rule_unit *unit, const struct rule_series *left,
                          const struct rule_series *right, double right_constant,
                          struct rule_outcome *out);
+
+/* ---- ratio: target_missed ------------------------------------------------------------- */
+
+/* A target per period: numerator / denominator ≥ the rule's target, on the periods both
+ * series have (a period whose denominator is 0 has nothing to count and is met). It is a
+ * target missed, not a data error: the figures are taken as true. FIRING while the latest
+ * such period misses (value: its ratio; target: the rule's), saying e.g. "Phường Phúc Xá:
+ * mới có 3/5 người bệnh nặng, nguy kịch được điều trị theo quy định, chưa đạt chỉ tiêu
+ * 100% (ngày 03/05/2022)" and how many periods in a row have missed; OK once it meets the
+ * target (the summary then says so), or with nothing said while no period has both. */
+void rule_ratio_evaluate(const struct plan *plan, const struct plan_rule *rule,
+                         const struct rule_unit *unit, const struct rule_series *numerator,
+                         const struct rule_series *denominator, struct rule_outcome *out);
 
 /* ---- coverage ------------------------------------------------------------------------ */
 
@@ -192,6 +208,17 @@ void rule_level_evaluate(const struct plan *plan, const struct plan_rule *rule,
 /* "xanh" "vàng" "cam" "đỏ" / "green" "yellow" "orange" "red" for levels 1–4. */
 const char *rule_level_color_vi(int level);
 const char *rule_level_color_en(int level);
+
+/* A level as NQ 128/NQ-CP names it: "cấp độ 3 – nguy cơ cao (màu cam)" / "level 3 – high
+ * risk (orange)"; short, for the level it moved from: "cấp độ 2 (màu vàng)" / "level 2
+ * (yellow)". */
+void rule_level_name_vi(struct text *t, int level, bool short_form);
+void rule_level_name_en(struct text *t, int level, bool short_form);
+
+/* A weekly rate of a level criterion: "200,0 ca/100.000 dân/tuần" / "200.0 cases/100,000
+ * people/week" (window_days other than 7: "/14 ngày", "/14 days"). */
+void rule_level_rate_vi(struct text *t, double rate, double per, int window_days);
+void rule_level_rate_en(struct text *t, double rate, double per, int window_days);
 
 /* Names of a population group for people: "18p" → "18+", "5_11" → "5–11",
  * "total" → "toàn bộ dân số" / "whole population". */

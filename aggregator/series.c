@@ -380,7 +380,8 @@ static const struct rule_point *series_exact(const struct rule_series *s,
     return NULL;
 }
 
-/* A district comparison between two indicators, period by period, over the wards that
+/* A district comparison between two indicators (a check, or a ratio rule's numerator and
+ * denominator), period by period, over the wards that
  * reported both for that period: a ward whose report has not come yet is left out of
  * both sides, so a rolled-up daily count is never compared with a total that includes
  * wards it does not (every afternoon, before the last ward reports). The two series are
@@ -509,6 +510,25 @@ enum wp_err series_evaluate(struct series_cache *c, const struct plan *plan,
             && !plan_population(plan, unit, k->right_population, &people))
             return WP_OK;
         rule_check_evaluate(plan, rule, ru, a, b, (double)people, out);
+        return WP_OK;
+    }
+    case PLAN_RULE_RATIO: {
+        const struct plan_ratio *k = &rule->u.ratio;
+        if (unit == plan->district) {
+            /* As for a check: only the wards that reported both, period by period. */
+            struct rule_series n = {0, NULL}, d = {0, NULL};
+            if ((err = series_district_pair(c, plan, k->numerator, k->denominator, &n, &d))
+                != WP_OK)
+                return err;
+            rule_ratio_evaluate(plan, rule, ru, &n, &d, out);
+            free((void *)n.points);
+            free((void *)d.points);
+            return WP_OK;
+        }
+        if ((err = series_get(c, plan, unit, k->numerator, &a)) != WP_OK
+            || (err = series_get(c, plan, unit, k->denominator, &b)) != WP_OK)
+            return err;
+        rule_ratio_evaluate(plan, rule, ru, a, b, out);
         return WP_OK;
     }
     case PLAN_RULE_COVERAGE: {

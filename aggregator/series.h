@@ -1,5 +1,6 @@
 /* series.h — the value series that coverage, check and level rules look at, per ward or
- * rolled up over the district's wards, and the evaluation of those rules on them.
+ * rolled up over the district's wards, and the evaluation of those rules (and ratio rules)
+ * on them.
  *
  * A ward's series of an indicator is its values in force (current_values), one point per
  * period, ordered by the period's last day. The district's series has a point for every
@@ -8,7 +9,8 @@
  * ward's latest value up to that period (a ward that did not report that day still
  * counts with what it last reported, so a cumulative total never drops for a missing
  * report). A district comparison between two indicators (a check rule) is the
- * exception: for each period it adds up only the wards that reported both, so a
+ * (and a ratio rule's pair) is the exception: for each period it adds up only the wards
+ * that reported both, so a
  * rolled-up daily count is not compared with a total over wards it leaves out.
  *
  * Series are cached across evaluations: several rules read the same indicator of the
@@ -50,7 +52,7 @@ enum wp_err series_get(struct series_cache *cache, const struct plan *plan,
                        const struct plan_unit *unit, const char *indicator,
                        const struct rule_series **out);
 
-/* Evaluates a coverage, check or level rule on unit into *out. A level rule also
+/* Evaluates a coverage, check, ratio or level rule on unit into *out. A level rule also
  * records and publishes the unit's weekly levels through levels (may be NULL). */
 enum wp_err series_evaluate(struct series_cache *cache, const struct plan *plan,
                             const struct plan_rule *rule, const struct plan_unit *unit,

@@ -255,7 +255,8 @@ class Plan:
         for r in self.rules_of("task"):
             if r.get("applies_to", "ward") not in ("ward", "both"):
                 continue
-            codes = [a for a in r.get("assignees", []) if re.fullmatch(r"[0-9]{5}", a)]
+            codes = [a for a in (x if isinstance(x, str) else x["name"]
+                                    for x in r.get("assignees", [])) if re.fullmatch(r"[0-9]{5}", a)]
             if codes and ward not in codes:
                 continue
             out.append(r)

@@ -74,6 +74,17 @@ check → kind data_quality. Units: the wards when applies_to is ward or both; t
   report for the bad period (or the period before it) supersedes the bad value; later, larger values
   leave the pair (P', P) failing.
 
+ratio → kind target_missed: a target per period (severe-treated: severe_treated / severe_active ≥ 1;
+  facilities-on-time: facilities_reported_on_time / facilities_total ≥ 1). A target missed, not a data
+  error. Units as for checks. The unit's periods are those where both indicators have a value for that
+  exact period (district: for each period, the wards that have both for it, each side rolled up over
+  those wards only, by the catalog's rollup: sum or latest add, max takes the largest). A period misses
+  when its denominator is > 0 and numerator < target × denominator; a denominator of 0 has nothing to
+  count and meets it. The alert fires while the unit's latest such period misses (fired by the arrival
+  that made it miss) and resolves at the arrival after which the latest such period meets it; an earlier
+  period that missed does not keep it firing (unlike a check: a past miss is history, not a figure to
+  correct). Until issue 10 these two rules were checks (data_quality).
+
 coverage → kind coverage, phases at_risk (severity warning) and missed (the rule's severity: critical for
   kids-5-11-full, which is what issue 4 says a miss is; booster-18p is "warning" in the plan, but its
   deadline is after the replay, so the two readings never differ here). For a unit at instant t,
@@ -117,7 +128,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 ALERT_KIND = {"coverage": "coverage", "schedule": "report_missing", "task": "task_overdue",
-              "check": "data_quality", "level": "level"}
+              "check": "data_quality", "level": "level", "ratio": "target_missed"}
 
 
 def _day(s):
@@ -168,7 +179,8 @@ class _Plan:
         applies = rule.get("applies_to", "ward")
         out = list(self.wards) if applies in ("ward", "both") else []
         if rule["kind"] == "task" and out:
-            codes = [a for a in rule.get("assignees", []) if re.fullmatch(r"[0-9]{5}", a)]
+            codes = [a for a in (x if isinstance(x, str) else x["name"]
+                                    for x in rule.get("assignees", [])) if re.fullmatch(r"[0-9]{5}", a)]
             if codes:
                 out = [w for w in out if w in codes]
         if applies in ("district", "both"):
@@ -354,6 +366,29 @@ def _check_failures(plan, data, rule, scope):
     return failing
 
 
+def _ratio_latest(plan, data, rule, scope):
+    """(period, numerator, denominator) of the unit's latest period with both, or None."""
+    num, den = rule["numerator"], rule["denominator"]
+    units = plan.wards if scope == "district" else [scope]
+    days = sorted({d for u in units for d in data.periods.get(u, {}).get(num, [])}, reverse=True)
+    for d in days:
+        pairs = [(data.values[u][num][d], data.values[u][den][d]) for u in units
+                 if data.has(u, num, d) and data.has(u, den, d)]
+        if not pairs:
+            continue
+        add = lambda ind, xs: max(xs) if plan.rollup.get(ind, "latest") == "max" else sum(xs)
+        return d, add(num, [p[0] for p in pairs]), add(den, [p[1] for p in pairs])
+    return None
+
+
+def _ratio(plan, data, rule, scope):
+    latest = _ratio_latest(plan, data, rule, scope)
+    if latest is None:
+        return None
+    _, n, d = latest
+    return "firing" if d > 0 and n < float(rule.get("target", 1.0)) * d - 1e-9 else None
+
+
 def _coverage_parts(plan, data, rule, scope, day):
     """(v(D), denominator at D) or None."""
     num = data.value_in_force(scope, rule["numerator"], day)
@@ -498,7 +533,7 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
     data = _Data(plan)
 
     schedules = {r["id"]: _Schedule(plan, r, until) for r in plan.rules if r["kind"] == "schedule"}
-    rules = [r for r in plan.rules if r["kind"] in ("schedule", "task", "check", "coverage")]
+    rules = [r for r in plan.rules if r["kind"] in ("schedule", "task", "check", "ratio", "coverage")]
     # The instants to evaluate: arrivals, midnights, schedule alert instants, task due ends.
     instants, clock = {}, set()
     for r in reports:
@@ -552,6 +587,8 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
                                                           or scope in touched)):
                         checks[key] = _check_failures(plan, data, rule, scope)
                     phase = "firing" if checks[key] else None
+                elif kind == "ratio":
+                    phase = _ratio(plan, data, rule, scope)
                 else:
                     verdict, _ = _coverage(plan, data, rule, scope, t)
                     phase = verdict if verdict in ("at_risk", "missed") else None

@@ -167,13 +167,14 @@ static int alerts_section(const struct alerts_options *o, sqlite3 *db,
         cli_format_short_time(when, sizeof when, since, offset, o->vi);
         cli_format_age(age, sizeof age, o->common.now_ms - since);
         cli_buf_printf(&head, "%s %s (%s) · ", firing ? (o->vi ? "từ" : "since")
-                                                     : (o->vi ? "hết" : "ended"), when, age);
+                                                     : (o->vi ? "khắc phục" : "ended"), when,
+                       age);
         alerts_scope_name(&head, plan, cli_db_text(stmt, 1), cli_db_text(stmt, 4), o->vi);
         cli_buf_printf(&head, " · %s", cli_db_text(stmt, 0));
         if (o->colour)
             cli_buf_puts(out, firing ? alerts_severity_colour(severity) : "\033[32m");
         cli_text_cell(out, firing ? alerts_severity_label(severity, o->vi)
-                                  : (o->vi ? "ĐÃ HẾT" : "RESOLVED"), 13, CLI_LEFT);
+                                  : (o->vi ? "ĐÃ KHẮC PHỤC" : "RESOLVED"), 13, CLI_LEFT);
         if (o->colour)
             cli_buf_puts(out, ALERTS_RESET);
         cli_buf_puts(out, " ");
@@ -210,7 +211,7 @@ static int alerts_run(const struct alerts_options *o)
         cli_format_time(now, sizeof now, o->common.now_ms,
                         plan ? plan->utc_offset_minutes : 7 * 60, o->vi);
         struct cli_buf head = {0};
-        cli_buf_printf(&head, o->vi ? "Cảnh báo đang bật: %d (nghiêm trọng %d, cảnh báo %d"
+        cli_buf_printf(&head, o->vi ? "Cảnh báo chưa xử lý: %d (nghiêm trọng %d, cảnh báo %d"
                                     : "Alerts firing: %d (critical %d, warning %d",
                        firing.total, firing.critical, firing.warning);
         if (firing.info)
@@ -223,7 +224,7 @@ static int alerts_run(const struct alerts_options *o)
             cli_buf_printf(&out, "\n%s", body.data);
         if (o->all) {
             if (o->vi)
-                cli_buf_printf(&out, "\nĐã hết trong %d ngày qua: %d\n", o->days, ended.total);
+                cli_buf_printf(&out, "\nĐã khắc phục trong %d ngày qua: %d\n", o->days, ended.total);
             else
                 cli_buf_printf(&out, "\nResolved in the last %d days: %d\n", o->days,
                                ended.total);

@@ -94,7 +94,7 @@ void report_percent(char *buf, size_t size, double ratio)
     char n[32];
     cli_format_percent(n, sizeof n, ratio, 1, ',');
     /* A percentage is a few characters; a buffer too small gets it cut, never overrun. */
-    if (snprintf(buf, size, "%s %%", n) >= (int)size && size > 0)
+    if (snprintf(buf, size, "%s%%", n) >= (int)size && size > 0)
         buf[size - 1] = '\0';
 }
 
@@ -112,8 +112,9 @@ const char *report_severity_vi(const char *severity)
 
 const char *report_state_vi(const char *state)
 {
-    return strcmp(state, "firing") == 0 ? "bật" : strcmp(state, "resolved") == 0 ? "hết"
-                                                                                  : state;
+    return strcmp(state, "firing") == 0      ? "phát sinh"
+           : strcmp(state, "resolved") == 0 ? "đã khắc phục"
+                                            : state;
 }
 
 const struct report_row *report_scope_row(const struct report *r, const char *scope)
@@ -453,7 +454,7 @@ static void md_reporting_table(const struct report *r, struct cli_buf *out)
         md_text(out, r->figures[f]->name_vi);
         cli_buf_puts(out, " |");
     }
-    cli_buf_puts(out, " Cấp độ dịch | Cảnh báo đang bật |\n|---|---|--:|--:|");
+    cli_buf_puts(out, " Cấp độ dịch | Cảnh báo chưa xử lý |\n|---|---|--:|--:|");
     for (size_t f = 0; f < r->figure_count; f++)
         cli_buf_puts(out, "--:|");
     cli_buf_puts(out, "---|--:|\n");
@@ -576,8 +577,9 @@ int report_firing_total(const struct report *r)
 
 static void md_events(const struct report *r, struct cli_buf *out)
 {
-    cli_buf_printf(out, "Trong tuần: %d lần cảnh báo bật, %d lần hết. Cuối tuần còn %d "
-                   "cảnh báo đang bật.\n", r->fired, r->resolved, report_firing_total(r));
+    cli_buf_printf(out, "Trong tuần: %d cảnh báo phát sinh, %d cảnh báo đã khắc phục. Cuối tuần "
+                   "còn %d cảnh báo chưa xử lý.\n", r->fired, r->resolved,
+                   report_firing_total(r));
     if (!r->event_count)
         return;
     cli_buf_puts(out, "\n| Thời điểm | Mức | Đơn vị | Quy tắc | Trạng thái | Nội dung |\n"

@@ -85,7 +85,7 @@ static void html_reporting(const struct report *r, struct cli_buf *out)
         html_text(out, r->figures[f]->name_vi);
         cli_buf_puts(out, "</th>");
     }
-    cli_buf_puts(out, "<th>Cấp độ dịch</th><th>Cảnh báo đang bật</th></tr></thead>\n<tbody>\n");
+    cli_buf_puts(out, "<th>Cấp độ dịch</th><th>Cảnh báo chưa xử lý</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < r->row_count; i++) {
         const struct report_row *row = &r->rows[i];
         if (i + 1 == r->row_count)
@@ -199,8 +199,8 @@ static void html_charts(const struct report *r, struct cli_buf *out)
 static void html_events(const struct report *r, struct cli_buf *out)
 {
     cli_buf_printf(out, "<section id=\"alerts\">\n<h2>4. Cảnh báo trong tuần</h2>\n"
-                        "<p>Trong tuần: %d lần cảnh báo bật, %d lần hết. Cuối tuần còn %d "
-                        "cảnh báo đang bật.</p>\n", r->fired, r->resolved,
+                        "<p>Trong tuần: %d cảnh báo phát sinh, %d cảnh báo đã khắc phục. Cuối "
+                        "tuần còn %d cảnh báo chưa xử lý.</p>\n", r->fired, r->resolved,
                    report_firing_total(r));
     if (r->event_count) {
         cli_buf_puts(out, "<table class=\"alerts\">\n<thead><tr><th>Thời điểm</th><th>Mức</th>"

@@ -52,7 +52,7 @@ static void svg_axes(const struct report_chart *c, const struct svg_frame *f,
         cli_buf_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                             "stroke=\"#e3e3e3\" stroke-width=\"1\"/>"
                             "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\" "
-                            "fill=\"#555\">%.0f %%</text>\n",
+                            "fill=\"#555\">%.0f%%</text>\n",
                        f->x0, y, f->x1, y, f->x0 - 6, y + 4, v * 100);
     }
     cli_buf_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>"

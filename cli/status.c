@@ -482,7 +482,7 @@ static void status_print(struct status *s, struct cli_buf *out)
     }
     cli_buf_puts(out, "\n");
     if (s->vi)
-        snprintf(line, sizeof line, "Cảnh báo đang bật: %d (%d nghiêm trọng) — xem "
+        snprintf(line, sizeof line, "Cảnh báo chưa xử lý: %d (%d nghiêm trọng) — xem "
                  "`wardpulse alerts`. Phường không có báo cáo trong 26 giờ: %d.",
                  firing, critical, stale);
     else
@@ -491,7 +491,7 @@ static void status_print(struct status *s, struct cli_buf *out)
     cli_text_wrap(out, line, STATUS_WIDTH - 1, 0, false);
     cli_buf_puts(out, "\n");
     status_print_line(out, s->vi ? "Đúng/Đủ: tỉ lệ báo cáo đúng hạn/đầy đủ; Cấp: cấp độ "
-                                   "dịch tuần trước; CB: cảnh báo đang bật."
+                                   "dịch tuần trước; CB: cảnh báo chưa xử lý."
                                  : "OnT/Comp: reports on time/complete; Lvl: epidemic "
                                    "level last week; Al: alerts firing.");
     for (size_t t = 0; t < s->target_count; t++) {

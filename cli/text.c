@@ -247,7 +247,10 @@ void cli_format_percent(char *buf, size_t size, double ratio, int decimals, char
     const char *sign = tenths < 0 ? "-" : "";
     if (tenths < 0)
         tenths = -tenths;
-    snprintf(buf, size, "%s%lld%c%lld", sign, tenths / 10, mark, tenths % 10);
+    if (tenths % 10 == 0)   /* "100", not "100,0": as the aggregator's texts say it */
+        snprintf(buf, size, "%s%lld", sign, tenths / 10);
+    else
+        snprintf(buf, size, "%s%lld%c%lld", sign, tenths / 10, mark, tenths % 10);
 }
 
 /* Days ↔ civil dates in the proleptic Gregorian calendar (H. Hinnant's algorithms). */

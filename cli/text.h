@@ -58,7 +58,8 @@ const char *cli_short_name(const char *name, char *buf, size_t size);
 void cli_format_int(char *buf, size_t size, int64_t n, char sep);
 
 /* ratio → percent with `decimals` (0 or 1) decimals and the decimal mark given, without
- * the sign: 0.715 → "71,5" / "72". buf ≥ 32 bytes. */
+ * the sign: 0.715 → "71,5" / "72"; a whole number has no decimals (1.0 → "100"). buf
+ * ≥ 32 bytes. */
 void cli_format_percent(char *buf, size_t size, double ratio, int decimals, char mark);
 
 /* Calendar. */

@@ -219,9 +219,21 @@ static void fuzz_check_plan(const struct plan *plan)
         case PLAN_RULE_TASK:
             FUZZ_CHECK(plan_task(plan, rule->u.task.task) != NULL, "rule %s: task %s",
                        rule->id, rule->u.task.task);
-            for (size_t i = 0; i < rule->u.task.assignee_count; i++)
+            for (size_t i = 0; i < rule->u.task.assignee_count; i++) {
                 FUZZ_CHECK(rule->u.task.assignees[i] != NULL, "rule %s: assignee", rule->id);
+                FUZZ_CHECK(rule->u.task.roles[i] <= PLAN_ROLE_SUPPORT, "rule %s: role",
+                           rule->id);
+            }
             break;
+        case PLAN_RULE_RATIO: {
+            const struct plan_ratio *r = &rule->u.ratio;
+            fuzz_check_indicator(plan, r->numerator, rule->id);
+            fuzz_check_indicator(plan, r->denominator, rule->id);
+            FUZZ_CHECK(r->target > 0 && r->target <= 1, "rule %s: target %g", rule->id,
+                       r->target);
+            FUZZ_CHECK(r->counted.vi && r->counted.en, "rule %s: counted", rule->id);
+            break;
+        }
         case PLAN_RULE_CHECK: {
             const struct plan_check *c = &rule->u.check;
             fuzz_check_indicator(plan, c->left, rule->id);

@@ -52,8 +52,8 @@ def rule(rid, kind, applies="ward", severity="warning", **fields):
 
 DAILY = rule("daily-report", "schedule", period="daily", cutoff="17:00", grace_minutes=60,
              indicators=["cases_new_community", "deaths"], **{"from": "2022-05-03"})
-TASK = rule("ward-scenario", "task", task="ward-scenario", assignees=["00031", "UBND phường"],
-            due="2022-05-02")
+TASK = rule("ward-scenario", "task", task="ward-scenario",
+            assignees=["00031", {"name": "Phòng Y tế", "role": "guide"}], due="2022-05-02")
 SEVERE = rule("severe-treated", "check", applies="both", severity="critical",
               relation={"left": "severe_treated", "op": ">=", "right": "severe_active"})
 
@@ -61,6 +61,15 @@ SEVERE = rule("severe-treated", "check", applies="both", severity="critical",
 FACILITIES = rule("facilities-on-time", "check", applies="both",
                   relation={"left": "facilities_reported_on_time", "op": ">=",
                             "right": "facilities_total"})
+# The same targets as the ready plan writes them since issue 10: targets per period, whose
+# miss is a target missed (target_missed), not a data error.
+SEVERE_TARGET = rule("severe-treated", "ratio", applies="both", severity="critical",
+                     numerator="severe_treated", denominator="severe_active", target=1.0,
+                     counted={"vi": "người bệnh nặng, nguy kịch được điều trị theo quy định",
+                              "en": "severe or critical patients treated per regulation"})
+FACILITIES_TARGET = rule("facilities-on-time", "ratio", applies="both",
+                         numerator="facilities_reported_on_time", denominator="facilities_total",
+                         target=1.0)
 
 
 def write_plan(tmp, rules):
@@ -163,14 +172,15 @@ def test_report_missing_fires_after_grace_and_a_late_report_resolves_it():
         # 00004 sends only part of its report: still missing an expected indicator.
         s.report("00004", "2022-05-03", {"cases_new_community": 1})
         fired = s.wait_event("daily-report", "00001", "firing")
-        assert fired["summary"]["vi"] == "Phường Phúc Xá chưa gửi báo cáo ngày 03/05/2022 (hạn 17:00)", fired
+        assert fired["summary"]["vi"] == "Phường Phúc Xá chưa gửi báo cáo ngày 03/05/2022 (hạn gửi 17:00)", fired
         assert fired["summary"]["en"] == ("Phuc Xa ward has not sent its report for 3 May 2022 "
                                           "(due 17:00)"), fired
         assert fired["since"] == "2022-05-03T18:00:00+07:00", fired
         assert fired["kind"] == "report_missing" and fired["severity"] == "warning"
         assert fired["value"] == 1 and fired["district"] == "001", fired
         partial = s.wait_event("daily-report", "00004", "firing")
-        assert "còn thiếu 1 chỉ số (Tử vong do COVID-19)" in partial["summary"]["vi"], partial
+        assert partial["summary"]["vi"] == ("Báo cáo ngày 03/05/2022 của Phường Trúc Bạch còn thiếu chỉ "
+                                            "tiêu: Tử vong do COVID-19 (hạn gửi 17:00)"), partial
         # Exactly the two late wards fire, nobody else.
         assert {e["scope"] for e in s.events()} == {"00001", "00004"}, s.events()
         assert set(retained_alerts(s.broker.port)) == {
@@ -180,7 +190,8 @@ def test_report_missing_fires_after_grace_and_a_late_report_resolves_it():
         s.report("00001", "2022-05-03", {"cases_new_community": 5, "deaths": 0})
         resolved = s.wait_event("daily-report", "00001", "resolved")
         assert "Phường Phúc Xá đã gửi báo cáo ngày 03/05/2022 lúc" in resolved["summary"]["vi"], resolved
-        assert "muộn" in resolved["summary"]["vi"], resolved
+        assert "cùng ngày, chậm" in resolved["summary"]["vi"], resolved
+        assert resolved["summary"]["vi"].endswith("so với hạn (17:00)"), resolved
         wait_for(lambda: s.retained_topic("00001", "daily-report") is None, "retained cleared")
         assert set(retained_alerts(s.broker.port)) == {ALERTS + "001/00004/daily-report"}
 
@@ -204,7 +215,8 @@ def test_task_overdue_fires_and_resolves_when_done():
         assert fired["kind"] == "task_overdue" and fired["deadline"] == "2022-05-02", fired
         assert fired["since"] == "2022-05-03T00:00:00+07:00", fired
         assert fired["summary"]["vi"].startswith("Phường Giảng Võ chưa hoàn thành nhiệm vụ"), fired
-        assert "đơn vị thực hiện: UBND phường" in fired["summary"]["vi"], fired
+        assert fired["summary"]["vi"].endswith(". Chủ trì: UBND phường Giảng Võ; hướng dẫn: "
+                                               "Phòng Y tế."), fired
         assert [e["scope"] for e in s.events()] == ["00031"], "only the assignee is tracked"
         s.report("00031", "2022-05-03", {"cases_new_community": 0},
                  tasks={"ward-scenario": "in_progress"})
@@ -237,13 +249,13 @@ def test_data_quality_fires_naming_the_figures_and_a_correction_resolves_it():
         assert ward["kind"] == "data_quality" and ward["severity"] == "critical", ward
         assert ward["value"] == -2, ward
         assert ward["summary"]["vi"] == (
-            "Số liệu của Phường Liễu Giai ngày 03/05/2022 không hợp lệ: \"Người bệnh nặng, nguy "
-            "kịch được điều trị, chăm sóc theo quy định\" (3) phải ≥ \"Người bệnh nặng, nguy "
-            "kịch\" (5)"), ward
+            "Số liệu ngày 03/05/2022 của Phường Liễu Giai chưa hợp lý: \"Người bệnh nặng, nguy "
+            "kịch được điều trị, chăm sóc theo quy định\" (3) nhỏ hơn \"Người bệnh nặng, nguy "
+            "kịch\" (5). Đề nghị rà soát."), ward
         # The district, from its wards rolled up (sum): 5 treated of 7.
         district = s.wait_event("severe-treated", "district", "firing")
         assert "Quận Ba Đình" in district["summary"]["vi"], district
-        assert "(5) phải ≥" in district["summary"]["vi"] and "(7)" in district["summary"]["vi"]
+        assert "(5) nhỏ hơn" in district["summary"]["vi"] and "(7)" in district["summary"]["vi"]
         assert {e["scope"] for e in s.events()} == {"00008", "district"}, s.events()
         assert set(retained_alerts(s.broker.port)) == {
             ALERTS + "001/00008/severe-treated", ALERTS + "001/district/severe-treated"}
@@ -252,6 +264,44 @@ def test_data_quality_fires_naming_the_figures_and_a_correction_resolves_it():
         s.wait_event("severe-treated", "00008", "resolved")
         s.wait_event("severe-treated", "district", "resolved")
         assert retained_alerts(s.broker.port) == {}
+        assert s.agg.stop() == 0, s.agg.output()
+
+
+def test_target_per_period_missed_is_not_a_data_error():
+    with TempDir() as tmp:
+        s = Setup(tmp, [SEVERE_TARGET, FACILITIES_TARGET])
+        # As in the data-quality test: 2 of 2 treated in Nguyễn Trung Trực, 3 of 5 in Liễu Giai.
+        s.report("00008", "2022-05-02", {"facilities_reported_on_time": 3, "facilities_total": 3})
+        s.report("00010", "2022-05-03", {"severe_active": 2, "severe_treated": 2})
+        s.report("00008", "2022-05-03", {"severe_active": 5, "severe_treated": 3})
+        ward = s.wait_event("severe-treated", "00008", "firing")
+        assert ward["kind"] == "target_missed" and ward["severity"] == "critical", ward
+        assert ward["value"] == 0.6 and ward["target"] == 1, ward
+        assert ward["summary"]["vi"] == (
+            "Phường Liễu Giai: mới có 3/5 người bệnh nặng, nguy kịch được điều trị theo quy "
+            "định, chưa đạt chỉ tiêu 100% (ngày 03/05/2022)"), ward
+        assert ward["summary"]["en"] == (
+            "Lieu Giai ward: only 3 of 5 severe or critical patients treated per regulation, "
+            "short of the 100% target (3 May 2022)"), ward
+        assert "rà soát" not in ward["summary"]["vi"], "a target missed is not a data error"
+        # The district: the wards that reported both that day, 5 of 7.
+        district = s.wait_event("severe-treated", "district", "firing")
+        assert district["summary"]["vi"].startswith("Quận Ba Đình: mới có 5/7 "), district
+        # Facilities: 3 of 3, then a day with 2 of 3 (no "counted": the indicator's name).
+        s.report("00008", "2022-05-03", {"facilities_reported_on_time": 2, "facilities_total": 3})
+        late = s.wait_event("facilities-on-time", "00008", "firing")
+        assert late["kind"] == "target_missed" and late["severity"] == "warning", late
+        assert late["summary"]["vi"].startswith("Phường Liễu Giai: mới có 2/3 "), late
+        assert late["summary"]["vi"].endswith(", chưa đạt chỉ tiêu 100% (ngày 03/05/2022)"), late
+        # All treated in the latest period: resolved, saying so.
+        s.report("00008", "2022-05-03", {"severe_active": 5, "severe_treated": 5})
+        resolved = s.wait_event("severe-treated", "00008", "resolved")
+        assert resolved["summary"]["vi"].startswith("Phường Liễu Giai: 5/5 người bệnh nặng"), resolved
+        assert "đạt chỉ tiêu 100%" in resolved["summary"]["vi"], resolved
+        s.wait_event("severe-treated", "district", "resolved")
+        s.wait_event("facilities-on-time", "district", "firing")     # 2 of 3 there too
+        assert set(retained_alerts(s.broker.port)) == {
+            ALERTS + "001/00008/facilities-on-time", ALERTS + "001/district/facilities-on-time"}
         assert s.agg.stop() == 0, s.agg.output()
 
 
@@ -270,7 +320,8 @@ def test_epidemic_level_is_published_and_alerts_when_it_rises():
         fired = s.wait_event("epidemic-level", "00001", "firing")
         assert fired["value"] == 2 and fired["target"] == 2, fired
         assert fired["since"] == "2022-05-02T00:00:00+07:00", fired
-        assert "cấp độ dịch tuần 17/2022 là cấp 2 (vàng)" in fired["summary"]["vi"], fired
+        assert ("cấp độ dịch tuần 17/2022 là cấp độ 2 – nguy cơ trung bình (màu vàng)"
+                in fired["summary"]["vi"]), fired
         ward = wait_for(lambda: levels.payloads("wardpulse/v1/level/001/00001"), "ward level")[-1]
         assert ward["level"] == 2 and ward["week"] == "2022-W17" and ward["color"] == "yellow"
         assert abs(ward["rates"]["cases_new_community"] - 68.97) < 0.01, ward
@@ -303,7 +354,7 @@ def test_coverage_at_risk_says_by_how_much_and_when():
         assert abs(fired["value"] - 556 / 1523) < 1e-4, fired
         vi = fired["summary"]["vi"]
         assert "có nguy cơ không đạt mục tiêu" in vi and "(4 người/ngày)" in vi, vi
-        assert "dự kiến đến hạn đạt 43,9 %" in vi and "thiếu 56,1 điểm %" in vi, vi
+        assert "dự kiến đến hạn đạt 43,9%" in vi and "còn thiếu 56,1 điểm phần trăm" in vi, vi
         assert "(khoảng 855 người)" in vi, vi
         assert "sẽ đạt mục tiêu vào khoảng ngày 31/12/2022" in vi, vi   # 967 more at 4 a day
         # The district (its own figure: 23,588 children; 2,756 vaccinated in the two wards that

@@ -107,8 +107,9 @@ def test_markdown_has_the_14_wards_targets_and_alerts_of_the_week():
     assert "| 1 / 7 |" in silent, silent
     for t in TARGETS:
         assert "### %s (" % t["id"].replace("_", "\\_") in md, t["id"]
-    assert "tuần 19: 38,3 %" in md, md               # district, 5–11, end of W19
-    assert "## 4. Cảnh báo trong tuần" in md and "| bật |" in md, md
+    assert "tuần 19: 38,3%" in md, md                # district, 5–11, end of W19
+    assert "## 4. Cảnh báo trong tuần" in md and "| phát sinh |" in md, md
+    assert "cảnh báo phát sinh" in md and "cảnh báo chưa xử lý" in md, md
     assert "Phường Thành Công chưa gửi báo cáo" in md, md
 
 

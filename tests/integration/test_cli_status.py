@@ -91,7 +91,7 @@ def test_status_one_line_per_ward_in_80_columns_without_escapes():
     for ward, line in lines.items():
         assert line.rstrip().endswith(" %d" % firing.get(ward, 0)), (ward, line, firing)
     total = sum(firing.values())
-    assert "Cảnh báo đang bật: %d" % total in out, out
+    assert "Cảnh báo chưa xử lý: %d" % total in out, out
     # Reporting rates: the late ward is never on time, but complete.
     assert "   0%  " in lines["00031"] or " 0% " in lines["00031"], lines["00031"]
     for rule in ("kids-5-11-full", "booster-18p", "frontline-full"):
@@ -152,24 +152,24 @@ def test_alerts_firing_with_vietnamese_summaries_and_resolved_with_all():
     r = cli("alerts", "--db", setup(), "--plan", PLAN, "--now", NOW, "--config", "/dev/null")
     out = r.stdout
     assert "\x1b" not in out
-    assert out.startswith("Cảnh báo đang bật: %d (nghiêm trọng %d," % (len(firing), critical)), out
+    assert out.startswith("Cảnh báo chưa xử lý: %d (nghiêm trọng %d," % (len(firing), critical)), out
     assert out.count("NGHIÊM TRỌNG  ") == critical, out
     flat = " ".join(out.split())
     for rule, scope, severity, vi, en in firing:
         assert " ".join(vi.split()) in flat, vi            # every summary, wrapped
     assert "Phường Phúc Xá (00001) · epidemic-level" in out, out
-    assert "cấp độ dịch tuần 19/2022 là cấp 4 (đỏ)" in flat, out
+    assert "cấp độ dịch tuần 19/2022 là cấp độ 4 – nguy cơ rất cao (màu đỏ)" in flat, out
     assert all(columns(l) <= 80 for l in out.splitlines()), out
     # Most severe first.
     assert out.index("NGHIÊM TRỌNG") < out.index("CẢNH BÁO  "), out
-    assert "Đã hết" not in out
+    assert "Đã khắc phục" not in out and "ĐÃ KHẮC PHỤC" not in out
 
     resolved = query("SELECT COUNT(*) FROM alerts WHERE state = 'resolved' AND since_ms >= "
                      "strftime('%s', '2022-05-09T08:00:00+07:00') * 1000")[0][0]
     assert resolved > 0
     out = cli("alerts", "--all", "--db", setup(), "--now", NOW, "--config", "/dev/null").stdout
-    assert "Đã hết trong 7 ngày qua: %d" % resolved in out, out
-    assert out.count("ĐÃ HẾT ") == resolved, out
+    assert "Đã khắc phục trong 7 ngày qua: %d" % resolved in out, out
+    assert out.count("ĐÃ KHẮC PHỤC ") == resolved, out
     assert "Phường 00031 · daily-report" in out, out      # no plan: the code stands in
 
     en = cli("alerts", "--lang", "en", "--db", setup(), "--plan", PLAN, "--now", NOW,

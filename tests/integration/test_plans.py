@@ -66,15 +66,15 @@ TARGET_RULES = [
      [("kids-5-11-full", "coverage", {"numerator": "vacc_5_11_dose2_cum", "population": "5_11",
                                       "target": 1.0, "deadline": "2022-08-31"})]),
     ("100 % of severe/critical COVID-19 patients treated per regulation", "I.3.3",
-     [("severe-treated", "check", {"relation": {"left": "severe_treated", "op": ">=",
-                                                "right": "severe_active"}})]),
+     [("severe-treated", "ratio", {"numerator": "severe_treated", "denominator": "severe_active",
+                                   "target": 1.0})]),
     ("frontline forces (incl. community COVID teams) fully vaccinated", "I.3.3",
      [("frontline-full", "coverage", {"numerator": "frontline_staff_vaccinated_full",
                                       "denominator": "frontline_staff", "target": 1.0})]),
     ("100 % of vaccination, testing and treatment facilities update data fully and on time", "I.3.5",
      [("daily-report", "schedule", {"period": "daily", "cutoff": "17:00", "grace_minutes": 60}),
-      ("facilities-on-time", "check", {"relation": {"left": "facilities_reported_on_time", "op": ">=",
-                                                    "right": "facilities_total"}})]),
+      ("facilities-on-time", "ratio", {"numerator": "facilities_reported_on_time",
+                                       "denominator": "facilities_total", "target": 1.0})]),
     ("ward and district build an epidemic scenario, train all forces, have a mobilisation plan", "I.3.2",
      [("ward-scenario", "task", {"task": "ward-scenario"}),
       ("district-scenario", "task", {"task": "district-scenario"}),
@@ -177,6 +177,8 @@ def rule_indicators(rule):
         found += [rule["numerator"]] + ([rule["denominator"]] if "denominator" in rule else [])
     elif kind == "schedule":
         found += rule["indicators"]
+    elif kind == "ratio":
+        found += [rule["numerator"], rule["denominator"]]
     elif kind == "check":
         rel = rule["relation"]
         if "never_decreases" in rel:
@@ -350,11 +352,24 @@ def test_rule_tasks_are_in_the_catalog():
         assert not missing, "plans/%s: task rules whose task is not in catalog.json: %s" % (plan, missing)
 
 
+def assignee_name(who):
+    """An assignee is "00001", "Phòng Y tế" or {"name": …, "role": …}."""
+    return who["name"] if isinstance(who, dict) else who
+
+
+def assignee_role(who):
+    """Its role: as written, else lead for a unit code and support for an office."""
+    if isinstance(who, dict):
+        return who["role"]
+    return "lead" if who.isdigit() else "support"
+
+
 def test_assignees_are_units_or_named_offices():
     for plan in plan_names():
         by_code = unit_map(plan)
         for r in rules(plan):
             for who in r.get("assignees", []):
+                who = assignee_name(who)
                 if who.isdigit():
                     assert who in by_code, "plans/%s rule %s: unit %s not in orgunits" % (plan, r["id"], who)
                     level = by_code[who]["level"]
@@ -506,9 +521,17 @@ def test_ba_dinh_tasks_cover_every_ward_and_name_offices():
     for r in rules("ba-dinh-2022"):
         if r["kind"] != "task":
             continue
-        codes = {a for a in r["assignees"] if a.isdigit()}
-        offices = set(r["assignees"]) - codes
+        names = [assignee_name(a) for a in r["assignees"]]
+        codes = {a for a in names if a.isdigit()}
+        offices = set(names) - codes
         assert offices, "rule %s: name the district office(s) involved" % r["id"]
+        # Who does the task is the unit; the offices guide it or take part (KH III.2, III.3).
+        roles = {assignee_name(a): assignee_role(a) for a in r["assignees"]}
+        assert all(roles[c] == "lead" for c in codes), r["id"]
+        assert all(roles[o] in ("guide", "support") for o in offices), \
+            "rule %s: say whether each office guides or takes part" % r["id"]
+        assert all(isinstance(a, dict) for a in r["assignees"] if assignee_name(a) in offices), \
+            "rule %s: write each office's role" % r["id"]
         if r["applies_to"] == "ward":
             assert codes == set(BA_DINH_WARDS), "rule %s: assignees must be the 14 wards" % r["id"]
         else:

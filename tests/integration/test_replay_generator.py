@@ -598,4 +598,42 @@ def test_oracle_on_a_hand_made_replay():
         ("2022-05-01T18:00:00+07:00", True)], other
 
 
+def test_oracle_ratio_targets_are_targets_missed():
+    """severe-treated and facilities-on-time (issue 10): a target per period, alert kind
+    target_missed, firing while the latest period with both figures misses."""
+    base = {"cases_new_community": 1, "cases_new_quarantined": 0, "f0_active_home": 5, "deaths": 0}
+    reports = [
+        # 10 May: 3 of 5 severe patients treated, 4 of 5 facilities on time: both missed.
+        {"ward": "00001", "period": "2022-05-10", "observed_at": "2022-05-10T16:00:00+07:00",
+         "values": dict(base, severe_active=5, severe_treated=3, facilities_total=5,
+                        facilities_reported_on_time=4)},
+        # 11 May: all five treated; facilities still 4 of 5.
+        {"ward": "00001", "period": "2022-05-11", "observed_at": "2022-05-11T16:00:00+07:00",
+         "values": dict(base, severe_active=5, severe_treated=5, facilities_total=5,
+                        facilities_reported_on_time=4)},
+        # 12 May: nobody severe (nothing to count: met); every facility on time. 10 May's
+        # miss is history, not a figure to correct: it keeps nothing firing.
+        {"ward": "00001", "period": "2022-05-12", "observed_at": "2022-05-12T16:00:00+07:00",
+         "values": dict(base, severe_active=0, severe_treated=0, facilities_total=5,
+                        facilities_reported_on_time=5)},
+    ]
+    res = replay2022_expected.expected_alerts(PLAN_DIR, reports, [],
+                                              until="2022-05-13T00:00:00+07:00")
+    mine = sorted((a["rule"], a["scope"], a["kind"], a["severity"], a["fired_at"],
+                   a["resolved_at"]) for a in res["alerts"]
+                  if a["rule"] in ("severe-treated", "facilities-on-time"))
+    assert mine == sorted([
+        ("severe-treated", "00001", "target_missed", "critical", "2022-05-10T16:00:00+07:00",
+         "2022-05-11T16:00:00+07:00"),
+        ("severe-treated", "district", "target_missed", "critical", "2022-05-10T16:00:00+07:00",
+         "2022-05-11T16:00:00+07:00"),
+        ("facilities-on-time", "00001", "target_missed", "warning", "2022-05-10T16:00:00+07:00",
+         "2022-05-12T16:00:00+07:00"),
+        ("facilities-on-time", "district", "target_missed", "warning",
+         "2022-05-10T16:00:00+07:00", "2022-05-12T16:00:00+07:00"),
+    ]), mine
+    # The figures fit together (treated ≤ severe, on time ≤ facilities): no data error.
+    assert not [a for a in res["alerts"] if a["kind"] == "data_quality"], res["alerts"]
+
+
 run_tests(globals())

@@ -218,7 +218,9 @@ int main(void)
     alerts_publish(a, t0 + 6 * 86400000);
     CHECK(sent_count == 15);
     CHECK(strstr(sent[13].topic, "/00004/") && sent[13].payload[0] == '\0');
-    CHECK_STR(field(sent[14].payload, "summary"), "Đã hết: Phường Trúc Bạch chưa hoàn thành");
+    /* not remedied: no longer tracked */
+    CHECK_STR(field(sent[14].payload, "summary"),
+              "Không còn theo dõi: Phường Trúc Bạch chưa hoàn thành");
     ack_all(a);
 
     /* every transition is in alert_events */
@@ -246,6 +248,15 @@ int main(void)
     CHECK(!alerts_publish_due(a, now + 3600000 + 61000));
     alerts_publish(a, now + 2 * 3600000 + 120000);
     CHECK(sent_count == 17);
+
+    /* resolved by its rule with nothing to say: the firing summary, said remedied */
+    rule_outcome_init(&o, &rule);
+    record(store, a, "00001", &o, now + 3 * 3600000);
+    alerts_publish(a, now + 3 * 3600000);
+    CHECK(sent_count == 19);
+    CHECK_STR(field(sent[18].payload, "summary"),
+              "Đã khắc phục: Phường Phúc Xá lại chưa hoàn thành");
+    CHECK_STR(field(sent[18].payload, "state"), "resolved");
 
     alerts_destroy(&a);
     store_close(&store);

@@ -27,9 +27,10 @@ static const char *ORGUNITS =
     "{\"code\":\"01\",\"level\":\"city\",\"name_vi\":\"Thành phố Hà Nội\"},"
     "{\"code\":\"001\",\"level\":\"district\",\"name_vi\":\"Quận Ba Đình\",\"parent\":\"01\"},"
     "{\"code\":\"00001\",\"level\":\"ward\",\"name_vi\":\"Phường Phúc Xá\",\"name_en\":\"Phuc Xa ward\","
-    " \"parent\":\"001\",\"population\":{\"total\":14500,\"18p\":10875,\"5_11\":1523}},"
+    " \"parent\":\"001\",\"population\":{\"total\":14500,\"18p\":10875,\"5_11\":1523},"
+    " \"population_estimated\":[\"18p\"]},"
     "{\"code\":\"00004\",\"level\":\"ward\",\"name_vi\":\"Phường Trúc Bạch\",\"parent\":\"001\","
-    " \"population\":{\"total\":21300,\"18p\":15975,\"5_11\":2237}}]}";
+    " \"population\":{\"total\":21300,\"18p\":15975,\"5_11\":2237},\"population_estimated\":true}]}";
 
 static const char *CATALOG =
     "{\"v\":1,\"indicators\":["
@@ -56,7 +57,14 @@ static const char *RULES_OK =
     "\"period\":\"daily\",\"cutoff\":\"17:00\",\"grace_minutes\":60,"
     "\"indicators\":[\"cases_new_community\"],\"from\":\"2022-05-01\"},"
     RULE_HEAD("scenario", "task", "ward")
-    "\"task\":\"ward-scenario\",\"assignees\":[\"00001\",\"UBND phường\"],\"due\":\"2022-06-15\"},"
+    "\"task\":\"ward-scenario\",\"assignees\":[\"00001\",\"UBND phường\","
+    "{\"name\":\"Phòng Y tế\",\"role\":\"guide\"},{\"name\":\"00004\",\"role\":\"lead\"}],"
+    "\"due\":\"2022-06-15\"},"
+    RULE_HEAD("ratio", "ratio", "both")
+    "\"numerator\":\"vacc_18p_dose2_cum\",\"denominator\":\"vacc_18p_dose1_cum\",\"target\":0.9,"
+    "\"counted\":{\"vi\":\"người đã tiêm mũi 2\",\"en\":\"people with dose 2\"}},"
+    RULE_HEAD("ratio-plain", "ratio", "ward")
+    "\"numerator\":\"vacc_18p_dose2_cum\",\"denominator\":\"vacc_18p_dose1_cum\",\"target\":1},"
     RULE_HEAD("dose2", "check", "both")
     "\"relation\":{\"left\":\"vacc_18p_dose2_cum\",\"op\":\"<=\",\"right\":\"vacc_18p_dose1_cum\"}},"
     RULE_HEAD("pop", "check", "ward")
@@ -118,7 +126,7 @@ static void test_good_plan(void)
     CHECK(plan->ward_count == 2);
     CHECK_STR(plan->wards[0]->name_en, "Phuc Xa ward");
     CHECK_STR(plan->wards[1]->name_en, "Phường Trúc Bạch");   /* no name_en: name_vi */
-    CHECK(plan->rule_count == 7);
+    CHECK(plan->rule_count == 9);
     const struct plan_rule *r = plan_rule(plan, "kids");
     CHECK(r && r->kind == PLAN_RULE_COVERAGE && r->applies_to == 3);
     CHECK(r && r->u.coverage.trend_days == 14 && r->u.coverage.target == 1.0);
@@ -127,7 +135,26 @@ static void test_good_plan(void)
     CHECK(r && r->u.schedule.cutoff_minute == 17 * 60 && r->u.schedule.grace_minutes == 60);
     CHECK(r && !r->u.schedule.weekly && r->u.schedule.to_day == PLAN_DAY_NONE);
     r = plan_rule(plan, "scenario");
-    CHECK(r && r->u.task.assignee_count == 2 && r->applies_to == PLAN_APPLIES_WARD);
+    CHECK(r && r->u.task.assignee_count == 4 && r->applies_to == PLAN_APPLIES_WARD);
+    /* roles: a code leads, a bare office supports, a written role is kept */
+    CHECK(r && r->u.task.roles[0] == PLAN_ROLE_LEAD && r->u.task.roles[1] == PLAN_ROLE_SUPPORT
+          && r->u.task.roles[2] == PLAN_ROLE_GUIDE && r->u.task.roles[3] == PLAN_ROLE_LEAD);
+    CHECK_STR(r ? r->u.task.assignees[2] : NULL, "Phòng Y tế");
+    CHECK_STR(r ? r->u.task.assignees[3] : NULL, "00004");
+    r = plan_rule(plan, "ratio");
+    CHECK(r && r->kind == PLAN_RULE_RATIO && r->u.ratio.target == 0.9);
+    CHECK_STR(r ? r->u.ratio.numerator : NULL, "vacc_18p_dose2_cum");
+    CHECK_STR(r ? r->u.ratio.denominator : NULL, "vacc_18p_dose1_cum");
+    CHECK_STR(r ? r->u.ratio.counted.vi : NULL, "người đã tiêm mũi 2");
+    r = plan_rule(plan, "ratio-plain");   /* no "counted": the numerator's name */
+    CHECK_STR(r ? r->u.ratio.counted.vi : NULL, "Mũi 2");
+    CHECK_STR(r ? r->u.ratio.counted.en : NULL, "Dose 2");
+    /* population_estimated: a list of groups, or true; a district's sum is an estimate
+     * when any ward's figure is */
+    CHECK(plan_population_estimated(plan, plan->wards[0], "18p"));
+    CHECK(!plan_population_estimated(plan, plan->wards[0], "5_11"));
+    CHECK(plan_population_estimated(plan, plan->wards[1], "total"));
+    CHECK(plan_population_estimated(plan, plan->district, "total"));
     r = plan_rule(plan, "pop");
     CHECK(r && r->u.check.right_population && !r->u.check.right_indicator);
     r = plan_rule(plan, "mono");
@@ -212,6 +239,16 @@ static void test_cross_references(void)
          "\"assignees\":[\"00002\"]}", NULL,
          "plan.json: rules[0].assignees[0]: unit \"00002\" is neither the district nor one of "
          "its wards in orgunits.json"},
+        {RULE_HEAD("a", "task", "ward") "\"task\":\"ward-scenario\",\"due\":\"2022-06-15\","
+         "\"assignees\":[{\"name\":\"00001\",\"role\":\"guide\"}]}", NULL,
+         "plan.json: rules[0].assignees[0]: unit \"00001\" is tracked for the task, so its role "
+         "can only be \"lead\""},
+        {RULE_HEAD("a", "ratio", "both") "\"numerator\":\"severe\",\"denominator\":"
+         "\"vacc_18p_dose1_cum\",\"target\":1}", NULL,
+         "plan.json: rules[0].numerator: indicator \"severe\" is not in catalog.json"},
+        {RULE_HEAD("a", "ratio", "both") "\"numerator\":\"vacc_18p_dose1_cum\",\"denominator\":"
+         "\"vacc_18p_dose1_cum\",\"target\":1}", NULL,
+         "plan.json: rules[0].denominator: \"vacc_18p_dose1_cum\" is the numerator too"},
         {RULE_HEAD("a", "check", "both") "\"relation\":{\"left\":\"vacc_18p_dose1_cum\","
          "\"op\":\"<=\",\"right\":\"severe\"}}", NULL,
          "plan.json: rules[0].relation.right: indicator \"severe\" is not in catalog.json"},

@@ -46,7 +46,8 @@ static const char *ORGUNITS =
     "{\"v\":1,\"units\":[{\"code\":\"01\",\"level\":\"city\",\"name_vi\":\"Hà Nội\"},"
     "{\"code\":\"001\",\"level\":\"district\",\"name_vi\":\"Quận Ba Đình\",\"parent\":\"01\"},"
     "{\"code\":\"00001\",\"level\":\"ward\",\"name_vi\":\"Phường Phúc Xá\",\"parent\":\"001\","
-    "\"population\":{\"total\":20000,\"18p\":15000,\"5_11\":1000}}]}";
+    "\"population\":{\"total\":20000,\"18p\":15000,\"5_11\":1000},"
+    "\"population_estimated\":[\"18p\",\"5_11\"]}]}";
 
 static const char *CATALOG =
     "{\"v\":1,\"indicators\":["
@@ -56,7 +57,9 @@ static const char *CATALOG =
     IND("severe_treated", "Người bệnh nặng được điều trị", "Severe patients treated", "gauge", "latest") ","
     IND("vacc_18p_dose1_cum", "Người 18+ tiêm mũi 1", "People 18+ with dose 1", "cumulative", "latest") ","
     IND("vacc_5_11_dose2_cum", "Trẻ 5-11 tiêm đủ liều", "Children 5-11 fully vaccinated", "cumulative", "latest") ","
-    IND("care_places", "Chỗ chăm sóc", "Care places", "gauge", "latest")
+    IND("care_places", "Chỗ chăm sóc", "Care places", "gauge", "latest") ","
+    IND("facilities_total", "Số cơ sở", "Facilities", "gauge", "latest") ","
+    IND("facilities_on_time", "Số cơ sở báo cáo đúng hạn", "Facilities reporting on time", "daily", "sum")
     "],\"tasks\":[{\"id\":\"ward-scenario\",\"name\":{\"vi\":\"Xây dựng kịch bản\","
     "\"en\":\"Build the scenario\"}}]}";
 
@@ -67,8 +70,15 @@ static const char *RULES =
     RULE("weekly", "schedule", "ward") "\"period\":\"weekly\",\"cutoff\":\"10:00\","
     "\"cutoff_day_offset\":1,\"grace_minutes\":120,\"indicators\":[\"vacc_18p_dose1_cum\"],"
     "\"from\":\"2022-05-02\"},"
-    RULE("scenario", "task", "ward") "\"task\":\"ward-scenario\",\"assignees\":[\"Trạm y tế phường\"],"
-    "\"due\":\"2022-06-15\"},"
+    RULE("scenario", "task", "ward") "\"task\":\"ward-scenario\",\"assignees\":[\"00001\","
+    "{\"name\":\"Phòng Y tế\",\"role\":\"guide\"},{\"name\":\"Trung tâm Y tế quận\",\"role\":\"guide\"},"
+    "\"Công an phường\"],\"due\":\"2022-06-15\"},"
+    RULE("severe-treated", "ratio", "both") "\"numerator\":\"severe_treated\","
+    "\"denominator\":\"severe_active\",\"target\":1.0,\"counted\":{\"vi\":\"người bệnh nặng, nguy "
+    "kịch được điều trị theo quy định\",\"en\":\"severe or critical patients treated per "
+    "regulation\"}},"
+    RULE("on-time-90", "ratio", "ward") "\"numerator\":\"facilities_on_time\","
+    "\"denominator\":\"facilities_total\",\"target\":0.9},"
     RULE("severe", "check", "both") "\"relation\":{\"left\":\"severe_treated\",\"op\":\">=\","
     "\"right\":\"severe_active\"}},"
     RULE("dose1-pop", "check", "ward") "\"relation\":{\"left\":\"vacc_18p_dose1_cum\",\"op\":\"<=\","
@@ -134,7 +144,12 @@ static void test_text(void)
     text_percent_en(&t, 1.0);
     text_append(&t, " ");
     text_points_vi(&t, 0.147);
-    CHECK_STR(t.buf, "03/05/2022 3 May 2022 1.234.567 -12,000 999 71,5 % 100.0 % 14,7 điểm %");
+    text_append(&t, " ");
+    text_points_en(&t, 0.095);
+    text_append(&t, " ");
+    text_percent_vi(&t, 0.6);
+    CHECK_STR(t.buf, "03/05/2022 3 May 2022 1.234.567 -12,000 999 71,5% 100% "
+                     "14,7 điểm phần trăm 9.5 percentage points 60%");
     text_clear(&t);
     text_duration_vi(&t, (2 * 60 + 15) * 60000);
     text_append(&t, "|");
@@ -210,15 +225,17 @@ static void test_schedule(void)
     CHECK(o.state == RULE_FIRING);
     CHECK(o.since_ms == at("2022-05-03T18:00:00+07:00"));
     CHECK(o.has_value && o.value == 1);
-    CHECK_STR(o.vi.buf, "Phường Phúc Xá chưa gửi báo cáo ngày 03/05/2022 (hạn 17:00)");
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá chưa gửi báo cáo ngày 03/05/2022 (hạn gửi 17:00)");
     CHECK_STR(o.en.buf, "Phuc Xa ward has not sent its report for 3 May 2022 (due 17:00)");
 
     /* part of a report */
     slots[2].missing_count = 1;
     slots[2].missing_first = "deaths";
     rule_schedule_evaluate(plan, daily, &PHUC_XA, slots, n, now, &o);
-    CHECK_STR(o.vi.buf, "Phường Phúc Xá gửi báo cáo ngày 03/05/2022 còn thiếu 1 chỉ số (Tử vong) "
-                        "(hạn 17:00)");
+    CHECK_STR(o.vi.buf, "Báo cáo ngày 03/05/2022 của Phường Phúc Xá còn thiếu chỉ tiêu: Tử vong "
+                        "(hạn gửi 17:00)");
+    CHECK_STR(o.en.buf, "The report of Phuc Xa ward for 3 May 2022 lacks an indicator: Deaths "
+                        "(due 17:00)");
 
     /* several days */
     slots[1].complete_ms = 0;
@@ -228,7 +245,7 @@ static void test_schedule(void)
     CHECK(o.value == 2);
     CHECK(o.since_ms == at("2022-05-02T18:00:00+07:00"));   /* the oldest missing */
     CHECK_STR(o.vi.buf, "Phường Phúc Xá chưa gửi báo cáo 2 ngày: 02/05/2022, 03/05/2022 "
-                        "(hạn 17:00 mỗi ngày)");
+                        "(hạn gửi 17:00 mỗi ngày)");
     CHECK_STR(o.en.buf, "Phuc Xa ward has not sent its reports for 2 days: 2 May 2022, 3 May 2022 "
                         "(due 17:00 each day)");
     n = rule_schedule_slots(plan, daily, PLAN_DAY_NONE, at("2022-05-10T18:00:00+07:00"), slots, 16);
@@ -244,8 +261,10 @@ static void test_schedule(void)
     slots[2].complete_ms = at("2022-05-03T19:40:00+07:00");
     rule_schedule_evaluate(plan, daily, &PHUC_XA, slots, n, at("2022-05-03T21:00:00+07:00"), &o);
     CHECK(o.state == RULE_OK);
-    CHECK_STR(o.vi.buf, "Phường Phúc Xá đã gửi báo cáo ngày 03/05/2022 lúc 19:40 ngày 03/05/2022, "
-                        "muộn 2 giờ 40 phút so với hạn");
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá đã gửi báo cáo ngày 03/05/2022 lúc 19:40 cùng ngày, "
+                        "chậm 2 giờ 40 phút so với hạn (17:00)");
+    CHECK_STR(o.en.buf, "Phuc Xa ward sent its report for 3 May 2022 at 19:40 the same day, "
+                        "2 h 40 min after the cut-off (17:00)");
 
     /* An episode of two missing days: 2 May missing from 18:00 on 2 May until 19:00 on
      * 3 May, 3 May from 18:00 until 19:40. The report that ended it names both. */
@@ -253,9 +272,9 @@ static void test_schedule(void)
     rule_schedule_evaluate(plan, daily, &PHUC_XA, slots, n, at("2022-05-03T21:00:00+07:00"), &o);
     CHECK(o.state == RULE_OK);
     CHECK_STR(o.vi.buf, "Phường Phúc Xá đã gửi đủ báo cáo 2 ngày còn thiếu; báo cáo cuối cùng, "
-                        "ngày 03/05/2022 lúc 19:40 ngày 03/05/2022, muộn 2 giờ 40 phút so với hạn");
+                        "ngày 03/05/2022 lúc 19:40 cùng ngày, chậm 2 giờ 40 phút so với hạn (17:00)");
     CHECK_STR(o.en.buf, "Phuc Xa ward has sent its reports for the 2 missing days; the last, "
-                        "3 May 2022 at 19:40 on 3 May 2022, 2 h 40 min after the cut-off");
+                        "3 May 2022 at 19:40 the same day, 2 h 40 min after the cut-off (17:00)");
     /* A late day long before, closed before this episode began, is not part of it. */
     slots[1].complete_ms = at("2022-05-02T19:00:00+07:00");
     slots[0].complete_ms = at("2022-05-01T19:00:00+07:00");
@@ -274,7 +293,7 @@ static void test_schedule(void)
     rule_schedule_evaluate(plan, weekly, &PHUC_XA, slots, n, now, &o);
     CHECK(o.state == RULE_FIRING && o.since_ms == at("2022-05-16T12:00:00+07:00"));
     CHECK_STR(o.vi.buf, "Phường Phúc Xá chưa gửi báo cáo tuần 19/2022 (09/05–15/05/2022) "
-                        "(hạn 10:00 ngày 16/05/2022)");
+                        "(hạn gửi 10:00 ngày 16/05/2022)");
     CHECK(rule_schedule_due_ms(plan, weekly, day("2022-05-15")) == at("2022-05-16T10:00:00+07:00"));
 }
 
@@ -291,12 +310,17 @@ static void test_task(void)
     CHECK(o.state == RULE_FIRING && o.value == 3);
     CHECK(o.since_ms == at("2022-06-16T00:00:00+07:00"));
     CHECK(o.deadline_day == day("2022-06-15"));
+    /* Who must do it, apart from who guides it. */
     CHECK_STR(o.vi.buf, "Phường Phúc Xá chưa hoàn thành nhiệm vụ \"Xây dựng kịch bản\" (hạn "
-                        "15/06/2022, quá hạn 3 ngày; trạng thái: đang thực hiện); đơn vị thực "
-                        "hiện: Trạm y tế phường");
+                        "15/06/2022, quá hạn 3 ngày; trạng thái: đang thực hiện). Chủ trì: UBND "
+                        "phường Phúc Xá; hướng dẫn: Phòng Y tế, Trung tâm Y tế quận; phối hợp: "
+                        "Công an phường.");
     CHECK_STR(o.en.buf, "Phuc Xa ward has not completed the task \"Build the scenario\" (due "
-                        "15 Jun 2022, 3 day(s) overdue; state: in progress); responsible: "
-                        "Trạm y tế phường");
+                        "15 Jun 2022, 3 day(s) overdue; state: in progress). Lead: People's "
+                        "Committee of Phuc Xa ward; guidance: Phòng Y tế, Trung tâm Y tế quận; "
+                        "support: Công an phường.");
+    CHECK(r->u.task.assignee_count == 4 && r->u.task.roles[0] == PLAN_ROLE_LEAD
+          && r->u.task.roles[1] == PLAN_ROLE_GUIDE && r->u.task.roles[3] == PLAN_ROLE_SUPPORT);
     rule_task_evaluate(plan, r, &PHUC_XA, "done", at("2022-06-18T08:00:00+07:00"), &o);
     CHECK(o.state == RULE_OK);
     CHECK_STR(o.vi.buf, "Phường Phúc Xá đã hoàn thành nhiệm vụ \"Xây dựng kịch bản\"");
@@ -330,10 +354,11 @@ static void test_check(void)
     rule_check_evaluate(plan, severe, &PHUC_XA, &left, &right, 0, &o);
     CHECK(o.state == RULE_FIRING && o.value == -2);
     CHECK(o.severity == PLAN_SEVERITY_WARNING);
-    CHECK_STR(o.vi.buf, "Số liệu của Phường Phúc Xá ngày 03/05/2022 không hợp lệ: \"Người bệnh "
-                        "nặng được điều trị\" (3) phải ≥ \"Người bệnh nặng\" (5)");
-    CHECK_STR(o.en.buf, "Figures of Phuc Xa ward for 3 May 2022 do not add up: \"Severe patients "
-                        "treated\" (3) must be ≥ \"Severe patients\" (5)");
+    /* a data error, said as one, with a request to review */
+    CHECK_STR(o.vi.buf, "Số liệu ngày 03/05/2022 của Phường Phúc Xá chưa hợp lý: \"Người bệnh "
+                        "nặng được điều trị\" (3) nhỏ hơn \"Người bệnh nặng\" (5). Đề nghị rà soát.");
+    CHECK_STR(o.en.buf, "Figures of Phuc Xa ward for 3 May 2022 look wrong: \"Severe patients "
+                        "treated\" (3) is less than \"Severe patients\" (5). Please review.");
     treated[1].value = 6;   /* corrected */
     rule_check_evaluate(plan, severe, &PHUC_XA, &left, &right, 0, &o);
     CHECK(o.state == RULE_OK);
@@ -341,7 +366,7 @@ static void test_check(void)
     treated[2].value = 0;
     rule_check_evaluate(plan, severe, &PHUC_XA, &left, &right, 0, &o);
     CHECK_CONTAINS(o.vi.buf, "ngày 04/05/2022");   /* the latest is shown */
-    CHECK_CONTAINS(o.vi.buf, "; và 1 kỳ báo cáo khác");
+    CHECK_CONTAINS(o.vi.buf, "; và 1 kỳ báo cáo khác. Đề nghị rà soát.");
 
     const struct plan_rule *pop = plan_rule(plan, "dose1-pop");
     struct rule_point dose1[] = {point("2022-05-02", 14000), point("2022-05-03", 15100),
@@ -349,20 +374,80 @@ static void test_check(void)
     struct rule_series d1 = {3, dose1};
     rule_check_evaluate(plan, pop, &PHUC_XA, &d1, NULL, 15000, &o);
     CHECK(o.state == RULE_FIRING && o.value == 100);
-    CHECK_STR(o.vi.buf, "Số liệu của Phường Phúc Xá ngày 03/05/2022 không hợp lệ: \"Người 18+ "
-                        "tiêm mũi 1\" (15.100) phải ≤ dân số (người từ 18 tuổi) (15.000)");
-    CHECK_CONTAINS(o.en.buf, "must be ≤ the population (people aged 18+) (15,000)");
+    CHECK_STR(o.vi.buf, "Số liệu ngày 03/05/2022 của Phường Phúc Xá chưa hợp lý: \"Người 18+ "
+                        "tiêm mũi 1\" (15.100) lớn hơn dân số từ 18 tuổi (15.000, số ước tính). "
+                        "Đề nghị rà soát.");
+    CHECK_CONTAINS(o.en.buf, "is greater than the population aged 18+ (15,000, an estimate). "
+                             "Please review.");
 
     const struct plan_rule *mono = plan_rule(plan, "dose1-mono");
     rule_check_evaluate(plan, mono, &PHUC_XA, &d1, NULL, 0, &o);
     CHECK(o.state == RULE_FIRING && o.value == -200);
-    CHECK_STR(o.vi.buf, "Số liệu của Phường Phúc Xá không hợp lệ: số cộng dồn \"Người 18+ tiêm "
-                        "mũi 1\" giảm từ 15.100 (ngày 03/05/2022) xuống 14.900 (ngày 04/05/2022)");
-    CHECK_STR(o.en.buf, "Figures of Phuc Xa ward do not add up: the cumulative count \"People 18+ "
-                        "with dose 1\" went down from 15,100 (3 May 2022) to 14,900 (4 May 2022)");
+    CHECK_STR(o.vi.buf, "Số liệu của Phường Phúc Xá chưa hợp lý: số cộng dồn \"Người 18+ tiêm "
+                        "mũi 1\" giảm từ 15.100 (ngày 03/05/2022) xuống 14.900 (ngày 04/05/2022). "
+                        "Đề nghị rà soát.");
+    CHECK_STR(o.en.buf, "Figures of Phuc Xa ward look wrong: the cumulative count \"People 18+ "
+                        "with dose 1\" went down from 15,100 (3 May 2022) to 14,900 (4 May 2022). "
+                        "Please review.");
     dose1[2].value = 15200;   /* a corrected report */
     rule_check_evaluate(plan, mono, &PHUC_XA, &d1, NULL, 0, &o);
     CHECK(o.state == RULE_OK);
+}
+
+/* ---- ratio: a target per period ------------------------------------------------------- */
+
+static void test_ratio(void)
+{
+    struct rule_outcome o;
+    const struct plan_rule *severe = plan_rule(plan, "severe-treated");
+    CHECK(severe && severe->kind == PLAN_RULE_RATIO);
+    CHECK_STR(plan_rule_kind_name(severe->kind), "ratio");
+    /* 3 of 5 treated on 3 May: a target missed, not a data error. */
+    struct rule_point treated[] = {point("2022-05-02", 5), point("2022-05-03", 3)};
+    struct rule_point active[] = {point("2022-05-01", 9), point("2022-05-02", 5),
+                                  point("2022-05-03", 5)};
+    struct rule_series num = {2, treated}, den = {3, active};
+    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num, &den, &o);
+    CHECK(o.state == RULE_FIRING && o.severity == PLAN_SEVERITY_WARNING);
+    CHECK(o.has_value && fabs(o.value - 0.6) < 1e-9 && o.has_target && o.target == 1.0);
+    CHECK(o.deadline_day == PLAN_DAY_NONE);
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá: mới có 3/5 người bệnh nặng, nguy kịch được điều trị theo "
+                        "quy định, chưa đạt chỉ tiêu 100% (ngày 03/05/2022)");
+    CHECK_STR(o.en.buf, "Phuc Xa ward: only 3 of 5 severe or critical patients treated per "
+                        "regulation, short of the 100% target (3 May 2022)");
+    /* two periods in a row */
+    treated[0].value = 4;
+    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num, &den, &o);
+    CHECK_CONTAINS(o.vi.buf, "(ngày 03/05/2022); chưa đạt 2 kỳ báo cáo liên tiếp");
+    CHECK_CONTAINS(o.en.buf, "; short for 2 periods in a row");
+    /* the latest period meets it: resolved, and said so */
+    treated[1].value = 5;
+    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num, &den, &o);
+    CHECK(o.state == RULE_OK && o.value == 1.0);
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá: 5/5 người bệnh nặng, nguy kịch được điều trị theo quy "
+                        "định, đạt chỉ tiêu 100% (ngày 03/05/2022)");
+    /* nobody severe: nothing to count, met, nothing said */
+    active[2].value = 0;
+    treated[1].value = 0;
+    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num, &den, &o);
+    CHECK(o.state == RULE_OK && !o.has_value && o.vi.len == 0);
+    /* no period with both figures: nothing said */
+    struct rule_series none = {0, NULL};
+    rule_ratio_evaluate(plan, severe, &PHUC_XA, &none, &den, &o);
+    CHECK(o.state == RULE_OK && o.vi.len == 0);
+
+    /* A 90% target: 9 of 10 meets it (no rounding trap), 8 of 10 misses; the share is said,
+     * and without "counted" the numerator's name is. */
+    const struct plan_rule *on_time = plan_rule(plan, "on-time-90");
+    struct rule_point on[] = {point("2022-05-03", 9)}, total[] = {point("2022-05-03", 10)};
+    struct rule_series s_on = {1, on}, s_total = {1, total};
+    rule_ratio_evaluate(plan, on_time, &PHUC_XA, &s_on, &s_total, &o);
+    CHECK(o.state == RULE_OK);
+    on[0].value = 8;
+    rule_ratio_evaluate(plan, on_time, &PHUC_XA, &s_on, &s_total, &o);
+    CHECK(o.state == RULE_FIRING);
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá: mới có 8/10 Số cơ sở báo cáo đúng hạn (80%), chưa đạt "
+                        "chỉ tiêu 90% (ngày 03/05/2022)");
 }
 
 /* ---- coverage ------------------------------------------------------------------------ */
@@ -382,14 +467,14 @@ static void test_coverage(void)
     /* 61 days left × 5 = 305 → 905 = 90.5 %, 9.5 points (95 people) short; the target
      * (400 more) at 5 a day: 80 days after 1 Jul = 19 Sep. */
     CHECK_STR(o.vi.buf, "Phường Phúc Xá có nguy cơ không đạt mục tiêu \"Quy tắc kids\" (mục tiêu "
-                        "100,0 % đến hết ngày 31/08/2022): đạt 60,0 % ngày 01/07/2022; với tốc độ "
-                        "14 ngày qua (5 người/ngày) dự kiến đến hạn đạt 90,5 %, thiếu 9,5 điểm % "
-                        "(khoảng 95 người); sẽ đạt mục tiêu vào khoảng ngày 19/09/2022");
+                        "100% đến hết ngày 31/08/2022): đạt 60% ngày 01/07/2022; với tốc độ "
+                        "14 ngày qua (5 người/ngày) dự kiến đến hạn đạt 90,5%, còn thiếu 9,5 điểm "
+                        "phần trăm (khoảng 95 người); sẽ đạt mục tiêu vào khoảng ngày 19/09/2022");
     CHECK_STR(o.en.buf, "Phuc Xa ward is at risk of missing the target \"Rule kids\" (target "
-                        "100.0 % by the end of 31 Aug 2022): 60.0 % on 1 Jul 2022; at the pace of "
-                        "the last 14 days (5 people a day) it would reach 90.5 % by the deadline, "
-                        "9.5 points (about 95 people) short; it would reach the target around "
-                        "19 Sep 2022");
+                        "100% by the end of 31 Aug 2022): 60% on 1 Jul 2022; at the pace of "
+                        "the last 14 days (5 people a day) it would reach 90.5% by the deadline, "
+                        "9.5 percentage points (about 95 people) short; it would reach the target "
+                        "around 19 Sep 2022");
     /* a faster pace is not at risk */
     pts[3].value = 800;
     rule_coverage_evaluate(plan, kids, &PHUC_XA, &s, 1000, at("2022-07-01T20:00:00+07:00"), &o);
@@ -398,7 +483,7 @@ static void test_coverage(void)
     pts[3].value = 530;
     rule_coverage_evaluate(plan, kids, &PHUC_XA, &s, 1000, at("2022-07-01T20:00:00+07:00"), &o);
     CHECK(o.state == RULE_FIRING);
-    CHECK_CONTAINS(o.vi.buf, "không tăng trong 14 ngày qua; thiếu 470 người");
+    CHECK_CONTAINS(o.vi.buf, "không tăng trong 14 ngày qua; còn thiếu 470 người");
     /* too little history (nothing in force 14 days before today): nothing said */
     struct rule_series one = {1, pts};
     rule_coverage_evaluate(plan, kids, &PHUC_XA, &one, 1000, at("2022-06-23T20:00:00+07:00"), &o);
@@ -415,9 +500,9 @@ static void test_coverage(void)
     CHECK(o.state == RULE_FIRING && o.severity == PLAN_SEVERITY_CRITICAL);
     CHECK(o.since_ms == at("2022-09-01T00:00:00+07:00"));
     CHECK(fabs(o.value - 0.96) < 1e-9);
-    CHECK_STR(o.vi.buf, "Phường Phúc Xá không đạt mục tiêu \"Quy tắc kids\" (mục tiêu 100,0 % "
-                        "đến hết ngày 31/08/2022): đến hạn đạt 95,0 %, thiếu 5,0 điểm %; hiện nay "
-                        "96,0 %");
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá không đạt mục tiêu \"Quy tắc kids\" (mục tiêu 100% "
+                        "đến hết ngày 31/08/2022): đến hạn đạt 95%, còn thiếu 5 điểm phần trăm; "
+                        "hiện nay 96%");
     /* met: resolves, even late */
     late[2].value = 1000;
     rule_coverage_evaluate(plan, kids, &PHUC_XA, &l, 1000, at("2022-09-06T09:00:00+07:00"), &o);
@@ -480,12 +565,16 @@ static void test_level(void)
     rule_level_evaluate(plan, r, &PHUC_XA, weeks, 3, &o);
     CHECK(o.state == RULE_FIRING && o.value == 3 && o.target == 3);
     CHECK(o.since_ms == at("2022-05-23T00:00:00+07:00"));
-    CHECK_STR(o.vi.buf, "Phường Phúc Xá: cấp độ dịch tuần 20/2022 là cấp 3 (cam), tăng từ cấp 2 "
-                        "(vàng); Ca mắc mới trong cộng đồng: 200,0 trên 100.000 dân trong 7 ngày "
-                        "(tiêu chí QĐ 218/QĐ-BYT)");
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá: cấp độ dịch tuần 20/2022 là cấp độ 3 – nguy cơ cao (màu "
+                        "cam), tăng từ cấp độ 2 (màu vàng); Ca mắc mới trong cộng đồng: 200,0 "
+                        "ca/100.000 dân/tuần (tiêu chí QĐ 218/QĐ-BYT)");
+    CHECK_STR(o.en.buf, "Phuc Xa ward: epidemic level in week 20 of 2022 is level 3 – high risk "
+                        "(orange), up from level 2 (yellow); New community cases: 200.0 "
+                        "cases/100,000 people/week (criteria of QĐ 218/QĐ-BYT)");
     rule_level_evaluate(plan, r, &PHUC_XA, weeks, 5, &o);
     CHECK(o.state == RULE_OK);
-    CHECK_CONTAINS(o.en.buf, "is 1 (green), down from 3 (orange)");
+    CHECK_CONTAINS(o.en.buf, "is level 1 – low risk (green), down from level 3 (orange)");
+    CHECK_CONTAINS(o.vi.buf, ", dưới mức cảnh báo (cấp độ 3)");
 
     /* capacity unmet: one level up */
     care[0].value = 10;   /* 5 per 10,000 */
@@ -507,6 +596,7 @@ int main(void)
     test_schedule();
     test_task();
     test_check();
+    test_ratio();
     test_coverage();
     test_level();
     plan_free(&plan);
