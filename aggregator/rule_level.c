@@ -15,6 +15,22 @@ const char *rule_level_color_en(int level)
     return names[level >= 1 && level <= 4 ? level : 0];
 }
 
+void rule_level_name_vi(struct text *t, int level)
+{
+    static const char *const risks[] = {"?", "nguy cơ thấp", "nguy cơ trung bình",
+                                        "nguy cơ cao", "nguy cơ rất cao"};
+    text_append(t, "cấp độ %d – %s (màu %s)", level, risks[level >= 1 && level <= 4 ? level : 0],
+                rule_level_color_vi(level));
+}
+
+void rule_level_name_en(struct text *t, int level)
+{
+    static const char *const risks[] = {"?", "low risk", "medium risk", "high risk",
+                                        "very high risk"};
+    text_append(t, "level %d – %s (%s)", level, risks[level >= 1 && level <= 4 ? level : 0],
+                rule_level_color_en(level));
+}
+
 static int64_t level_monday(int64_t day)
 {
     return day - ((day + 3) % 7 + 7) % 7;
@@ -51,6 +67,19 @@ static int level_condition(const struct plan_level_condition *c, const struct le
     return 1;
 }
 
+/* Days of [start, end] that some point of s covers. */
+static int level_days_covered(const struct rule_series *s, int64_t start, int64_t end)
+{
+    int covered = 0;
+    for (int64_t day = start; day <= end; day++)
+        for (size_t k = 0; s && k < s->count; k++)
+            if (s->points[k].first_day <= day && day <= s->points[k].last_day) {
+                covered++;
+                break;
+            }
+    return covered;
+}
+
 /* One week; false when it cannot be known. */
 static bool level_week_compute(const struct plan_level_version *v,
                                const struct level_data *data, int previous,
@@ -70,13 +99,20 @@ static bool level_week_compute(const struct plan_level_version *v,
                 seen = true;
             }
         w->rates[c] = -1;
+        w->counts[c] = (int64_t)sum;
+        if (crit->expected_daily) {
+            int missing = v->window_days - level_days_covered(s, start, end);
+            if (missing > w->missing_days)
+                w->missing_days = missing;
+        }
         if (!seen || !data->population(data->ctx, crit->population, &people) || people <= 0)
             continue;
         any = true;
         w->rates[c] = sum / people * crit->per;
         int lvl = 1;
-        for (int t = 0; t < 3; t++)
-            lvl += w->rates[c] >= crit->thresholds[t];
+        if (sum >= (double)crit->min_count)
+            for (int t = 0; t < 3; t++)
+                lvl += w->rates[c] >= crit->thresholds[t];
         if (lvl > base || (lvl == base && w->rates[w->dominant] < 0)) {
             base = lvl;
             w->dominant = c;
@@ -84,15 +120,28 @@ static bool level_week_compute(const struct plan_level_version *v,
     }
     if (!any)
         return false;
+    w->transmission = base;
     int level = base;
+    if (v->matrix_columns > 0) {
+        size_t unmet = 0;
+        for (size_t c = 0; c < v->condition_count; c++)
+            if (v->conditions[c].in_matrix && level_condition(&v->conditions[c], data, end) != 1)
+                unmet++;
+        if (unmet >= v->matrix_columns)
+            unmet = v->matrix_columns - 1;
+        level = v->matrix[base - 1][unmet];
+    }
     for (size_t c = 0; c < v->condition_count; c++)
-        if (!v->conditions[c].no_lowering && level_condition(&v->conditions[c], data, end) == 0
-            && level < 4)
+        if (!v->conditions[c].no_lowering && !v->conditions[c].in_matrix
+            && level_condition(&v->conditions[c], data, end) == 0 && level < 4)
             level++;
     for (size_t c = 0; c < v->condition_count; c++)
         if (v->conditions[c].no_lowering && level_condition(&v->conditions[c], data, end) == 0
             && level < previous)
             level = previous;
+    /* Missing days can hide events, never add them: the figures there are a floor. */
+    if (w->missing_days > 0 && level < previous)
+        level = previous;
     w->level = level;
     w->previous = previous;
     w->version = v;
@@ -146,6 +195,28 @@ size_t rule_level_weeks(const struct plan *plan, const struct plan_rule *rule,
     return n;
 }
 
+/* "200,0 ca/100.000 dân/tuần" / "200.0 per 100,000 people per week". */
+static void level_rate_text(const struct plan *plan, const struct plan_level_version *v,
+                            size_t c, const struct level_week *w, struct rule_outcome *out)
+{
+    const struct plan_level_criterion *crit = &v->criteria[c];
+    const struct plan_indicator *ind = plan_indicator(plan, crit->indicator);
+    long long tenths = (long long)(w->rates[c] * 10 + 0.5);
+    text_append(&out->vi, "%s: %lld,%lld ca/", ind ? ind->name.vi : crit->indicator,
+                tenths / 10, tenths % 10);
+    text_number_vi(&out->vi, (int64_t)crit->per);
+    text_append(&out->en, "%s: %lld.%lld per ", ind ? ind->name.en : crit->indicator,
+                tenths / 10, tenths % 10);
+    text_number_en(&out->en, (int64_t)crit->per);
+    if (v->window_days == 7) {
+        text_append(&out->vi, " dân/tuần");
+        text_append(&out->en, " people per week");
+    } else {
+        text_append(&out->vi, " dân/%d ngày", v->window_days);
+        text_append(&out->en, " people in %d days", v->window_days);
+    }
+}
+
 void rule_level_evaluate(const struct plan *plan, const struct plan_rule *rule,
                          const struct rule_unit *unit, const struct level_week *weeks,
                          size_t count, struct rule_outcome *out)
@@ -157,33 +228,41 @@ void rule_level_evaluate(const struct plan *plan, const struct plan_rule *rule,
     const struct plan_level_version *v = w->version;
     int alert_at = rule->u.level.alert_at_level;
     out->has_value = out->has_target = true;
+    out->value_is_news = true;
     out->value = w->level;
     out->target = alert_at;
     int week_no = (w->week[6] - '0') * 10 + (w->week[7] - '0');
-    text_append(&out->vi, "%s: cấp độ dịch tuần %d/%.4s là cấp %d (%s)", unit->name_vi,
-                week_no, w->week, w->level, rule_level_color_vi(w->level));
-    text_append(&out->en, "%s: epidemic level in week %d of %.4s is %d (%s)", unit->name_en,
-                week_no, w->week, w->level, rule_level_color_en(w->level));
+    text_append(&out->vi, "%s: cấp độ dịch tuần %d/%.4s là ", unit->name_vi, week_no, w->week);
+    text_append(&out->en, "%s: epidemic level in week %d of %.4s is ", unit->name_en, week_no,
+                w->week);
+    if (w->missing_days > 0) {
+        text_append(&out->vi, "ít nhất ");
+        text_append(&out->en, "at least ");
+    }
+    rule_level_name_vi(&out->vi, w->level);
+    rule_level_name_en(&out->en, w->level);
     if (w->previous > 0 && w->previous != w->level) {
         bool up = w->level > w->previous;
-        text_append(&out->vi, ", %s từ cấp %d (%s)", up ? "tăng" : "giảm", w->previous,
-                    rule_level_color_vi(w->previous));
-        text_append(&out->en, ", %s from %d (%s)", up ? "up" : "down", w->previous,
-                    rule_level_color_en(w->previous));
+        text_append(&out->vi, ", %s từ cấp độ %d", up ? "tăng" : "giảm", w->previous);
+        text_append(&out->en, ", %s from level %d", up ? "up" : "down", w->previous);
     }
     size_t d = w->dominant;
     if (d < v->criterion_count && w->rates[d] >= 0) {
-        const struct plan_level_criterion *c = &v->criteria[d];
-        const struct plan_indicator *ind = plan_indicator(plan, c->indicator);
-        long long tenths = (long long)(w->rates[d] * 10 + 0.5);
-        text_append(&out->vi, "; %s: %lld,%lld trên ", ind ? ind->name.vi : c->indicator,
-                    tenths / 10, tenths % 10);
-        text_number_vi(&out->vi, (int64_t)c->per);
-        text_append(&out->vi, " dân trong %d ngày", v->window_days);
-        text_append(&out->en, "; %s: %lld.%lld per ", ind ? ind->name.en : c->indicator,
-                    tenths / 10, tenths % 10);
-        text_number_en(&out->en, (int64_t)c->per);
-        text_append(&out->en, " people in %d days", v->window_days);
+        text_append(&out->vi, "; ");
+        text_append(&out->en, "; ");
+        level_rate_text(plan, v, d, w, out);
+    }
+    if (v->matrix_columns > 0 && w->transmission != w->level) {
+        text_append(&out->vi, "; mức lây nhiễm cấp %d, điều chỉnh theo năng lực đáp ứng và "
+                    "tiêm chủng", w->transmission);
+        text_append(&out->en, "; transmission at level %d, adjusted for response capacity and "
+                    "vaccination", w->transmission);
+    }
+    if (w->missing_days > 0) {
+        text_append(&out->vi, "; tuần chưa đủ số liệu (thiếu %d ngày), cấp độ không hạ vì "
+                    "thiếu số liệu", w->missing_days);
+        text_append(&out->en, "; the week is incomplete (%d days missing): the level is not "
+                    "lowered for missing figures", w->missing_days);
     }
     text_append(&out->vi, " (tiêu chí %s)", v->document);
     text_append(&out->en, " (criteria of %s)", v->document);
@@ -191,7 +270,7 @@ void rule_level_evaluate(const struct plan *plan, const struct plan_rule *rule,
         out->state = RULE_FIRING;
         out->since_ms = text_day_start_ms(w->monday + 7, plan->utc_offset_minutes);
     } else {
-        text_append(&out->vi, ", dưới mức cảnh báo (cấp %d)", alert_at);
+        text_append(&out->vi, ", dưới mức cảnh báo (cấp độ %d)", alert_at);
         text_append(&out->en, ", below the alert level (%d)", alert_at);
     }
 }
