@@ -202,11 +202,13 @@ static void level_rate_text(const struct plan *plan, const struct plan_level_ver
     const struct plan_level_criterion *crit = &v->criteria[c];
     const struct plan_indicator *ind = plan_indicator(plan, crit->indicator);
     long long tenths = (long long)(w->rates[c] * 10 + 0.5);
-    text_append(&out->vi, "%s: %lld,%lld ca/", ind ? ind->name.vi : crit->indicator,
-                tenths / 10, tenths % 10);
+    text_append(&out->vi, "%s: ", ind ? ind->name.vi : crit->indicator);
+    text_number_vi(&out->vi, tenths / 10);
+    text_append(&out->vi, ",%lld ca/", tenths % 10);
     text_number_vi(&out->vi, (int64_t)crit->per);
-    text_append(&out->en, "%s: %lld.%lld per ", ind ? ind->name.en : crit->indicator,
-                tenths / 10, tenths % 10);
+    text_append(&out->en, "%s: ", ind ? ind->name.en : crit->indicator);
+    text_number_en(&out->en, tenths / 10);
+    text_append(&out->en, ".%lld per ", tenths % 10);
     text_number_en(&out->en, (int64_t)crit->per);
     if (v->window_days == 7) {
         text_append(&out->vi, " dân/tuần");

@@ -586,6 +586,111 @@ static void test_level_incomplete_min_count_matrix(void)
     CHECK(n == 1 && weeks[0].level == 4);
 }
 
+/* ---- the ready plan with Feb–Mar 2022 figures ---------------------------------------- */
+
+struct named_series {
+    const char *indicator;
+    struct rule_series series;
+};
+
+struct real_unit {
+    const struct plan *plan;
+    const struct plan_unit *unit;
+    struct named_series *series;
+    size_t count;
+};
+
+static const struct rule_series *real_series(void *ctx, const char *indicator)
+{
+    struct real_unit *u = ctx;
+    for (size_t i = 0; i < u->count; i++)
+        if (strcmp(u->series[i].indicator, indicator) == 0)
+            return &u->series[i].series;
+    return NULL;
+}
+
+static bool real_population(void *ctx, const char *group, double *people)
+{
+    struct real_unit *u = ctx;
+    int64_t n;
+    if (!plan_population(u->plan, u->unit, group, &n))
+        return false;
+    *people = (double)n;
+    return true;
+}
+
+/* plans/ba-dinh-2022 under QĐ 218: a ward of 14,500 people in the week of 7–13 March 2022
+ * (≈ 1,500 cases/100,000/week, "very high", as Ba Đình's 481 cases on 03/04/2022 were),
+ * with one death, two oxygen cases and four admissions, ready care teams and 2022's
+ * vaccination: orange, not red. Without its care teams it is red; a quiet week with one
+ * death stays green (one death is not a rate). */
+static void test_level_ready_plan_feb_mar_2022(void)
+{
+    const char *src = getenv("WP_SOURCE_DIR");
+    char dir[512], err[1024];
+    snprintf(dir, sizeof dir, "%s/plans/ba-dinh-2022", src ? src : "..");
+    struct plan *ready = NULL;
+    CHECK(plan_load(dir, "001", &ready, err, sizeof err) == WP_OK);
+    if (!ready) {
+        fprintf(stderr, "ba-dinh-2022: %s\n", err);
+        return;
+    }
+    const struct plan_rule *r = plan_rule(ready, "epidemic-level");
+    const struct plan_unit *phuc_xa = plan_unit(ready, "00001");
+    CHECK(r != NULL && phuc_xa != NULL);
+    if (!r || !phuc_xa) {
+        plan_free(&ready);
+        return;
+    }
+    int64_t p18 = 0, p50 = 0;
+    CHECK(plan_population(ready, phuc_xa, "18p", &p18) && plan_population(ready, phuc_xa, "50p", &p50));
+    struct rule_point cases[7], deaths[7], oxygen[1], admissions[1], care[1], dose2[1], full50[1];
+    int64_t monday = text_local_day(at("2022-03-07T12:00:00+07:00"), 420);
+    for (int d = 0; d < 7; d++) {
+        char date[16];
+        wp_date_format(monday + d, date, sizeof date);
+        cases[d] = point(date, 31);                 /* 217 a week: 1,497/100,000 */
+        deaths[d] = point(date, d == 3 ? 1 : 0);
+    }
+    oxygen[0] = point("2022-03-09", 2);
+    admissions[0] = point("2022-03-10", 4);       /* 27.6/100,000, from 4 ≥ min_count */
+    care[0] = point("2022-03-01", 2);             /* 1.4 per 10,000 */
+    dose2[0] = point("2022-03-01", p18 * 95 / 100);
+    full50[0] = point("2022-03-01", p50 * 95 / 100);
+    struct named_series all[] = {
+        {"cases_new_community", {7, cases}}, {"deaths", {7, deaths}},
+        {"oxygen_cases_new", {1, oxygen}}, {"hospital_admissions_new", {1, admissions}},
+        {"care_teams", {1, care}}, {"vacc_18p_dose2_cum", {1, dose2}},
+        {"vacc_50p_full_cum", {1, full50}}};
+    struct real_unit u = {ready, phuc_xa, all, sizeof all / sizeof all[0]};
+    struct level_data data = {real_series, real_population, &u};
+    struct level_week weeks[4];
+    size_t n = rule_level_weeks(ready, r, &data, at("2022-03-14T08:00:00+07:00"), weeks, 4);
+    CHECK(n == 1);
+    CHECK_STR(weeks[0].version->id, "218");
+    CHECK(weeks[0].transmission == 4 && weeks[0].level == 3 && weeks[0].missing_days == 0);
+    struct rule_outcome o;
+    struct rule_unit ru = {"00001", "00001", phuc_xa->name_vi, phuc_xa->name_en};
+    rule_level_evaluate(ready, r, &ru, weeks, n, &o);
+    CHECK_CONTAINS(o.vi.buf, "là cấp độ 3 – nguy cơ cao (màu cam)");
+    CHECK_CONTAINS(o.vi.buf, "1.496,6 ca/100.000 dân/tuần");
+
+    /* no care teams reported: unknown counts as unmet: red */
+    all[4].series.count = 0;
+    n = rule_level_weeks(ready, r, &data, at("2022-03-14T08:00:00+07:00"), weeks, 4);
+    CHECK(n == 1 && weeks[0].level == 4);
+    all[4].series.count = 1;
+
+    /* a quiet week (2 cases), one death: 6.9/100,000 but one death moves nothing */
+    for (int d = 0; d < 7; d++)
+        cases[d].value = d < 2 ? 1 : 0;
+    all[2].series.count = all[3].series.count = 0;
+    n = rule_level_weeks(ready, r, &data, at("2022-03-14T08:00:00+07:00"), weeks, 4);
+    CHECK(n == 1 && weeks[0].level == 1);
+    CHECK(weeks[0].counts[3] == 1 && weeks[0].rates[3] > 6.8);
+    plan_free(&ready);
+}
+
 int main(void)
 {
     if (!load_plan())
@@ -597,6 +702,7 @@ int main(void)
     test_coverage();
     test_level();
     test_level_incomplete_min_count_matrix();
+    test_level_ready_plan_feb_mar_2022();
     plan_free(&plan);
     wp_schemas_release();
     return CHECK_DONE();
