@@ -158,7 +158,7 @@ def test_alerts_firing_with_vietnamese_summaries_and_resolved_with_all():
     for rule, scope, severity, vi, en in firing:
         assert " ".join(vi.split()) in flat, vi            # every summary, wrapped
     assert "Phường Phúc Xá (00001) · epidemic-level" in out, out
-    assert "cấp độ dịch tuần 19/2022 là cấp 4 (đỏ)" in flat, out
+    assert "cấp độ dịch tuần 19/2022 là cấp độ 4 – nguy cơ rất cao (màu đỏ)" in flat, out
     assert all(columns(l) <= 80 for l in out.splitlines()), out
     # Most severe first.
     assert out.index("NGHIÊM TRỌNG") < out.index("CẢNH BÁO  "), out
