@@ -374,10 +374,16 @@ enum wp_err alerts_record(struct alerts *a, const struct plan_rule *rule, const 
         wp_log(WP_LOG_NOTICE, "alert firing: %s %s: %s", rule->id, scope, o->en.buf);
     } else if (!old || strcmp(old, payload) != 0) {
         /* Same episode, new figures: the retained message follows; a severity change
-         * (at risk → missed) is news for events/alert too. */
+         * (at risk → missed) is news for events/alert too, and so is a new value where
+         * the rule says the value is the news (an epidemic level 3 → 4). */
         cJSON *j = old ? cJSON_Parse(old) : NULL;
         const char *sev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "severity"));
+        const cJSON *value = cJSON_GetObjectItemCaseSensitive(j, "value");
         bool escalated = !sev || strcmp(sev, plan_severity_name(o->severity)) != 0;
+        if (o->value_is_news && o->has_value
+            && (!cJSON_IsNumber(value)
+                || fabs(value->valuedouble - round(o->value * 1e4) / 1e4) > 1e-9))
+            escalated = true;
         cJSON_Delete(j);
         rc = alerts_write(a, rule->id, scope, true, "firing", since, payload, "firing",
                           escalated, now_ms);

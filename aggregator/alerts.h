@@ -11,8 +11,10 @@
  * firing, an empty retained message once resolved, which clears the topic) and on
  * wardpulse/v1/events/alert. A firing alert whose figures or summary change updates the
  * retained message only (a severity change, e.g. a coverage target at risk that is now
- * missed, is announced on events too). A firing alert is repeated on events/alert every
- * repeat_ms (0: never), measured on the (possibly simulated) clock.
+ * missed, is announced on events too, and so is a new value of an outcome whose value is
+ * the news, value_is_news: an epidemic level that rises 3 → 4 while firing). A firing
+ * alert is repeated on events/alert every repeat_ms (0: never), measured on the
+ * (possibly simulated) clock.
  *
  * Crash safety: the state changes in the caller's transaction (the one that evaluated
  * the rules), and an announcement counts as made only when the broker acknowledged it

@@ -176,6 +176,9 @@ static char *levels_payload(const struct levels *l, const struct plan *plan,
         || !cJSON_AddNumberToObject(j, "level", w->level)
         || !cJSON_AddStringToObject(j, "color", rule_level_color_en(w->level))
         || (w->previous > 0 && !cJSON_AddNumberToObject(j, "previous_level", w->previous))
+        || !cJSON_AddBoolToObject(j, "complete", w->missing_days == 0)
+        || (w->missing_days > 0 && !cJSON_AddNumberToObject(j, "missing_days", w->missing_days))
+        || !cJSON_AddNumberToObject(j, "transmission_level", w->transmission)
         || !cJSON_AddStringToObject(j, "criteria", w->version->id)
         || !cJSON_AddStringToObject(j, "document", w->version->document)
         || !(rates = cJSON_AddObjectToObject(j, "rates")))
@@ -209,6 +212,8 @@ enum wp_err levels_record(struct levels *l, const struct plan *plan,
         print = levels_hash(print, &w->level, sizeof w->level);
         print = levels_hash(print, &w->previous, sizeof w->previous);
         print = levels_hash(print, w->rates, sizeof w->rates);
+        print = levels_hash(print, &w->missing_days, sizeof w->missing_days);
+        print = levels_hash(print, &w->transmission, sizeof w->transmission);
         print |= 1;   /* never 0, the value of a slot never written */
         struct levels_seen *seen = levels_seen_slot(l, key ? key : 1);
         if (seen && seen->print == print)

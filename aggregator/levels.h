@@ -5,12 +5,14 @@
  * published retained (QoS 1) on wardpulse/v1/level/<district>/<scope> as
  *
  *   {"v":1, "district":"001", "scope":"00001", "name":"Phường Phúc Xá", "week":"2022-W18",
- *    "level":3, "color":"orange", "previous_level":2, "criteria":"218",
+ *    "level":3, "color":"orange", "previous_level":2, "complete":true,
+ *    "transmission_level":3, "criteria":"218",
  *    "document":"Quyết định 218/QĐ-BYT …", "rates":{"cases_new_community":65.5},
  *    "rule":"epidemic-level", "since":"2022-05-09T00:00:00+07:00"}
  *
  * (rates per criterion indicator, per the criterion's "per"; since = the end of the
- * week). Whether the broker holds the latest payload is recorded (level_published), so a
+ * week; "complete":false with "missing_days" for a week with days missing, whose level
+ * is then a floor, never lowered for missing figures: rules.h rule_level_weeks). Whether the broker holds the latest payload is recorded (level_published), so a
  * restart publishes only what changed, like alerts. A plan has one level rule; with
  * several, the last one evaluated owns the topic.
  */

@@ -166,6 +166,11 @@ struct plan_level_criterion {
     const char *population;       /* group, "total" when absent */
     double per;
     double thresholds[3];         /* lower bounds of levels 2, 3 and 4 */
+    int64_t min_count;            /* fewer events than this in the window cannot move the
+                                   * level by this rate alone (0: no minimum) */
+    bool expected_daily;          /* a figure is expected for every day of the window
+                                   * (true when absent): days without one make the week
+                                   * incomplete */
 };
 
 struct plan_level_ratio {
@@ -179,8 +184,11 @@ struct plan_level_condition {
     struct plan_text name;
     size_t ratio_count;
     const struct plan_level_ratio *ratios;
-    bool no_lowering;             /* false: raise_one */
+    bool no_lowering;             /* false: raise_one (or in_matrix) */
+    bool in_matrix;               /* if_unmet "matrix": counted in the version's matrix */
 };
+
+#define PLAN_LEVEL_MATRIX_COLUMNS 9   /* plan.schema.json: 0 to 8 matrix conditions unmet */
 
 struct plan_level_version {
     const char *id;
@@ -192,6 +200,10 @@ struct plan_level_version {
     const struct plan_level_criterion *criteria;
     size_t condition_count;
     const struct plan_level_condition *conditions;
+    /* matrix[t][u]: the level for transmission level t + 1 with u of the in_matrix
+     * conditions unmet (or unknown); matrix_columns = 0 when the version has no matrix. */
+    size_t matrix_columns;
+    int matrix[4][PLAN_LEVEL_MATRIX_COLUMNS];
 };
 
 struct plan_level {

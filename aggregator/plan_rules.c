@@ -252,6 +252,9 @@ static enum wp_err plan_rules_level_version(struct plan_rules_ctx *ctx, unsigned
                                    &crit[i].population)) != WP_OK)
             return rc;
         crit[i].per = plan_json_number(item, "per", 100000);
+        crit[i].min_count = (int64_t)plan_json_number(item, "min_count", 0);
+        const cJSON *daily = cJSON_GetObjectItemCaseSensitive(item, "expected_daily");
+        crit[i].expected_daily = !cJSON_IsBool(daily) || cJSON_IsTrue(daily);
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(item, "thresholds");
         for (int k = 0; k < 3; k++)
             crit[i].thresholds[k] = cJSON_GetArrayItem(t, k)->valuedouble;
@@ -271,11 +274,14 @@ static enum wp_err plan_rules_level_version(struct plan_rules_ctx *ctx, unsigned
     if (!cond)
         return WP_ERR_NOMEM;
     i = 0;
+    size_t in_matrix = 0;
     cJSON_ArrayForEach(item, list) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
         cond[i].name.vi = plan_arena_strdup(arena, plan_json_string(name, "vi"));
         cond[i].name.en = plan_arena_strdup(arena, plan_json_string(name, "en"));
         cond[i].no_lowering = strcmp(plan_json_string(item, "if_unmet"), "no_lowering") == 0;
+        cond[i].in_matrix = strcmp(plan_json_string(item, "if_unmet"), "matrix") == 0;
+        in_matrix += cond[i].in_matrix;
         const cJSON *all = cJSON_GetObjectItemCaseSensitive(item, "all_of");
         size_t m = (size_t)cJSON_GetArraySize(all), k = 0;
         struct plan_level_ratio *ratios = plan_arena_alloc(arena, m * sizeof *ratios);
@@ -304,6 +310,28 @@ static enum wp_err plan_rules_level_version(struct plan_rules_ctx *ctx, unsigned
     }
     v->conditions = cond;
     v->condition_count = n;
+
+    /* The matrix: one row per transmission level, one column per count of its
+     * conditions unmet (0 … all of them). */
+    const cJSON *matrix = cJSON_GetObjectItemCaseSensitive(j, "matrix");
+    snprintf(field, sizeof field, "versions[%zu].matrix", vi);
+    if (!matrix && in_matrix > 0)
+        return plan_rules_fail(ctx, field, "%s", "is required: a condition's if_unmet is "
+                               "\"matrix\"");
+    if (matrix) {
+        v->matrix_columns = in_matrix + 1;
+        for (int t = 0; t < 4; t++) {
+            const cJSON *row = cJSON_GetArrayItem(matrix, t);
+            if ((size_t)cJSON_GetArraySize(row) != v->matrix_columns) {
+                char why[160];
+                snprintf(why, sizeof why, "row %d must have %zu levels (0 to %zu conditions "
+                         "with if_unmet \"matrix\" unmet)", t + 1, v->matrix_columns, in_matrix);
+                return plan_rules_fail(ctx, field, "%s", why);
+            }
+            for (size_t u = 0; u < v->matrix_columns; u++)
+                v->matrix[t][u] = (int)cJSON_GetArrayItem(row, (int)u)->valuedouble;
+        }
+    }
     return WP_OK;
 }
 

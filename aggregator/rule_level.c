@@ -51,6 +51,19 @@ static int level_condition(const struct plan_level_condition *c, const struct le
     return 1;
 }
 
+/* Days of [start, end] that some point of s covers. */
+static int level_days_covered(const struct rule_series *s, int64_t start, int64_t end)
+{
+    int covered = 0;
+    for (int64_t day = start; day <= end; day++)
+        for (size_t k = 0; s && k < s->count; k++)
+            if (s->points[k].first_day <= day && day <= s->points[k].last_day) {
+                covered++;
+                break;
+            }
+    return covered;
+}
+
 /* One week; false when it cannot be known. */
 static bool level_week_compute(const struct plan_level_version *v,
                                const struct level_data *data, int previous,
@@ -70,13 +83,20 @@ static bool level_week_compute(const struct plan_level_version *v,
                 seen = true;
             }
         w->rates[c] = -1;
+        w->counts[c] = (int64_t)sum;
+        if (crit->expected_daily) {
+            int missing = v->window_days - level_days_covered(s, start, end);
+            if (missing > w->missing_days)
+                w->missing_days = missing;
+        }
         if (!seen || !data->population(data->ctx, crit->population, &people) || people <= 0)
             continue;
         any = true;
         w->rates[c] = sum / people * crit->per;
         int lvl = 1;
-        for (int t = 0; t < 3; t++)
-            lvl += w->rates[c] >= crit->thresholds[t];
+        if (sum >= (double)crit->min_count)
+            for (int t = 0; t < 3; t++)
+                lvl += w->rates[c] >= crit->thresholds[t];
         if (lvl > base || (lvl == base && w->rates[w->dominant] < 0)) {
             base = lvl;
             w->dominant = c;
@@ -84,15 +104,28 @@ static bool level_week_compute(const struct plan_level_version *v,
     }
     if (!any)
         return false;
+    w->transmission = base;
     int level = base;
+    if (v->matrix_columns > 0) {
+        size_t unmet = 0;
+        for (size_t c = 0; c < v->condition_count; c++)
+            if (v->conditions[c].in_matrix && level_condition(&v->conditions[c], data, end) != 1)
+                unmet++;
+        if (unmet >= v->matrix_columns)
+            unmet = v->matrix_columns - 1;
+        level = v->matrix[base - 1][unmet];
+    }
     for (size_t c = 0; c < v->condition_count; c++)
-        if (!v->conditions[c].no_lowering && level_condition(&v->conditions[c], data, end) == 0
-            && level < 4)
+        if (!v->conditions[c].no_lowering && !v->conditions[c].in_matrix
+            && level_condition(&v->conditions[c], data, end) == 0 && level < 4)
             level++;
     for (size_t c = 0; c < v->condition_count; c++)
         if (v->conditions[c].no_lowering && level_condition(&v->conditions[c], data, end) == 0
             && level < previous)
             level = previous;
+    /* Missing days can hide events, never add them: the figures there are a floor. */
+    if (w->missing_days > 0 && level < previous)
+        level = previous;
     w->level = level;
     w->previous = previous;
     w->version = v;
@@ -157,13 +190,18 @@ void rule_level_evaluate(const struct plan *plan, const struct plan_rule *rule,
     const struct plan_level_version *v = w->version;
     int alert_at = rule->u.level.alert_at_level;
     out->has_value = out->has_target = true;
+    out->value_is_news = true;
     out->value = w->level;
     out->target = alert_at;
     int week_no = (w->week[6] - '0') * 10 + (w->week[7] - '0');
     text_append(&out->vi, "%s: cấp độ dịch tuần %d/%.4s là ", unit->name_vi, week_no, w->week);
-    rule_level_name_vi(&out->vi, w->level, false);
     text_append(&out->en, "%s: epidemic level in week %d of %.4s is ", unit->name_en, week_no,
                 w->week);
+    if (w->missing_days > 0) {
+        text_append(&out->vi, "ít nhất ");
+        text_append(&out->en, "at least ");
+    }
+    rule_level_name_vi(&out->vi, w->level, false);
     rule_level_name_en(&out->en, w->level, false);
     if (w->previous > 0 && w->previous != w->level) {
         bool up = w->level > w->previous;
@@ -180,6 +218,18 @@ void rule_level_evaluate(const struct plan *plan, const struct plan_rule *rule,
         rule_level_rate_vi(&out->vi, w->rates[d], c->per, v->window_days);
         text_append(&out->en, "; %s: ", ind ? ind->name.en : c->indicator);
         rule_level_rate_en(&out->en, w->rates[d], c->per, v->window_days);
+    }
+    if (v->matrix_columns > 0 && w->transmission != w->level) {
+        text_append(&out->vi, "; mức lây nhiễm cấp %d, điều chỉnh theo năng lực đáp ứng và "
+                    "tiêm chủng", w->transmission);
+        text_append(&out->en, "; transmission at level %d, adjusted for response capacity and "
+                    "vaccination", w->transmission);
+    }
+    if (w->missing_days > 0) {
+        text_append(&out->vi, "; tuần chưa đủ số liệu (thiếu %d ngày), cấp độ không hạ vì "
+                    "thiếu số liệu", w->missing_days);
+        text_append(&out->en, "; the week is incomplete (%d days missing): the level is not "
+                    "lowered for missing figures", w->missing_days);
     }
     text_append(&out->vi, " (tiêu chí %s)", v->document);
     text_append(&out->en, " (criteria of %s)", v->document);

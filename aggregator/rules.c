@@ -57,16 +57,21 @@ void rule_level_name_en(struct text *t, int level, bool short_form)
     text_append(t, " (%s)", rule_level_color_en(level));
 }
 
-/* One decimal, rounded half up as the level summaries always did. */
-static void rule_rate(struct text *t, double rate, char comma)
+/* One decimal, rounded half up as the level summaries always did, with the thousands
+ * grouped as each language writes them ("1.496,6" / "1,496.6"). */
+static void rule_rate(struct text *t, double rate, bool vi)
 {
     long long tenths = (long long)floor(rate * 10 + 0.5);
-    text_append(t, "%lld%c%lld", tenths / 10, comma, tenths % 10);
+    if (vi)
+        text_number_vi(t, tenths / 10);
+    else
+        text_number_en(t, tenths / 10);
+    text_append(t, "%c%lld", vi ? ',' : '.', tenths % 10);
 }
 
 void rule_level_rate_vi(struct text *t, double rate, double per, int window_days)
 {
-    rule_rate(t, rate, ',');
+    rule_rate(t, rate, true);
     text_append(t, " ca/");
     text_number_vi(t, (int64_t)per);
     if (window_days == 7)
@@ -77,7 +82,7 @@ void rule_level_rate_vi(struct text *t, double rate, double per, int window_days
 
 void rule_level_rate_en(struct text *t, double rate, double per, int window_days)
 {
-    rule_rate(t, rate, '.');
+    rule_rate(t, rate, false);
     text_append(t, " cases/");
     text_number_en(t, (int64_t)per);
     if (window_days == 7)

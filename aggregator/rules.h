@@ -29,6 +29,10 @@ struct rule_outcome {
     bool has_value, has_target;
     double value, target;
     int64_t deadline_day;         /* PLAN_DAY_NONE when the rule has none */
+    bool value_is_news;           /* FIRING: a firing alert whose value changes is a
+                                   * transition (events/alert, the hook), not only new
+                                   * figures: a level that rises 3 → 4 (or falls 4 → 3
+                                   * while still at or above the alert level) */
     struct text vi, en;           /* FIRING: what is wrong; OK: how it was resolved, or
                                    * empty (the alert then says so in general words) */
 };
@@ -182,25 +186,35 @@ struct level_week {
     int level;                    /* 1 green, 2 yellow, 3 orange, 4 red */
     int previous;                 /* the level of the week before, 0 when unknown */
     const struct plan_level_version *version;
-    size_t dominant;              /* the criterion that set the base level */
+    size_t dominant;              /* the criterion that set the transmission level */
+    int transmission;             /* the transmission level (1–4), before conditions */
     double rates[RULE_LEVEL_CRITERIA_MAX];   /* per criterion; < 0 when unknown */
+    int64_t counts[RULE_LEVEL_CRITERIA_MAX]; /* events in the window per criterion */
+    int missing_days;             /* most days without a figure of an expected_daily
+                                   * criterion; > 0: the week is incomplete */
 };
 
 /* The levels of the complete weeks (Monday to Sunday, the Sunday before today's week at
  * the latest) from the first week with data, oldest first, at most max (the newest).
  * Per week: the criteria version valid on its Sunday; each transmission rate = the sum of
  * the indicator over the window ending that Sunday / population × per, whose thresholds
- * give levels 1–4; the base level is the highest; each raise_one condition not met adds
- * one (at most 4); a no_lowering condition not met keeps the level at least last week's.
- * A condition whose figures are unknown is not applied; a week without any
- * transmission figure is skipped (not known, not green). Returns how many. */
+ * give levels 1–4 (level 1 when the sum is below the criterion's min_count: a rate from
+ * too few events moves nothing); the transmission level is the highest; with a matrix,
+ * the level is matrix[transmission][number of matrix conditions unmet or unknown], else
+ * the transmission level; each raise_one condition not met adds one (at most 4); a
+ * no_lowering condition not met keeps the level at least last week's. A raise_one or
+ * no_lowering condition whose figures are unknown is not applied. A week in which an
+ * expected_daily criterion lacks figures for some days is incomplete (missing_days):
+ * its level is at least last week's, never lower because figures are missing. A week
+ * without any transmission figure is skipped (not known, not green). Returns how many. */
 size_t rule_level_weeks(const struct plan *plan, const struct plan_rule *rule,
                         const struct level_data *data, int64_t now_ms,
                         struct level_week *weeks, size_t max);
 
 /* FIRING while the latest week's level is at or above alert_at_level (value: the level,
- * target: alert_at_level; since: the end of that week); the summary says the level, how
- * it moved, and the rate that set it. */
+ * which is the news: value_is_news; target: alert_at_level; since: the end of that
+ * week); the summary says the level, how it moved, the rate that set it, and whether the
+ * week is incomplete. */
 void rule_level_evaluate(const struct plan *plan, const struct plan_rule *rule,
                          const struct rule_unit *unit, const struct level_week *weeks,
                          size_t count, struct rule_outcome *out);

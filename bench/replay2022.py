@@ -41,9 +41,11 @@ How the figures move (DOMAIN.md; every number below is a model, not a record):
     to ≈ 12/day by the end of September (the BA.5 wave). Each ward gets its population share (Poisson),
     about half of them found in the community, the rest already in quarantine. Community cases, oxygen
     cases and deaths are kept, in every window of the level rule's window_days, below 80 % of what would
-    put the ward at the level where the plan's level rule alerts (alert_at_level): the early-May weeks
-    reach level 2, never 3 (a ward of 14,500 people reaches level 3 with one death in a week under the
-    QĐ 218 thresholds of the plan, so there are no deaths). Excess community cases count as quarantined.
+    put the ward at the level where the plan's level rule alerts (alert_at_level), or below the
+    criterion's min_count when that is more (fewer events than min_count move no level): the early-May
+    weeks reach level 2, never 3. Deaths are realistic: about 0.2 % of the day's expected cases (a few
+    in the district over May), at most min_count − 1 in a ward's week. Excess community cases count as
+    quarantined.
   * Active F0 (home ≈ 92 % of the last 10 days' cases, care facility 4 %, hospital 1.2 %), severe patients
     (all treated per regulation: severe_treated = severe_active), F1 in quarantine (1.6 × a week's cases),
     care teams (enough for the level rule's per-10,000 condition), frontline staff (all fully vaccinated).
@@ -430,7 +432,8 @@ def level_caps(plan, ward, day):
         if at - 2 < 0 or at - 2 >= len(thresholds) or not people:
             continue
         limit = thresholds[at - 2] * people / per * LEVEL_SAFETY
-        caps[c["indicator"]] = max(0, math.ceil(limit) - 1)
+        # Fewer events than min_count move no level: a ward may have a death (or two) a week.
+        caps[c["indicator"]] = max(0, math.ceil(limit) - 1, int(c.get("min_count", 0)) - 1)
     return caps, int(version.get("window_days", 7)), version.get("conditions", [])
 
 

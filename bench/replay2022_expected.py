@@ -105,9 +105,11 @@ coverage → kind coverage, phases at_risk (severity warning) and missed (the ru
 
 level → no alert expected. The oracle computes each unit's level for every window of window_days
   consecutive days (not only ISO weeks, so the result bounds whatever week the engine uses): for each
-  transmission criterion, level = 1 + the number of thresholds ≤ the window's sum per `per` people; the
-  unit's level is the highest criterion's, plus one when a raise_one condition is unmet on the window's
-  last day (values in force). result["levels"] holds each unit's highest level; the generator keeps them
+  transmission criterion, level = 1 + the number of thresholds ≤ the window's sum per `per` people,
+  or 1 when the window's sum is below the criterion's min_count (too few events to mean anything); the
+  transmission level is the highest criterion's; with a matrix, the level is matrix[transmission][the
+  number of conditions with if_unmet "matrix" unmet on the window's last day, unknown counting as
+  unmet]; plus one when a raise_one condition is unmet on the window's last day (values in force). result["levels"] holds each unit's highest level; the generator keeps them
   below alert_at_level, and a test asserts so. Level alerts fire "while the level is at or above
   alert_at_level" (plan.schema.json), so none are expected.
 
@@ -467,7 +469,10 @@ def _levels(plan, data, first, last):
                         per = total * c.get("per", 100000) / plan.population(scope,
                                                                               c.get("population",
                                                                                     "total"))
+                        if total < c.get("min_count", 0):
+                            continue    # too few events for the rate to move the level
                         level = max(level, 1 + sum(1 for th in c["thresholds"] if th <= per))
+                    unmet = 0
                     for cond in version.get("conditions", []):
                         ok = True
                         for item in cond.get("all_of", []):
@@ -477,6 +482,11 @@ def _levels(plan, data, first, last):
                                 ok = False
                         if not ok and cond.get("if_unmet") == "raise_one":
                             level += 1
+                        if not ok and cond.get("if_unmet") == "matrix":
+                            unmet += 1  # unknown figures count as unmet
+                    if version.get("matrix"):
+                        row = version["matrix"][min(level, 4) - 1]
+                        level = row[min(unmet, len(row) - 1)] + (level - min(level, 4))
                     level = min(level, 4)
                     if level > best[0]:
                         best = (level, d.isoformat())

@@ -7,6 +7,13 @@
  * The alerts table holds, per (rule, scope), the payload last announced on
  * wardpulse/v1/alert/… (aggregator/store.h): what an operator with mosquitto_sub sees.
  * Pending alerts (not yet announced) are not shown. Colour only on a terminal.
+ *
+ * With --all, also the history of the epidemic level (levels table, aggregator/levels.h):
+ * every week in which a unit's level changed, up or down, and every incomplete week (days
+ * without figures: the level is a floor, never lowered for them), e.g.
+ *
+ *   CẤP ĐỘ DỊCH  tuần 11/2022 · Phường Cống Vị (00007) · 3 → 4 (tăng)
+ *   CẤP ĐỘ DỊCH  tuần 12/2022 · Phường Phúc Xá (00001) · 3, chưa đủ số liệu (thiếu 2 ngày)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +24,7 @@
 #include "options.h"
 #include "plan_read.h"
 #include "text.h"
+#include "timefmt.h"
 
 #define ALERTS_WIDTH 80
 #define ALERTS_RESET "\033[0m"
@@ -37,7 +45,9 @@ static void alerts_usage(FILE *out)
             "\n"
             "Prints the alerts firing now, most severe first (then the newest): severity,\n"
             "scope (ward or district), rule, since when, and the summary the aggregator\n"
-            "published. With --all, also the alerts resolved in the last N days (default 7).\n"
+            "published. With --all, also the alerts resolved in the last N days (default 7)\n"
+            "and the changes of epidemic level (up or down) and incomplete weeks of the weeks\n"
+            "that ended in those days.\n"
             "The plan, when there is one, gives the units' names.\n"
             "\n"
             "%s"
@@ -188,6 +198,65 @@ static int alerts_section(const struct alerts_options *o, sqlite3 *db,
     return rc == SQLITE_DONE ? 0 : cli_db_fail(db, "alerts");
 }
 
+/* The weeks that ended within the last o->days days in which a unit's level changed, or
+ * that were incomplete; newest first. */
+static int alerts_level_history(const struct alerts_options *o, sqlite3 *db,
+                                const struct cli_plan *plan, struct cli_buf *out, int *count)
+{
+    sqlite3_stmt *stmt = cli_db_prepare(
+        db, "alerts",
+        "SELECT scope, week, level, json_extract(payload, '$.previous_level'), "
+        "json_extract(payload, '$.complete'), json_extract(payload, '$.missing_days'), "
+        "json_extract(payload, '$.since'), json_extract(payload, '$.district') FROM levels "
+        "WHERE json_extract(payload, '$.complete') = 0 "
+        "OR json_extract(payload, '$.previous_level') <> level "
+        "ORDER BY week DESC, scope = 'district' DESC, scope");
+    if (!stmt)
+        return 1;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int64_t since = 0;
+        if (!wp_datetime_parse(cli_db_text(stmt, 6), &since)
+            || since < o->common.now_ms - (int64_t)o->days * 86400000
+            || since > o->common.now_ms)
+            continue;
+        const char *week = cli_db_text(stmt, 1);
+        int level = sqlite3_column_int(stmt, 2);
+        bool changed = sqlite3_column_type(stmt, 3) != SQLITE_NULL
+                       && sqlite3_column_int(stmt, 3) != level;
+        bool incomplete = sqlite3_column_type(stmt, 4) != SQLITE_NULL
+                          && sqlite3_column_int(stmt, 4) == 0;
+        struct cli_buf line = {0};
+        cli_buf_printf(&line, o->vi ? "tuần %.2s/%.4s · " : "week %.2s of %.4s · ",
+                       week + 6, week);
+        alerts_scope_name(&line, plan, cli_db_text(stmt, 0), cli_db_text(stmt, 7), o->vi);
+        if (changed) {
+            int previous = sqlite3_column_int(stmt, 3);
+            cli_buf_printf(&line, " · %d → %d (%s)", previous, level,
+                           level > previous ? (o->vi ? "tăng" : "up")
+                                            : (o->vi ? "giảm" : "down"));
+        } else {
+            cli_buf_printf(&line, " · %d", level);
+        }
+        if (incomplete)
+            cli_buf_printf(&line, o->vi ? ", chưa đủ số liệu (thiếu %d ngày)"
+                                        : ", incomplete (%d days missing)",
+                           sqlite3_column_int(stmt, 5));
+        if (o->colour)
+            cli_buf_puts(out, level >= 3 ? "\033[1;31m" : "\033[36m");
+        cli_text_cell(out, o->vi ? "CẤP ĐỘ DỊCH" : "LEVEL", 13, CLI_LEFT);
+        if (o->colour)
+            cli_buf_puts(out, ALERTS_RESET);
+        cli_buf_puts(out, " ");
+        cli_text_cut(out, line.data ? line.data : "", ALERTS_WIDTH - 1 - 14);
+        cli_buf_puts(out, "\n");
+        cli_buf_free(&line);
+        (*count)++;
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? 0 : cli_db_fail(db, "alerts");
+}
+
 static int alerts_run(const struct alerts_options *o)
 {
     char err[1024];
@@ -201,11 +270,14 @@ static int alerts_run(const struct alerts_options *o)
         cli_plan_free(&plan);
         return 1;
     }
-    struct cli_buf body = {0}, resolved = {0}, out = {0};
+    struct cli_buf body = {0}, resolved = {0}, levels = {0}, out = {0};
     struct alerts_counts firing = {0}, ended = {0};
+    int level_changes = 0;
     int rc = alerts_section(o, db, plan, true, &body, &firing);
     if (rc == 0 && o->all)
         rc = alerts_section(o, db, plan, false, &resolved, &ended);
+    if (rc == 0 && o->all)
+        rc = alerts_level_history(o, db, plan, &levels, &level_changes);
     if (rc == 0) {
         char now[32];
         cli_format_time(now, sizeof now, o->common.now_ms,
@@ -230,6 +302,14 @@ static int alerts_run(const struct alerts_options *o)
                                ended.total);
             if (resolved.len)
                 cli_buf_printf(&out, "\n%s", resolved.data);
+            if (o->vi)
+                cli_buf_printf(&out, "\nCấp độ dịch thay đổi hoặc chưa đủ số liệu, các tuần "
+                               "kết thúc trong %d ngày qua: %d\n", o->days, level_changes);
+            else
+                cli_buf_printf(&out, "\nEpidemic level changes and incomplete weeks, weeks "
+                               "ended in the last %d days: %d\n", o->days, level_changes);
+            if (levels.len)
+                cli_buf_printf(&out, "\n%s", levels.data);
         }
         if (out.failed) {
             fprintf(stderr, "wardpulse alerts: out of memory\n");
@@ -240,6 +320,7 @@ static int alerts_run(const struct alerts_options *o)
     }
     cli_buf_free(&body);
     cli_buf_free(&resolved);
+    cli_buf_free(&levels);
     cli_buf_free(&out);
     sqlite3_close(db);
     cli_plan_free(&plan);

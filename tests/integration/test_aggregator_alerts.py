@@ -24,7 +24,8 @@ import subprocess
 import time
 from datetime import datetime, timezone
 
-from harness import (SRC, Aggregator, Broker, Subscriber, TempDir, run_tests, wait_for)
+from harness import (CLI_BIN, SRC, Aggregator, Broker, Subscriber, TempDir, run_tests,
+                     wait_for)
 
 READY = os.path.join(SRC, "plans", "ba-dinh-2022")
 WARDS = ["00001", "00004", "00006", "00007", "00008", "00010", "00013",
@@ -320,17 +321,71 @@ def test_epidemic_level_is_published_and_alerts_when_it_rises():
         fired = s.wait_event("epidemic-level", "00001", "firing")
         assert fired["value"] == 2 and fired["target"] == 2, fired
         assert fired["since"] == "2022-05-02T00:00:00+07:00", fired
-        assert ("cấp độ dịch tuần 17/2022 là cấp độ 2 – nguy cơ trung bình (màu vàng)"
+        # One day of seven: the week is incomplete, its figures a floor.
+        assert ("cấp độ dịch tuần 17/2022 là ít nhất cấp độ 2 – nguy cơ trung bình (màu vàng)"
                 in fired["summary"]["vi"]), fired
+        assert "tuần chưa đủ số liệu (thiếu 6 ngày)" in fired["summary"]["vi"], fired
         ward = wait_for(lambda: levels.payloads("wardpulse/v1/level/001/00001"), "ward level")[-1]
         assert ward["level"] == 2 and ward["week"] == "2022-W17" and ward["color"] == "yellow"
         assert abs(ward["rates"]["cases_new_community"] - 68.97) < 0.01, ward
+        assert ward["complete"] is False and ward["missing_days"] == 6, ward
         district = wait_for(lambda: levels.payloads("wardpulse/v1/level/001/district"),
                             "district level")[-1]
         assert district["level"] == 1 and district["name"] == "Quận Ba Đình", district
         assert [e["scope"] for e in s.events()] == ["00001"], s.events()
         levels.close()
         assert s.agg.stop() == 0, s.agg.output()
+
+
+def test_a_level_rise_while_firing_is_announced_and_every_change_is_in_the_history():
+    """3 → 4 while the alert fires is news (events/alert and the hook, with the new level);
+    `wardpulse alerts --all` lists the week's change of level and incomplete weeks."""
+    level = rule("epidemic-level", "level", applies="ward", severity="critical",
+                 alert_at_level=3, versions=[{
+                     "id": "218", "document": "Quyết định 218/QĐ-BYT ngày 27/01/2022",
+                     "valid_from": "2022-01-27",
+                     "transmission": [{"indicator": "cases_new_community", "per": 100000,
+                                       "thresholds": [20, 150, 600]}]}])
+    with TempDir() as tmp:
+        hook = os.path.join(tmp, "hook.log")
+        s = Setup(tmp, [level], alert_command="echo \"$WP_ALERT_STATE $WP_ALERT_SUMMARY_VI\" "
+                                              ">> %s" % hook)
+        # Phúc Xá, 14,500 people. W16 (18–24 Apr): 1 case a day, 48/100k → 2.
+        # W17 (25 Apr – 1 May): 4 a day, 28 = 193/100k → 3. Then 30 Apr is corrected to
+        # 70: 94 = 648/100k → 4 ("very high", above 600).
+        for d in range(18, 25):
+            s.report("00001", "2022-04-%02d" % d, {"cases_new_community": 1})
+        for d in ["2022-04-25", "2022-04-26", "2022-04-27", "2022-04-28", "2022-04-29",
+                  "2022-04-30", "2022-05-01"]:
+            s.report("00001", d, {"cases_new_community": 4})
+        wait_for(lambda: [e for e in s.events("epidemic-level", "00001")
+                          if e["value"] == 3 and "chưa đủ" not in e["summary"]["vi"]]
+                 or s.retained_topic("00001", "epidemic-level") and "chưa đủ" not in
+                 s.retained_topic("00001", "epidemic-level")["summary"]["vi"],
+                 "level 3 on a complete week")
+        s.report("00001", "2022-04-30", {"cases_new_community": 70})
+        risen = wait_for(lambda: [e for e in s.events("epidemic-level", "00001")
+                                  if e["value"] == 4], "the rise 3 → 4 on events/alert")[-1]
+        assert risen["state"] == "firing", risen
+        assert "là cấp độ 4 – nguy cơ rất cao (màu đỏ), tăng từ cấp độ 2" in risen["summary"]["vi"]
+        assert "648,3 ca/100.000 dân/tuần" in risen["summary"]["vi"], risen
+        assert [e["value"] for e in s.events("epidemic-level", "00001")] == [3, 4], s.events()
+        wait_for(lambda: os.path.exists(hook) and "cấp độ 4" in open(hook, encoding="utf-8").read(),
+                 "the hook ran for the rise")
+        lines = open(hook, encoding="utf-8").read().splitlines()
+        assert [l.split(" ")[0] for l in lines] == ["firing", "firing"], lines
+        assert "cấp độ 3 – nguy cơ cao" in lines[0] and "cấp độ 4 – nguy cơ rất cao" in lines[1]
+        assert s.agg.stop() == 0, s.agg.output()
+        r = subprocess.run([CLI_BIN, "alerts", "--all", "--db", s.agg.db, "--plan",
+                            s.settings["plan_dir"], "--now", "2022-05-03T23:00:00+07:00",
+                            "--config", "/dev/null"], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert "tuần 17/2022 · Phường Phúc Xá (00001) · 2 → 4 (tăng)" in r.stdout, r.stdout
+        assert "tuần 16/2022" not in r.stdout, r.stdout   # its level did not change
+        r = subprocess.run([CLI_BIN, "alerts", "--all", "--lang", "en", "--db", s.agg.db,
+                            "--now", "2022-05-03T23:00:00+07:00", "--config", "/dev/null"],
+                           capture_output=True, text=True, timeout=30)
+        assert "week 17 of 2022 · Ward 00001 · 2 → 4 (up)" in r.stdout, r.stdout
 
 
 def test_coverage_at_risk_says_by_how_much_and_when():

@@ -83,7 +83,9 @@ TARGET_RULES = [
       ("ward-mobilisation-plan", "task", {"task": "ward-mobilisation-plan"}),
       ("district-mobilisation-plan", "task", {"task": "district-mobilisation-plan"})]),
     ("every organisation/business assesses infection risk and reports the result", "I.3.2",
-     [("business-risk-assessment", "task", {"task": "business-risk-assessment"})]),
+     [("organisations-risk-assessed", "coverage", {"numerator": "organisations_assessed",
+                                                   "denominator": "organisations_total",
+                                                   "target": 1.0})]),
     ("each ward builds its own plan, assesses its level, keeps its COVID team, reviews and reports", "III.19",
      [("ward-plan", "task", {"task": "ward-plan"}),
       ("ward-level-assessment", "task", {"task": "ward-level-assessment"}),
@@ -489,6 +491,49 @@ def test_ba_dinh_booster_cites_cantho_for_the_figure():
     r = rule_map("ba-dinh-2022")["booster-18p"]
     assert "seed 003" in r["source"]["document"] and "III.1.b" in r["source"]["section"]
     assert "seed 004" in r["source"]["document"], "say that Hà Nội applies the national target"
+
+
+def test_the_booster_figure_is_a_local_choice_following_can_tho_not_ha_noi_s_own():
+    for plan in ("ba-dinh-2022", "ha-noi-2022"):
+        r = rule_map(plan)["booster-18p"]
+        assert "target" in r["local_choice"], "%s: 90 %% is not a Hà Nội target: mark it" % plan
+        assert "LỰA CHỌN ĐỊA PHƯƠNG" in r["note"] and "Cần Thơ" in r["note"], plan
+        assert "không phải chỉ tiêu của Hà Nội" in r["source"]["document"], plan
+        assert r["source"]["document"].index("seed 004") < r["source"]["document"].index("seed 003"), \
+            "%s: Hà Nội's own document first; Cần Thơ's only for the figure" % plan
+
+
+def test_ba_dinh_has_what_the_seeds_ask_with_sources():
+    by_id = rule_map("ba-dinh-2022")
+    # seed 002 item 4, seed 003 III.1.b: those not yet vaccinated with dose 1/2, the elderly first
+    adults, elderly = by_id["catch-up-18p-dose2"], by_id["catch-up-65p-full"]
+    assert adults["numerator"] == "vacc_18p_dose2_cum" and adults["population"] == "18p"
+    assert elderly["numerator"] == "vacc_65p_full_cum" and elderly["population"] == "65p"
+    for r in (adults, elderly):
+        assert "seed 002" in r["source"]["document"] and "seed 003" in r["source"]["document"]
+        assert "III.1.b" in r["source"]["section"] and "mục 4" in r["source"]["section"]
+        assert {"target", "deadline"} <= set(r["local_choice"]), r["id"]
+    # seed 004 I.3.2: organisations assessed / total, not a one-off ward task
+    assert "business-risk-assessment" not in by_id
+    # seed 004 I.1 (NQ 38): admissions, with a level input
+    catalog = {i["id"]: i for i in load("ba-dinh-2022", "catalog")["indicators"]}
+    assert catalog["hospital_admissions_new"]["kind"] == "daily"
+    v218 = {v["id"]: v for v in by_id["epidemic-level"]["versions"]}["218"]
+    assert any(c["indicator"] == "hospital_admissions_new" for c in v218["transmission"])
+    assert "seed 004 I.1" in v218["note"]
+
+
+def test_ba_dinh_218_is_a_matrix_that_can_lower_the_level_and_says_what_is_confirmed():
+    v218 = {v["id"]: v for v in rule_map("ba-dinh-2022")["epidemic-level"]["versions"]}["218"]
+    matrix = v218["matrix"]
+    in_matrix = [c for c in v218["conditions"] if c["if_unmet"] == "matrix"]
+    assert len(matrix) == 4 and all(len(row) == len(in_matrix) + 1 for row in matrix)
+    assert any(row[0] < t + 1 for t, row in enumerate(matrix)), "218 must be able to lower"
+    assert any(row[-1] > t + 1 for t, row in enumerate(matrix)), "218 must be able to raise"
+    assert "matrix" in v218["local_choice"]
+    assert "XÁC NHẬN từ các seed" in v218["note"] and "LỰA CHỌN ĐỊA PHƯƠNG" in v218["note"]
+    deaths = [c for c in v218["transmission"] if c["indicator"] == "deaths"][0]
+    assert deaths.get("min_count", 0) >= 2, "one death in 14,500 people must not move a level"
 
 
 def test_ba_dinh_deaths_feed_the_epidemic_level():

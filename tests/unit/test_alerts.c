@@ -257,6 +257,66 @@ int main(void)
     CHECK_STR(field(sent[18].payload, "summary"),
               "Đã khắc phục: Phường Phúc Xá lại chưa hoàn thành");
     CHECK_STR(field(sent[18].payload, "state"), "resolved");
+    ack_all(a);
+
+    /* A level that rises while firing (3 → 4) is news: retained, event and the hook, with
+     * the new level in the summary; new rates at the same level are not. */
+    alerts_destroy(&a);
+    char hook_path[300], command[400];
+    snprintf(hook_path, sizeof hook_path, "%s/hook.txt", dir);
+    snprintf(command, sizeof command, "echo \"$WP_ALERT_STATE $WP_ALERT_SUMMARY_EN\" >> %s",
+             hook_path);
+    struct alerts_options hooked = {"001", 0, command, fake_publish, NULL};
+    CHECK(alerts_create(store, &hooked, &a) == WP_OK);
+    struct plan_rule level_rule = {
+        .id = "epidemic-level", .kind = PLAN_RULE_LEVEL, .name = {"Cấp độ dịch", "Level"},
+        .severity = PLAN_SEVERITY_CRITICAL, .applies_to = PLAN_APPLIES_WARD,
+        .source = "QĐ 218/QĐ-BYT"};
+    struct rule_outcome lo;
+    const char *levels_en[] = {"level 3, 200.0", "level 3, 210.0", "level 4, 700.0"};
+    const double level_values[] = {3, 3, 4};
+    int before = sent_count;
+    for (int i = 0; i < 3; i++) {
+        rule_outcome_init(&lo, &level_rule);
+        lo.state = RULE_FIRING;
+        lo.has_value = lo.has_target = lo.value_is_news = true;
+        lo.value = level_values[i];
+        lo.target = 3;
+        text_append(&lo.vi, "%s", levels_en[i]);
+        text_append(&lo.en, "%s", levels_en[i]);
+        CHECK(store_begin(store) == WP_OK);
+        CHECK(alerts_record(a, &level_rule, "00007", &lo, t0 + (7 + i) * 86400000LL, 0)
+              == WP_OK);
+        CHECK(store_commit(store) == WP_OK);
+        alerts_publish(a, t0 + (7 + i) * 86400000LL);
+        ack_all(a);
+    }
+    /* fired: 2; same level, new rate: retained only; 3 → 4: retained and event */
+    CHECK(sent_count == before + 5);
+    CHECK(strstr(sent[before + 2].topic, "/alert/") != NULL);
+    CHECK_STR(sent[before + 4].topic, "wardpulse/v1/events/alert");
+    CHECK_STR(field(sent[before + 4].payload, "value"), "4");
+    CHECK_STR(field(sent[before + 4].payload, "summary"), "level 4, 700.0");
+    char hook_text[256] = "";
+    for (int tries = 0; tries < 200; tries++) {
+        alerts_reap(a);
+        FILE *f = fopen(hook_path, "r");
+        size_t got = f ? fread(hook_text, 1, sizeof hook_text - 1, f) : 0;
+        hook_text[got] = '\0';
+        if (f)
+            fclose(f);
+        if (strstr(hook_text, "level 4"))
+            break;
+        usleep(10000);
+    }
+    CHECK_STR(hook_text, "firing level 3, 200.0\nfiring level 4, 700.0\n");
+    sqlite3_prepare_v2(store_db(store), "SELECT group_concat(json_extract(payload, '$.value'), "
+                       "',') FROM (SELECT payload FROM alert_events WHERE scope = '00007' "
+                       "ORDER BY id)", -1, &stmt, NULL);
+    CHECK(sqlite3_step(stmt) == SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(stmt, 0), "3,4");
+    sqlite3_finalize(stmt);
+    unlink(hook_path);
 
     alerts_destroy(&a);
     store_close(&store);
