@@ -197,6 +197,18 @@ static int64_t evaluate_first_report_day(struct evaluate *e)
     return e->first_report_day;
 }
 
+/* The first day figures are expected of every unit: the later of the plan's valid_from
+ * and the day the first report reached this database (a unit is not silent for the days
+ * before wardpulse ran); PLAN_DAY_NONE before any report. */
+static int64_t evaluate_expected_from_day(struct evaluate *e)
+{
+    int64_t first = evaluate_first_report_day(e);
+    if (first == PLAN_DAY_NONE)
+        return PLAN_DAY_NONE;
+    return e->plan->valid_from_day != PLAN_DAY_NONE && e->plan->valid_from_day > first
+               ? e->plan->valid_from_day : first;
+}
+
 static int evaluate_slot_cmp(const void *key, const void *slot)
 {
     return strcmp(key, ((const struct schedule_slot *)slot)->period);
@@ -374,8 +386,8 @@ static enum wp_err evaluate_rule_unit(struct evaluate *e, const struct plan_rule
     case PLAN_RULE_CHECK:
     case PLAN_RULE_COVERAGE:
     case PLAN_RULE_LEVEL:
-        if ((rc = series_evaluate(e->series, e->plan, rule, unit, &ru, now_ms, e->levels, &o))
-            != WP_OK)
+        if ((rc = series_evaluate(e->series, e->plan, rule, unit, &ru, now_ms,
+                                  evaluate_expected_from_day(e), e->levels, &o)) != WP_OK)
             return rc;
         break;
     case PLAN_RULE_LOST: {

@@ -56,7 +56,9 @@ static const char *CATALOG =
     IND("severe_treated", "Người bệnh nặng được điều trị", "Severe patients treated", "gauge", "latest") ","
     IND("vacc_18p_dose1_cum", "Người 18+ tiêm mũi 1", "People 18+ with dose 1", "cumulative", "latest") ","
     IND("vacc_5_11_dose2_cum", "Trẻ 5-11 tiêm đủ liều", "Children 5-11 fully vaccinated", "cumulative", "latest") ","
-    IND("care_places", "Chỗ chăm sóc", "Care places", "gauge", "latest")
+    IND("care_places", "Chỗ chăm sóc", "Care places", "gauge", "latest") ","
+    IND("frontline_staff", "Lực lượng tuyến đầu", "Frontline staff", "gauge", "latest") ","
+    IND("frontline_staff_vaccinated_full", "Tuyến đầu tiêm đủ liều", "Frontline fully vaccinated", "gauge", "latest")
     "],\"tasks\":[{\"id\":\"ward-scenario\",\"name\":{\"vi\":\"Xây dựng kịch bản\","
     "\"en\":\"Build the scenario\"}}]}";
 
@@ -76,6 +78,9 @@ static const char *RULES =
     RULE("dose1-mono", "check", "both") "\"relation\":{\"never_decreases\":\"vacc_18p_dose1_cum\"}},"
     RULE("kids", "coverage", "both") "\"numerator\":\"vacc_5_11_dose2_cum\",\"population\":\"5_11\","
     "\"target\":1.0,\"deadline\":\"2022-08-31\",\"trend_days\":14},"
+    RULE("frontline", "coverage", "both") "\"numerator\":\"frontline_staff_vaccinated_full\","
+    "\"denominator\":\"frontline_staff\",\"target\":1.0,\"deadline\":\"2022-06-30\","
+    "\"silence_days\":10},"
     RULE("level", "level", "both") "\"alert_at_level\":3,\"versions\":[{\"id\":\"218\","
     "\"document\":\"QĐ 218/QĐ-BYT\",\"valid_from\":\"2022-01-27\",\"transmission\":["
     "{\"indicator\":\"cases_new_community\",\"per\":100000,\"thresholds\":[20,150,600]},"
@@ -367,6 +372,15 @@ static void test_check(void)
 
 /* ---- coverage ------------------------------------------------------------------------ */
 
+/* A coverage rule on Phúc Xá with a population denominator, nothing expected of it yet
+ * (no silence). */
+static void coverage(const struct plan_rule *rule, const struct rule_series *numerator,
+                     double denominator, int64_t now_ms, struct rule_outcome *o)
+{
+    struct coverage_input in = {numerator, denominator, NULL, PLAN_DAY_NONE};
+    rule_coverage_evaluate(plan, rule, &PHUC_XA, &in, now_ms, o);
+}
+
 static void test_coverage(void)
 {
     const struct plan_rule *kids = plan_rule(plan, "kids");
@@ -375,7 +389,7 @@ static void test_coverage(void)
     struct rule_point pts[] = {point("2022-06-10", 500), point("2022-06-17", 530),
                                point("2022-06-24", 565), point("2022-07-01", 600)};
     struct rule_series s = {4, pts};
-    rule_coverage_evaluate(plan, kids, &PHUC_XA, &s, 1000, at("2022-07-01T20:00:00+07:00"), &o);
+    coverage(kids, &s, 1000, at("2022-07-01T20:00:00+07:00"), &o);
     CHECK(o.state == RULE_FIRING);
     CHECK(o.severity == PLAN_SEVERITY_WARNING && o.since_ms == 0);
     CHECK(fabs(o.value - 0.6) < 1e-9 && o.target == 1.0 && o.deadline_day == day("2022-08-31"));
@@ -392,26 +406,26 @@ static void test_coverage(void)
                         "19 Sep 2022");
     /* a faster pace is not at risk */
     pts[3].value = 800;
-    rule_coverage_evaluate(plan, kids, &PHUC_XA, &s, 1000, at("2022-07-01T20:00:00+07:00"), &o);
+    coverage(kids, &s, 1000, at("2022-07-01T20:00:00+07:00"), &o);
     CHECK(o.state == RULE_OK && o.vi.len == 0);
     /* no progress */
     pts[3].value = 530;
-    rule_coverage_evaluate(plan, kids, &PHUC_XA, &s, 1000, at("2022-07-01T20:00:00+07:00"), &o);
+    coverage(kids, &s, 1000, at("2022-07-01T20:00:00+07:00"), &o);
     CHECK(o.state == RULE_FIRING);
     CHECK_CONTAINS(o.vi.buf, "không tăng trong 14 ngày qua; thiếu 470 người");
     /* too little history (nothing in force 14 days before today): nothing said */
     struct rule_series one = {1, pts};
-    rule_coverage_evaluate(plan, kids, &PHUC_XA, &one, 1000, at("2022-06-23T20:00:00+07:00"), &o);
+    coverage(kids, &one, 1000, at("2022-06-23T20:00:00+07:00"), &o);
     CHECK(o.state == RULE_OK);
-    /* at midnight the day's own report has not come: yesterday's value is today's */
-    rule_coverage_evaluate(plan, kids, &PHUC_XA, &one, 1000, at("2022-06-24T00:00:00+07:00"), &o);
-    CHECK(o.state == RULE_FIRING);
-    CHECK_CONTAINS(o.vi.buf, "không tăng trong 14 ngày qua");
+    /* a figure 14 days old has no figure trend_days before it: still no trend (the
+     * projection starts from the last figure, not from today) */
+    coverage(kids, &one, 1000, at("2022-06-24T00:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK);
     /* after the deadline: missed, critical */
     struct rule_point late[] = {point("2022-08-20", 900), point("2022-08-31", 950),
                                 point("2022-09-05", 960)};
     struct rule_series l = {3, late};
-    rule_coverage_evaluate(plan, kids, &PHUC_XA, &l, 1000, at("2022-09-06T09:00:00+07:00"), &o);
+    coverage(kids, &l, 1000, at("2022-09-06T09:00:00+07:00"), &o);
     CHECK(o.state == RULE_FIRING && o.severity == PLAN_SEVERITY_CRITICAL);
     CHECK(o.since_ms == at("2022-09-01T00:00:00+07:00"));
     CHECK(fabs(o.value - 0.96) < 1e-9);
@@ -420,12 +434,122 @@ static void test_coverage(void)
                         "96,0 %");
     /* met: resolves, even late */
     late[2].value = 1000;
-    rule_coverage_evaluate(plan, kids, &PHUC_XA, &l, 1000, at("2022-09-06T09:00:00+07:00"), &o);
+    coverage(kids, &l, 1000, at("2022-09-06T09:00:00+07:00"), &o);
     CHECK(o.state == RULE_OK);
     CHECK_CONTAINS(o.vi.buf, "Phường Phúc Xá đã đạt mục tiêu");
     /* unknown denominator: nothing */
-    rule_coverage_evaluate(plan, kids, &PHUC_XA, &l, 0, at("2022-09-06T09:00:00+07:00"), &o);
+    coverage(kids, &l, 0, at("2022-09-06T09:00:00+07:00"), &o);
     CHECK(o.state == RULE_OK && !o.has_value);
+}
+
+/* A ward that says nothing is not a ward that is fine (issue 10). */
+static void test_coverage_silence(void)
+{
+    const struct plan_rule *kids = plan_rule(plan, "kids");
+    const struct plan_rule *frontline = plan_rule(plan, "frontline");
+    CHECK(kids->u.coverage.silence_days == 7 && frontline->u.coverage.silence_days == 10);
+    struct rule_outcome o;
+    int64_t may1 = day("2022-05-01");
+    struct rule_series none = {0, NULL};
+    struct coverage_input in = {&none, 1000, NULL, may1};
+    /* never sent: quiet for the first 7 days from when figures are expected … */
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &in, at("2022-05-07T23:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK);
+    /* … then a warning, from that midnight */
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &in, at("2022-05-08T00:00:00+07:00"), &o);
+    CHECK(o.state == RULE_FIRING && o.severity == PLAN_SEVERITY_WARNING);
+    CHECK(o.since_ms == at("2022-05-08T00:00:00+07:00") && !o.has_value);
+    CHECK_CONTAINS(o.vi.buf, "Phường Phúc Xá chưa gửi số liệu \"Trẻ 5-11 tiêm đủ liều\" từ ngày "
+                             "01/05/2022 (7 ngày, chưa gửi lần nào), cần cho mục tiêu \"Quy tắc "
+                             "kids\"");
+    CHECK_CONTAINS(o.en.buf, "Phuc Xa ward has sent no figures for \"Children 5-11 fully "
+                             "vaccinated\" since 1 May 2022 (7 days, never sent), needed for the "
+                             "target \"Rule kids\"");
+    /* at the deadline with no figures: the rule's critical "missed — no figures" */
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &in, at("2022-09-01T00:00:00+07:00"), &o);
+    CHECK(o.state == RULE_FIRING && o.severity == PLAN_SEVERITY_CRITICAL);
+    CHECK(o.since_ms == at("2022-09-01T00:00:00+07:00"));
+    CHECK_CONTAINS(o.vi.buf, "Phường Phúc Xá không đạt mục tiêu \"Quy tắc kids\"");
+    CHECK_CONTAINS(o.vi.buf, ": không có số liệu (chưa gửi số liệu \"Trẻ 5-11 tiêm đủ liều\")");
+    CHECK_CONTAINS(o.en.buf, ": no figures (\"Children 5-11 fully vaccinated\" never sent)");
+    /* nothing expected (no report ever reached this database; or wardpulse started after
+     * the deadline): nothing said */
+    in.expected_from_day = PLAN_DAY_NONE;
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &in, at("2022-09-01T00:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK);
+    in.expected_from_day = day("2022-09-05");
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &in, at("2022-09-20T00:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK);
+
+    /* figures that stopped: silent from the day after the last one */
+    struct rule_point pts[] = {point("2022-06-10", 500)};
+    struct rule_series one = {1, pts};
+    in.numerator = &one;
+    in.expected_from_day = may1;
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &in, at("2022-06-17T12:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK);
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &in, at("2022-06-18T00:00:00+07:00"), &o);
+    CHECK(o.state == RULE_FIRING && o.severity == PLAN_SEVERITY_WARNING && o.has_value);
+    CHECK(o.since_ms == at("2022-06-18T00:00:00+07:00"));
+    CHECK_CONTAINS(o.vi.buf, "chưa gửi số liệu \"Trẻ 5-11 tiêm đủ liều\" từ ngày 11/06/2022 "
+                             "(7 ngày; số liệu gần nhất ngày 10/06/2022)");
+    CHECK_CONTAINS(o.en.buf, "since 11 Jun 2022 (7 days; the latest for 10 Jun 2022)");
+    /* a target met stays met */
+    pts[0].value = 1000;
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &in, at("2022-07-18T00:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK);
+
+    /* frontline-full without frontline_staff: the denominator's silence, its own 10 days */
+    struct rule_point vacc[] = {point("2022-05-01", 90), point("2022-05-12", 95)};
+    struct rule_series v = {2, vacc};
+    struct coverage_input f = {&v, 0, &none, may1};
+    rule_coverage_evaluate(plan, frontline, &PHUC_XA, &f, at("2022-05-10T12:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK);
+    rule_coverage_evaluate(plan, frontline, &PHUC_XA, &f, at("2022-05-11T00:00:00+07:00"), &o);
+    CHECK(o.state == RULE_FIRING && o.severity == PLAN_SEVERITY_WARNING);
+    CHECK_CONTAINS(o.vi.buf, "chưa gửi số liệu \"Lực lượng tuyến đầu\" từ ngày 01/05/2022 "
+                             "(10 ngày, chưa gửi lần nào)");
+    rule_coverage_evaluate(plan, frontline, &PHUC_XA, &f, at("2022-07-01T00:00:00+07:00"), &o);
+    CHECK(o.state == RULE_FIRING && o.severity == PLAN_SEVERITY_CRITICAL);
+    CHECK_CONTAINS(o.vi.buf, "không có số liệu (chưa gửi số liệu \"Lực lượng tuyến đầu\")");
+    /* with the denominator sent, the ratio speaks */
+    struct rule_point staff[] = {point("2022-05-01", 95)};
+    struct rule_series st = {1, staff};
+    f.denominator_series = &st;
+    f.denominator = 95;
+    rule_coverage_evaluate(plan, frontline, &PHUC_XA, &f, at("2022-07-01T00:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK && o.has_value && fabs(o.value - 1.0) < 1e-9);
+}
+
+/* Forecasts from the figures as they are (issue 10). */
+static void test_coverage_projection(void)
+{
+    const struct plan_rule *kids = plan_rule(plan, "kids");
+    struct rule_outcome o;
+    /* 400 on 1 Jun, 495 on 20 Jun: 95 in 19 real days = 5 a day, projected from 20 Jun:
+     * 72 days × 5 = 360 → 855, 145 people short; 505 more at 5 a day = 101 days after
+     * 20 Jun = 29 Sep. Today's date moves none of it. */
+    struct rule_point pts[] = {point("2022-06-01", 400), point("2022-06-20", 495)};
+    struct rule_series s = {2, pts};
+    struct coverage_input in = {&s, 1000, NULL, day("2022-05-01")};
+    const char *days[] = {"2022-06-22T09:00:00+07:00", "2022-06-26T09:00:00+07:00"};
+    for (int i = 0; i < 2; i++) {
+        rule_coverage_evaluate(plan, kids, &PHUC_XA, &in, at(days[i]), &o);
+        CHECK(o.state == RULE_FIRING && o.severity == PLAN_SEVERITY_WARNING);
+        CHECK(fabs(o.value - 0.495) < 1e-9);
+        CHECK_CONTAINS(o.vi.buf, "ngày 20/06/2022");
+        CHECK_CONTAINS(o.vi.buf, "với tốc độ 19 ngày qua (5 người/ngày)");
+        CHECK_CONTAINS(o.vi.buf, "(khoảng 145 người)");
+        CHECK_CONTAINS(o.vi.buf, "sẽ đạt mục tiêu vào khoảng ngày 29/09/2022");
+        CHECK_CONTAINS(o.en.buf, "(about 145 people) short; it would reach the target around "
+                                 "29 Sep 2022");
+    }
+    /* 2 days after the last figure it is not dated; 6 days after, it is */
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &in, at(days[0]), &o);
+    CHECK(strstr(o.vi.buf, "số liệu gần nhất") == NULL);
+    rule_coverage_evaluate(plan, kids, &PHUC_XA, &in, at(days[1]), &o);
+    CHECK_CONTAINS(o.vi.buf, "ngày 20/06/2022 (số liệu gần nhất, đã 6 ngày)");
+    CHECK_CONTAINS(o.en.buf, "on 20 Jun 2022 (the latest figures, 6 days old)");
 }
 
 /* ---- level --------------------------------------------------------------------------- */
@@ -508,6 +632,8 @@ int main(void)
     test_task();
     test_check();
     test_coverage();
+    test_coverage_silence();
+    test_coverage_projection();
     test_level();
     plan_free(&plan);
     wp_schemas_release();
