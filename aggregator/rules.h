@@ -66,7 +66,10 @@ struct schedule_slot {
     char period[12];              /* "2022-05-03" or "2022-W18" */
     int64_t due_ms;               /* the cut-off */
     int64_t alert_ms;             /* cut-off + grace: missing from then on */
-    int64_t complete_ms;          /* when the last expected indicator arrived; 0: not yet */
+    int64_t complete_ms;          /* when the last expected indicator came, as judged for
+                                   * timeliness (committed at the ward: store.h version 5);
+                                   * 0: not yet */
+    int64_t received_ms;          /* when it arrived here (≥ complete_ms); 0: not yet */
     size_t missing_count;         /* expected indicators still missing (0 when complete) */
     const char *missing_first;    /* id of one missing indicator, for the summary */
 };
@@ -85,7 +88,8 @@ int64_t rule_schedule_due_ms(const struct plan *plan, const struct plan_rule *ru
 
 /* FIRING while a slot is past alert_ms without a complete report (value: how many);
  * PENDING while the newest is past its cut-off but within grace; else OK (the summary
- * then tells the latest late arrival). */
+ * then tells the latest late arrival: late, or committed on time at the ward and
+ * delivered after the alert time, the link having been down). */
 void rule_schedule_evaluate(const struct plan *plan, const struct plan_rule *rule,
                             const struct rule_unit *unit, const struct schedule_slot *slots,
                             size_t count, int64_t now_ms, struct rule_outcome *out);

@@ -201,6 +201,12 @@ static const char *const store_migrations[] = {
     "  messages INTEGER NOT NULL,"
     "  bytes INTEGER NOT NULL,"
     "  PRIMARY KEY (ward, day)) WITHOUT ROWID;",
+    /* 4 → 5: on time means when the ward committed it (store.h, version 5). Rows from
+     * before keep NULL: judged by their arrival, as they were. */
+    "ALTER TABLE reports ADD COLUMN committed_at TEXT;"
+    "ALTER TABLE reports ADD COLUMN committed_ms INTEGER;"
+    "ALTER TABLE reports ADD COLUMN judged_ms INTEGER;"
+    "ALTER TABLE schedule_status ADD COLUMN received_ms INTEGER;",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -266,8 +272,9 @@ static const char *const store_stmt_sql[STMT_COUNT] = {
         "bytes = bytes + excluded.bytes",
     [STMT_INSERT_REPORT] =
         "INSERT INTO reports (ward, stream, seq, period, period_first, period_last, "
-        "observed_at, observed_ms, received_at, received_ms, topic, payload, content_hash) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "observed_at, observed_ms, received_at, received_ms, topic, payload, content_hash, "
+        "committed_at, committed_ms, judged_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     [STMT_INSERT_VALUE] =
         "INSERT INTO report_values (report_id, ward, period, indicator, value) "
         "VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -713,6 +720,21 @@ enum wp_err store_add_report(struct store *store, const struct wp_report *report
     sqlite3_bind_text(stmt, 11, topic, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 12, payload, (int)len, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 13, (sqlite3_int64)hash);
+    /* Timeliness is judged from when the ward committed the report, which its clock
+     * says: trusted no earlier than the period began (a clock set back cannot make a
+     * report early) and no later than it arrived (nor can one set forward make it
+     * late). */
+    int64_t committed_ms = 0, judged_ms = received_ms;
+    if (report->committed_at[0] && wp_datetime_parse(report->committed_at, &committed_ms)) {
+        int64_t period_start_ms = first_day * INT64_C(86400000)
+                                  - (int64_t)WP_LOCAL_OFFSET_MIN * 60000;
+        judged_ms = committed_ms < period_start_ms ? period_start_ms : committed_ms;
+        if (judged_ms > received_ms)
+            judged_ms = received_ms;
+        sqlite3_bind_text(stmt, 14, report->committed_at, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 15, committed_ms);
+    }
+    sqlite3_bind_int64(stmt, 16, judged_ms);
     if ((rc = store_step_done(store, stmt, "storing a report")) != WP_OK)
         return rc;
     return store_add_values(store, report, sqlite3_last_insert_rowid(store->db), observed_ms,

@@ -442,6 +442,34 @@ static void test_coverage(void)
     CHECK(o.state == RULE_OK && !o.has_value);
 }
 
+/* On time means when the ward committed it (issue 10): a report committed at 16:40 and
+ * delivered at 22:40 after an outage was missing at 18:00 (the district did not have
+ * it), and is on time once it came. */
+static void test_schedule_delivered_late(void)
+{
+    const struct plan_rule *daily = plan_rule(plan, "daily");
+    struct schedule_slot slots[16];
+    struct rule_outcome o;
+    int64_t now = at("2022-05-03T20:00:00+07:00");
+    size_t n = rule_schedule_slots(plan, daily, PLAN_DAY_NONE, now, slots, 16);
+    CHECK(n == 3);
+    for (size_t i = 0; i < 2; i++)
+        slots[i].complete_ms = slots[i].received_ms = at("2022-05-01T16:00:00+07:00");
+    rule_schedule_evaluate(plan, daily, &PHUC_XA, slots, n, now, &o);
+    CHECK(o.state == RULE_FIRING);
+    now = at("2022-05-03T22:41:00+07:00");
+    slots[2].complete_ms = at("2022-05-03T16:40:00+07:00");
+    slots[2].received_ms = at("2022-05-03T22:40:00+07:00");
+    rule_schedule_evaluate(plan, daily, &PHUC_XA, slots, n, now, &o);
+    CHECK(o.state == RULE_OK);
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá đã gửi báo cáo ngày 03/05/2022: lập lúc 16:40 ngày "
+                        "03/05/2022, đúng hạn (hạn 17:00), nhưng đến quận lúc 22:40 ngày "
+                        "03/05/2022 (chuyển muộn, có thể do mất kết nối)");
+    CHECK_STR(o.en.buf, "Phuc Xa ward sent its report for 3 May 2022: committed at 16:40 on "
+                        "3 May 2022, on time (due 17:00), delivered at 22:40 on 3 May 2022 "
+                        "(delivered late, the link was likely down)");
+}
+
 /* A ward that says nothing is not a ward that is fine (issue 10). */
 static void test_coverage_silence(void)
 {
@@ -633,6 +661,7 @@ int main(void)
     test_check();
     test_coverage();
     test_coverage_silence();
+    test_schedule_delivered_late();
     test_coverage_projection();
     test_level();
     plan_free(&plan);
