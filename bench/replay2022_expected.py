@@ -282,20 +282,24 @@ class _Data:
 # The rules, each as a function (plan, data, rule, scope, instant) -> None | phase
 
 def _schedule_slots(plan, rule, until):
+    """[(days of the period, its alert instant)]: a day, or an ISO week (Monday to Sunday)."""
     first = _day(rule["from"]) if rule.get("from") else plan.valid_from
     last = _day(rule["to"]) if rule.get("to") else plan.valid_to
-    if rule.get("period", "daily") != "daily":
-        raise NotImplementedError("weekly schedule rules are not modelled")
+    weekly = rule.get("period", "daily") == "weekly"
+    length = 7 if weekly else 1
+    if weekly:
+        first -= datetime.timedelta(days=first.weekday())     # the week holding it
     hh, mm = (int(x) for x in rule["cutoff"].split(":"))
     offset = datetime.timedelta(days=rule.get("cutoff_day_offset", 0), hours=hh, minutes=mm,
                                 seconds=60 * rule.get("grace_minutes", 0))
     slots, d = [], first
     while (last is None or d <= last):
-        a = plan.midnight(d) + offset
+        end = d + datetime.timedelta(days=length - 1)
+        a = plan.midnight(end) + offset
         if a > until:
             break
-        slots.append((d, a))
-        d += datetime.timedelta(days=1)
+        slots.append(([d + datetime.timedelta(days=k) for k in range(length)], a))
+        d += datetime.timedelta(days=length)
     return slots
 
 
@@ -307,7 +311,7 @@ class _Schedule:
     def evaluate(self, data, scope, t):
         i = self.next_incomplete.get(scope, 0)
         unit = data.unit_code(scope)
-        while i < len(self.slots) and all(data.has(unit, ind, self.slots[i][0])
+        while i < len(self.slots) and all(any(data.has(unit, ind, d) for d in self.slots[i][0])
                                           for ind in self.rule["indicators"]):
             i += 1
         self.next_incomplete[scope] = i
@@ -354,59 +358,64 @@ def _check_failures(plan, data, rule, scope):
     return failing
 
 
-def _coverage_parts(plan, data, rule, scope, day):
-    """(v(D), denominator at D) or None."""
-    num = data.value_in_force(scope, rule["numerator"], day)
-    if num is None:
-        return None
+def _silence_days(plan, rule):
+    return int(rule.get("silence_days", plan.plan.get("silence_days", 7)))
+
+
+def _coverage(plan, data, rule, scope, t, expected_from, method="endpoint", day_from="data"):
+    """(verdict, margin). verdict: None (nothing to say: no figures yet and not silent long
+    enough, or no figure trend_days before the last), "met", "missed", "silent", "at_risk" or
+    "on_track"; margin (trend verdicts only) = projection / goal − 1. method "endpoint" | "ols"
+    and day_from "data" (the primary reading: from the last figure) | "now" (from today, over
+    trend_days) select the reading (module docstring)."""
+    today = t.astimezone(plan.tz).date()
+    num = rule["numerator"]
+    v = data.value_in_force(scope, num, today)
     if "population" in rule:
         den = plan.population(scope, rule["population"])
     else:
-        den = data.value_in_force(scope, rule["denominator"], day)
-    if not den:
-        return None
-    return num, den
-
-
-def _coverage(plan, data, rule, scope, t, method="endpoint", day_from="now"):
-    """(verdict, margin). verdict: None (cannot judge: no value, or no value N days back), "met",
-    "missed", "at_risk" or "on_track"; margin (trend verdicts only) = projection / goal − 1.
-    method "endpoint" | "ols" and day_from "now" | "data" select the reading (module docstring)."""
-    day = t.astimezone(plan.tz).date()
-    if day_from == "data":
-        day = data.last_period(scope, rule["numerator"], day)
-        if day is None:
-            return None, None
-    parts = _coverage_parts(plan, data, rule, scope, day)
-    if not parts:
-        return None, None
-    v, den = parts
+        den = data.value_in_force(scope, rule["denominator"], today)
+    known = v is not None and bool(den)
     target = float(rule["target"])
     deadline = _day(rule["deadline"])
-    if v >= target * den:
+    goal = target * den if known else None
+    if known and v >= goal:
         return "met", None
-    if t.astimezone(plan.tz).date() > deadline:
-        return "missed", None
-    n = int(rule.get("trend_days", 14))
-    past = day - datetime.timedelta(days=n)
-    if data.last_period(scope, rule["numerator"], past) is None:
+    if today > deadline:
+        if known:
+            return "missed", None
+        if (expected_from is not None and expected_from <= deadline
+                and (v is None or "denominator" in rule)):
+            return "missed", None            # missed — no figures
         return None, None
-    if "population" in rule:
-        series = lambda d: data.value_in_force(scope, rule["numerator"], d) or 0
-        goal = target * den
-    else:
-        def series(d):
-            num, den_d = _coverage_parts(plan, data, rule, scope, d) or (0, 1)
-            return num / den_d
-        v, goal = v / den, target
+    if expected_from is not None:
+        needed = [num] + ([rule["denominator"]] if "denominator" in rule else [])
+        for ind in needed:
+            last = data.last_period(scope, ind, today)
+            since = expected_from if last is None else max(expected_from,
+                                                           last + datetime.timedelta(days=1))
+            if today >= since + datetime.timedelta(days=_silence_days(plan, rule)):
+                return "silent", None
+    if not known:
+        return None, None
+    n = int(rule.get("trend_days", 14))
+    last = data.last_period(scope, num, today)
+    day = last if day_from == "data" else today
+    past = data.last_period(scope, num, day - datetime.timedelta(days=n))
+    if past is None:
+        return None, None
+    if day_from == "now":
+        past = day - datetime.timedelta(days=n)
+    span = (day - past).days
+    series = lambda d: data.value_in_force(scope, num, d) or 0
     if method == "endpoint":
-        slope = (series(day) - series(past)) / n
+        slope = (series(day) - series(past)) / span
     else:
-        xs = list(range(n + 1))
+        xs = list(range(span + 1))
         ys = [series(past + datetime.timedelta(days=k)) for k in xs]
         mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
         slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
-    projection = v + slope * (deadline - day).days
+    projection = series(day) + slope * (deadline - day).days
     return ("at_risk" if projection < goal else "on_track"), projection / goal - 1
 
 
@@ -468,6 +477,10 @@ def _cause(plan, rule, scope, faults):
         if (k == "task_late" and rule["kind"] == "task" and rule["task"] == f["task"]
                 and scope == f["ward"]):
             return f["id"]
+        if k == "figures_never_sent" and scope == f["ward"] and rule["id"] in f["rules"]:
+            return f["id"]
+        if k == "delivery_outage" and rule["kind"] == "schedule" and scope == f["ward"]:
+            return f["id"]
     if rule["kind"] == "task" and scope == "district":
         return "baseline: the district's own tasks have no reporting channel (plans/README.md)"
     if rule["kind"] == "coverage":
@@ -477,9 +490,14 @@ def _cause(plan, rule, scope, faults):
     return "unexplained"
 
 
+def _arrival(report):
+    """A report arrives at its delivered_at (a delayed delivery), else at its observed_at."""
+    return _instant(report.get("delivered_at") or report["observed_at"])
+
+
 def _default_until(plan, reports):
     last = max(_day(r["period"]) for r in reports)
-    latest = max(_instant(r["observed_at"]) for r in reports)
+    latest = max(_arrival(r) for r in reports)
     until = plan.midnight(last + datetime.timedelta(days=1))
     return max(until, plan.midnight(latest.astimezone(plan.tz).date() + datetime.timedelta(days=1)))
 
@@ -493,7 +511,7 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
        "phases": [{"state", "severity", "from", "by"}], "resolved_at" | None, "resolved_by",
        "resolved_report", "firing_at_end": bool, "cause": fault id | "baseline: …"}."""
     plan = _Plan(plan_dir)
-    reports = sorted(reports, key=lambda r: _instant(r["observed_at"]))
+    reports = sorted(reports, key=_arrival)
     until = _instant(until) if isinstance(until, str) else until or _default_until(plan, reports)
     data = _Data(plan)
 
@@ -502,7 +520,7 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
     # The instants to evaluate: arrivals, midnights, schedule alert instants, task due ends.
     instants, clock = {}, set()
     for r in reports:
-        instants.setdefault(_instant(r["observed_at"]), []).append(r)
+        instants.setdefault(_arrival(r), []).append(r)
     first_day = min(_day(r["period"]) for r in reports)
     d = first_day
     while plan.midnight(d) <= until:
@@ -524,7 +542,9 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
     checks = {}          # (rule id, scope) -> failing periods (recomputed when the unit's data moves)
     open_episode = {}    # (rule id, scope) -> episode
     episodes = []
-    severity = lambda rule, phase: ("warning" if phase == "at_risk" else rule["severity"])
+    severity = lambda rule, phase: ("warning" if phase in ("at_risk", "silent")
+                                    else rule["severity"])
+    expected_from = None     # the first day figures are expected (coverage's silence)
 
     for t in sorted(instants):
         if t > until:
@@ -532,6 +552,10 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
         arrived = instants[t]
         for r in arrived:
             data.add(r)
+        if arrived and expected_from is None:
+            expected_from = t.astimezone(plan.tz).date()
+            if plan.valid_from and plan.valid_from > expected_from:
+                expected_from = plan.valid_from
         touched = {r["ward"] for r in arrived}
         by = "report" if arrived else "clock"
         for rule in rules:
@@ -553,10 +577,10 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
                         checks[key] = _check_failures(plan, data, rule, scope)
                     phase = "firing" if checks[key] else None
                 else:
-                    verdict, _ = _coverage(plan, data, rule, scope, t)
-                    phase = verdict if verdict in ("at_risk", "missed") else None
+                    verdict, _ = _coverage(plan, data, rule, scope, t, expected_from)
+                    phase = verdict if verdict in ("at_risk", "missed", "silent") else None
                     if _observe:
-                        _observe(plan, data, rule, scope, t, phase)
+                        _observe(plan, data, rule, scope, t, phase, expected_from)
                 old = status.get(key)
                 if phase == old:
                     continue
@@ -605,13 +629,13 @@ def robustness(plan_dir, reports, faults=(), until=None):
              "min_margin": {"rule/scope": smallest |margin| of the primary reading}}."""
     out = {"disagreements": [], "min_margin": {}}
 
-    def observe(plan, data, rule, scope, t, phase):
-        verdict, margin = _coverage(plan, data, rule, scope, t)
+    def observe(plan, data, rule, scope, t, phase, expected_from):
+        verdict, margin = _coverage(plan, data, rule, scope, t, expected_from)
         key = "%s/%s" % (rule["id"], scope)
         if margin is not None:
             out["min_margin"][key] = min(out["min_margin"].get(key, float("inf")), abs(margin))
-        for method, day_from in (("ols", "now"), ("endpoint", "data"), ("ols", "data")):
-            other, _ = _coverage(plan, data, rule, scope, t, method, day_from)
+        for method, day_from in (("ols", "data"), ("endpoint", "now"), ("ols", "now")):
+            other, _ = _coverage(plan, data, rule, scope, t, expected_from, method, day_from)
             if other is None or verdict is None:
                 continue          # one reading cannot judge yet: only the start differs
             if other != verdict:
