@@ -28,8 +28,9 @@ explains it or "baseline: why" ("unexplained" would be a bug of the replay), and
 
 == Semantics assumed ==========================================================================
 
-Time. Instants are RFC 3339 in the plan's utc_offset (+07:00). A report ARRIVES at its observed_at: the
-replay driver submits it at that instant of the simulated clock. The engine sees it a little later (the
+Time. Instants are RFC 3339 in the plan's utc_offset (+07:00). A report ARRIVES at its delivered_at when
+it has one (a delivery held up by an outage), else at its observed_at: the replay driver submits it at
+that instant of the simulated clock. The engine sees it a little later (the
 delivery time); a transition caused by a report ("by": "report") therefore happens in the engine at the
 report's observed_at plus the delivery time, and a test must allow that much. A transition caused by
 the clock ("by": "clock": a cut-off plus grace, the end of a due day, a local midnight) is exact.
@@ -47,14 +48,16 @@ the largest. The district's periods are the periods any ward has.
 
 schedule → kind report_missing. Units: the wards when applies_to is ward or both (and the district,
   from reports whose ward is the district's code, when applies_to is district or both). Slots: each day
-  d from the rule's `from` (else the plan's valid_from) to its `to` (else the plan's valid_to). Slot d's
-  cut-off c(d) = d at `cutoff` (+ cutoff_day_offset days); it alerts at a(d) = c(d) + grace_minutes.
-  Slot d is complete at t when every indicator of the rule's `indicators` has a value for (unit, d) from
-  reports arrived by t. The alert fires at t while some slot has a(d) ≤ t and is not complete (fired at
+  d (daily), or each ISO week, Monday to Sunday, from the one holding the first day (weekly), from the
+  rule's `from` (else the plan's valid_from) to its `to` (else the plan's valid_to). A slot's cut-off
+  c = its last day at `cutoff` (+ cutoff_day_offset days); it alerts at a = c + grace_minutes.
+  A slot is complete at t when every indicator of the rule's `indicators` has a value for the unit and
+  one of the slot's days from reports arrived by t (a week is reported by the figures of any of its
+  days: the replay sends daily periods only). Whether the report was on time (committed_at) moves no
+  alert: the alert says what the district has, and resolves when the figures arrive. The alert fires at t while some slot has a(d) ≤ t and is not complete (fired at
   the a(d) of the first such slot: by clock); it resolves at the arrival that completes the last missing
   slot (by report). A late report resolves it; one alert per (rule, unit) covers every missing day.
-  (Weekly periods are not modelled: the Ba Đình plan has none. "pending" — past the cut-off, within the
-  grace — is not an alert here.)
+  ("pending" — past the cut-off, within the grace — is not an alert here.)
 
 task → kind task_overdue. Units: every ward when applies_to is ward or both, restricted to the wards
   among the assignees when any assignee is a ward code; the district when applies_to is district or
@@ -74,23 +77,29 @@ check → kind data_quality. Units: the wards when applies_to is ward or both; t
   report for the bad period (or the period before it) supersedes the bad value; later, larger values
   leave the pair (P', P) failing.
 
-coverage → kind coverage, phases at_risk (severity warning) and missed (the rule's severity: critical for
-  kids-5-11-full, which is what issue 4 says a miss is; booster-18p is "warning" in the plan, but its
-  deadline is after the replay, so the two readings never differ here). For a unit at instant t,
-  D = local date of t. v(D) = the numerator's value in force for the unit's latest period ≤ D
-  (district: rolled up as above, "latest"). The
+coverage → kind coverage, phases silent and at_risk (severity warning) and missed (the rule's severity:
+  critical for kids-5-11-full, which is what issue 4 says a miss is; booster-18p is "warning" in the
+  plan, but its deadline is after the replay, so the two readings never differ here). For a unit at
+  instant t, D = local date of t. v(D) = the numerator's value in force for the unit's latest period ≤ D
+  (district: rolled up as above, "latest"); L = that period (district: the latest of any ward). The
   denominator is the unit's population of the group (the district's own figure in orgunits.json), or
-  for indicator denominators the ratio's value at D. Not evaluated while the unit has no value ≤ D.
-    met      v(D) ≥ target × population (ratio ≥ target): not firing (resolves an episode).
-    missed   D after the deadline and not met.
-    at_risk  D ≤ deadline, not met, and the trend misses: the unit has a value for a period ≤ D − N
-             (N = trend_days, default 14) — otherwise no trend, not firing — slope = (v(D) − v(D − N)) / N
-             per day, projection = v(D) + slope × (deadline − D) days, at risk when projection < target ×
-             population.
-  So a unit whose reports start on day S is first judged at local midnight starting S + N (by clock);
-  at a midnight the day's own report has not arrived yet, so v(D) is the previous day's figure.
-  The at_risk → missed change at the midnight after the deadline is a phase change of the same alert
-  (severity warning → critical), not a new episode.
+  for indicator denominators that indicator's value in force at D. E = the first day figures are
+  expected: the later of the plan's valid_from and the local date of the first arrival (none before
+  any report has arrived). A ward that says nothing is not a ward that is fine (issue 10):
+    met      v(D) ≥ target × denominator: not firing (resolves an episode).
+    missed   D after the deadline and not met; or, with no v(D) (or no denominator figure for an
+             indicator denominator), when E ≤ deadline ("missed — no figures").
+    silent   D ≤ deadline, not met, and an indicator the rule needs (the numerator; the denominator
+             indicator) has had no figure for silence_days (the rule's, else the plan's, else 7): its
+             last period ≤ D ended on S − 1 (S = E when it never came; never before E) and
+             D ≥ S + silence_days.
+    at_risk  D ≤ deadline, not met, not silent, and the trend from the figures as they are misses:
+             P = the unit's latest period ≤ L − N (N = trend_days, default 14) — none: no trend, not
+             firing — slope = (v(L) − v(P)) / (L − P) (the real days between them), projection =
+             v(L) + slope × (deadline − L) days, at risk when projection < target × denominator.
+  So a unit whose reports start on day S is first judged when its figure of S + N arrives (by report);
+  the silent → missed and at_risk → missed changes at the midnight after the deadline are phase changes
+  of the same alert (severity warning → critical), not new episodes.
 
 level → no alert expected. The oracle computes each unit's level for every window of window_days
   consecutive days (not only ISO weeks, so the result bounds whatever week the engine uses): for each
@@ -100,9 +109,9 @@ level → no alert expected. The oracle computes each unit's level for every win
   below alert_at_level, and a test asserts so. Level alerts fire "while the level is at or above
   alert_at_level" (plan.schema.json), so none are expected.
 
-Robustness. robustness() re-evaluates every coverage verdict with two other readings of "the trend of
-the last N days": a least-squares slope through the daily values in force of days D − N … D, and
-D = the unit's last reported period instead of today. It lists the instants where a reading gives
+Robustness. robustness() re-evaluates every coverage verdict with other readings of "the trend": a
+least-squares slope through the daily values in force of days P … L, and the reading from today
+(slope (v(D) − v(D − N)) / N, projected from D) instead of from the last figure. It lists the instants where a reading gives
 another verdict, and the smallest margin |projection / target − 1| of each (rule, scope). For the
 default replay the list is empty (only WHEN the first trend can be computed depends on the reading).
 """
