@@ -146,8 +146,8 @@ static void coverage_at_risk(const struct plan_rule *rule, const struct rule_uni
 /* The figure the rule lacks longest: the numerator or the denominator indicator, whose
  * last period ends before the other's (never sent counts as oldest). *since: the first
  * day without it, never before expected. False when nothing is lacking yet. */
-static bool coverage_silent(const struct plan *plan, const struct plan_rule *rule,
-                            const struct coverage_input *in, int64_t today,
+static bool coverage_silent(const struct plan_rule *rule, const struct coverage_input *in,
+                            int64_t today,
                             const char **indicator, const struct rule_point **last,
                             int64_t *since)
 {
@@ -173,7 +173,6 @@ static bool coverage_silent(const struct plan *plan, const struct plan_rule *rul
             *last = p;
         }
     }
-    (void)plan;
     return found;
 }
 
@@ -280,7 +279,7 @@ void rule_coverage_evaluate(const struct plan *plan, const struct plan_rule *rul
     const char *indicator = NULL;
     const struct rule_point *last = NULL;
     int64_t since = 0;
-    if (coverage_silent(plan, rule, in, today, &indicator, &last, &since)) {
+    if (coverage_silent(rule, in, today, &indicator, &last, &since)) {
         coverage_silence(plan, rule, unit, indicator, last, since, today, out);
         return;
     }

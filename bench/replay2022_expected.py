@@ -22,7 +22,7 @@ CLI: replay2022_expected.py --plan plans/ba-dinh-2022 [--faults FILE | --no-faul
 
 An episode: {"rule", "rule_kind" (plan kind), "kind" (alert kind), "scope", "severity" (at the end or
 at resolution), "fired_at", "fired_by": "clock" | "report", "fired_report": {"ward", "period",
-"observed_at"} of the report that caused it (or null), "phases": [{"state", "severity", "from", "by"}],
+"observed_at"[, "delivered_at"]} of the report that caused it (or null), "phases": [{"state", "severity", "from", "by"}],
 "resolved_at" | null, "resolved_by", "resolved_report", "firing_at_end", "cause": the fault id that
 explains it or "baseline: why" ("unexplained" would be a bug of the replay), and for checks "periods"}.
 
@@ -598,6 +598,8 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
                 cause_report = responsible[-1] if responsible else (arrived[-1] if arrived else None)
                 ref = ({"ward": cause_report["ward"], "period": cause_report["period"],
                         "observed_at": cause_report["observed_at"]} if cause_report else None)
+                if cause_report and cause_report.get("delivered_at"):
+                    ref["delivered_at"] = cause_report["delivered_at"]
                 if old is None:
                     ep = {"rule": rule["id"], "rule_kind": kind, "kind": ALERT_KIND[kind],
                           "scope": scope, "severity": severity(rule, phase), "fired_at": _fmt(t),
