@@ -8,7 +8,8 @@
 #include "timefmt.h"
 
 /* Fields only the agent may set. */
-static const char *const intake_assigned_fields[] = {"v", "stream", "seq", "observed_at"};
+static const char *const intake_assigned_fields[] = {"v", "stream", "seq", "observed_at",
+                                                     "committed_at"};
 
 enum wp_err intake_report_from_json(const cJSON *doc, const char *ward, struct wp_report *out,
                                     char *err, size_t errlen)
@@ -21,8 +22,8 @@ enum wp_err intake_report_from_json(const cJSON *doc, const char *ward, struct w
     for (size_t i = 0; i < sizeof intake_assigned_fields / sizeof intake_assigned_fields[0]; i++) {
         if (cJSON_GetObjectItemCaseSensitive(doc, intake_assigned_fields[i])) {
             snprintf(err, errlen,
-                     "%s: must not be given; the agent assigns v, stream, seq and observed_at "
-                     "itself",
+                     "%s: must not be given; the agent assigns v, stream, seq, observed_at "
+                     "and committed_at itself",
                      intake_assigned_fields[i]);
             return WP_ERR_INVALID;
         }
@@ -50,7 +51,10 @@ enum wp_err intake_report_from_json(const cJSON *doc, const char *ward, struct w
     if (!cJSON_AddNumberToObject(full, "v", 1) ||
         !cJSON_AddStringToObject(full, "stream", "0000000000000000") ||
         !cJSON_AddNumberToObject(full, "seq", 1) ||
-        !cJSON_AddStringToObject(full, "observed_at", observed_at))
+        !cJSON_AddStringToObject(full, "observed_at", observed_at) ||
+        /* The same instant: the outbox commits it before submit returns (a failed
+         * commit discards it with this time). */
+        !cJSON_AddStringToObject(full, "committed_at", observed_at))
         goto nomem;
     text = cJSON_PrintUnformatted(full);
     if (!text)

@@ -1,8 +1,9 @@
 /* intake.h — what a ward clerk hands in, turned into a report ready for the outbox.
  *
  * A clerk's report is a JSON object with period, values, tasks and note (and optionally
- * ward, which must be this agent's). The agent assigns v, stream, seq and observed_at,
- * so a document carrying any of them is refused: a clerk's copy of an old payload must
+ * ward, which must be this agent's). The agent assigns v, stream, seq, observed_at and
+ * committed_at (the moment of intake: the outbox commits the report before submit
+ * returns), so a document carrying any of them is refused: a clerk's copy of an old payload must
  * not be mistaken for a fresh submission. `submit --file` uses this now; the spool
  * intake (JSON and CSV files) will use it too.
  */

@@ -30,8 +30,9 @@ void submit_usage(FILE *out)
             "  submit --file REPORT.json\n"
             "      queue one report; P is a day (2022-05-03) or an ISO week (2022-W18);\n"
             "      STATE is not_started, in_progress or done; the file holds a JSON object\n"
-            "      with period, values, tasks, note (v, stream, seq, observed_at are assigned\n"
-            "      by the agent). Prints the report's seq once it is safely stored.\n");
+            "      with period, values, tasks, note (v, stream, seq, observed_at and\n"
+            "      committed_at are assigned by the agent). Prints the report's seq once\n"
+            "      it is safely stored.\n");
 }
 
 /* Splits "key=value" at the first '='; false if either side is empty. */

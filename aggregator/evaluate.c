@@ -34,18 +34,23 @@ enum evaluate_stmt {
 
 static const char *const evaluate_sql[ESTMT_COUNT] = {
     [ESTMT_FIRST_REPORT] = "SELECT MIN(received_ms) FROM reports",
-    [ESTMT_STATUS] = "SELECT period, complete_ms FROM schedule_status "
+    [ESTMT_STATUS] = "SELECT period, complete_ms, received_ms FROM schedule_status "
                      "WHERE rule = ?1 AND ward = ?2",
     [ESTMT_STATUS_UPSERT] =
-        "INSERT INTO schedule_status (rule, ward, period, due_ms, complete_ms, on_time) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (rule, ward, period) DO UPDATE SET "
+        "INSERT INTO schedule_status (rule, ward, period, due_ms, complete_ms, on_time, "
+        "received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "ON CONFLICT (rule, ward, period) DO UPDATE SET "
         "due_ms = excluded.due_ms, complete_ms = excluded.complete_ms, "
-        "on_time = excluded.on_time",
-    /* When each indicator of a ward's period first arrived: a later correction does not
-     * make a report late. */
-    [ESTMT_COMPLETION] = "SELECT v.indicator, MIN(r.received_ms) FROM report_values v "
+        "on_time = excluded.on_time, received_ms = excluded.received_ms",
+    /* When each indicator of a ward's period was first committed at the ward (as judged:
+     * store.h, version 5) and first arrived: a later correction does not make a report
+     * late. A weekly period is also reported by the figures of its days (?3 … ?4), a
+     * day's only by its own. */
+    [ESTMT_COMPLETION] = "SELECT v.indicator, MIN(COALESCE(r.judged_ms, r.received_ms)), "
+                         "MIN(r.received_ms) FROM report_values v "
                          "JOIN reports r ON r.id = v.report_id "
-                         "WHERE v.ward = ?1 AND v.period = ?2 GROUP BY v.indicator",
+                         "WHERE v.ward = ?1 AND (v.period = ?2 OR v.period BETWEEN ?3 AND ?4) "
+                         "GROUP BY v.indicator",
     /* The state in force: that of the unit's latest period naming the task (store.h). */
     [ESTMT_TASK_STATE] = "SELECT state FROM current_tasks WHERE ward = ?1 AND task = ?2",
     [ESTMT_CLEAR_STATUS] = "DELETE FROM schedule_status",
@@ -197,6 +202,18 @@ static int64_t evaluate_first_report_day(struct evaluate *e)
     return e->first_report_day;
 }
 
+/* The first day figures are expected of every unit: the later of the plan's valid_from
+ * and the day the first report reached this database (a unit is not silent for the days
+ * before wardpulse ran); PLAN_DAY_NONE before any report. */
+static int64_t evaluate_expected_from_day(struct evaluate *e)
+{
+    int64_t first = evaluate_first_report_day(e);
+    if (first == PLAN_DAY_NONE)
+        return PLAN_DAY_NONE;
+    return e->plan->valid_from_day != PLAN_DAY_NONE && e->plan->valid_from_day > first
+               ? e->plan->valid_from_day : first;
+}
+
 static int evaluate_slot_cmp(const void *key, const void *slot)
 {
     return strcmp(key, ((const struct schedule_slot *)slot)->period);
@@ -210,7 +227,16 @@ static enum wp_err evaluate_completion(struct evaluate *e, const struct plan_rul
     sqlite3_stmt *stmt = evaluate_stmt(e, ESTMT_COMPLETION);
     sqlite3_bind_text(stmt, 1, unit, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, slot->period, -1, SQLITE_STATIC);
-    int64_t complete = 0;
+    int64_t first_day = 0;
+    int days = 1;
+    char first[16] = "", last[16] = "";
+    if (wp_period_parse(slot->period, &first_day, &days)) {
+        wp_date_format(first_day, first, sizeof first);
+        wp_date_format(first_day + days - 1, last, sizeof last);
+    }
+    sqlite3_bind_text(stmt, 3, first, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, last, -1, SQLITE_STATIC);
+    int64_t complete = 0, received = 0;
     size_t found = 0;
     bool seen[EVALUATE_INDICATORS_MAX] = {false};
     int rc;
@@ -221,8 +247,11 @@ static enum wp_err evaluate_completion(struct evaluate *e, const struct plan_rul
                 seen[i] = true;
                 found++;
                 int64_t at = sqlite3_column_int64(stmt, 1);
+                int64_t arrived = sqlite3_column_int64(stmt, 2);
                 if (at > complete)
                     complete = at;
+                if (arrived > received)
+                    received = arrived;
             }
     }
     sqlite3_reset(stmt);
@@ -230,6 +259,7 @@ static enum wp_err evaluate_completion(struct evaluate *e, const struct plan_rul
         return evaluate_db_error(e, "reading a period's reports");
     slot->missing_count = s->indicator_count - found;
     slot->complete_ms = slot->missing_count == 0 ? complete : 0;
+    slot->received_ms = slot->missing_count == 0 ? received : 0;
     slot->missing_first = NULL;
     for (size_t i = 0; i < s->indicator_count && slot->missing_count; i++)
         if (!seen[i]) {
@@ -250,6 +280,8 @@ static enum wp_err evaluate_status_write(struct evaluate *e, const struct plan_r
     if (slot->complete_ms > 0)
         sqlite3_bind_int64(stmt, 5, slot->complete_ms);
     sqlite3_bind_int(stmt, 6, slot->complete_ms > 0 && slot->complete_ms <= slot->due_ms);
+    if (slot->received_ms > 0)
+        sqlite3_bind_int64(stmt, 7, slot->received_ms);
     int rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);
     return rc == SQLITE_DONE ? WP_OK : evaluate_db_error(e, "writing schedule_status");
@@ -274,9 +306,12 @@ static enum wp_err evaluate_schedule_data(struct evaluate *e, const struct plan_
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         struct schedule_slot *slot = bsearch(sqlite3_column_text(stmt, 0), e->slots, n,
                                              sizeof *e->slots, evaluate_slot_cmp);
-        if (slot)
+        if (slot) {
             slot->complete_ms = sqlite3_column_type(stmt, 1) == SQLITE_NULL
                                     ? 0 : sqlite3_column_int64(stmt, 1);
+            slot->received_ms = sqlite3_column_type(stmt, 2) == SQLITE_NULL
+                                    ? slot->complete_ms : sqlite3_column_int64(stmt, 2);
+        }
     }
     sqlite3_reset(stmt);
     if (rc != SQLITE_DONE)
@@ -375,8 +410,8 @@ static enum wp_err evaluate_rule_unit(struct evaluate *e, const struct plan_rule
     case PLAN_RULE_RATIO:
     case PLAN_RULE_COVERAGE:
     case PLAN_RULE_LEVEL:
-        if ((rc = series_evaluate(e->series, e->plan, rule, unit, &ru, now_ms, e->levels, &o))
-            != WP_OK)
+        if ((rc = series_evaluate(e->series, e->plan, rule, unit, &ru, now_ms,
+                                  evaluate_expected_from_day(e), e->levels, &o)) != WP_OK)
             return rc;
         break;
     case PLAN_RULE_LOST: {

@@ -42,6 +42,7 @@
 #include "report.h"
 
 #define PLAN_DAY_NONE INT64_MIN   /* an optional day that is not set */
+#define PLAN_SILENCE_DAYS 7       /* plan.json silence_days when absent */
 
 struct plan_text {
     const char *vi;
@@ -114,6 +115,7 @@ struct plan_coverage {
     double target;                /* ratio, (0, 1] */
     int64_t deadline_day;
     int trend_days;               /* 14 when absent */
+    int silence_days;             /* the rule's, else the plan's silence_days */
 };
 
 struct plan_schedule {
@@ -237,6 +239,9 @@ struct plan {
     struct plan_text title;
     int utc_offset_minutes;
     int64_t valid_from_day, valid_to_day;   /* PLAN_DAY_NONE when absent */
+    int silence_days;                       /* days without a target's figures before a
+                                             * target rule says so (PLAN_SILENCE_DAYS
+                                             * when absent); a rule may set its own */
 
     size_t unit_count;
     const struct plan_unit *units;

@@ -334,6 +334,7 @@ static enum wp_err plan_load_header(struct plan *plan, const cJSON *doc, char *e
         return WP_ERR_NOMEM;
     plan->utc_offset_minutes = plan_offset_minutes(plan_json_string(doc, "utc_offset"));
     plan->valid_from_day = plan_json_day(doc, "valid_from");
+    plan->silence_days = (int)plan_json_number(doc, "silence_days", PLAN_SILENCE_DAYS);
     plan->valid_to_day = plan_json_day(doc, "valid_to");
     if (plan->valid_from_day != PLAN_DAY_NONE && plan->valid_to_day != PLAN_DAY_NONE
         && plan->valid_to_day < plan->valid_from_day) {

@@ -73,6 +73,7 @@ static enum wp_err plan_rules_coverage(struct plan_rules_ctx *ctx, struct plan_r
     c->target = plan_json_number(j, "target", 1.0);
     c->deadline_day = plan_json_day(j, "deadline");
     c->trend_days = (int)plan_json_number(j, "trend_days", 14);
+    c->silence_days = (int)plan_json_number(j, "silence_days", ctx->plan->silence_days);
     return rc;
 }
 

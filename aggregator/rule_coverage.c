@@ -62,17 +62,22 @@ static void coverage_missed(const struct plan *plan, const struct plan_rule *rul
     text_percent_en(&out->en, ratio);
 }
 
-/* today: the local day of the evaluation; now: the value in force that day; past: the
- * value in force trend_days before. */
+/* now: the value in force today (its period ends on L = now->last_day); past: the value
+ * in force trend_days before L. The trend is taken between the two, over the real days
+ * between them, and projected from L: figures that stopped coming are not stretched to
+ * today. */
 static void coverage_at_risk(const struct plan_rule *rule, const struct rule_unit *unit,
                              int64_t today, const struct rule_point *now,
                              const struct rule_point *past, double denominator,
                              struct rule_outcome *out)
 {
     const struct plan_coverage *c = &rule->u.coverage;
-    int days = c->trend_days;
+    int64_t last = now->last_day;
+    int days = (int)(last - past->last_day);
+    if (days <= 0)
+        return;
     double slope = (double)(now->value - past->value) / days;   /* people per day */
-    double left = (double)(c->deadline_day - today);
+    double left = (double)(c->deadline_day - last);
     double projected = ((double)now->value + slope * left) / denominator;
     if (projected >= c->target)
         return;
@@ -89,11 +94,15 @@ static void coverage_at_risk(const struct plan_rule *rule, const struct rule_uni
     text_append(&out->vi, ": đạt ");
     text_percent_vi(&out->vi, ratio);
     text_append(&out->vi, " ngày ");
-    text_date_vi(&out->vi, now->last_day);
+    text_date_vi(&out->vi, last);
     text_append(&out->en, ": ");
     text_percent_en(&out->en, ratio);
     text_append(&out->en, " on ");
-    text_date_en(&out->en, now->last_day);
+    text_date_en(&out->en, last);
+    if (today - last > RULE_COVERAGE_STALE_DAYS) {
+        text_append(&out->vi, " (số liệu gần nhất, đã %d ngày)", (int)(today - last));
+        text_append(&out->en, " (the latest figures, %d days old)", (int)(today - last));
+    }
     if (slope <= 0) {
         text_append(&out->vi, ", không tăng trong %d ngày qua; còn thiếu ", days);
         text_number_vi(&out->vi, people_short);
@@ -126,7 +135,7 @@ static void coverage_at_risk(const struct plan_rule *rule, const struct rule_uni
     double need = c->target * denominator - (double)now->value;
     double reach_days = ceil(need / slope);
     if (reach_days < 366.0 * 20) {
-        int64_t day = today + (int64_t)reach_days;
+        int64_t day = last + (int64_t)reach_days;
         text_append(&out->vi, "; sẽ đạt mục tiêu vào khoảng ngày ");
         text_date_vi(&out->vi, day);
         text_append(&out->en, "; it would reach the target around ");
@@ -134,9 +143,103 @@ static void coverage_at_risk(const struct plan_rule *rule, const struct rule_uni
     }
 }
 
+/* The figure the rule lacks longest: the numerator or the denominator indicator, whose
+ * last period ends before the other's (never sent counts as oldest). *since: the first
+ * day without it, never before expected. False when nothing is lacking yet. */
+static bool coverage_silent(const struct plan_rule *rule, const struct coverage_input *in,
+                            int64_t today,
+                            const char **indicator, const struct rule_point **last,
+                            int64_t *since)
+{
+    const struct plan_coverage *c = &rule->u.coverage;
+    if (in->expected_from_day == PLAN_DAY_NONE)
+        return false;
+    const struct rule_series *series[2] = {in->numerator, in->denominator_series};
+    const char *ids[2] = {c->numerator, c->denominator};
+    bool found = false;
+    for (int i = 0; i < 2; i++) {
+        if (!series[i] || !ids[i])
+            continue;
+        const struct rule_point *p = coverage_as_of(series[i], today);
+        int64_t from = p ? p->last_day + 1 : in->expected_from_day;
+        if (from < in->expected_from_day)
+            from = in->expected_from_day;
+        if (today < from + c->silence_days)
+            continue;
+        if (!found || from < *since) {
+            found = true;
+            *since = from;
+            *indicator = ids[i];
+            *last = p;
+        }
+    }
+    return found;
+}
+
+/* "số liệu \"Trẻ 5-11 tiêm đủ liều\"" — an indicator as people name it. */
+static void coverage_indicator(const struct plan *plan, const char *id, struct rule_outcome *out)
+{
+    const struct plan_indicator *ind = plan_indicator(plan, id);
+    text_append(&out->vi, "\"%s\"", ind ? ind->name.vi : id);
+    text_append(&out->en, "\"%s\"", ind ? ind->name.en : id);
+}
+
+/* Before the deadline: no figures for the target since `since`. */
+static void coverage_silence(const struct plan *plan, const struct plan_rule *rule,
+                             const struct rule_unit *unit, const char *indicator,
+                             const struct rule_point *last, int64_t since, int64_t today,
+                             struct rule_outcome *out)
+{
+    out->state = RULE_FIRING;
+    out->severity = rule->severity == PLAN_SEVERITY_INFO ? PLAN_SEVERITY_INFO
+                                                         : PLAN_SEVERITY_WARNING;
+    out->since_ms = text_day_start_ms(since + rule->u.coverage.silence_days,
+                                      plan->utc_offset_minutes);
+    text_append(&out->vi, "%s chưa gửi số liệu ", unit->name_vi);
+    text_append(&out->en, "%s has sent no figures for ", unit->name_en);
+    coverage_indicator(plan, indicator, out);
+    text_append(&out->vi, " từ ngày ");
+    text_date_vi(&out->vi, since);
+    text_append(&out->vi, " (%d ngày", (int)(today - since));
+    text_append(&out->en, " since ");
+    text_date_en(&out->en, since);
+    text_append(&out->en, " (%d days", (int)(today - since));
+    if (!last) {
+        text_append(&out->vi, ", chưa gửi lần nào");
+        text_append(&out->en, ", never sent");
+    } else {
+        text_append(&out->vi, "; số liệu gần nhất ngày ");
+        text_date_vi(&out->vi, last->last_day);
+        text_append(&out->en, "; the latest for ");
+        text_date_en(&out->en, last->last_day);
+    }
+    text_append(&out->vi, "), cần cho mục tiêu ");
+    text_append(&out->en, "), needed for the target ");
+    coverage_goal(rule, out);
+}
+
+/* After the deadline with no figures to judge by. */
+static void coverage_missed_no_figures(const struct plan *plan, const struct plan_rule *rule,
+                                       const struct rule_unit *unit, const char *indicator,
+                                       struct rule_outcome *out)
+{
+    const struct plan_coverage *c = &rule->u.coverage;
+    out->state = RULE_FIRING;
+    out->severity = PLAN_SEVERITY_CRITICAL;
+    out->since_ms = text_day_start_ms(c->deadline_day + 1, plan->utc_offset_minutes);
+    text_append(&out->vi, "%s không đạt mục tiêu ", unit->name_vi);
+    text_append(&out->en, "%s missed the target ", unit->name_en);
+    coverage_goal(rule, out);
+    text_append(&out->vi, ": không có số liệu (chưa gửi số liệu ");
+    text_append(&out->en, ": no figures (");
+    coverage_indicator(plan, indicator, out);
+    text_append(&out->vi, ")");
+    text_append(&out->en, " never sent)");
+}
+
 void rule_coverage_evaluate(const struct plan *plan, const struct plan_rule *rule,
-                            const struct rule_unit *unit, const struct rule_series *numerator,
-                            double denominator, int64_t now_ms, struct rule_outcome *out)
+                            const struct rule_unit *unit, const struct coverage_input *in,
+                            int64_t now_ms, struct rule_outcome *out)
 {
     const struct plan_coverage *c = &rule->u.coverage;
     int64_t today = text_local_day(now_ms, plan->utc_offset_minutes);
@@ -144,29 +247,48 @@ void rule_coverage_evaluate(const struct plan *plan, const struct plan_rule *rul
     out->deadline_day = c->deadline_day;
     out->has_target = true;
     out->target = c->target;
-    const struct rule_point *now = coverage_as_of(numerator, today);
-    if (!now || !(denominator > 0))
-        return;   /* nothing known: the schedule rules say who did not report */
-    double ratio = (double)now->value / denominator;
-    out->has_value = true;
-    out->value = ratio;
-    if (ratio >= c->target) {
-        text_append(&out->vi, "%s đã đạt mục tiêu ", unit->name_vi);
-        text_append(&out->en, "%s has met the target ", unit->name_en);
-        coverage_goal(rule, out);
-        text_append(&out->vi, ": ");
-        text_percent_vi(&out->vi, ratio);
-        text_append(&out->en, ": ");
-        text_percent_en(&out->en, ratio);
-        return;
+    const struct rule_point *now = coverage_as_of(in->numerator, today);
+    bool known = now && in->denominator > 0;
+    double ratio = known ? (double)now->value / in->denominator : 0;
+    if (known) {
+        out->has_value = true;
+        out->value = ratio;
+        if (ratio >= c->target) {
+            text_append(&out->vi, "%s đã đạt mục tiêu ", unit->name_vi);
+            text_append(&out->en, "%s has met the target ", unit->name_en);
+            coverage_goal(rule, out);
+            text_append(&out->vi, ": ");
+            text_percent_vi(&out->vi, ratio);
+            text_append(&out->en, ": ");
+            text_percent_en(&out->en, ratio);
+            return;
+        }
     }
     if (today > c->deadline_day) {
-        coverage_missed(plan, rule, unit, numerator, denominator, ratio, out);
+        if (known) {
+            coverage_missed(plan, rule, unit, in->numerator, in->denominator, ratio, out);
+        } else if (in->expected_from_day != PLAN_DAY_NONE
+                   && in->expected_from_day <= c->deadline_day
+                   && (!now || in->denominator_series)) {
+            /* (A population the plan does not give is the plan's gap, not the unit's.) */
+            coverage_missed_no_figures(plan, rule, unit, !now ? c->numerator : c->denominator,
+                                       out);
+        }
         return;
     }
-    /* The trend of the last trend_days: the values in force today and trend_days ago.
-     * Without a value that old there is no trend, and nothing is said yet. */
-    const struct rule_point *past = coverage_as_of(numerator, today - c->trend_days);
+    const char *indicator = NULL;
+    const struct rule_point *last = NULL;
+    int64_t since = 0;
+    if (coverage_silent(rule, in, today, &indicator, &last, &since)) {
+        coverage_silence(plan, rule, unit, indicator, last, since, today, out);
+        return;
+    }
+    if (!known)
+        return;   /* not silent for long enough yet: nothing to judge by */
+    /* The trend over trend_days before the last figure. Without a value that old there is
+     * no trend, and nothing is said yet. */
+    const struct rule_point *past = coverage_as_of(in->numerator,
+                                                   now->last_day - c->trend_days);
     if (past)
-        coverage_at_risk(rule, unit, today, now, past, denominator, out);
+        coverage_at_risk(rule, unit, today, now, past, in->denominator, out);
 }

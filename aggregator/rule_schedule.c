@@ -194,6 +194,52 @@ static size_t schedule_episode_periods(const struct schedule_slot *slots, size_t
     return n;
 }
 
+/* What resolved it: a report committed at the ward in time, delivered after the alert
+ * time (the link was down): on time, and said so with both times. */
+/* "16:40 cùng ngày" when day is the one just named, else "16:40 ngày 04/05/2022". */
+static void schedule_clock_on(int64_t ms, int offset, int64_t named_day, struct text *vi,
+                              struct text *en)
+{
+    int64_t day = text_local_day(ms, offset);
+    text_clock_time(vi, ms, offset);
+    text_clock_time(en, ms, offset);
+    if (day == named_day) {
+        text_append(vi, " cùng ngày");
+        text_append(en, " the same day");
+        return;
+    }
+    text_append(vi, " ngày ");
+    text_date_vi(vi, day);
+    text_append(en, " on ");
+    text_date_en(en, day);
+}
+
+static void schedule_delayed_text(const struct plan *plan, const struct plan_rule *rule,
+                                  const struct rule_unit *unit,
+                                  const struct schedule_slot *slot, struct rule_outcome *out)
+{
+    int offset = plan->utc_offset_minutes;
+    int64_t committed_day = text_local_day(slot->complete_ms, offset);
+    int64_t period_day = rule->u.schedule.weekly ? INT64_MIN
+                                                 : text_local_day(slot->due_ms, offset)
+                                                       - rule->u.schedule.cutoff_day_offset;
+    text_append(&out->vi, "%s đã gửi báo cáo ", unit->name_vi);
+    text_period_vi(&out->vi, slot->period);
+    text_append(&out->vi, ": lập lúc ");
+    text_append(&out->en, "%s sent its report for ", unit->name_en);
+    text_period_en(&out->en, slot->period);
+    text_append(&out->en, ": committed at ");
+    schedule_clock_on(slot->complete_ms, offset, period_day, &out->vi, &out->en);
+    text_append(&out->vi, ", đúng hạn (");
+    text_append(&out->en, ", on time (");
+    schedule_due_text(plan, rule, slot, &out->vi, &out->en);
+    text_append(&out->vi, "), nhưng đến quận lúc ");
+    text_append(&out->en, "), delivered at ");
+    schedule_clock_on(slot->received_ms, offset, committed_day, &out->vi, &out->en);
+    text_append(&out->vi, " (chuyển muộn, có thể do mất kết nối)");
+    text_append(&out->en, " (delivered late, the link was likely down)");
+}
+
 void rule_schedule_evaluate(const struct plan *plan, const struct plan_rule *rule,
                             const struct rule_unit *unit, const struct schedule_slot *slots,
                             size_t count, int64_t now_ms, struct rule_outcome *out)
@@ -201,9 +247,13 @@ void rule_schedule_evaluate(const struct plan *plan, const struct plan_rule *rul
     rule_outcome_init(out, rule);
     size_t n = 0;
     bool pending = false;
-    const struct schedule_slot *late = NULL;
+    const struct schedule_slot *late = NULL, *delayed = NULL;
     for (size_t i = 0; i < count; i++) {
         const struct schedule_slot *slot = &slots[i];
+        if (slot->complete_ms > 0 && slot->complete_ms <= slot->alert_ms
+            && slot->received_ms > slot->alert_ms
+            && (!delayed || slot->received_ms >= delayed->received_ms))
+            delayed = slot;   /* committed in time, delivered after the alert time */
         if (slot->complete_ms > 0) {
             if (slot->complete_ms > slot->alert_ms && (!late || slot->complete_ms
                                                                     >= late->complete_ms))
@@ -221,6 +271,10 @@ void rule_schedule_evaluate(const struct plan *plan, const struct plan_rule *rul
     }
     if (pending) {
         out->state = RULE_PENDING;
+        return;
+    }
+    if (delayed && (!late || delayed->received_ms > late->received_ms)) {
+        schedule_delayed_text(plan, rule, unit, delayed, out);
         return;
     }
     if (late) {

@@ -70,7 +70,10 @@ struct schedule_slot {
     char period[12];              /* "2022-05-03" or "2022-W18" */
     int64_t due_ms;               /* the cut-off */
     int64_t alert_ms;             /* cut-off + grace: missing from then on */
-    int64_t complete_ms;          /* when the last expected indicator arrived; 0: not yet */
+    int64_t complete_ms;          /* when the last expected indicator came, as judged for
+                                   * timeliness (committed at the ward: store.h version 5);
+                                   * 0: not yet */
+    int64_t received_ms;          /* when it arrived here (≥ complete_ms); 0: not yet */
     size_t missing_count;         /* expected indicators still missing (0 when complete) */
     const char *missing_first;    /* id of one missing indicator, for the summary */
 };
@@ -89,7 +92,8 @@ int64_t rule_schedule_due_ms(const struct plan *plan, const struct plan_rule *ru
 
 /* FIRING while a slot is past alert_ms without a complete report (value: how many);
  * PENDING while the newest is past its cut-off but within grace; else OK (the summary
- * then tells the latest late arrival). */
+ * then tells the latest late arrival: late, or committed on time at the ward and
+ * delivered after the alert time, the link having been down). */
 void rule_schedule_evaluate(const struct plan *plan, const struct plan_rule *rule,
                             const struct rule_unit *unit, const struct schedule_slot *slots,
                             size_t count, int64_t now_ms, struct rule_outcome *out);
@@ -154,17 +158,47 @@ void rule_ratio_evaluate(const struct plan *plan, const struct plan_rule *rule,
 
 /* ---- coverage ------------------------------------------------------------------------ */
 
-/* numerator: the unit's cumulative series; denominator: people of the group, or the
- * value in force of the denominator indicator (≤ 0: unknown, nothing is said). With D the
- * local day of now_ms and v(d) the value in force on day d (its latest period ending on
- * or before d): OK once v(D) / denominator meets the target. After the deadline day:
- * FIRING (missed, critical, since the end of the deadline day). Before: FIRING (at risk,
- * warning) when v(D) + slope × (deadline − D) misses the target, slope = (v(D) −
- * v(D − trend_days)) / trend_days; no trend (nothing said) while v(D − trend_days) is
- * unknown. value: v(D) / denominator. */
+/* Figures older than this many days are dated in an at-risk summary ("the latest figures
+ * are from 12/05/2022"). */
+#define RULE_COVERAGE_STALE_DAYS 3
+
+/* What a coverage rule is given for one unit. */
+struct coverage_input {
+    const struct rule_series *numerator;     /* the unit's cumulative series */
+    double denominator;                      /* people of the group, or the value in force
+                                              * today of the denominator indicator; ≤ 0:
+                                              * unknown */
+    const struct rule_series *denominator_series;   /* that indicator's series; NULL when
+                                                     * the denominator is a population */
+    int64_t expected_from_day;               /* the first day the unit's figures are
+                                              * expected (evaluate.c: the later of the
+                                              * plan's valid_from and the day the first
+                                              * report reached this database);
+                                              * PLAN_DAY_NONE: nothing expected yet */
+};
+
+/* With D the local day of now_ms, v(d) the numerator's value in force on day d (its
+ * latest period ending on or before d) and L the last day of that period:
+ *   met      v(D) / denominator ≥ target: OK (whenever, even after the deadline).
+ *   silent   a figure the rule needs (the numerator, or the denominator indicator) has not
+ *            come for silence_days: its last period ended on day S − 1 (S = the expected
+ *            day when it never came, and never before it) and D ≥ S + silence_days. Before
+ *            the deadline: FIRING, warning, "no figures for <target> since S"; after it,
+ *            see missed.
+ *   missed   D after the deadline and not met: FIRING, critical, since the end of the
+ *            deadline day; with no figures at all ("missed — no figures") when v or the
+ *            denominator is unknown and figures were expected by the deadline
+ *            (expected_from_day ≤ deadline; a system started after the deadline says
+ *            nothing about a target it never watched).
+ *   at risk  before the deadline, from the figures as they are: P the latest period
+ *            ending on or before L − trend_days, slope = (v(L) − v(P)) / (L − P) (the real
+ *            days between the two), projection = v(L) + slope × (deadline − L); FIRING,
+ *            warning, when the projection misses the target; the summary dates the last
+ *            figure when D − L > RULE_COVERAGE_STALE_DAYS. No P: no trend, nothing said.
+ * value: v(D) / denominator when both are known. */
 void rule_coverage_evaluate(const struct plan *plan, const struct plan_rule *rule,
-                            const struct rule_unit *unit, const struct rule_series *numerator,
-                            double denominator, int64_t now_ms, struct rule_outcome *out);
+                            const struct rule_unit *unit, const struct coverage_input *in,
+                            int64_t now_ms, struct rule_outcome *out);
 
 /* ---- level -------------------------------------------------------------------------- */
 

@@ -481,7 +481,8 @@ static bool series_level_population(void *ctx, const char *group, double *people
 
 enum wp_err series_evaluate(struct series_cache *c, const struct plan *plan,
                             const struct plan_rule *rule, const struct plan_unit *unit,
-                            const struct rule_unit *ru, int64_t now_ms, struct levels *levels,
+                            const struct rule_unit *ru, int64_t now_ms,
+                            int64_t expected_from_day, struct levels *levels,
                             struct rule_outcome *out)
 {
     const struct rule_series *a = NULL, *b = NULL;
@@ -533,20 +534,21 @@ enum wp_err series_evaluate(struct series_cache *c, const struct plan *plan,
     }
     case PLAN_RULE_COVERAGE: {
         const struct plan_coverage *k = &rule->u.coverage;
-        double denominator = 0;
-        if ((err = series_get(c, plan, unit, k->numerator, &a)) != WP_OK)
+        struct coverage_input in = {NULL, 0, NULL, expected_from_day};
+        if ((err = series_get(c, plan, unit, k->numerator, &in.numerator)) != WP_OK)
             return err;
         if (k->population && plan_population(plan, unit, k->population, &people))
-            denominator = (double)people;
+            in.denominator = (double)people;
         if (k->denominator) {
             if ((err = series_get(c, plan, unit, k->denominator, &b)) != WP_OK)
                 return err;
+            in.denominator_series = b;
             /* The value in force today, as for the numerator. */
             int64_t today = text_local_day(now_ms, plan->utc_offset_minutes);
             for (size_t i = 0; i < b->count && b->points[i].last_day <= today; i++)
-                denominator = (double)b->points[i].value;
+                in.denominator = (double)b->points[i].value;
         }
-        rule_coverage_evaluate(plan, rule, ru, a, denominator, now_ms, out);
+        rule_coverage_evaluate(plan, rule, ru, &in, now_ms, out);
         return WP_OK;
     }
     case PLAN_RULE_LEVEL: {

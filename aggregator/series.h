@@ -53,10 +53,13 @@ enum wp_err series_get(struct series_cache *cache, const struct plan *plan,
                        const struct rule_series **out);
 
 /* Evaluates a coverage, check, ratio or level rule on unit into *out. A level rule also
- * records and publishes the unit's weekly levels through levels (may be NULL). */
+ * records and publishes the unit's weekly levels through levels (may be NULL).
+ * expected_from_day: the first day the unit's figures are expected (struct
+ * coverage_input), PLAN_DAY_NONE when none are yet. */
 enum wp_err series_evaluate(struct series_cache *cache, const struct plan *plan,
                             const struct plan_rule *rule, const struct plan_unit *unit,
-                            const struct rule_unit *ru, int64_t now_ms, struct levels *levels,
+                            const struct rule_unit *ru, int64_t now_ms,
+                            int64_t expected_from_day, struct levels *levels,
                             struct rule_outcome *out);
 
 #endif

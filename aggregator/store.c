@@ -1,5 +1,8 @@
-/* store.c — the aggregator's SQLite database (contract and schema in store.h). */
-#include "store.h"
+/* store.c — the aggregator's SQLite database: the file, its schema and migrations, the
+ * statement cache and transactions (contract and schema in store.h). What is written
+ * through it lives in store_reports.c (reports, values, rejections) and store_streams.c
+ * (ack state, lost seqs); they share store_private.h. */
+#include "store_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,35 +204,15 @@ static const char *const store_migrations[] = {
     "  messages INTEGER NOT NULL,"
     "  bytes INTEGER NOT NULL,"
     "  PRIMARY KEY (ward, day)) WITHOUT ROWID;",
+    /* 4 → 5: on time means when the ward committed it (store.h, version 5). Rows from
+     * before keep NULL: judged by their arrival, as they were. */
+    "ALTER TABLE reports ADD COLUMN committed_at TEXT;"
+    "ALTER TABLE reports ADD COLUMN committed_ms INTEGER;"
+    "ALTER TABLE reports ADD COLUMN judged_ms INTEGER;"
+    "ALTER TABLE schedule_status ADD COLUMN received_ms INTEGER;",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))
-
-/* Prepared once, reused for every report: parsing SQL per row would dominate the cost
- * of a group commit. */
-enum store_stmt {
-    STMT_KNOWN,
-    STMT_IDENTITY,
-    STMT_LOST_AT,
-    STMT_INSERT_LOST,
-    STMT_SET_DELIVERY,
-    STMT_LOST_SINCE,
-    STMT_SAME_UNIDENTIFIED,
-    STMT_REPEAT_REJECTED,
-    STMT_REJECTED_TODAY,
-    STMT_OVERFLOW,
-    STMT_INSERT_REPORT,
-    STMT_INSERT_VALUE,
-    STMT_UPSERT_CURRENT_VALUE,
-    STMT_INSERT_TASK,
-    STMT_UPSERT_CURRENT_TASK,
-    STMT_INSERT_REJECTED,
-    STMT_TOUCH_STREAM,
-    STMT_GET_ACKED,
-    STMT_SET_ACKED,
-    STMT_REJECTED_RANGE,
-    STMT_COUNT
-};
 
 static const char *const store_stmt_sql[STMT_COUNT] = {
     [STMT_KNOWN] =
@@ -266,8 +249,9 @@ static const char *const store_stmt_sql[STMT_COUNT] = {
         "bytes = bytes + excluded.bytes",
     [STMT_INSERT_REPORT] =
         "INSERT INTO reports (ward, stream, seq, period, period_first, period_last, "
-        "observed_at, observed_ms, received_at, received_ms, topic, payload, content_hash) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "observed_at, observed_ms, received_at, received_ms, topic, payload, content_hash, "
+        "committed_at, committed_ms, judged_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     [STMT_INSERT_VALUE] =
         "INSERT INTO report_values (report_id, ward, period, indicator, value) "
         "VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -321,22 +305,9 @@ static const char *const store_stmt_sql[STMT_COUNT] = {
         "AND seq BETWEEN ?3 AND ?4 GROUP BY seq ORDER BY seq LIMIT ?5",
 };
 
-struct store {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[STMT_COUNT];
-    int64_t rejected_max_count;     /* per ward and local day; 0: no bound */
-    int64_t rejected_max_bytes;
-    int schema_version;
-    bool in_transaction;
-    char errmsg[512];
-    char *path;
-    struct wp_db_identity identity;   /* of the file opened at path */
-    bool replaced;            /* path names another file now: nothing more is committed */
-    int lock_fd;              /* holds path + STORE_LOCK_SUFFIX; -1 when none */
-};
 
 /* Records SQLite's complaint and maps its code onto wp_err. */
-static enum wp_err store_fail(struct store *store, int rc, const char *what)
+enum wp_err store__fail(struct store *store, int rc, const char *what)
 {
     snprintf(store->errmsg, sizeof store->errmsg, "%s: %s (%s)", what,
              sqlite3_errmsg(store->db), sqlite3_errstr(rc));
@@ -344,7 +315,7 @@ static enum wp_err store_fail(struct store *store, int rc, const char *what)
 }
 
 /* Resets and clears a cached statement, ready for its next use. */
-static sqlite3_stmt *store_stmt(struct store *store, enum store_stmt which)
+sqlite3_stmt *store__stmt(struct store *store, enum store_stmt which)
 {
     sqlite3_stmt *stmt = store->stmt[which];
     sqlite3_reset(stmt);
@@ -353,10 +324,10 @@ static sqlite3_stmt *store_stmt(struct store *store, enum store_stmt which)
 }
 
 /* Runs a statement that returns no rows. */
-static enum wp_err store_step_done(struct store *store, sqlite3_stmt *stmt, const char *what)
+enum wp_err store__step_done(struct store *store, sqlite3_stmt *stmt, const char *what)
 {
     int rc = sqlite3_step(stmt);
-    enum wp_err result = rc == SQLITE_DONE ? WP_OK : store_fail(store, rc, what);
+    enum wp_err result = rc == SQLITE_DONE ? WP_OK : store__fail(store, rc, what);
     sqlite3_reset(stmt);
     return result;
 }
@@ -364,7 +335,7 @@ static enum wp_err store_step_done(struct store *store, sqlite3_stmt *stmt, cons
 static enum wp_err store_exec(struct store *store, const char *sql, const char *what)
 {
     int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? WP_OK : store_fail(store, rc, what);
+    return rc == SQLITE_OK ? WP_OK : store__fail(store, rc, what);
 }
 
 static enum wp_err store_read_version(struct store *store, int *version)
@@ -374,7 +345,7 @@ static enum wp_err store_read_version(struct store *store, int *version)
     if (rc == SQLITE_OK)
         rc = sqlite3_step(stmt);
     if (rc != SQLITE_ROW) {
-        enum wp_err err = store_fail(store, rc, "reading the schema version");
+        enum wp_err err = store__fail(store, rc, "reading the schema version");
         sqlite3_finalize(stmt);
         return err;
     }
@@ -436,7 +407,7 @@ enum wp_err store_open(const char *path, struct store **out, char *err, size_t e
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                               NULL);
     if (src != SQLITE_OK) {
-        rc = store->db ? store_fail(store, src, "opening") : WP_ERR_NOMEM;
+        rc = store->db ? store__fail(store, src, "opening") : WP_ERR_NOMEM;
         snprintf(err, errlen, "%s: %s", path, store->db ? store->errmsg : "out of memory");
         goto cleanup;
     }
@@ -463,7 +434,7 @@ enum wp_err store_open(const char *path, struct store **out, char *err, size_t e
         src = sqlite3_prepare_v3(store->db, store_stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                  &store->stmt[i], NULL);
         if (src != SQLITE_OK) {
-            rc = store_fail(store, src, "preparing a statement");
+            rc = store__fail(store, src, "preparing a statement");
             snprintf(err, errlen, "%s: %s", path, store->errmsg);
             goto cleanup;
         }
@@ -564,10 +535,10 @@ void store_rollback(struct store *store)
 }
 
 /* A cached statement whose parameters 1, 2, 3 are a report's identity. */
-static sqlite3_stmt *store_stmt_identity(struct store *store, enum store_stmt which,
+sqlite3_stmt *store__stmt_identity(struct store *store, enum store_stmt which,
                                          const char *ward, const char *stream, int64_t seq)
 {
-    sqlite3_stmt *stmt = store_stmt(store, which);
+    sqlite3_stmt *stmt = store__stmt(store, which);
     sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 3, seq);
@@ -575,434 +546,14 @@ static sqlite3_stmt *store_stmt_identity(struct store *store, enum store_stmt wh
 }
 
 /* True (in *known) if (ward, stream, seq) is in reports or rejected. */
-static enum wp_err store_known(struct store *store, const char *ward, const char *stream,
+enum wp_err store__known(struct store *store, const char *ward, const char *stream,
                                int64_t seq, bool *known)
 {
-    sqlite3_stmt *stmt = store_stmt_identity(store, STMT_KNOWN, ward, stream, seq);
+    sqlite3_stmt *stmt = store__stmt_identity(store, STMT_KNOWN, ward, stream, seq);
     int rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return store_fail(store, rc, "looking up a report");
+        return store__fail(store, rc, "looking up a report");
     *known = rc == SQLITE_ROW;
     return WP_OK;
-}
-
-static enum wp_err store_add_values(struct store *store, const struct wp_report *report,
-                                    int64_t report_id, int64_t observed_ms,
-                                    const char *period_last)
-{
-    enum wp_err rc = WP_OK;
-    for (size_t i = 0; rc == WP_OK && i < report->value_count; i++) {
-        const struct wp_report_value *v = &report->values[i];
-        sqlite3_stmt *stmt = store_stmt(store, STMT_INSERT_VALUE);
-        sqlite3_bind_int64(stmt, 1, report_id);
-        sqlite3_bind_text(stmt, 2, report->ward, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, report->period, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 4, v->indicator, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 5, v->value);
-        rc = store_step_done(store, stmt, "storing a value");
-        if (rc != WP_OK)
-            break;
-        stmt = store_stmt(store, STMT_UPSERT_CURRENT_VALUE);
-        sqlite3_bind_text(stmt, 1, report->ward, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, report->period, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, v->indicator, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 4, v->value);
-        sqlite3_bind_int64(stmt, 5, report_id);
-        sqlite3_bind_int64(stmt, 6, observed_ms);
-        sqlite3_bind_text(stmt, 7, report->stream, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 8, report->seq);
-        rc = store_step_done(store, stmt, "updating a current value");
-    }
-    for (size_t i = 0; rc == WP_OK && i < report->task_count; i++) {
-        const struct wp_report_task *t = &report->tasks[i];
-        sqlite3_stmt *stmt = store_stmt(store, STMT_INSERT_TASK);
-        sqlite3_bind_int64(stmt, 1, report_id);
-        sqlite3_bind_text(stmt, 2, report->ward, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, report->period, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 4, t->task, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 5, t->state, -1, SQLITE_STATIC);
-        rc = store_step_done(store, stmt, "storing a task state");
-        if (rc != WP_OK)
-            break;
-        stmt = store_stmt(store, STMT_UPSERT_CURRENT_TASK);
-        sqlite3_bind_text(stmt, 1, report->ward, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, t->task, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, t->state, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 4, report->period, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 5, report_id);
-        sqlite3_bind_int64(stmt, 6, observed_ms);
-        sqlite3_bind_text(stmt, 7, period_last, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 8, report->stream, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 9, report->seq);
-        rc = store_step_done(store, stmt, "updating a current task state");
-    }
-    return rc;
-}
-
-/* What the database holds under (ward, stream, seq), compared with content hash. */
-static enum wp_err store_lookup(struct store *store, const char *ward, const char *stream,
-                                int64_t seq, uint64_t hash, enum store_identity *verdict)
-{
-    sqlite3_stmt *stmt = store_stmt_identity(store, STMT_IDENTITY, ward, stream, seq);
-    *verdict = STORE_IDENTITY_NEW;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        bool same;
-        if (sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
-            same = (uint64_t)sqlite3_column_int64(stmt, 1) == hash;
-        } else if (sqlite3_column_int(stmt, 0) == 0) {
-            /* A report stored before version 4: hash what it says. */
-            struct wp_report old;
-            same = wp_report_decode(sqlite3_column_text(stmt, 2),
-                                    (size_t)sqlite3_column_bytes(stmt, 2), &old, NULL, 0)
-                       == WP_OK
-                   && wp_report_content_hash(&old) == hash;
-            wp_report_clear(&old);
-        } else {
-            same = true; /* a rejection stored before version 4: cannot tell, as before */
-        }
-        if (same) {
-            *verdict = STORE_IDENTITY_SAME;
-            break;
-        }
-        *verdict = STORE_IDENTITY_CONFLICT;
-    }
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return store_fail(store, rc, "looking up a report");
-    return WP_OK;
-}
-
-enum wp_err store_add_report(struct store *store, const struct wp_report *report,
-                             const char *topic, const void *payload, size_t len,
-                             int64_t received_ms)
-{
-    uint64_t hash = wp_report_content_hash(report);
-    enum store_identity verdict;
-    enum wp_err rc = store_lookup(store, report->ward, report->stream, report->seq, hash,
-                                  &verdict);
-    if (rc != WP_OK)
-        return rc;
-    if (verdict == STORE_IDENTITY_SAME)
-        return WP_ERR_DUPLICATE;
-    if (verdict == STORE_IDENTITY_CONFLICT)
-        return WP_ERR_CONFLICT;
-
-    /* The decoder has checked both; a failure here is a bug upstream, not bad input. */
-    int64_t first_day = 0, observed_ms = 0;
-    int day_count = 1;
-    if (!wp_period_parse(report->period, &first_day, &day_count)
-        || !wp_datetime_parse(report->observed_at, &observed_ms)) {
-        snprintf(store->errmsg, sizeof store->errmsg, "report %s/%s/%lld: bad period or "
-                 "observed_at reached the store", report->ward, report->stream,
-                 (long long)report->seq);
-        return WP_ERR_INVALID;
-    }
-    char first[16], last[16], received_at[40];
-    wp_date_format(first_day, first, sizeof first);
-    wp_date_format(first_day + day_count - 1, last, sizeof last);
-    wp_datetime_format_local(received_ms, received_at, sizeof received_at);
-
-    sqlite3_stmt *stmt = store_stmt(store, STMT_INSERT_REPORT);
-    sqlite3_bind_text(stmt, 1, report->ward, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, report->stream, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, report->seq);
-    sqlite3_bind_text(stmt, 4, report->period, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 5, first, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 6, last, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 7, report->observed_at, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 8, observed_ms);
-    sqlite3_bind_text(stmt, 9, received_at, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 10, received_ms);
-    sqlite3_bind_text(stmt, 11, topic, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 12, payload, (int)len, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 13, (sqlite3_int64)hash);
-    if ((rc = store_step_done(store, stmt, "storing a report")) != WP_OK)
-        return rc;
-    return store_add_values(store, report, sqlite3_last_insert_rowid(store->db), observed_ms,
-                            last);
-}
-
-void store_set_rejection_bounds(struct store *store, int64_t max_count, int64_t max_bytes)
-{
-    store->rejected_max_count = max_count;
-    store->rejected_max_bytes = max_bytes;
-}
-
-/* Whether one more rejection of `bytes` payload bytes from ward stays within today's
- * bound (store_set_rejection_bounds). */
-static enum wp_err store_rejection_fits(struct store *store, const char *ward,
-                                        int64_t received_ms, size_t bytes, bool *fits)
-{
-    *fits = true;
-    if (store->rejected_max_count <= 0 && store->rejected_max_bytes <= 0)
-        return WP_OK;
-    int64_t day_start = wp_local_day(received_ms) * 86400000
-                        - (int64_t)WP_LOCAL_OFFSET_MIN * 60000;
-    sqlite3_stmt *stmt = store_stmt(store, STMT_REJECTED_TODAY);
-    if (ward)
-        sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, day_start);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        int64_t count = sqlite3_column_int64(stmt, 0), sum = sqlite3_column_int64(stmt, 1);
-        *fits = (store->rejected_max_count <= 0 || count < store->rejected_max_count)
-                && (store->rejected_max_bytes <= 0
-                    || sum + (int64_t)bytes <= store->rejected_max_bytes);
-    }
-    sqlite3_reset(stmt);
-    return rc == SQLITE_ROW ? WP_OK : store_fail(store, rc, "counting today's rejections");
-}
-
-enum wp_err store_add_rejected(struct store *store, struct store_rejection *rej)
-{
-    bool identified = rej->ward && rej->stream && rej->seq > 0;
-    rej->not_kept = false;
-    enum wp_err rc;
-    if (identified) {
-        /* The same message again is a duplicate; other content under a known seq is a
-         * rejection of its own (a reused seq), stored once per content. */
-        enum store_identity verdict;
-        if ((rc = store_lookup(store, rej->ward, rej->stream, rej->seq, rej->content_hash,
-                               &verdict)) != WP_OK)
-            return rc;
-        if (verdict == STORE_IDENTITY_SAME)
-            return WP_ERR_DUPLICATE;
-    } else {
-        /* The same junk again: counted on the row that holds it, not stored again. */
-        sqlite3_stmt *stmt = store_stmt(store, STMT_SAME_UNIDENTIFIED);
-        if (rej->ward)
-            sqlite3_bind_text(stmt, 1, rej->ward, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 2, (sqlite3_int64)rej->content_hash);
-        sqlite3_bind_text(stmt, 3, rej->topic, -1, SQLITE_STATIC);
-        int src = sqlite3_step(stmt);
-        int64_t same = src == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
-        sqlite3_reset(stmt);
-        if (src != SQLITE_ROW && src != SQLITE_DONE)
-            return store_fail(store, src, "looking up a rejection");
-        if (same) {
-            stmt = store_stmt(store, STMT_REPEAT_REJECTED);
-            sqlite3_bind_int64(stmt, 1, same);
-            if ((rc = store_step_done(store, stmt, "counting a repeated rejection")) != WP_OK)
-                return rc;
-            return WP_ERR_DUPLICATE;
-        }
-    }
-    bool fits;
-    if ((rc = store_rejection_fits(store, rej->ward, rej->received_ms, rej->len, &fits))
-        != WP_OK)
-        return rc;
-    if (!fits) {
-        rej->not_kept = true;
-        if (!identified) {
-            /* Nothing to ack: counted, not stored. */
-            char day[16];
-            wp_date_format(wp_local_day(rej->received_ms), day, sizeof day);
-            sqlite3_stmt *stmt = store_stmt(store, STMT_OVERFLOW);
-            sqlite3_bind_text(stmt, 1, rej->ward ? rej->ward : "", -1, SQLITE_STATIC);
-            sqlite3_bind_text(stmt, 2, day, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(stmt, 3, (sqlite3_int64)rej->original_len);
-            return store_step_done(store, stmt, "counting a rejection over the bound");
-        }
-        /* With a seq the ack must name it: the row is kept, its payload not. */
-    }
-    char received_at[40];
-    wp_datetime_format_local(rej->received_ms, received_at, sizeof received_at);
-
-    sqlite3_stmt *stmt = store_stmt(store, STMT_INSERT_REJECTED);
-    sqlite3_bind_text(stmt, 1, received_at, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, rej->received_ms);
-    sqlite3_bind_text(stmt, 3, rej->topic, -1, SQLITE_STATIC);
-    if (rej->ward)
-        sqlite3_bind_text(stmt, 4, rej->ward, -1, SQLITE_STATIC);
-    if (rej->stream)
-        sqlite3_bind_text(stmt, 5, rej->stream, -1, SQLITE_STATIC);
-    if (identified)
-        sqlite3_bind_int64(stmt, 6, rej->seq);
-    sqlite3_bind_text(stmt, 7, rej->reason, -1, SQLITE_STATIC);
-    /* zeroblob-free empty payload: bind a zero-length blob, not NULL (NOT NULL column). */
-    size_t kept = rej->not_kept ? 0 : rej->len;
-    sqlite3_bind_blob(stmt, 8, kept ? rej->payload : "", (int)kept, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 9, (sqlite3_int64)rej->original_len);
-    sqlite3_bind_int64(stmt, 10, (sqlite3_int64)rej->content_hash);
-    return store_step_done(store, stmt, "storing a rejection");
-}
-
-/* The last seq of a lost range that holds seq, or 0. */
-static enum wp_err store_lost_until(struct store *store, const char *ward, const char *stream,
-                                    int64_t seq, int64_t *last)
-{
-    sqlite3_stmt *stmt = store_stmt_identity(store, STMT_LOST_AT, ward, stream, seq);
-    int rc = sqlite3_step(stmt);
-    *last = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return store_fail(store, rc, "looking up lost reports");
-    return WP_OK;
-}
-
-/* From n, while n + 1 is stored, rejected or declared lost. */
-static enum wp_err store_run_known(struct store *store, const char *ward, const char *stream,
-                                   int64_t *n)
-{
-    /* One index lookup per seq; a long run only happens once, when a gap fills. */
-    for (;;) {
-        bool known;
-        int64_t lost_last;
-        enum wp_err rc = store_known(store, ward, stream, *n + 1, &known);
-        if (rc != WP_OK)
-            return rc;
-        if (known) {
-            (*n)++;
-            continue;
-        }
-        if ((rc = store_lost_until(store, ward, stream, *n + 1, &lost_last)) != WP_OK)
-            return rc;
-        if (lost_last == 0)
-            return WP_OK;
-        *n = lost_last;
-    }
-}
-
-/* Declares lost every seq in [from, to] the database does not hold, as maximal runs;
- * out->lost_* spans them all. */
-static enum wp_err store_declare_lost(struct store *store, const char *ward, const char *stream,
-                                      int64_t from, int64_t to, int64_t now_ms,
-                                      struct store_ack_state *out)
-{
-    char now[40];
-    wp_datetime_format_local(now_ms, now, sizeof now);
-    int64_t seq = from;
-    while (seq <= to) {
-        bool known;
-        enum wp_err rc = store_known(store, ward, stream, seq, &known);
-        if (rc != WP_OK)
-            return rc;
-        if (known) {
-            seq++;
-            continue;
-        }
-        int64_t last = seq;
-        while (last < to) {
-            if ((rc = store_known(store, ward, stream, last + 1, &known)) != WP_OK)
-                return rc;
-            if (known)
-                break;
-            last++;
-        }
-        sqlite3_stmt *stmt = store_stmt(store, STMT_INSERT_LOST);
-        sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 3, seq);
-        sqlite3_bind_int64(stmt, 4, last);
-        sqlite3_bind_int64(stmt, 5, now_ms);
-        sqlite3_bind_text(stmt, 6, now, -1, SQLITE_STATIC);
-        if ((rc = store_step_done(store, stmt, "declaring reports lost")) != WP_OK)
-            return rc;
-        if (out->lost_first == 0)
-            out->lost_first = seq;
-        out->lost_last = last;
-        out->lost_count += last - seq + 1;
-        seq = last + 1;
-    }
-    return WP_OK;
-}
-
-enum wp_err store_advance_ack(struct store *store, const char *ward, const char *stream,
-                              int64_t now_ms, int64_t unacked_from, int64_t kept_from,
-                              struct store_ack_state *out)
-{
-    memset(out, 0, sizeof *out);
-    char now[40];
-    wp_datetime_format_local(now_ms, now, sizeof now);
-    sqlite3_stmt *stmt = store_stmt(store, STMT_TOUCH_STREAM);
-    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, now, -1, SQLITE_STATIC);
-    enum wp_err rc = store_step_done(store, stmt, "recording a stream");
-    if (rc != WP_OK)
-        return rc;
-    if (unacked_from > 0) {
-        stmt = store_stmt(store, STMT_SET_DELIVERY);
-        sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 3, unacked_from);
-        sqlite3_bind_int64(stmt, 4, kept_from > 0 ? kept_from : unacked_from);
-        if ((rc = store_step_done(store, stmt, "recording a stream's outbox")) != WP_OK)
-            return rc;
-    }
-
-    stmt = store_stmt(store, STMT_GET_ACKED);
-    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
-    int src = sqlite3_step(stmt);
-    if (src != SQLITE_ROW) {
-        sqlite3_reset(stmt);
-        return store_fail(store, src, "reading acked_through");
-    }
-    int64_t start = sqlite3_column_int64(stmt, 0), n = start;
-    out->unacked_from = sqlite3_column_int64(stmt, 1);
-    int64_t kept = sqlite3_column_int64(stmt, 2);
-    sqlite3_reset(stmt);
-
-    if ((rc = store_run_known(store, ward, stream, &n)) != WP_OK)
-        return rc;
-    /* The agent no longer holds anything below kept_from: what we lack there is lost
-     * for good. Declared (and alerted on by the caller), then skipped, so that one
-     * restored backup does not block the ward for ever. */
-    if (out->unacked_from > 0 && kept > n + 1) {
-        if ((rc = store_declare_lost(store, ward, stream, n + 1, kept - 1, now_ms, out))
-                != WP_OK
-            || (rc = store_run_known(store, ward, stream, &n)) != WP_OK)
-            return rc;
-    }
-    /* The agent says it was acked below unacked_from, yet we lack n + 1: our database
-     * went back in time. Ask for it again. */
-    if (out->unacked_from > n + 1)
-        out->resend_from = n + 1;
-    if (n != start) {
-        stmt = store_stmt(store, STMT_SET_ACKED);
-        sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 3, n);
-        if ((rc = store_step_done(store, stmt, "updating acked_through")) != WP_OK)
-            return rc;
-    }
-    out->acked_through = n;
-    return WP_OK;
-}
-
-enum wp_err store_each_rejected(struct store *store, const char *ward, const char *stream,
-                                int64_t from_seq, int64_t to_seq, size_t max,
-                                void (*fn)(void *ctx, int64_t seq, const char *reason),
-                                void *ctx)
-{
-    sqlite3_stmt *stmt = store_stmt(store, STMT_REJECTED_RANGE);
-    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, stream, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, from_seq);
-    sqlite3_bind_int64(stmt, 4, to_seq);
-    sqlite3_bind_int64(stmt, 5, (sqlite3_int64)max);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-        fn(ctx, sqlite3_column_int64(stmt, 0), (const char *)sqlite3_column_text(stmt, 1));
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? WP_OK : store_fail(store, rc, "listing rejections");
-}
-
-enum wp_err store_each_lost(struct store *store, const char *ward, int64_t since_ms,
-                            void (*fn)(void *ctx, const char *stream, int64_t first_seq,
-                                       int64_t last_seq, int64_t declared_ms),
-                            void *ctx)
-{
-    sqlite3_stmt *stmt = store_stmt(store, STMT_LOST_SINCE);
-    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, since_ms);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-        fn(ctx, (const char *)sqlite3_column_text(stmt, 0), sqlite3_column_int64(stmt, 1),
-           sqlite3_column_int64(stmt, 2), sqlite3_column_int64(stmt, 3));
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? WP_OK : store_fail(store, rc, "listing lost reports");
 }

@@ -74,6 +74,18 @@
  *   rejected_overflow (ward, day) → messages, bytes: rejections over the ward's daily
  *                   bound, counted and not kept
  *
+ * Version 5 (on time means when the ward committed it; docs/architecture.md, "When a
+ * report counts as on time"):
+ *
+ *   reports         + committed_at, committed_ms (the report's committed_at: when the
+ *                   ward's agent committed it to its outbox; NULL from older agents),
+ *                   judged_ms (the instant its timeliness is judged from: committed_ms
+ *                   bounded by the start of the period and by received_ms; received_ms
+ *                   when there is no committed_at; NULL in rows stored before version 5,
+ *                   read as received_ms)
+ *   schedule_status + received_ms (when the last expected indicator arrived, beside
+ *                   complete_ms, which is now when it was committed, as judged)
+ *
  * Write functions must be called between store_begin and store_commit/store_rollback.
  * Errors: WP_ERR_FULL when the disk or database is full, WP_ERR_DB otherwise;
  * store_errmsg() then says what SQLite said.

@@ -20,6 +20,7 @@ Python (standard library only; run with Debian's /usr/bin/python3):
 
 A report is a dict:
     {"ward": "00001", "period": "2022-05-03", "observed_at": "2022-05-03T16:02:00+07:00",
+     "delivered_at": "…" (only when a delivery_outage delays it),
      "kind": "daily" | "backfill" | "correction", "fault": None | fault id,
      "values": {indicator: int}, "tasks": {task: state}, "note": "…" (backfills and corrections only)}
 `body(r)` is what `wardpulse-agent submit --file` takes: {"period", "values", "tasks"[, "note"]} (the agent
@@ -30,9 +31,11 @@ order, so that they beat the cut-off at a day per second (its docstring says why
 CLI:
     replay2022.py --plan plans/ba-dinh-2022 --out DIR
         DIR/<ward>/<period>.json (a second report for the same period: <period>.2.json), DIR/faults.json,
-        DIR/schedule.jsonl (one {"observed_at", "ward", "kind", "file"} per report, in time order)
+        DIR/schedule.jsonl (one {"observed_at", "ward", "kind", "file"[, "delivered_at"]} per report,
+        in order of arrival)
     replay2022.py --plan plans/ba-dinh-2022 --format jsonl
-        stdout, one line per report in time order: {"ward", "observed_at", "kind", "body": {…}}
+        stdout, one line per report in order of arrival: {"ward", "observed_at"[, "delivered_at"],
+        "kind", "body": {…}}
     options: --start 2022-05-01 --end 2022-09-30 --seed 2022 --faults FILE.json | --no-faults
 
 How the figures move (DOMAIN.md; every number below is a model, not a record):
@@ -101,6 +104,23 @@ chosen here):
   task_late            {"ward", "task", "done_period"|null}: the task stays in_progress until done_period
                        (done from that period's report on). Default: Giảng Võ 00031 finishes ward-scenario
                        (due 15/06/2022) only on 24/06/2022.
+  figures_never_sent   {"ward", "indicators"}: the ward's reports never carry those indicators (it
+                       sends everything else as usual). Default "kids-silent": Nguyễn Trung Trực
+                       00010 never sends children's vaccination (vacc_5_11_dose1_cum and _dose2_cum):
+                       kids-5-11-full says "no figures since 01/05/2022" from 08/05 (silence_days
+                       after the first day figures were expected) and "missed — no figures" from
+                       01/09/2022; the plan's weekly vaccination schedule raises report_missing
+                       from its first week (W18, due Monday 09/05 17:00). Its figures are also
+                       missing from the district's rolled-up 5–11 coverage.
+  delivery_outage      {"ward", "period", "hours"}: the ward's daily report of that period is committed
+                       at its usual moment, before the cut-off (observed_at, which the agent also
+                       sets as committed_at), and delivered `hours` later ("delivered_at"), the
+                       link having been down. Default "link-outage": Kim Mã 00028, 08/06/2022,
+                       6 hours: report_missing fires at 18:00 (the district does not have the
+                       figures) and resolves at the delivery, ≈ 22:xx; the report counts as on
+                       time (timeliness is judged from committed_at).
+A report with "delivered_at" arrives then (replay drivers hand it in then); every other report
+arrives at its observed_at. Reports are ordered by arrival.
 Each fault resolved by generate() also carries "description" (English) and what the plan says about it
 (e.g. "due"), so a test can read the list alone.
 """
@@ -118,7 +138,8 @@ DEFAULT_START = "2022-05-01"
 DEFAULT_END = "2022-09-30"
 DEFAULT_SEED = 2022
 
-FAULT_KINDS = ("coverage_lag", "report_gap", "cumulative_decrease", "task_late")
+FAULT_KINDS = ("coverage_lag", "report_gap", "cumulative_decrease", "task_late",
+               "figures_never_sent", "delivery_outage")
 
 DEFAULT_FAULTS = [
     {"id": "kids-lagging", "kind": "coverage_lag", "rule": "kids-5-11-full",
@@ -132,6 +153,10 @@ DEFAULT_FAULTS = [
      "corrected_at": "2022-07-13T09:15:00+07:00"},
     {"id": "scenario-late", "kind": "task_late", "ward": "00031", "task": "ward-scenario",
      "done_period": "2022-06-24"},
+    {"id": "kids-silent", "kind": "figures_never_sent", "ward": "00010",
+     "indicators": ["vacc_5_11_dose1_cum", "vacc_5_11_dose2_cum"]},
+    {"id": "link-outage", "kind": "delivery_outage", "ward": "00028", "period": "2022-06-08",
+     "hours": 6},
 ]
 
 # Indicators left out of the reports, and why (module docstring).
@@ -367,6 +392,29 @@ def resolve_faults(plan, faults, start, end):
                                 % (name(f["ward"]), f["task"], f["due"],
                                    " until " + f["done_period"] if f.get("done_period")
                                    else " to the end"))
+        elif kind == "figures_never_sent":
+            unknown = [i for i in f.get("indicators", []) if i not in plan.indicators]
+            if not f.get("indicators") or unknown:
+                raise ValueError("%s: indicators must be indicators of the catalog" % where)
+            schedule = plan.schedule_rule()
+            if schedule and set(f["indicators"]) & set(schedule.get("indicators", [])):
+                raise ValueError("%s: the daily schedule needs those indicators" % where)
+            f["rules"] = [r["id"] for r in plan.plan["rules"]
+                          if r.get("numerator") in f["indicators"]
+                          or r.get("denominator") in f["indicators"]
+                          or set(r.get("indicators", [])) & set(f["indicators"])]
+            f["description"] = ("%s never sends %s (rules that need them: %s)"
+                                % (name(f["ward"]), ", ".join(f["indicators"]),
+                                   ", ".join(f["rules"]) or "none"))
+        elif kind == "delivery_outage":
+            p = parse_day(f["period"])
+            if not start <= p <= end:
+                raise ValueError("%s: period outside the replay" % where)
+            if not 0 < float(f.get("hours", 0)) < 24:
+                raise ValueError("%s: hours must be between 0 and 24" % where)
+            f["description"] = ("%s commits its daily report for %s before the cut-off; it is "
+                                "delivered %s hours later (link down)"
+                                % (name(f["ward"]), f["period"], f["hours"]))
         out.append(f)
     return out
 
@@ -615,6 +663,13 @@ def ward_figures(plan, ward, seed, first, last, faults):
     frontline = int(round(people / 100 * rng.uniform(0.85, 1.15)))
     facilities = rng.randint(4, 8)
     care = care_teams_needed(plan, ward, first) + rng.randint(1, 2)
+    # Organisations that must assess their infection risk (seed 004 I.3.2): the ward's list,
+    # and how many assessed, from about half on the first day to all of them by 10 June,
+    # ahead of the plan's 30 June (its own generator, so the other figures stay as they were).
+    orgs_rng = random.Random("%s:%s:orgs" % (seed, ward))
+    orgs = orgs_rng.randint(30, 90)
+    orgs_start = orgs_rng.uniform(0.45, 0.55)
+    orgs_done = datetime.date(2022, 6, 10)
     figures = {}
     for day in daterange(first, last):
         recent = lambda n: sum(cases[day - datetime.timedelta(days=k)]["total"] for k in range(n))
@@ -637,6 +692,10 @@ def ward_figures(plan, ward, seed, first, last, faults):
             "care_teams": care,
             "facilities_total": facilities,
             "facilities_reported_on_time": facilities,
+            "organisations_total": orgs,
+            "organisations_assessed": orgs if day >= orgs_done else int(
+                orgs * (orgs_start + (1 - orgs_start) * (day - first).days
+                        / max(1, (orgs_done - first).days))),
         }
         for ind, series in vacc.items():
             v[ind] = series[day]
@@ -661,7 +720,7 @@ class Replay:
         """[(local day of observed_at, [reports of that day in time order])], oldest first."""
         out = []
         for r in self.reports:
-            day = parse_instant(r["observed_at"]).astimezone(self.plan.tz).date()
+            day = arrival(r).astimezone(self.plan.tz).date()
             if not out or out[-1][0] != day:
                 out.append((day, []))
             out[-1][1].append(r)
@@ -723,9 +782,13 @@ def generate(plan_dir, start=DEFAULT_START, end=DEFAULT_END, faults=DEFAULT_FAUL
         slips = {parse_day(f["period"]): f for f in faults
                  if f["kind"] == "cumulative_decrease" and f["ward"] == ward}
         backfills = {}
+        silent = {i for f in faults if f["kind"] == "figures_never_sent" and f["ward"] == ward
+                  for i in f["indicators"]}
+        outages = {parse_day(f["period"]): f for f in faults
+                   if f["kind"] == "delivery_outage" and f["ward"] == ward}
         for day in daterange(first, last):
             at = report_time(plan, ward, day, rng)     # drawn every day: a gap moves no other time
-            values = dict(figures[day])
+            values = {k: v for k, v in figures[day].items() if k not in silent}
             slip = slips.get(day)
             if slip:
                 values[slip["indicator"]] -= int(slip["drop"])
@@ -736,6 +799,11 @@ def generate(plan_dir, start=DEFAULT_START, end=DEFAULT_END, faults=DEFAULT_FAUL
             if late and not report["fault"] and any(report["tasks"].get(f["task"]) != "done"
                                                     and day > parse_day(f["due"]) for f in late):
                 report["fault"] = late[0]["id"]
+            outage = outages.get(day)
+            if outage:
+                report["fault"] = report["fault"] or outage["id"]
+                report["delivered_at"] = format_instant(
+                    at + datetime.timedelta(hours=float(outage["hours"])))
             gap = gap_days.get(day)
             if gap:
                 if gap.get("backfill_at"):
@@ -757,8 +825,13 @@ def generate(plan_dir, start=DEFAULT_START, end=DEFAULT_END, faults=DEFAULT_FAUL
                               note="Báo cáo bổ sung ngày %s (back-fill)"
                                    % parse_day(report["period"]).strftime("%d/%m/%Y"))
                 reports.append(report)
-    reports.sort(key=lambda r: (parse_instant(r["observed_at"]), r["ward"], r["period"]))
+    reports.sort(key=lambda r: (arrival(r), r["ward"], r["period"]))
     return Replay(plan, first, last, seed, faults, reports)
+
+
+def arrival(report):
+    """When the report arrives: its delivered_at (a delivery_outage), else its observed_at."""
+    return parse_instant(report.get("delivered_at") or report["observed_at"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -787,8 +860,11 @@ def write_dir(replay, out_dir):
             with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
                 json.dump(body(r), f, ensure_ascii=False, sort_keys=True)
                 f.write("\n")
-            schedule.write(json.dumps({"observed_at": r["observed_at"], "ward": r["ward"],
-                                       "kind": r["kind"], "file": name}) + "\n")
+            line = {"observed_at": r["observed_at"], "ward": r["ward"], "kind": r["kind"],
+                    "file": name}
+            if r.get("delivered_at"):
+                line["delivered_at"] = r["delivered_at"]
+            schedule.write(json.dumps(line) + "\n")
     with open(os.path.join(out_dir, "faults.json"), "w", encoding="utf-8") as f:
         json.dump(replay.faults, f, ensure_ascii=False, indent=1)
         f.write("\n")
@@ -797,8 +873,11 @@ def write_dir(replay, out_dir):
 
 def jsonl_lines(replay):
     for r in replay.reports:
-        yield json.dumps({"ward": r["ward"], "observed_at": r["observed_at"], "kind": r["kind"],
-                          "body": body(r)}, ensure_ascii=False, sort_keys=True)
+        line = {"ward": r["ward"], "observed_at": r["observed_at"], "kind": r["kind"],
+                "body": body(r)}
+        if r.get("delivered_at"):
+            line["delivered_at"] = r["delivered_at"]
+        yield json.dumps(line, ensure_ascii=False, sort_keys=True)
 
 
 def main(argv=None):

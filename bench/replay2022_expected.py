@@ -22,14 +22,15 @@ CLI: replay2022_expected.py --plan plans/ba-dinh-2022 [--faults FILE | --no-faul
 
 An episode: {"rule", "rule_kind" (plan kind), "kind" (alert kind), "scope", "severity" (at the end or
 at resolution), "fired_at", "fired_by": "clock" | "report", "fired_report": {"ward", "period",
-"observed_at"} of the report that caused it (or null), "phases": [{"state", "severity", "from", "by"}],
+"observed_at"[, "delivered_at"]} of the report that caused it (or null), "phases": [{"state", "severity", "from", "by"}],
 "resolved_at" | null, "resolved_by", "resolved_report", "firing_at_end", "cause": the fault id that
 explains it or "baseline: why" ("unexplained" would be a bug of the replay), and for checks "periods"}.
 
 == Semantics assumed ==========================================================================
 
-Time. Instants are RFC 3339 in the plan's utc_offset (+07:00). A report ARRIVES at its observed_at: the
-replay driver submits it at that instant of the simulated clock. The engine sees it a little later (the
+Time. Instants are RFC 3339 in the plan's utc_offset (+07:00). A report ARRIVES at its delivered_at when
+it has one (a delivery held up by an outage), else at its observed_at: the replay driver submits it at
+that instant of the simulated clock. The engine sees it a little later (the
 delivery time); a transition caused by a report ("by": "report") therefore happens in the engine at the
 report's observed_at plus the delivery time, and a test must allow that much. A transition caused by
 the clock ("by": "clock": a cut-off plus grace, the end of a due day, a local midnight) is exact.
@@ -47,14 +48,16 @@ the largest. The district's periods are the periods any ward has.
 
 schedule → kind report_missing. Units: the wards when applies_to is ward or both (and the district,
   from reports whose ward is the district's code, when applies_to is district or both). Slots: each day
-  d from the rule's `from` (else the plan's valid_from) to its `to` (else the plan's valid_to). Slot d's
-  cut-off c(d) = d at `cutoff` (+ cutoff_day_offset days); it alerts at a(d) = c(d) + grace_minutes.
-  Slot d is complete at t when every indicator of the rule's `indicators` has a value for (unit, d) from
-  reports arrived by t. The alert fires at t while some slot has a(d) ≤ t and is not complete (fired at
+  d (daily), or each ISO week, Monday to Sunday, from the one holding the first day (weekly), from the
+  rule's `from` (else the plan's valid_from) to its `to` (else the plan's valid_to). A slot's cut-off
+  c = its last day at `cutoff` (+ cutoff_day_offset days); it alerts at a = c + grace_minutes.
+  A slot is complete at t when every indicator of the rule's `indicators` has a value for the unit and
+  one of the slot's days from reports arrived by t (a week is reported by the figures of any of its
+  days: the replay sends daily periods only). Whether the report was on time (committed_at) moves no
+  alert: the alert says what the district has, and resolves when the figures arrive. The alert fires at t while some slot has a(d) ≤ t and is not complete (fired at
   the a(d) of the first such slot: by clock); it resolves at the arrival that completes the last missing
   slot (by report). A late report resolves it; one alert per (rule, unit) covers every missing day.
-  (Weekly periods are not modelled: the Ba Đình plan has none. "pending" — past the cut-off, within the
-  grace — is not an alert here.)
+  ("pending" — past the cut-off, within the grace — is not an alert here.)
 
 task → kind task_overdue. Units: every ward when applies_to is ward or both, restricted to the wards
   among the assignees when any assignee is a ward code; the district when applies_to is district or
@@ -85,23 +88,30 @@ ratio → kind target_missed: a target per period (severe-treated: severe_treate
   period that missed does not keep it firing (unlike a check: a past miss is history, not a figure to
   correct). Until issue 10 these two rules were checks (data_quality).
 
-coverage → kind coverage, phases at_risk (severity warning) and missed (the rule's severity: critical for
-  kids-5-11-full, which is what issue 4 says a miss is; booster-18p is "warning" in the plan, but its
-  deadline is after the replay, so the two readings never differ here). For a unit at instant t,
-  D = local date of t. v(D) = the numerator's value in force for the unit's latest period ≤ D
-  (district: rolled up as above, "latest"). The
+coverage → kind coverage, phases silent and at_risk (severity warning) and missed (critical, whatever the
+  rule's severity: issue 4 says a miss is critical; the rule's severity governs the warning phases'
+  wording only. organisations-risk-assessed, a "warning" rule whose deadline falls in the replay and
+  whose figures the replay's wards never send, is silent, then missed, critical). For a unit at
+  instant t, D = local date of t. v(D) = the numerator's value in force for the unit's latest period ≤ D
+  (district: rolled up as above, "latest"); L = that period (district: the latest of any ward). The
   denominator is the unit's population of the group (the district's own figure in orgunits.json), or
-  for indicator denominators the ratio's value at D. Not evaluated while the unit has no value ≤ D.
-    met      v(D) ≥ target × population (ratio ≥ target): not firing (resolves an episode).
-    missed   D after the deadline and not met.
-    at_risk  D ≤ deadline, not met, and the trend misses: the unit has a value for a period ≤ D − N
-             (N = trend_days, default 14) — otherwise no trend, not firing — slope = (v(D) − v(D − N)) / N
-             per day, projection = v(D) + slope × (deadline − D) days, at risk when projection < target ×
-             population.
-  So a unit whose reports start on day S is first judged at local midnight starting S + N (by clock);
-  at a midnight the day's own report has not arrived yet, so v(D) is the previous day's figure.
-  The at_risk → missed change at the midnight after the deadline is a phase change of the same alert
-  (severity warning → critical), not a new episode.
+  for indicator denominators that indicator's value in force at D. E = the first day figures are
+  expected: the later of the plan's valid_from and the local date of the first arrival (none before
+  any report has arrived). A ward that says nothing is not a ward that is fine (issue 10):
+    met      v(D) ≥ target × denominator: not firing (resolves an episode).
+    missed   D after the deadline and not met; or, with no v(D) (or no denominator figure for an
+             indicator denominator), when E ≤ deadline ("missed — no figures").
+    silent   D ≤ deadline, not met, and an indicator the rule needs (the numerator; the denominator
+             indicator) has had no figure for silence_days (the rule's, else the plan's, else 7): its
+             last period ≤ D ended on S − 1 (S = E when it never came; never before E) and
+             D ≥ S + silence_days.
+    at_risk  D ≤ deadline, not met, not silent, and the trend from the figures as they are misses:
+             P = the unit's latest period ≤ L − N (N = trend_days, default 14) — none: no trend, not
+             firing — slope = (v(L) − v(P)) / (L − P) (the real days between them), projection =
+             v(L) + slope × (deadline − L) days, at risk when projection < target × denominator.
+  So a unit whose reports start on day S is first judged when its figure of S + N arrives (by report);
+  the silent → missed and at_risk → missed changes at the midnight after the deadline are phase changes
+  of the same alert (severity warning → critical), not new episodes.
 
 level → no alert expected. The oracle computes each unit's level for every window of window_days
   consecutive days (not only ISO weeks, so the result bounds whatever week the engine uses): for each
@@ -113,9 +123,9 @@ level → no alert expected. The oracle computes each unit's level for every win
   below alert_at_level, and a test asserts so. Level alerts fire "while the level is at or above
   alert_at_level" (plan.schema.json), so none are expected.
 
-Robustness. robustness() re-evaluates every coverage verdict with two other readings of "the trend of
-the last N days": a least-squares slope through the daily values in force of days D − N … D, and
-D = the unit's last reported period instead of today. It lists the instants where a reading gives
+Robustness. robustness() re-evaluates every coverage verdict with other readings of "the trend": a
+least-squares slope through the daily values in force of days P … L, and the reading from today
+(slope (v(D) − v(D − N)) / N, projected from D) instead of from the last figure. It lists the instants where a reading gives
 another verdict, and the smallest margin |projection / target − 1| of each (rule, scope). For the
 default replay the list is empty (only WHEN the first trend can be computed depends on the reading).
 """
@@ -296,20 +306,24 @@ class _Data:
 # The rules, each as a function (plan, data, rule, scope, instant) -> None | phase
 
 def _schedule_slots(plan, rule, until):
+    """[(days of the period, its alert instant)]: a day, or an ISO week (Monday to Sunday)."""
     first = _day(rule["from"]) if rule.get("from") else plan.valid_from
     last = _day(rule["to"]) if rule.get("to") else plan.valid_to
-    if rule.get("period", "daily") != "daily":
-        raise NotImplementedError("weekly schedule rules are not modelled")
+    weekly = rule.get("period", "daily") == "weekly"
+    length = 7 if weekly else 1
+    if weekly:
+        first -= datetime.timedelta(days=first.weekday())     # the week holding it
     hh, mm = (int(x) for x in rule["cutoff"].split(":"))
     offset = datetime.timedelta(days=rule.get("cutoff_day_offset", 0), hours=hh, minutes=mm,
                                 seconds=60 * rule.get("grace_minutes", 0))
     slots, d = [], first
     while (last is None or d <= last):
-        a = plan.midnight(d) + offset
+        end = d + datetime.timedelta(days=length - 1)
+        a = plan.midnight(end) + offset
         if a > until:
             break
-        slots.append((d, a))
-        d += datetime.timedelta(days=1)
+        slots.append(([d + datetime.timedelta(days=k) for k in range(length)], a))
+        d += datetime.timedelta(days=length)
     return slots
 
 
@@ -321,7 +335,7 @@ class _Schedule:
     def evaluate(self, data, scope, t):
         i = self.next_incomplete.get(scope, 0)
         unit = data.unit_code(scope)
-        while i < len(self.slots) and all(data.has(unit, ind, self.slots[i][0])
+        while i < len(self.slots) and all(any(data.has(unit, ind, d) for d in self.slots[i][0])
                                           for ind in self.rule["indicators"]):
             i += 1
         self.next_incomplete[scope] = i
@@ -391,59 +405,64 @@ def _ratio(plan, data, rule, scope):
     return "firing" if d > 0 and n < float(rule.get("target", 1.0)) * d - 1e-9 else None
 
 
-def _coverage_parts(plan, data, rule, scope, day):
-    """(v(D), denominator at D) or None."""
-    num = data.value_in_force(scope, rule["numerator"], day)
-    if num is None:
-        return None
+def _silence_days(plan, rule):
+    return int(rule.get("silence_days", plan.plan.get("silence_days", 7)))
+
+
+def _coverage(plan, data, rule, scope, t, expected_from, method="endpoint", day_from="data"):
+    """(verdict, margin). verdict: None (nothing to say: no figures yet and not silent long
+    enough, or no figure trend_days before the last), "met", "missed", "silent", "at_risk" or
+    "on_track"; margin (trend verdicts only) = projection / goal − 1. method "endpoint" | "ols"
+    and day_from "data" (the primary reading: from the last figure) | "now" (from today, over
+    trend_days) select the reading (module docstring)."""
+    today = t.astimezone(plan.tz).date()
+    num = rule["numerator"]
+    v = data.value_in_force(scope, num, today)
     if "population" in rule:
         den = plan.population(scope, rule["population"])
     else:
-        den = data.value_in_force(scope, rule["denominator"], day)
-    if not den:
-        return None
-    return num, den
-
-
-def _coverage(plan, data, rule, scope, t, method="endpoint", day_from="now"):
-    """(verdict, margin). verdict: None (cannot judge: no value, or no value N days back), "met",
-    "missed", "at_risk" or "on_track"; margin (trend verdicts only) = projection / goal − 1.
-    method "endpoint" | "ols" and day_from "now" | "data" select the reading (module docstring)."""
-    day = t.astimezone(plan.tz).date()
-    if day_from == "data":
-        day = data.last_period(scope, rule["numerator"], day)
-        if day is None:
-            return None, None
-    parts = _coverage_parts(plan, data, rule, scope, day)
-    if not parts:
-        return None, None
-    v, den = parts
+        den = data.value_in_force(scope, rule["denominator"], today)
+    known = v is not None and bool(den)
     target = float(rule["target"])
     deadline = _day(rule["deadline"])
-    if v >= target * den:
+    goal = target * den if known else None
+    if known and v >= goal:
         return "met", None
-    if t.astimezone(plan.tz).date() > deadline:
-        return "missed", None
-    n = int(rule.get("trend_days", 14))
-    past = day - datetime.timedelta(days=n)
-    if data.last_period(scope, rule["numerator"], past) is None:
+    if today > deadline:
+        if known:
+            return "missed", None
+        if (expected_from is not None and expected_from <= deadline
+                and (v is None or "denominator" in rule)):
+            return "missed", None            # missed — no figures
         return None, None
-    if "population" in rule:
-        series = lambda d: data.value_in_force(scope, rule["numerator"], d) or 0
-        goal = target * den
-    else:
-        def series(d):
-            num, den_d = _coverage_parts(plan, data, rule, scope, d) or (0, 1)
-            return num / den_d
-        v, goal = v / den, target
+    if expected_from is not None:
+        needed = [num] + ([rule["denominator"]] if "denominator" in rule else [])
+        for ind in needed:
+            last = data.last_period(scope, ind, today)
+            since = expected_from if last is None else max(expected_from,
+                                                           last + datetime.timedelta(days=1))
+            if today >= since + datetime.timedelta(days=_silence_days(plan, rule)):
+                return "silent", None
+    if not known:
+        return None, None
+    n = int(rule.get("trend_days", 14))
+    last = data.last_period(scope, num, today)
+    day = last if day_from == "data" else today
+    past = data.last_period(scope, num, day - datetime.timedelta(days=n))
+    if past is None:
+        return None, None
+    if day_from == "now":
+        past = day - datetime.timedelta(days=n)
+    span = (day - past).days
+    series = lambda d: data.value_in_force(scope, num, d) or 0
     if method == "endpoint":
-        slope = (series(day) - series(past)) / n
+        slope = (series(day) - series(past)) / span
     else:
-        xs = list(range(n + 1))
+        xs = list(range(span + 1))
         ys = [series(past + datetime.timedelta(days=k)) for k in xs]
         mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
         slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
-    projection = v + slope * (deadline - day).days
+    projection = series(day) + slope * (deadline - day).days
     return ("at_risk" if projection < goal else "on_track"), projection / goal - 1
 
 
@@ -513,6 +532,10 @@ def _cause(plan, rule, scope, faults):
         if (k == "task_late" and rule["kind"] == "task" and rule["task"] == f["task"]
                 and scope == f["ward"]):
             return f["id"]
+        if k == "figures_never_sent" and scope == f["ward"] and rule["id"] in f["rules"]:
+            return f["id"]
+        if k == "delivery_outage" and rule["kind"] == "schedule" and scope == f["ward"]:
+            return f["id"]
     if rule["kind"] == "task" and scope == "district":
         return "baseline: the district's own tasks have no reporting channel (plans/README.md)"
     if rule["kind"] == "coverage":
@@ -522,9 +545,14 @@ def _cause(plan, rule, scope, faults):
     return "unexplained"
 
 
+def _arrival(report):
+    """A report arrives at its delivered_at (a delayed delivery), else at its observed_at."""
+    return _instant(report.get("delivered_at") or report["observed_at"])
+
+
 def _default_until(plan, reports):
     last = max(_day(r["period"]) for r in reports)
-    latest = max(_instant(r["observed_at"]) for r in reports)
+    latest = max(_arrival(r) for r in reports)
     until = plan.midnight(last + datetime.timedelta(days=1))
     return max(until, plan.midnight(latest.astimezone(plan.tz).date() + datetime.timedelta(days=1)))
 
@@ -538,7 +566,7 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
        "phases": [{"state", "severity", "from", "by"}], "resolved_at" | None, "resolved_by",
        "resolved_report", "firing_at_end": bool, "cause": fault id | "baseline: …"}."""
     plan = _Plan(plan_dir)
-    reports = sorted(reports, key=lambda r: _instant(r["observed_at"]))
+    reports = sorted(reports, key=_arrival)
     until = _instant(until) if isinstance(until, str) else until or _default_until(plan, reports)
     data = _Data(plan)
 
@@ -547,7 +575,7 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
     # The instants to evaluate: arrivals, midnights, schedule alert instants, task due ends.
     instants, clock = {}, set()
     for r in reports:
-        instants.setdefault(_instant(r["observed_at"]), []).append(r)
+        instants.setdefault(_arrival(r), []).append(r)
     first_day = min(_day(r["period"]) for r in reports)
     d = first_day
     while plan.midnight(d) <= until:
@@ -569,7 +597,12 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
     checks = {}          # (rule id, scope) -> failing periods (recomputed when the unit's data moves)
     open_episode = {}    # (rule id, scope) -> episode
     episodes = []
-    severity = lambda rule, phase: ("warning" if phase == "at_risk" else rule["severity"])
+    # A target missed at its deadline is critical whatever the rule's severity (the engine's
+    # rule_coverage.c: the warning phases are the rule's early notice, the miss is final).
+    severity = lambda rule, phase: ("warning" if phase in ("at_risk", "silent")
+                                    else "critical" if phase == "missed"
+                                    else rule["severity"])
+    expected_from = None     # the first day figures are expected (coverage's silence)
 
     for t in sorted(instants):
         if t > until:
@@ -577,6 +610,10 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
         arrived = instants[t]
         for r in arrived:
             data.add(r)
+        if arrived and expected_from is None:
+            expected_from = t.astimezone(plan.tz).date()
+            if plan.valid_from and plan.valid_from > expected_from:
+                expected_from = plan.valid_from
         touched = {r["ward"] for r in arrived}
         by = "report" if arrived else "clock"
         for rule in rules:
@@ -600,10 +637,10 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
                 elif kind == "ratio":
                     phase = _ratio(plan, data, rule, scope)
                 else:
-                    verdict, _ = _coverage(plan, data, rule, scope, t)
-                    phase = verdict if verdict in ("at_risk", "missed") else None
+                    verdict, _ = _coverage(plan, data, rule, scope, t, expected_from)
+                    phase = verdict if verdict in ("at_risk", "missed", "silent") else None
                     if _observe:
-                        _observe(plan, data, rule, scope, t, phase)
+                        _observe(plan, data, rule, scope, t, phase, expected_from)
                 old = status.get(key)
                 if phase == old:
                     continue
@@ -612,6 +649,8 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
                 cause_report = responsible[-1] if responsible else (arrived[-1] if arrived else None)
                 ref = ({"ward": cause_report["ward"], "period": cause_report["period"],
                         "observed_at": cause_report["observed_at"]} if cause_report else None)
+                if cause_report and cause_report.get("delivered_at"):
+                    ref["delivered_at"] = cause_report["delivered_at"]
                 if old is None:
                     ep = {"rule": rule["id"], "rule_kind": kind, "kind": ALERT_KIND[kind],
                           "scope": scope, "severity": severity(rule, phase), "fired_at": _fmt(t),
@@ -652,13 +691,13 @@ def robustness(plan_dir, reports, faults=(), until=None):
              "min_margin": {"rule/scope": smallest |margin| of the primary reading}}."""
     out = {"disagreements": [], "min_margin": {}}
 
-    def observe(plan, data, rule, scope, t, phase):
-        verdict, margin = _coverage(plan, data, rule, scope, t)
+    def observe(plan, data, rule, scope, t, phase, expected_from):
+        verdict, margin = _coverage(plan, data, rule, scope, t, expected_from)
         key = "%s/%s" % (rule["id"], scope)
         if margin is not None:
             out["min_margin"][key] = min(out["min_margin"].get(key, float("inf")), abs(margin))
-        for method, day_from in (("ols", "now"), ("endpoint", "data"), ("ols", "data")):
-            other, _ = _coverage(plan, data, rule, scope, t, method, day_from)
+        for method, day_from in (("ols", "data"), ("endpoint", "now"), ("ols", "now")):
+            other, _ = _coverage(plan, data, rule, scope, t, expected_from, method, day_from)
             if other is None or verdict is None:
                 continue          # one reading cannot judge yet: only the start differs
             if other != verdict:

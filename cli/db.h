@@ -10,7 +10,7 @@
 
 /* The schema version this program reads (aggregator/store.c's migrations): a newer
  * database is refused, since its tables may mean something else. Bump together. */
-#define CLI_DB_SCHEMA_VERSION 4
+#define CLI_DB_SCHEMA_VERSION 5
 
 /* Opens path read-only and checks its schema version is at least min_version and not
  * newer than CLI_DB_SCHEMA_VERSION. Returns the connection (close with sqlite3_close),

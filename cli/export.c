@@ -53,16 +53,19 @@ struct export_query {
     int column_count;
 };
 
+/* received_at: when the report reached the aggregator; committed_at: when the ward's
+ * agent committed it (empty from older agents), the time timeliness is judged from. */
 static const char *const export_value_columns[] = {
-    "ward", "period", "indicator", "value", "stream", "seq", "received_at",
+    "ward", "period", "indicator", "value", "stream", "seq", "received_at", "committed_at",
 };
 static const enum export_kind export_value_kinds[] = {
     EXPORT_TEXT, EXPORT_TEXT, EXPORT_TEXT, EXPORT_INT, EXPORT_TEXT, EXPORT_INT, EXPORT_TEXT,
+    EXPORT_TEXT,
 };
 /* A period is selected when it overlaps [from, to]: a week that straddles `from` is in. */
 static const char export_values_sql[] =
-    "SELECT v.ward, v.period, v.indicator, v.value, r.stream, r.seq, r.received_at "
-    "FROM report_values v JOIN reports r ON r.id = v.report_id "
+    "SELECT v.ward, v.period, v.indicator, v.value, r.stream, r.seq, r.received_at, "
+    "r.committed_at FROM report_values v JOIN reports r ON r.id = v.report_id "
     "WHERE (?1 IS NULL OR r.period_last >= ?1) AND (?2 IS NULL OR r.period_first <= ?2) "
     "AND (?3 IS NULL OR v.ward = ?3) "
     "AND (?4 = 0 OR EXISTS (SELECT 1 FROM current_values c WHERE c.ward = v.ward "
@@ -115,7 +118,9 @@ static void export_usage(FILE *out)
             "\n"
             "Prints every value stored by wardpulse-aggregator, one row per report and\n"
             "indicator (the audit trail: superseded values included), with ward, period,\n"
-            "indicator, value, stream, seq and received_at. Safe while the daemon runs.\n"
+            "indicator, value, stream, seq, received_at (when it reached the aggregator)\n"
+            "and committed_at (when the ward's agent committed it; empty from older\n"
+            "agents). Safe while the daemon runs.\n"
             "\n"
             "  --db PATH        the aggregator's database (default: db_path of --config,\n"
             "                   else " CLI_DEFAULT_DB_PATH "); never created\n"
@@ -445,7 +450,9 @@ int cli_export(int argc, char **argv)
         return 0;
     }
 
-    sqlite3 *db = rc == 0 ? cli_db_open("export", o.db_path, 1) : NULL;
+    /* The values carry committed_at from schema version 5 on. */
+    sqlite3 *db = rc == 0 ? cli_db_open("export", o.db_path, o.rejected || o.raw ? 1 : 5)
+                          : NULL;
     if (db)
         rc = export_run(db, &o);
     else if (rc == 0)

@@ -341,6 +341,9 @@ static enum wp_err report_copy(const cJSON *root, struct wp_report *out, char *e
 
     snprintf(out->period, sizeof out->period, "%s", period->valuestring);
     snprintf(out->observed_at, sizeof out->observed_at, "%s", observed->valuestring);
+    const cJSON *committed = cJSON_GetObjectItemCaseSensitive(root, "committed_at");
+    if (cJSON_IsString(committed))
+        snprintf(out->committed_at, sizeof out->committed_at, "%s", committed->valuestring);
 
     size_t nvalues = 0, ntasks = 0;
     for (const cJSON *v = values ? values->child : NULL; v; v = v->next)
@@ -494,6 +497,18 @@ static bool report_check_semantics(const cJSON *root, char *err, size_t errlen)
                  sizeof ((struct wp_report *)0)->observed_at - 1);
         return false;
     }
+    const cJSON *committed = cJSON_GetObjectItemCaseSensitive(root, "committed_at");
+    if (committed && (!cJSON_IsString(committed)
+                      || !wp_datetime_parse(committed->valuestring, NULL))) {
+        snprintf(err, errlen, "committed_at: must be an RFC 3339 date-time with offset");
+        return false;
+    }
+    if (committed && strlen(committed->valuestring)
+                         >= sizeof ((struct wp_report *)0)->committed_at) {
+        snprintf(err, errlen, "committed_at: longer than %zu characters",
+                 sizeof ((struct wp_report *)0)->committed_at - 1);
+        return false;
+    }
     if (values && !cJSON_IsObject(values)) {
         snprintf(err, errlen, "values: must be an object");
         return false;
@@ -608,6 +623,8 @@ cJSON *wp_report_to_json(const struct wp_report *report)
         || !cJSON_AddNumberToObject(root, "seq", (double)report->seq)
         || !cJSON_AddStringToObject(root, "period", report->period)
         || !cJSON_AddStringToObject(root, "observed_at", report->observed_at)
+        || (report->committed_at[0]
+            && !cJSON_AddStringToObject(root, "committed_at", report->committed_at))
         || !(values = cJSON_AddObjectToObject(root, "values")))
         goto fail;
     for (size_t i = 0; i < report->value_count; i++)
@@ -687,6 +704,12 @@ uint64_t wp_report_content_hash(const struct wp_report *r)
     h = report_fnv_int(h, r->seq);
     h = report_fnv_str(h, r->period);
     h = report_fnv_str(h, r->observed_at);
+    /* Fixed at intake, so part of the content; absent, it leaves the hash of a report
+     * from an older agent as it was (hashes stored before migration 5 stay valid). */
+    if (r->committed_at[0]) {
+        h = report_fnv(h, "committed_at", sizeof "committed_at");
+        h = report_fnv_str(h, r->committed_at);
+    }
     /* Each value and task hashed on its own and the hashes added: the sum does not
      * depend on the order (keys are unique, the decoder sees to it). */
     uint64_t values = 0, tasks = 0;

@@ -2,6 +2,7 @@
  *
  *   {"v":1, "ward":"00001", "stream":"9f1c2a7e4b5d6c3a", "seq":42,
  *    "period":"2022-05-03", "observed_at":"2022-05-03T17:05:00+07:00",
+ *    "committed_at":"2022-05-03T17:05:00+07:00" (optional),
  *    "values":{"cases_new_community":12}, "tasks":{"ward-scenario":"done"}, "note":"…"}
  *
  * Decoding validates against schemas/report.schema.json (the embedded copy) and then
@@ -44,6 +45,9 @@ struct wp_report {
     int64_t seq;
     char period[16];                /* "2022-05-03" or "2022-W18" */
     char observed_at[40];           /* RFC 3339 with offset */
+    char committed_at[40];          /* when the agent committed it to its outbox, RFC 3339
+                                     * with offset; "" when absent (older agents). Part of
+                                     * the content, fixed at intake */
     size_t value_count;
     struct wp_report_value *values; /* owned; wp_report_clear frees */
     size_t task_count;
@@ -80,8 +84,9 @@ enum wp_err wp_report_decode(const void *payload, size_t len, struct wp_report *
 /* Builds the JSON object of a report (caller frees with cJSON_Delete); NULL on no memory. */
 cJSON *wp_report_to_json(const struct wp_report *report);
 
-/* The report's content as a 64-bit hash: ward, stream, seq, period, observed_at, values,
- * tasks and note, independent of the order of values and tasks and of the delivery
+/* The report's content as a 64-bit hash: ward, stream, seq, period, observed_at,
+ * committed_at (when present: a report without it hashes as before), values, tasks and
+ * note, independent of the order of values and tasks and of the delivery
  * fields. Two publications of one report hash alike; a seq reused for other figures
  * does not (FNV-1a; a chance collision is 1 in 2^64). */
 uint64_t wp_report_content_hash(const struct wp_report *report);

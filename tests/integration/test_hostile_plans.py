@@ -140,7 +140,7 @@ CASES_OF_HOSTILE_PLANS = [
     ("orgunits-binary", {"orgunits": binary_garbage()}, "orgunits", r"not valid JSON"),
     ("catalog-truncated", {"catalog": raw("catalog")[:-10]}, "catalog",
      r"not valid JSON \(line \d+, byte \d+\)"),
-    ("plan-truncated", {"plan": raw("plan")[:1000]}, "plan", r"not valid JSON \(line 15, byte 1000\)"),
+    ("plan-truncated", {"plan": raw("plan")[:1000]}, "plan", r"not valid JSON \(line 16, byte 1000\)"),
     ("plan-nul-inside", {"plan": raw("plan")[:500] + b"\0" + raw("plan")[500:]}, "plan",
      r"not valid JSON"),
     ("plan-missing", {"plan": None}, "plan", r"No such file or directory"),

@@ -143,8 +143,8 @@ def test_replay_covers_the_wards_and_days_in_time_order():
     wards = sorted(u["code"] for u in ORGUNITS["units"] if u["level"] == "ward")
     assert r.wards == wards and len(wards) == 14
     assert r.start == day("2022-05-01") and r.end == day("2022-09-30")
-    times = [instant(x["observed_at"]) for x in r.reports]
-    assert times == sorted(times), "reports are not in time order"
+    times = [replay2022.arrival(x) for x in r.reports]
+    assert times == sorted(times), "reports are not in order of arrival"
     for x in r.reports:
         assert x["observed_at"].endswith("+07:00"), x["observed_at"]
         assert r.start <= day(x["period"]) <= r.end
@@ -288,8 +288,8 @@ def test_no_check_relation_fails_except_the_listed_fault():
 def test_faults_appear_exactly_as_listed():
     r = replay()
     kinds = sorted(f["kind"] for f in r.faults)
-    assert kinds == ["coverage_lag", "coverage_lag", "cumulative_decrease", "report_gap",
-                     "task_late"], kinds
+    assert kinds == ["coverage_lag", "coverage_lag", "cumulative_decrease", "delivery_outage",
+                     "figures_never_sent", "report_gap", "task_late"], kinds
     for f in r.faults:
         assert f["description"] and f["id"], f
     values = in_force(r.reports)
@@ -299,6 +299,8 @@ def test_faults_appear_exactly_as_listed():
         rule = RULES[f["rule"]]
         when = min(day(rule["deadline"]), r.end).isoformat()
         for w in r.wards:
+            if rule["numerator"] not in values[w][when]:
+                continue      # a ward that never sends them (figures_never_sent)
             ratio = values[w][when][rule["numerator"]] / UNITS[w]["population"][rule["population"]]
             if w in f["wards"]:
                 assert ratio < rule["target"], (f["id"], w, ratio)
@@ -328,6 +330,21 @@ def test_faults_appear_exactly_as_listed():
         after = values[f["ward"]][(day(f["period"]) + DAY).isoformat()][f["indicator"]]
         assert bad < before <= fix <= after, (bad, before, fix, after)
         assert list(mine[1]["values"]) == [f["indicator"]]
+    # Figures never sent: no report of the ward carries them; every other ward's do.
+    for f in fault("figures_never_sent"):
+        for x in r.reports:
+            carried = set(f["indicators"]) & set(x["values"])
+            assert not carried if x["ward"] == f["ward"] else x["kind"] != "daily" or carried, x
+        assert "kids-5-11-full" in f["rules"] and "weekly-vaccination" in f["rules"], f
+    # Delivery outage: the day's report observed (committed) before the cut-off, delivered
+    # `hours` later, after the cut-off and its grace; no other report is delayed.
+    for f in fault("delivery_outage"):
+        (x,) = [x for x in r.reports if x.get("delivered_at")]
+        assert (x["ward"], x["period"], x["fault"]) == (f["ward"], f["period"], f["id"]), x
+        assert instant(x["delivered_at"]) - instant(x["observed_at"]) == datetime.timedelta(
+            hours=f["hours"])
+        assert x["observed_at"] < f["period"] + "T17:00:00+07:00" < x["delivered_at"], x
+        assert x["delivered_at"] > f["period"] + "T18:00:00+07:00", x
     # Task late: not done through the due date and until done_period, done from then on.
     for f in fault("task_late"):
         for x in r.reports:
@@ -377,11 +394,15 @@ def test_figures_are_those_of_2022():
     assert 0.70 <= aug23 <= 0.76, aug23
     sep30 = district("2022-09-30", "vacc_18p_dose3_cum") / pop("18p")
     assert 0 < sep30 - aug23 < 0.05, (aug23, sep30)
-    # Children 5–11 on 23/08/2022: dose 1 > 80 %, dose 2 > 51 % (every ward, lagging ones too).
-    for w in r.wards:
+    # Children 5–11 on 23/08/2022: dose 1 > 80 %, dose 2 > 51 % (every ward that sends them,
+    # lagging ones too).
+    silent = {f["ward"] for f in fault("figures_never_sent")}
+    sending = [w for w in r.wards if w not in silent]
+    for w in sending:
         p = UNITS[w]["population"]["5_11"]
         assert final[w]["2022-08-23"]["vacc_5_11_dose1_cum"] / p > 0.80, w
-    assert district("2022-08-23", "vacc_5_11_dose2_cum") / pop("5_11") > 0.51
+    assert sum(final[w]["2022-08-23"]["vacc_5_11_dose2_cum"] for w in sending) / sum(
+        UNITS[w]["population"]["5_11"] for w in sending) > 0.51
     # Adults: ≥ 1 dose ≈ 99 %, 2 doses ≈ 90+ %.
     assert 0.985 <= district("2022-05-01", "vacc_18p_dose1_cum") / pop("18p") <= 1.0
     assert 0.90 <= district("2022-05-01", "vacc_18p_dose2_cum") / pop("18p") <= 0.97
@@ -440,8 +461,8 @@ def test_cli_writes_files_and_json_lines():
             assert set(doc) <= {"period", "values", "tasks", "note"}, name
         with open(os.path.join(out, "schedule.jsonl"), encoding="utf-8") as f:
             sched = [json.loads(line) for line in f]
-        assert [(s["observed_at"], s["file"]) for s in sched] == \
-               [(rep["observed_at"], n) for rep, n in names]
+        assert [(s["observed_at"], s.get("delivered_at"), s["file"]) for s in sched] == \
+               [(rep["observed_at"], rep.get("delivered_at"), n) for rep, n in names]
         with open(os.path.join(out, "faults.json"), encoding="utf-8") as f:
             assert json.load(f) == r.faults
     lines = subprocess.run([sys.executable, os.path.join(SRC, "bench", "replay2022.py"), "--plan",
@@ -450,8 +471,11 @@ def test_cli_writes_files_and_json_lines():
     assert len(lines) == len(r.reports)
     for line, rep in zip(lines, r.reports):
         doc = json.loads(line)
-        assert doc == {"ward": rep["ward"], "observed_at": rep["observed_at"], "kind": rep["kind"],
-                       "body": replay2022.body(rep)}
+        want = {"ward": rep["ward"], "observed_at": rep["observed_at"], "kind": rep["kind"],
+                "body": replay2022.body(rep)}
+        if rep.get("delivered_at"):
+            want["delivered_at"] = rep["delivered_at"]
+        assert doc == want
 
 
 # ------------------------------------------------------------------------------------------
@@ -466,20 +490,48 @@ def test_each_fault_raises_its_alerts_and_nothing_else_fires():
     kids = next(f for f in fault("coverage_lag") if f["rule"] == "kids-5-11-full")
     booster = next(f for f in fault("coverage_lag") if f["rule"] == "booster-18p")
     deadline_end = "2022-09-01T00:00:00+07:00"
-    first_trend = "2022-05-15T00:00:00+07:00"      # 14 days after the first reports, a midnight
+    # The first trend: a unit's figure of 15/05, 14 days after its first (1 May), when it
+    # arrives (the projection starts from the last figure); the district's with the first
+    # ward's report of 15/05.
+    may15 = {x["ward"]: x["observed_at"] for x in r.reports if x["period"] == "2022-05-15"}
+    first_trend = dict(may15, district=min(may15.values(), key=instant))
     # Kids: the three wards and the district, at risk from the first trend, missed after 31/08.
     got = by(kids["id"])
     assert sorted(a["scope"] for a in got) == sorted(kids["wards"] + ["district"]), got
     for a in got:
         assert a["rule"] == "kids-5-11-full" and a["kind"] == "coverage" and a["firing_at_end"]
-        assert [(p["state"], p["severity"], p["from"]) for p in a["phases"]] == [
-            ("at_risk", "warning", first_trend), ("missed", "critical", deadline_end)], a["phases"]
+        assert [(p["state"], p["severity"], p["from"], p["by"]) for p in a["phases"]] == [
+            ("at_risk", "warning", first_trend[a["scope"]], "report"),
+            ("missed", "critical", deadline_end, "clock")], a["phases"]
     # Booster at the 2022 pace: at risk everywhere from the first trend to the end.
     got = by(booster["id"])
     assert sorted(a["scope"] for a in got) == sorted(r.wards + ["district"])
     for a in got:
-        assert [(p["state"], p["from"]) for p in a["phases"]] == [("at_risk", first_trend)]
+        assert [(p["state"], p["from"]) for p in a["phases"]] == [
+            ("at_risk", first_trend[a["scope"]])]
         assert a["firing_at_end"]
+    # Children's figures never sent: silent 7 days after the first day figures were expected
+    # (1 May), missed — no figures after 31/08; the weekly vaccination report is missing from
+    # its first week (W18, due Monday 09/05 17:00, grace 60 min) to the end.
+    silent = fault("figures_never_sent")[0]
+    got = {a["rule"]: a for a in by(silent["id"])}
+    assert sorted(got) == ["kids-5-11-full", "weekly-vaccination"], got
+    a = got["kids-5-11-full"]
+    assert a["scope"] == silent["ward"] and a["firing_at_end"]
+    assert [(p["state"], p["severity"], p["from"], p["by"]) for p in a["phases"]] == [
+        ("silent", "warning", "2022-05-08T00:00:00+07:00", "clock"),
+        ("missed", "critical", deadline_end, "clock")], a["phases"]
+    a = got["weekly-vaccination"]
+    assert (a["scope"], a["kind"], a["fired_at"], a["fired_by"], a["firing_at_end"]) == (
+        silent["ward"], "report_missing", "2022-05-09T18:00:00+07:00", "clock", True), a
+    # Outage: report_missing at cut-off + grace (the district lacks the figures), resolved when
+    # the report committed before the cut-off arrives.
+    outage = fault("delivery_outage")[0]
+    (a,) = by(outage["id"])
+    delayed = next(x for x in r.reports if x.get("delivered_at"))
+    assert (a["rule"], a["scope"], a["fired_at"], a["fired_by"]) == (
+        "daily-report", outage["ward"], outage["period"] + "T18:00:00+07:00", "clock"), a
+    assert (a["resolved_at"], a["resolved_by"]) == (delayed["delivered_at"], "report"), a
     # Report gap: fires at the first missing day's cut-off + grace, resolves with the last back-fill.
     gap = fault("report_gap")[0]
     (a,) = by(gap["id"])
@@ -515,7 +567,7 @@ def test_each_fault_raises_its_alerts_and_nothing_else_fires():
     keys = [(a["rule"], a["scope"]) for a in alerts]
     assert len(keys) == len(set(keys)), "an alert fires twice"
     assert {f["id"] for f in r.faults} <= {a["cause"] for a in alerts}
-    assert len(alerts) == 4 + 15 + 1 + 1 + 1 + 3, len(alerts)
+    assert len(alerts) == 4 + 15 + 1 + 1 + 1 + 3 + 2 + 1, len(alerts)
     # No epidemic level reaches the alerting level.
     assert not res["level_alerts_not_modelled"], res["level_alerts_not_modelled"]
     # QĐ 218's matrix: with ready care teams and 2022's vaccination, early May's transmission
@@ -601,11 +653,22 @@ def test_oracle_on_a_hand_made_replay():
         ("dq-18p-dose2-never-decreases", "2022-05-03T16:00:00+07:00", "report",
          "2022-05-04T10:00:00+07:00", "report", ("firing",)),
         # catch-up-18p-dose2: 100 + 1 a day can never reach 90 % of 18p (≈ 10,900) by 31/12;
-        # first trend on 15/05; still at risk at the end.
-        ("catch-up-18p-dose2", "2022-05-15T00:00:00+07:00", "clock", None, None, ("at_risk",)),
-        # 5 a day can never reach 1523 by 31/08; first trend on 15/05 (1 May + 14 days); met on 2/06.
-        ("kids-5-11-full", "2022-05-15T00:00:00+07:00", "clock", "2022-06-02T16:00:00+07:00",
+        # first trend with the figure of 15/05 when it arrives; still at risk at the end.
+        ("catch-up-18p-dose2", "2022-05-15T16:00:00+07:00", "report", None, None, ("at_risk",)),
+        # 5 a day can never reach 1523 by 31/08; first trend with the figure of 15/05 (1 May +
+        # 14 days), when it arrives; met on 2/06.
+        ("kids-5-11-full", "2022-05-15T16:00:00+07:00", "report", "2022-06-02T16:00:00+07:00",
          "report", ("at_risk",)),
+        # No dose 3, no frontline figures ever: silent 7 days after the first report's day
+        # (1 May + 7 = 8 May, a midnight), still silent on 3 June (deadlines 31/12 and 30/06).
+        ("booster-18p", "2022-05-08T00:00:00+07:00", "clock", None, None, ("silent",)),
+        ("frontline-full", "2022-05-08T00:00:00+07:00", "clock", None, None, ("silent",)),
+        # Nor any 65+ or organisations figures (deadlines 30/06: still silent on 3 June).
+        ("catch-up-65p-full", "2022-05-08T00:00:00+07:00", "clock", None, None, ("silent",)),
+        ("organisations-risk-assessed", "2022-05-08T00:00:00+07:00", "clock", None, None,
+         ("silent",)),
+        # So the weekly vaccination report is missing from W18's Monday 17:00 + 60 min on.
+        ("weekly-vaccination", "2022-05-09T18:00:00+07:00", "clock", None, None, ("firing",)),
         # Due 31/05, done on 2/06.
         ("ward-plan", "2022-06-01T00:00:00+07:00", "clock", "2022-06-02T16:00:00+07:00", "report",
          ("firing",)),

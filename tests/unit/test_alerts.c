@@ -102,7 +102,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/a.db", dir);
     struct store *store = NULL;
     CHECK(store_open(path, &store, err, sizeof err) == WP_OK);
-    CHECK(store_schema_version(store) == 4);
+    CHECK(store_schema_version(store) == 5);
     struct alerts_options opts = {"001", 0, NULL, fake_publish, NULL};
     struct alerts *a = NULL;
     CHECK(alerts_create(store, &opts, &a) == WP_OK);

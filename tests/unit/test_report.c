@@ -229,6 +229,44 @@ static void test_not_json(void)
     free(dup);
 }
 
+/* committed_at (issue 10): optional, decoded, encoded, part of the content. */
+static void test_committed_at(void)
+{
+    struct wp_report plain, committed, later;
+    char err[512];
+    char *with = variant("\"values\"", "\"committed_at\":\"2022-05-03T16:40:00+07:00\","
+                                         "\"values\"");
+    char *other = variant("\"values\"", "\"committed_at\":\"2022-05-03T16:41:00+07:00\","
+                                          "\"values\"");
+    CHECK(decode(VALID, &plain, err, sizeof err) == WP_OK);
+    CHECK_STR(plain.committed_at, "");
+    CHECK(decode(with, &committed, err, sizeof err) == WP_OK);
+    CHECK_STR(committed.committed_at, "2022-05-03T16:40:00+07:00");
+    CHECK(decode(other, &later, err, sizeof err) == WP_OK);
+    /* fixed at intake, so part of the report's content */
+    CHECK(wp_report_content_hash(&plain) != wp_report_content_hash(&committed));
+    CHECK(wp_report_content_hash(&later) != wp_report_content_hash(&committed));
+    /* encoded back, and only when present */
+    cJSON *j = wp_report_to_json(&committed);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "committed_at")),
+              "2022-05-03T16:40:00+07:00");
+    cJSON_Delete(j);
+    j = wp_report_to_json(&plain);
+    CHECK(cJSON_GetObjectItemCaseSensitive(j, "committed_at") == NULL);
+    cJSON_Delete(j);
+    wp_report_clear(&plain);
+    wp_report_clear(&committed);
+    wp_report_clear(&later);
+    free(with);
+    free(other);
+    /* not an instant: refused */
+    char *bad = variant("\"values\"", "\"committed_at\":\"2022-05-03 16:40\",\"values\"");
+    CHECK(decode(bad, &plain, err, sizeof err) == WP_ERR_INVALID);
+    CHECK_CONTAINS(err, "committed_at");
+    wp_report_clear(&plain);
+    free(bad);
+}
+
 static void test_oversize(void)
 {
     size_t len = WP_REPORT_MAX_BYTES + 1;
@@ -251,6 +289,7 @@ static void test_oversize(void)
 
 int main(void)
 {
+    test_committed_at();
     test_round_trip();
     test_negative_count();
     test_observed_at_without_offset();

@@ -83,21 +83,24 @@ static void run_clock(struct engine *e, int64_t until)
     }
 }
 
-/* One line of `replay2022.py --format jsonl`: the report arrives at its observed_at. */
+/* One line of `replay2022.py --format jsonl`: the report arrives at its delivered_at when
+ * it has one (a delivery delayed by an outage), else at its observed_at. */
 static void deliver(struct engine *e, const char *line)
 {
     cJSON *j = cJSON_Parse(line);
     const char *ward = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "ward"));
     const char *observed = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "observed_at"));
+    const char *delivered = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "delivered_at"));
     cJSON *body = cJSON_GetObjectItemCaseSensitive(j, "body");
     if (!ward || !observed || !body) {
         cJSON_Delete(j);
         return;   /* not a report line */
     }
-    int64_t at = instant(observed);
+    int64_t at = instant(delivered ? delivered : observed);
     run_clock(e, at);
 
-    /* What the ward's agent would publish: the body plus v, ward, stream, seq, observed_at. */
+    /* What the ward's agent would publish: the body plus v, ward, stream, seq, observed_at
+     * and committed_at (the same instant: the agent sets both at intake). */
     size_t w = 0;
     while (w < e->plan->ward_count && strcmp(e->plan->wards[w]->code, ward) != 0)
         w++;
@@ -108,6 +111,7 @@ static void deliver(struct engine *e, const char *line)
     cJSON_AddStringToObject(body, "stream", stream);
     cJSON_AddNumberToObject(body, "seq", (double)++e->seq[w]);
     cJSON_AddStringToObject(body, "observed_at", observed);
+    cJSON_AddStringToObject(body, "committed_at", observed);
     char *payload = cJSON_PrintUnformatted(body);
     struct wp_report report;
     char reason[512];

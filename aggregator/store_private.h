@@ -1,0 +1,74 @@
+/* store_private.h — what the store's files share (store.c: the file, its schema and the
+ * statement cache; store_reports.c: reports, values and rejections; store_streams.c: the
+ * ack state of each stream and the seqs declared lost). Nothing outside aggregator/store*.c
+ * includes it: the contract is store.h. */
+#ifndef WP_AGGREGATOR_STORE_PRIVATE_H
+#define WP_AGGREGATOR_STORE_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "db_file.h"
+#include "store.h"
+
+/* Prepared once, reused for every report: parsing SQL per row would dominate the cost
+ * of a group commit. */
+enum store_stmt {
+    STMT_KNOWN,
+    STMT_IDENTITY,
+    STMT_LOST_AT,
+    STMT_INSERT_LOST,
+    STMT_SET_DELIVERY,
+    STMT_LOST_SINCE,
+    STMT_SAME_UNIDENTIFIED,
+    STMT_REPEAT_REJECTED,
+    STMT_REJECTED_TODAY,
+    STMT_OVERFLOW,
+    STMT_INSERT_REPORT,
+    STMT_INSERT_VALUE,
+    STMT_UPSERT_CURRENT_VALUE,
+    STMT_INSERT_TASK,
+    STMT_UPSERT_CURRENT_TASK,
+    STMT_INSERT_REJECTED,
+    STMT_TOUCH_STREAM,
+    STMT_GET_ACKED,
+    STMT_SET_ACKED,
+    STMT_REJECTED_RANGE,
+    STMT_COUNT
+};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[STMT_COUNT];
+    int64_t rejected_max_count;     /* per ward and local day; 0: no bound */
+    int64_t rejected_max_bytes;
+    int schema_version;
+    bool in_transaction;
+    char errmsg[512];
+    char *path;
+    struct wp_db_identity identity;   /* of the file opened at path */
+    bool replaced;            /* path names another file now: nothing more is committed */
+    int lock_fd;              /* holds path + STORE_LOCK_SUFFIX; -1 when none */
+};
+
+/* Records SQLite's complaint in store->errmsg and maps its code onto wp_err
+ * (WP_ERR_FULL when the disk or database is full). */
+enum wp_err store__fail(struct store *store, int rc, const char *what);
+
+/* A cached statement, reset and cleared, ready for its next use. */
+sqlite3_stmt *store__stmt(struct store *store, enum store_stmt which);
+
+/* Runs a statement that returns no rows. */
+enum wp_err store__step_done(struct store *store, sqlite3_stmt *stmt, const char *what);
+
+/* A cached statement whose parameters 1, 2, 3 are a report's identity. */
+sqlite3_stmt *store__stmt_identity(struct store *store, enum store_stmt which,
+                                   const char *ward, const char *stream, int64_t seq);
+
+/* True (in *known) if (ward, stream, seq) is in reports or rejected. */
+enum wp_err store__known(struct store *store, const char *ward, const char *stream, int64_t seq,
+                         bool *known);
+
+#endif
