@@ -195,9 +195,21 @@ class Aggregator(Process):
     def start(self, env=None):
         """Returns once the aggregator's database has its schema (so `wardpulse export`
         can read it), or once the process has exited (a test of a refused start)."""
+        self._passes_before = self._reconcile_passes()
         super().start(env)
         wait_for(lambda: not self.alive() or self._schema_ready(), "aggregator database ready",
                  timeout=15)
+        return self
+
+    def _reconcile_passes(self):
+        return self.output().count("reconcile:") if os.path.exists(self.log_path) else 0
+
+    def subscribed(self):
+        """Returns once this run's subscriptions are in place, so that a message published
+        once (no agent to send it again) reaches it: its reconcile pass logs after a
+        SUBSCRIBE that follows report/+'s on the same connection."""
+        wait_for(lambda: self._reconcile_passes() > self._passes_before or not self.alive(),
+                 "the aggregator subscribed")
         return self
 
     def _schema_ready(self):

@@ -277,7 +277,7 @@ def test_ack_names_every_refusal_the_agent_has_not_heard():
     agent's unacked_from on, so the entry is dead-lettered, never deleted as delivered."""
     with TempDir() as tmp:
         broker = Broker(tmp).start()
-        Aggregator(tmp, broker.port).start()
+        Aggregator(tmp, broker.port).start().subscribed()
         sub = Subscriber(broker.port, ACK + "#")
         publish(broker.port, "wardpulse/v1/report/00001", report(1, values={"x": -1}))
         wait_for(lambda: sub.payloads(ACK + "00001"), "the first ack (the agent misses it)")
@@ -298,7 +298,7 @@ def test_delivery_fields_out_of_order_are_refused():
     """kept_from ≤ unacked_from ≤ seq, or the report is refused with the reason."""
     with TempDir() as tmp:
         broker = Broker(tmp).start()
-        Aggregator(tmp, broker.port).start()
+        Aggregator(tmp, broker.port).start().subscribed()
         sub = Subscriber(broker.port, ACK + "#")
         publish(broker.port, "wardpulse/v1/report/00001", report(1, unacked_from=2))
         ack = wait_for(lambda: sub.payloads(ACK + "00001"), "ack")[-1]

@@ -35,7 +35,7 @@ def test_a_flood_from_one_ward_is_bounded_and_told_once():
     with TempDir() as tmp:
         broker = Broker(tmp).start()
         agg = Aggregator(tmp, broker.port, rejected_max_per_day=20,
-                         rejected_max_bytes_per_day=200000).start()
+                         rejected_max_bytes_per_day=200000).start().subscribed()
         sub = Subscriber(broker.port, ACK + "#", "wardpulse/v1/aggregator/stats")
         big = "x" * 4000
         # 300 distinct pieces of junk without a seq, 50 copies of one more, and 30

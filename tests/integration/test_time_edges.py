@@ -53,7 +53,7 @@ def task_rule(due):
 def test_period_far_ahead_is_refused_at_submit_and_by_the_aggregator():
     with TempDir() as tmp:
         broker = Broker(tmp).start()
-        Aggregator(tmp, broker.port, clock_start="2022-06-10T08:00:00+07:00").start()
+        Aggregator(tmp, broker.port, clock_start="2022-06-10T08:00:00+07:00").start().subscribed()
         sub = Subscriber(broker.port, "wardpulse/v1/ack/#")
         agent = Agent(tmp, "00001", broker.port, clock_start="2022-06-10T08:00:00+07:00")
         r = agent.submit("2202-06-10", {"cases_new_community": 1}, check=False)
@@ -73,7 +73,7 @@ def test_period_outside_the_plan_is_refused():
         plan = write_plan(tmp, [task_rule("2022-06-15")], valid_from="2022-05-01",
                           valid_to="2022-12-31")
         agg = Aggregator(tmp, broker.port, plan_dir=plan,
-                         clock_start="2023-03-01T08:00:00+07:00").start()
+                         clock_start="2023-03-01T08:00:00+07:00").start().subscribed()
         sub = Subscriber(broker.port, "wardpulse/v1/ack/#")
         publish(broker.port, "wardpulse/v1/report/00001", report(1, "2023-02-28"))
         publish(broker.port, "wardpulse/v1/report/00001", report(2, "2022-04-30"))
