@@ -81,7 +81,7 @@ def test_stats_interval_0_publishes_nothing():
     with TempDir() as tmp:
         broker = Broker(tmp).start()
         sub = Subscriber(broker.port, STATS, "wardpulse/v1/ack/#", client_id="stats-none")
-        agg = Aggregator(tmp, broker.port, stats_interval="0").start()
+        agg = Aggregator(tmp, broker.port, stats_interval="0").start().subscribed()
         publish(broker.port, "wardpulse/v1/report/00001", report(1))
         wait_for(lambda: sub.payloads("wardpulse/v1/ack/00001"), "the ack")
         assert agg.stop() == 0, agg.output()

@@ -124,8 +124,10 @@ def test_broker_crash_loses_retained_alerts_and_levels_and_they_come_back():
         agg = start_aggregator(tmp, broker.port, [TASK, LEVEL])
         wait_for(lambda: passes(agg) > before, "the restarted aggregator's reconcile pass")
         assert "0 republished, 0 cleared" in agg.output().split("reconcile: the broker held")[-1]
+        # No figures: a figure would complete one more day of the level's week and so
+        # rightly change the level's payload (missing_days).
         publish(broker.port, ROOT + "report/00001", dict(report, seq=2, period="2022-04-29",
-                                                           values={"cases_new_community": 0}))
+                                                           values={}))
         wait_for(lambda: len(export_reports(agg.db)) == 2, "a later report stored")
         assert watch.messages[seen:] == [], watch.messages[seen:]
         watch.close()
