@@ -156,6 +156,22 @@ void rule_ratio_evaluate(const struct plan *plan, const struct plan_rule *rule,
                          const struct rule_unit *unit, const struct rule_series *numerator,
                          const struct rule_series *denominator, struct rule_outcome *out);
 
+/* ---- announce: announcement ----------------------------------------------------------- */
+
+/* Each value > 0 of a daily indicator announced the day it is reported (every COVID-19
+ * death, issue 10). With D the local day of now_ms: FIRING while the unit's point for the
+ * day D (the period of D itself) is > 0 — value: that count, which is the news
+ * (value_is_news: a correction upward the same day is announced again); severity the
+ * rule's (info) — saying "Phường Phúc Xá báo cáo 1 ca tử vong do COVID-19 ngày
+ * 03/05/2022". OK otherwise: from the first evaluation after local midnight (the
+ * announcement belonged to its day; the next day with deaths is a new announcement), the
+ * summary then recalls yesterday's count, or says that today's figure was corrected to 0.
+ * A figure of an earlier day that reaches the aggregator after that day is in the unit's
+ * series (and its level) but is not announced: the rule looks at today's period only. */
+void rule_announce_evaluate(const struct plan *plan, const struct plan_rule *rule,
+                            const struct rule_unit *unit, const struct rule_series *series,
+                            int64_t now_ms, struct rule_outcome *out);
+
 /* ---- coverage ------------------------------------------------------------------------ */
 
 /* Figures older than this many days are dated in an at-risk summary ("the latest figures

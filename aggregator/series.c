@@ -532,6 +532,11 @@ enum wp_err series_evaluate(struct series_cache *c, const struct plan *plan,
         rule_ratio_evaluate(plan, rule, ru, a, b, out);
         return WP_OK;
     }
+    case PLAN_RULE_ANNOUNCE:
+        if ((err = series_get(c, plan, unit, rule->u.announce.indicator, &a)) != WP_OK)
+            return err;
+        rule_announce_evaluate(plan, rule, ru, a, now_ms, out);
+        return WP_OK;
     case PLAN_RULE_COVERAGE: {
         const struct plan_coverage *k = &rule->u.coverage;
         struct coverage_input in = {NULL, 0, NULL, expected_from_day};

@@ -88,6 +88,11 @@ ratio → kind target_missed: a target per period (severe-treated: severe_treate
   period that missed does not keep it firing (unlike a check: a past miss is history, not a figure to
   correct). Until issue 10 these two rules were checks (data_quality).
 
+announce → kind announcement (every COVID-19 death announced the day it is reported). Units as for checks.
+  Fires while the unit's value (district: the wards' added) for the period D = the local date of t is > 0:
+  by the arrival that brings it; resolves at the next midnight (by clock; or a correction to 0). A later
+  correction upward is the same episode; a figure of an earlier day arriving after it is not announced.
+
 coverage → kind coverage, phases silent and at_risk (severity warning) and missed (critical, whatever the
   rule's severity: issue 4 says a miss is critical; the rule's severity governs the warning phases'
   wording only. organisations-risk-assessed, a "warning" rule whose deadline falls in the replay and
@@ -140,7 +145,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 ALERT_KIND = {"coverage": "coverage", "schedule": "report_missing", "task": "task_overdue",
-              "check": "data_quality", "level": "level", "ratio": "target_missed"}
+              "check": "data_quality", "level": "level", "ratio": "target_missed",
+              "announce": "announcement"}
 
 
 def _day(s):
@@ -405,6 +411,11 @@ def _ratio(plan, data, rule, scope):
     return "firing" if d > 0 and n < float(rule.get("target", 1.0)) * d - 1e-9 else None
 
 
+def _announce(plan, data, rule, scope, t):
+    v = data.value(scope, rule["indicator"], t.astimezone(plan.tz).date())
+    return "firing" if v is not None and v > 0 else None
+
+
 def _silence_days(plan, rule):
     return int(rule.get("silence_days", plan.plan.get("silence_days", 7)))
 
@@ -536,6 +547,8 @@ def _cause(plan, rule, scope, faults):
             return f["id"]
         if k == "delivery_outage" and rule["kind"] == "schedule" and scope == f["ward"]:
             return f["id"]
+    if rule["kind"] == "announce":
+        return "baseline: realistic deaths of the replay (bench/replay2022.py), each announced"
     if rule["kind"] == "task" and scope == "district":
         return "baseline: the district's own tasks have no reporting channel (plans/README.md)"
     if rule["kind"] == "coverage":
@@ -571,7 +584,7 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
     data = _Data(plan)
 
     schedules = {r["id"]: _Schedule(plan, r, until) for r in plan.rules if r["kind"] == "schedule"}
-    rules = [r for r in plan.rules if r["kind"] in ("schedule", "task", "check", "ratio", "coverage")]
+    rules = [r for r in plan.rules if r["kind"] not in ("level",)]
     # The instants to evaluate: arrivals, midnights, schedule alert instants, task due ends.
     instants, clock = {}, set()
     for r in reports:
@@ -636,6 +649,8 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
                     phase = "firing" if checks[key] else None
                 elif kind == "ratio":
                     phase = _ratio(plan, data, rule, scope)
+                elif kind == "announce":
+                    phase = _announce(plan, data, rule, scope, t)
                 else:
                     verdict, _ = _coverage(plan, data, rule, scope, t, expected_from)
                     phase = verdict if verdict in ("at_risk", "missed", "silent") else None
@@ -743,8 +758,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="The alerts a 2022 replay must raise (see the module "
                                  "docstring for the semantics).")
     ap.add_argument("--plan", required=True)
-    ap.add_argument("--start", default=replay2022.DEFAULT_START)
-    ap.add_argument("--end", default=replay2022.DEFAULT_END)
+    for flag, default in (("--start", replay2022.DEFAULT_START), ("--end", replay2022.DEFAULT_END)):
+        ap.add_argument(flag, default=default)
     ap.add_argument("--seed", type=int, default=replay2022.DEFAULT_SEED)
     ap.add_argument("--faults", help="JSON file with the list of faults (default: DEFAULT_FAULTS)")
     ap.add_argument("--no-faults", action="store_true")

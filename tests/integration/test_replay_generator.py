@@ -557,17 +557,20 @@ def test_each_fault_raises_its_alerts_and_nothing_else_fires():
     assert instant(a["fired_at"]) == datetime.datetime.combine(
         day(late["due"]) + DAY, datetime.time(0), instant(a["fired_at"]).tzinfo)
     assert a["resolved_at"] == done["observed_at"]
-    # Baseline: the district's own tasks, which nothing can mark done.
-    base = [a for a in alerts if a["cause"].startswith("baseline")]
+    # Baseline: the district's own tasks, which nothing can mark done, and the deaths of the
+    # replay, each announced the day it is reported.
+    base = [a for a in alerts if a["cause"].startswith("baseline") and a["kind"] != "announcement"]
     district_tasks = sorted(x["id"] for x in PLAN["rules"]
                             if x["kind"] == "task" and x["applies_to"] == "district")
     assert sorted(a["rule"] for a in base) == district_tasks
     assert all(a["scope"] == "district" and a["firing_at_end"] for a in base)
-    # One episode per alert; every fault explains at least one.
-    keys = [(a["rule"], a["scope"]) for a in alerts]
+    announced = [a for a in alerts if a["kind"] == "announcement"]
+    assert announcements(announced) == deaths_reported(r.reports), announced
+    # One episode per alert (an announcement: per day); every fault explains at least one.
+    keys = [(a["rule"], a["scope"]) for a in alerts if a["kind"] != "announcement"]
     assert len(keys) == len(set(keys)), "an alert fires twice"
     assert {f["id"] for f in r.faults} <= {a["cause"] for a in alerts}
-    assert len(alerts) == 4 + 15 + 1 + 1 + 1 + 3 + 2 + 1, len(alerts)
+    assert len(alerts) == 4 + 15 + 1 + 1 + 1 + 3 + 2 + 1 + len(announced), len(alerts)
     # No epidemic level reaches the alerting level.
     assert not res["level_alerts_not_modelled"], res["level_alerts_not_modelled"]
     # QĐ 218's matrix: with ready care teams and 2022's vaccination, early May's transmission
@@ -575,12 +578,59 @@ def test_each_fault_raises_its_alerts_and_nothing_else_fires():
     assert max(v["level"] for v in res["levels"].values()) == 1, res["levels"]
 
 
-def test_replay_without_faults_raises_only_the_district_tasks():
+def deaths_reported(reports):
+    """What the deaths-announced rule means, from the reports: for each report bringing
+    deaths > 0 for the day it arrives on, (ward, day, arrival, the midnight after the day)."""
+    out = []
+    for x in reports:
+        arrival = instant(x.get("delivered_at") or x["observed_at"])
+        if x.get("values", {}).get("deaths", 0) > 0 and arrival.date() == day(x["period"]):
+            midnight = datetime.datetime.combine(day(x["period"]) + DAY, datetime.time(0),
+                                                 arrival.tzinfo)
+            out.append((x["ward"], x["period"], arrival, midnight))
+    return sorted(out)
+
+
+def announcements(alerts):
+    return sorted((a["scope"], a["fired_report"]["period"], instant(a["fired_at"]),
+                   instant(a["resolved_at"])) for a in alerts
+                  if a["rule"] == "deaths-announced" and a["severity"] == "info")
+
+
+def test_replay_without_faults_raises_only_the_district_tasks_and_the_deaths():
     res = expected("none")
-    assert sorted((a["rule"], a["scope"]) for a in res["alerts"]) == sorted(
+    others = [a for a in res["alerts"] if a["kind"] != "announcement"]
+    assert sorted((a["rule"], a["scope"]) for a in others) == sorted(
         (x["id"], "district") for x in PLAN["rules"]
         if x["kind"] == "task" and x["applies_to"] == "district"), res["alerts"]
+    announced = announcements(res["alerts"])
+    assert announced == deaths_reported(replay("none").reports) and len(announced) >= 3, announced
     assert not res["level_alerts_not_modelled"]
+
+
+def test_oracle_announces_each_day_with_deaths():
+    """deaths-announced (issue 10): every death announced (info) the day it is reported, for
+    the ward; a correction upward is the same episode; the next day with deaths a new one;
+    a day's figure arriving after that day is not announced."""
+    base = {"cases_new_community": 1, "cases_new_quarantined": 0, "f0_active_home": 5}
+    rep = lambda period, at, deaths: {"ward": "00001", "period": period, "observed_at": at,
+                                      "values": dict(base, deaths=deaths)}
+    reports = [rep("2022-05-10", "2022-05-10T16:00:00+07:00", 1),
+               rep("2022-05-10", "2022-05-10T19:00:00+07:00", 2),     # corrected upward
+               rep("2022-05-11", "2022-05-11T16:00:00+07:00", 0),
+               rep("2022-05-12", "2022-05-12T16:00:00+07:00", 1),
+               rep("2022-05-13", "2022-05-14T08:00:00+07:00", 1)]     # late: not announced
+    res = replay2022_expected.expected_alerts(PLAN_DIR, reports, [],
+                                              until="2022-05-15T00:00:00+07:00")
+    mine = [(a["scope"], a["kind"], a["severity"], a["fired_at"], a["fired_by"], a["resolved_at"],
+             a["resolved_by"], len(a["phases"])) for a in res["alerts"]
+            if a["rule"] == "deaths-announced"]
+    assert mine == [
+        ("00001", "announcement", "info", "2022-05-10T16:00:00+07:00", "report",
+         "2022-05-11T00:00:00+07:00", "clock", 1),
+        ("00001", "announcement", "info", "2022-05-12T16:00:00+07:00", "report",
+         "2022-05-13T00:00:00+07:00", "clock", 1),
+    ], mine
 
 
 def test_coverage_verdicts_do_not_depend_on_the_trend_reading():
