@@ -589,16 +589,16 @@ int64_t evaluate_next_due_ms(const struct evaluate *e, int64_t now_ms)
             best = evaluate_min_after(best, rule_task_due_end_ms(plan, rule), now_ms);
             break;
         case PLAN_RULE_COVERAGE:
+        case PLAN_RULE_RATIO:
         case PLAN_RULE_LEVEL:
         case PLAN_RULE_ANNOUNCE:
-            /* Trends count days and levels count weeks, and an announcement belongs to its
-             * day: the next local midnight. */
+            /* Trends and silences count days, levels count weeks, and an announcement
+             * belongs to its day: the next local midnight. */
             best = evaluate_min_after(best, text_day_start_ms(today + 1, offset), now_ms);
             break;
         case PLAN_RULE_CHECK:
-        case PLAN_RULE_RATIO:
         case PLAN_RULE_LOST:
-            break;   /* only data changes a check or a ratio */
+            break;   /* only data changes a check */
         }
     }
     /* A declaration of lost reports stops firing a week later: looked at every midnight. */

@@ -161,6 +161,7 @@ struct plan_ratio {
     struct plan_text counted;     /* what the numerator counts, worded to follow "3/5":
                                    * "người bệnh nặng, nguy kịch được điều trị theo quy
                                    * định"; the numerator's name when plan.json has none */
+    int silence_days;             /* the rule's, else the plan's silence_days */
 };
 
 /* Each value > 0 of a daily indicator is announced to the district the day it is reported

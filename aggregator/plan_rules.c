@@ -209,6 +209,7 @@ static enum wp_err plan_rules_ratio(struct plan_rules_ctx *ctx, struct plan_rule
         return plan_rules_fail(ctx, "denominator", "\"%s\" is the numerator too",
                                r->denominator);
     r->target = plan_json_number(j, "target", 1.0);
+    r->silence_days = (int)plan_json_number(j, "silence_days", ctx->plan->silence_days);
     const cJSON *counted = cJSON_GetObjectItemCaseSensitive(j, "counted");
     const struct plan_indicator *num = plan_indicator(ctx->plan, r->numerator);
     r->counted.vi = plan_arena_strdup(ctx->plan->arena, counted ? plan_json_string(counted, "vi")

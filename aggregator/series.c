@@ -521,7 +521,7 @@ enum wp_err series_evaluate(struct series_cache *c, const struct plan *plan,
             if ((err = series_district_pair(c, plan, k->numerator, k->denominator, &n, &d))
                 != WP_OK)
                 return err;
-            rule_ratio_evaluate(plan, rule, ru, &n, &d, out);
+            rule_ratio_evaluate(plan, rule, ru, &n, &d, expected_from_day, now_ms, out);
             free((void *)n.points);
             free((void *)d.points);
             return WP_OK;
@@ -529,7 +529,7 @@ enum wp_err series_evaluate(struct series_cache *c, const struct plan *plan,
         if ((err = series_get(c, plan, unit, k->numerator, &a)) != WP_OK
             || (err = series_get(c, plan, unit, k->denominator, &b)) != WP_OK)
             return err;
-        rule_ratio_evaluate(plan, rule, ru, a, b, out);
+        rule_ratio_evaluate(plan, rule, ru, a, b, expected_from_day, now_ms, out);
         return WP_OK;
     }
     case PLAN_RULE_ANNOUNCE:
