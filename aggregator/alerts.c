@@ -123,7 +123,7 @@ static const char *alerts_kind(enum plan_rule_kind kind)
 {
     static const char *const kinds[] = {"coverage", "report_missing", "task_overdue",
                                         "data_quality", "level", "reports_lost",
-                                        "target_missed"};
+                                        "target_missed", "announcement"};
     return kinds[kind];
 }
 

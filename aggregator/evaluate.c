@@ -1,5 +1,5 @@
 /* evaluate.c — running the rules on the units that need it (contract in evaluate.h).
- * The data of coverage, check, ratio and level rules (value series, roll-ups) are fetched in
+ * The data of coverage, check, ratio, announce and level rules (value series, roll-ups) are fetched in
  * series.c; the rules themselves are the pure functions of rule_*.c. */
 #include "evaluate.h"
 
@@ -410,6 +410,7 @@ static enum wp_err evaluate_rule_unit(struct evaluate *e, const struct plan_rule
     case PLAN_RULE_RATIO:
     case PLAN_RULE_COVERAGE:
     case PLAN_RULE_LEVEL:
+    case PLAN_RULE_ANNOUNCE:
         if ((rc = series_evaluate(e->series, e->plan, rule, unit, &ru, now_ms,
                                   evaluate_expected_from_day(e), e->levels, &o)) != WP_OK)
             return rc;
@@ -588,14 +589,16 @@ int64_t evaluate_next_due_ms(const struct evaluate *e, int64_t now_ms)
             best = evaluate_min_after(best, rule_task_due_end_ms(plan, rule), now_ms);
             break;
         case PLAN_RULE_COVERAGE:
+        case PLAN_RULE_RATIO:
         case PLAN_RULE_LEVEL:
-            /* Trends count days and levels count weeks: the next local midnight. */
+        case PLAN_RULE_ANNOUNCE:
+            /* Trends and silences count days, levels count weeks, and an announcement
+             * belongs to its day: the next local midnight. */
             best = evaluate_min_after(best, text_day_start_ms(today + 1, offset), now_ms);
             break;
         case PLAN_RULE_CHECK:
-        case PLAN_RULE_RATIO:
         case PLAN_RULE_LOST:
-            break;   /* only data changes a check or a ratio */
+            break;   /* only data changes a check */
         }
     }
     /* A declaration of lost reports stops firing a week later: looked at every midnight. */

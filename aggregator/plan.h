@@ -93,10 +93,10 @@ struct plan_task {
 /* PLAN_RULE_LOST is never in plan.json: it is wardpulse's own rule on reports the
  * delivery protocol had to declare lost (evaluate.c holds it; alert kind
  * "reports_lost"), evaluated on every unit whatever the plan. PLAN_RULE_RATIO ("ratio"
- * in plan.json, alert kind "target_missed") comes after it so that the values of the
- * others stay what they were. */
+ * in plan.json, alert kind "target_missed") and PLAN_RULE_ANNOUNCE ("announce", alert kind
+ * "announcement") come after it so that the values of the others stay what they were. */
 enum plan_rule_kind { PLAN_RULE_COVERAGE, PLAN_RULE_SCHEDULE, PLAN_RULE_TASK, PLAN_RULE_CHECK,
-                      PLAN_RULE_LEVEL, PLAN_RULE_LOST, PLAN_RULE_RATIO };
+                      PLAN_RULE_LEVEL, PLAN_RULE_LOST, PLAN_RULE_RATIO, PLAN_RULE_ANNOUNCE };
 
 /* The id of the PLAN_RULE_LOST rule; a plan may not use it. */
 #define PLAN_RULE_LOST_ID "reports-lost"
@@ -161,6 +161,16 @@ struct plan_ratio {
     struct plan_text counted;     /* what the numerator counts, worded to follow "3/5":
                                    * "người bệnh nặng, nguy kịch được điều trị theo quy
                                    * định"; the numerator's name when plan.json has none */
+    int silence_days;             /* the rule's, else the plan's silence_days */
+};
+
+/* Each value > 0 of a daily indicator is announced to the district the day it is reported
+ * (every COVID-19 death: issue 10, seeds). */
+struct plan_announce {
+    const char *indicator;        /* daily indicator announced */
+    struct plan_text counted;     /* what it counts, worded to follow a number: "ca tử vong
+                                   * do COVID-19" / "COVID-19 death(s)"; the indicator's
+                                   * name when plan.json has none */
 };
 
 struct plan_level_criterion {
@@ -228,6 +238,7 @@ struct plan_rule {
         struct plan_check check;
         struct plan_level level;
         struct plan_ratio ratio;
+        struct plan_announce announce;
     } u;
 };
 

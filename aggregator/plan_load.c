@@ -601,6 +601,6 @@ const char *plan_severity_name(enum plan_severity severity)
 const char *plan_rule_kind_name(enum plan_rule_kind kind)
 {
     static const char *const names[] = {"coverage", "schedule", "task", "check", "level",
-                                        "reports-lost", "ratio"};
+                                        "reports-lost", "ratio", "announce"};
     return names[kind];
 }

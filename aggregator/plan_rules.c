@@ -209,6 +209,7 @@ static enum wp_err plan_rules_ratio(struct plan_rules_ctx *ctx, struct plan_rule
         return plan_rules_fail(ctx, "denominator", "\"%s\" is the numerator too",
                                r->denominator);
     r->target = plan_json_number(j, "target", 1.0);
+    r->silence_days = (int)plan_json_number(j, "silence_days", ctx->plan->silence_days);
     const cJSON *counted = cJSON_GetObjectItemCaseSensitive(j, "counted");
     const struct plan_indicator *num = plan_indicator(ctx->plan, r->numerator);
     r->counted.vi = plan_arena_strdup(ctx->plan->arena, counted ? plan_json_string(counted, "vi")
@@ -216,6 +217,26 @@ static enum wp_err plan_rules_ratio(struct plan_rules_ctx *ctx, struct plan_rule
     r->counted.en = plan_arena_strdup(ctx->plan->arena, counted ? plan_json_string(counted, "en")
                                                                 : num->name.en);
     return r->counted.vi && r->counted.en ? WP_OK : WP_ERR_NOMEM;
+}
+
+static enum wp_err plan_rules_announce(struct plan_rules_ctx *ctx, struct plan_rule *rule,
+                                       const cJSON *j)
+{
+    struct plan_announce *a = &rule->u.announce;
+    enum wp_err rc = plan_rules_indicator(ctx, "indicator", plan_json_string(j, "indicator"),
+                                          &a->indicator);
+    if (rc != WP_OK)
+        return rc;
+    const struct plan_indicator *ind = plan_indicator(ctx->plan, a->indicator);
+    if (ind->kind != PLAN_INDICATOR_DAILY)
+        return plan_rules_fail(ctx, "indicator", "\"%s\" is not a daily indicator: only a "
+                               "day's count can be announced for that day", a->indicator);
+    const cJSON *counted = cJSON_GetObjectItemCaseSensitive(j, "counted");
+    a->counted.vi = plan_arena_strdup(ctx->plan->arena, counted ? plan_json_string(counted, "vi")
+                                                                : ind->name.vi);
+    a->counted.en = plan_arena_strdup(ctx->plan->arena, counted ? plan_json_string(counted, "en")
+                                                                : ind->name.en);
+    return a->counted.vi && a->counted.en ? WP_OK : WP_ERR_NOMEM;
 }
 
 static enum wp_err plan_rules_level_version(struct plan_rules_ctx *ctx, unsigned applies,
@@ -383,6 +404,8 @@ static enum plan_rule_kind plan_rules_kind(const char *s)
             return (enum plan_rule_kind)i;
     if (strcmp(s, "ratio") == 0)
         return PLAN_RULE_RATIO;
+    if (strcmp(s, "announce") == 0)
+        return PLAN_RULE_ANNOUNCE;
     return PLAN_RULE_CHECK;   /* unreachable: the schema allows only these */
 }
 
@@ -436,6 +459,7 @@ enum wp_err plan_rules_load(struct plan *plan, const cJSON *rules, char *err, si
         case PLAN_RULE_CHECK: rc = plan_rules_check(&ctx, rule, j); break;
         case PLAN_RULE_LEVEL: rc = plan_rules_level(&ctx, rule, j); break;
         case PLAN_RULE_RATIO: rc = plan_rules_ratio(&ctx, rule, j); break;
+        case PLAN_RULE_ANNOUNCE: rc = plan_rules_announce(&ctx, rule, j); break;
         case PLAN_RULE_LOST: break; /* never read from plan.json (plan_rules_kind) */
         }
         if (rc != WP_OK)

@@ -143,39 +143,6 @@ static void coverage_at_risk(const struct plan_rule *rule, const struct rule_uni
     }
 }
 
-/* The figure the rule lacks longest: the numerator or the denominator indicator, whose
- * last period ends before the other's (never sent counts as oldest). *since: the first
- * day without it, never before expected. False when nothing is lacking yet. */
-static bool coverage_silent(const struct plan_rule *rule, const struct coverage_input *in,
-                            int64_t today,
-                            const char **indicator, const struct rule_point **last,
-                            int64_t *since)
-{
-    const struct plan_coverage *c = &rule->u.coverage;
-    if (in->expected_from_day == PLAN_DAY_NONE)
-        return false;
-    const struct rule_series *series[2] = {in->numerator, in->denominator_series};
-    const char *ids[2] = {c->numerator, c->denominator};
-    bool found = false;
-    for (int i = 0; i < 2; i++) {
-        if (!series[i] || !ids[i])
-            continue;
-        const struct rule_point *p = coverage_as_of(series[i], today);
-        int64_t from = p ? p->last_day + 1 : in->expected_from_day;
-        if (from < in->expected_from_day)
-            from = in->expected_from_day;
-        if (today < from + c->silence_days)
-            continue;
-        if (!found || from < *since) {
-            found = true;
-            *since = from;
-            *indicator = ids[i];
-            *last = p;
-        }
-    }
-    return found;
-}
-
 /* "số liệu \"Trẻ 5-11 tiêm đủ liều\"" — an indicator as people name it. */
 static void coverage_indicator(const struct plan *plan, const char *id, struct rule_outcome *out)
 {
@@ -184,37 +151,16 @@ static void coverage_indicator(const struct plan *plan, const char *id, struct r
     text_append(&out->en, "\"%s\"", ind ? ind->name.en : id);
 }
 
-/* Before the deadline: no figures for the target since `since`. */
+/* Before the deadline: no figures for the target since `since` (rules.c's words). */
 static void coverage_silence(const struct plan *plan, const struct plan_rule *rule,
                              const struct rule_unit *unit, const char *indicator,
                              const struct rule_point *last, int64_t since, int64_t today,
                              struct rule_outcome *out)
 {
-    out->state = RULE_FIRING;
-    out->severity = rule->severity == PLAN_SEVERITY_INFO ? PLAN_SEVERITY_INFO
-                                                         : PLAN_SEVERITY_WARNING;
-    out->since_ms = text_day_start_ms(since + rule->u.coverage.silence_days,
-                                      plan->utc_offset_minutes);
-    text_append(&out->vi, "%s chưa gửi số liệu ", unit->name_vi);
-    text_append(&out->en, "%s has sent no figures for ", unit->name_en);
-    coverage_indicator(plan, indicator, out);
-    text_append(&out->vi, " từ ngày ");
-    text_date_vi(&out->vi, since);
-    text_append(&out->vi, " (%d ngày", (int)(today - since));
-    text_append(&out->en, " since ");
-    text_date_en(&out->en, since);
-    text_append(&out->en, " (%d days", (int)(today - since));
-    if (!last) {
-        text_append(&out->vi, ", chưa gửi lần nào");
-        text_append(&out->en, ", never sent");
-    } else {
-        text_append(&out->vi, "; số liệu gần nhất ngày ");
-        text_date_vi(&out->vi, last->last_day);
-        text_append(&out->en, "; the latest for ");
-        text_date_en(&out->en, last->last_day);
-    }
-    text_append(&out->vi, "), cần cho mục tiêu ");
-    text_append(&out->en, "), needed for the target ");
+    rule_silence(plan, rule, unit, indicator, last, since, rule->u.coverage.silence_days,
+                 today, out);
+    text_append(&out->vi, ", cần cho mục tiêu ");
+    text_append(&out->en, ", needed for the target ");
     coverage_goal(rule, out);
 }
 
@@ -279,7 +225,10 @@ void rule_coverage_evaluate(const struct plan *plan, const struct plan_rule *rul
     const char *indicator = NULL;
     const struct rule_point *last = NULL;
     int64_t since = 0;
-    if (coverage_silent(rule, in, today, &indicator, &last, &since)) {
+    const struct rule_series *series[2] = {in->numerator, in->denominator_series};
+    const char *ids[2] = {c->numerator, c->denominator};
+    if (rule_silent(series, ids, 2, in->expected_from_day, c->silence_days, today, &indicator,
+                    &last, &since)) {
         coverage_silence(plan, rule, unit, indicator, last, since, today, out);
         return;
     }

@@ -43,13 +43,26 @@ static void ratio_counts(const struct plan_ratio *r, int64_t num, int64_t den,
 
 void rule_ratio_evaluate(const struct plan *plan, const struct plan_rule *rule,
                          const struct rule_unit *unit, const struct rule_series *numerator,
-                         const struct rule_series *denominator, struct rule_outcome *out)
+                         const struct rule_series *denominator, int64_t expected_from_day,
+                         int64_t now_ms, struct rule_outcome *out)
 {
-    (void)plan;
     const struct plan_ratio *r = &rule->u.ratio;
     rule_outcome_init(out, rule);
     out->has_target = true;
     out->target = r->target;
+    int64_t today = text_local_day(now_ms, plan->utc_offset_minutes);
+    const struct rule_series *series[2] = {numerator, denominator};
+    const char *ids[2] = {r->numerator, r->denominator};
+    const char *indicator = NULL;
+    const struct rule_point *last = NULL;
+    int64_t since = 0;
+    if (rule_silent(series, ids, 2, expected_from_day, r->silence_days, today, &indicator,
+                    &last, &since)) {
+        rule_silence(plan, rule, unit, indicator, last, since, r->silence_days, today, out);
+        text_append(&out->vi, ", cần cho chỉ tiêu \"%s\"", rule->name.vi);
+        text_append(&out->en, ", needed for the target \"%s\"", rule->name.en);
+        return;
+    }
     /* Walk both series (ordered the same way) for the periods they share; keep the latest
      * and how many periods in a row up to it have missed. */
     const struct rule_point *num = NULL, *den = NULL;

@@ -12,6 +12,74 @@ void rule_outcome_init(struct rule_outcome *o, const struct plan_rule *rule)
     o->deadline_day = PLAN_DAY_NONE;
 }
 
+/* The latest point whose period ended on or before day; NULL when none. */
+static const struct rule_point *rule_as_of(const struct rule_series *s, int64_t day)
+{
+    const struct rule_point *best = NULL;
+    for (size_t i = 0; i < s->count && s->points[i].last_day <= day; i++)
+        best = &s->points[i];
+    return best;
+}
+
+bool rule_silent(const struct rule_series *const *series, const char *const *ids, size_t n,
+                 int64_t expected_from_day, int silence_days, int64_t today,
+                 const char **indicator, const struct rule_point **last, int64_t *since)
+{
+    if (expected_from_day == PLAN_DAY_NONE)
+        return false;
+    bool found = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!series[i] || !ids[i])
+            continue;
+        const struct rule_point *p = rule_as_of(series[i], today);
+        int64_t from = p ? p->last_day + 1 : expected_from_day;
+        if (from < expected_from_day)
+            from = expected_from_day;
+        if (today < from + silence_days)
+            continue;
+        if (!found || from < *since) {
+            found = true;
+            *since = from;
+            *indicator = ids[i];
+            *last = p;
+        }
+    }
+    return found;
+}
+
+void rule_silence(const struct plan *plan, const struct plan_rule *rule,
+                  const struct rule_unit *unit, const char *indicator,
+                  const struct rule_point *last, int64_t since, int silence_days, int64_t today,
+                  struct rule_outcome *out)
+{
+    const struct plan_indicator *ind = plan_indicator(plan, indicator);
+    out->state = RULE_FIRING;
+    out->severity = rule->severity == PLAN_SEVERITY_INFO ? PLAN_SEVERITY_INFO
+                                                         : PLAN_SEVERITY_WARNING;
+    out->since_ms = text_day_start_ms(since + silence_days, plan->utc_offset_minutes);
+    text_append(&out->vi, "%s chưa gửi số liệu \"%s\"", unit->name_vi,
+                ind ? ind->name.vi : indicator);
+    text_append(&out->en, "%s has sent no figures for \"%s\"", unit->name_en,
+                ind ? ind->name.en : indicator);
+    text_append(&out->vi, " từ ngày ");
+    text_date_vi(&out->vi, since);
+    text_append(&out->vi, " (%d ngày", (int)(today - since));
+    text_append(&out->en, " since ");
+    text_date_en(&out->en, since);
+    text_append(&out->en, " (%d days", (int)(today - since));
+    if (!last) {
+        text_append(&out->vi, ", chưa gửi lần nào");
+        text_append(&out->en, ", never sent");
+    } else {
+        text_append(&out->vi, "; số liệu gần nhất ngày ");
+        text_date_vi(&out->vi, last->last_day);
+        text_append(&out->en, "; the latest for ");
+        text_date_en(&out->en, last->last_day);
+    }
+    text_append(&out->vi, ")");
+    text_append(&out->en, ")");
+}
+
 void rule_group_vi(struct text *t, const char *group)
 {
     size_t n = strlen(group);

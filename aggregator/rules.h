@@ -62,6 +62,28 @@ struct rule_series {
 /* Starts an outcome: OK, the rule's severity, no figures. */
 void rule_outcome_init(struct rule_outcome *o, const struct plan_rule *rule);
 
+/* ---- silence: what target rules share ---------------------------------------------- */
+
+/* A unit silent on the figures a target rule needs: of the n series (ids: their
+ * indicators; a NULL series or id is skipped), the one lacking longest — whose latest
+ * point ending on or before today ends before the others' (never sent counts as oldest)
+ * — when it is silence_days old: its last period ended on *since − 1 (*since = the
+ * expected day when it never came, and never before it) and today ≥ *since + silence_days.
+ * Sets *indicator, *last (NULL: never sent) and *since; false when nothing is lacking so
+ * long, or expected_from_day is PLAN_DAY_NONE. */
+bool rule_silent(const struct rule_series *const *series, const char *const *ids, size_t n,
+                 int64_t expected_from_day, int silence_days, int64_t today,
+                 const char **indicator, const struct rule_point **last, int64_t *since);
+
+/* Makes out a silence: FIRING, warning (info for an info rule), since the day the silence
+ * reached silence_days, saying "Phường Phúc Xá chưa gửi số liệu \"<indicator>\" từ ngày
+ * 01/05/2022 (7 ngày, chưa gửi lần nào)" or "(…; số liệu gần nhất ngày 30/04/2022)"; the
+ * caller goes on with what the figures are needed for. */
+void rule_silence(const struct plan *plan, const struct plan_rule *rule,
+                  const struct rule_unit *unit, const char *indicator,
+                  const struct rule_point *last, int64_t since, int silence_days, int64_t today,
+                  struct rule_outcome *out);
+
 /* ---- schedule: report_missing ------------------------------------------------------ */
 
 /* One expected report of a ward. rule_schedule_slots fills the period and times;
@@ -147,14 +169,39 @@ void rule_check_evaluate(const struct plan *plan, const struct plan_rule *rule,
 
 /* A target per period: numerator / denominator ≥ the rule's target, on the periods both
  * series have (a period whose denominator is 0 has nothing to count and is met). It is a
- * target missed, not a data error: the figures are taken as true. FIRING while the latest
- * such period misses (value: its ratio; target: the rule's), saying e.g. "Phường Phúc Xá:
- * mới có 3/5 người bệnh nặng, nguy kịch được điều trị theo quy định, chưa đạt chỉ tiêu
- * 100% (ngày 03/05/2022)" and how many periods in a row have missed; OK once it meets the
- * target (the summary then says so), or with nothing said while no period has both. */
+ * target missed, not a data error: the figures are taken as true.
+ *   silent  the unit has not sent one of the two figures for silence_days (rule_silent,
+ *           from expected_from_day as for coverage; D = the local day of now_ms): FIRING,
+ *           warning (info for an info rule), "Phường Phúc Xá chưa gửi số liệu \"…\" từ
+ *           ngày … (… ngày, chưa gửi lần nào), cần cho chỉ tiêu \"<rule name>\"" — before a
+ *           miss of older figures: a target is not judged on figures the unit stopped
+ *           sending.
+ *   missed  the latest period with both misses (value: its ratio; target: the rule's):
+ *           FIRING, saying e.g. "Phường Phúc Xá: mới có 3/5 người bệnh nặng, nguy kịch được
+ *           điều trị theo quy định, chưa đạt chỉ tiêu 100% (ngày 03/05/2022)" and how many
+ *           periods in a row have missed.
+ * OK once it meets the target (the summary then says so), or with nothing said while no
+ * period has both and the unit is not silent yet. */
 void rule_ratio_evaluate(const struct plan *plan, const struct plan_rule *rule,
                          const struct rule_unit *unit, const struct rule_series *numerator,
-                         const struct rule_series *denominator, struct rule_outcome *out);
+                         const struct rule_series *denominator, int64_t expected_from_day,
+                         int64_t now_ms, struct rule_outcome *out);
+
+/* ---- announce: announcement ----------------------------------------------------------- */
+
+/* Each value > 0 of a daily indicator announced the day it is reported (every COVID-19
+ * death, issue 10). With D the local day of now_ms: FIRING while the unit's point for the
+ * day D (the period of D itself) is > 0 — value: that count, which is the news
+ * (value_is_news: a correction upward the same day is announced again); severity the
+ * rule's (info) — saying "Phường Phúc Xá báo cáo 1 ca tử vong do COVID-19 ngày
+ * 03/05/2022". OK otherwise: from the first evaluation after local midnight (the
+ * announcement belonged to its day; the next day with deaths is a new announcement), the
+ * summary then recalls yesterday's count, or says that today's figure was corrected to 0.
+ * A figure of an earlier day that reaches the aggregator after that day is in the unit's
+ * series (and its level) but is not announced: the rule looks at today's period only. */
+void rule_announce_evaluate(const struct plan *plan, const struct plan_rule *rule,
+                            const struct rule_unit *unit, const struct rule_series *series,
+                            int64_t now_ms, struct rule_outcome *out);
 
 /* ---- coverage ------------------------------------------------------------------------ */
 

@@ -521,7 +521,7 @@ enum wp_err series_evaluate(struct series_cache *c, const struct plan *plan,
             if ((err = series_district_pair(c, plan, k->numerator, k->denominator, &n, &d))
                 != WP_OK)
                 return err;
-            rule_ratio_evaluate(plan, rule, ru, &n, &d, out);
+            rule_ratio_evaluate(plan, rule, ru, &n, &d, expected_from_day, now_ms, out);
             free((void *)n.points);
             free((void *)d.points);
             return WP_OK;
@@ -529,9 +529,14 @@ enum wp_err series_evaluate(struct series_cache *c, const struct plan *plan,
         if ((err = series_get(c, plan, unit, k->numerator, &a)) != WP_OK
             || (err = series_get(c, plan, unit, k->denominator, &b)) != WP_OK)
             return err;
-        rule_ratio_evaluate(plan, rule, ru, a, b, out);
+        rule_ratio_evaluate(plan, rule, ru, a, b, expected_from_day, now_ms, out);
         return WP_OK;
     }
+    case PLAN_RULE_ANNOUNCE:
+        if ((err = series_get(c, plan, unit, rule->u.announce.indicator, &a)) != WP_OK)
+            return err;
+        rule_announce_evaluate(plan, rule, ru, a, now_ms, out);
+        return WP_OK;
     case PLAN_RULE_COVERAGE: {
         const struct plan_coverage *k = &rule->u.coverage;
         struct coverage_input in = {NULL, 0, NULL, expected_from_day};

@@ -52,7 +52,7 @@ enum wp_err series_get(struct series_cache *cache, const struct plan *plan,
                        const struct plan_unit *unit, const char *indicator,
                        const struct rule_series **out);
 
-/* Evaluates a coverage, check, ratio or level rule on unit into *out. A level rule also
+/* Evaluates a coverage, check, ratio, announce or level rule on unit into *out. A level rule also
  * records and publishes the unit's weekly levels through levels (may be NULL).
  * expected_from_day: the first day the unit's figures are expected (struct
  * coverage_input), PLAN_DAY_NONE when none are yet. */

@@ -234,6 +234,15 @@ static void fuzz_check_plan(const struct plan *plan)
             FUZZ_CHECK(r->counted.vi && r->counted.en, "rule %s: counted", rule->id);
             break;
         }
+        case PLAN_RULE_ANNOUNCE: {
+            const struct plan_announce *a = &rule->u.announce;
+            fuzz_check_indicator(plan, a->indicator, rule->id);
+            const struct plan_indicator *ind = plan_indicator(plan, a->indicator);
+            FUZZ_CHECK(ind && ind->kind == PLAN_INDICATOR_DAILY, "rule %s: not daily",
+                       rule->id);
+            FUZZ_CHECK(a->counted.vi && a->counted.en, "rule %s: counted", rule->id);
+            break;
+        }
         case PLAN_RULE_CHECK: {
             const struct plan_check *c = &rule->u.check;
             fuzz_check_indicator(plan, c->left, rule->id);

@@ -6,7 +6,8 @@ daily cut-off (17:00) passes about three seconds into a test (time enough for th
 that report on time, even on a loaded machine: they are stored within 0.2 s) and its grace
 (60 min) a second later. It stops at 23:00 (clock_stop) and stays there: however slow the
 machine, the test never reaches the next midnight (coverage trends and projections count
-days) nor the next day's cut-off (every ward's report_missing). What is checked is what a
+days) nor the next day's cut-off (every ward's report_missing); the test of the deaths announcement alone runs
+on to 01:00 on 4 May, to see it resolve at midnight. What is checked is what a
 district officer sees: the retained topics wardpulse/v1/alert/# (exactly the alerts firing)
 and every transition on wardpulse/v1/events/alert, each payload valid against
 schemas/alert.schema.json.
@@ -71,6 +72,10 @@ SEVERE_TARGET = rule("severe-treated", "ratio", applies="both", severity="critic
 FACILITIES_TARGET = rule("facilities-on-time", "ratio", applies="both",
                          numerator="facilities_reported_on_time", denominator="facilities_total",
                          target=1.0)
+# Every COVID-19 death announced (info) the day it is reported (issue 10), as the ready plan
+# writes it.
+DEATHS = rule("deaths-announced", "announce", severity="info", indicator="deaths",
+              counted={"vi": "ca tử vong do COVID-19", "en": "COVID-19 death(s)"})
 
 
 def write_plan(tmp, rules):
@@ -303,6 +308,40 @@ def test_target_per_period_missed_is_not_a_data_error():
         s.wait_event("facilities-on-time", "district", "firing")     # 2 of 3 there too
         assert set(retained_alerts(s.broker.port)) == {
             ALERTS + "001/00008/facilities-on-time", ALERTS + "001/district/facilities-on-time"}
+        assert s.agg.stop() == 0, s.agg.output()
+
+
+def test_a_death_is_announced_the_day_it_is_reported_and_resolves_at_midnight():
+    with TempDir() as tmp:
+        # The clock runs on past midnight, to 01:00 on 4 May (about 11 s).
+        s = Setup(tmp, [DEATHS], clock_stop="2022-05-04T01:00:00+07:00")
+        s.report("00004", "2022-05-03", {"cases_new_community": 3, "deaths": 0})
+        s.report("00001", "2022-05-03", {"cases_new_community": 2, "deaths": 1})
+        fired = s.wait_event("deaths-announced", "00001", "firing")
+        assert fired["kind"] == "announcement" and fired["severity"] == "info", fired
+        assert fired["value"] == 1 and fired["district"] == "001", fired
+        assert fired["summary"]["vi"] == ("Phường Phúc Xá báo cáo 1 ca tử vong do COVID-19 ngày "
+                                          "03/05/2022"), fired
+        assert fired["summary"]["en"] == "Phuc Xa ward reported 1 COVID-19 death(s) for 3 May 2022"
+        assert fired["since"].startswith("2022-05-03T14:"), fired
+        retained = s.retained_topic("00001", "deaths-announced")
+        assert retained and retained["state"] == "firing" and retained["value"] == 1, retained
+        # A correction upward the same day is news: announced on events/alert again.
+        s.report("00001", "2022-05-03", {"cases_new_community": 2, "deaths": 2})
+        again = s.wait_event("deaths-announced", "00001", "firing", count=2)
+        assert again["value"] == 2 and "báo cáo 2 ca tử vong" in again["summary"]["vi"], again
+        assert again["since"] == fired["since"], (fired, again)
+        # Only the ward with deaths: none for a day of 0, none for the district.
+        assert {e["scope"] for e in s.events()} == {"00001"}, s.events()
+        assert set(retained_alerts(s.broker.port)) == {ALERTS + "001/00001/deaths-announced"}
+        # Midnight: the day's announcement is over, the retained topic cleared.
+        resolved = s.wait_event("deaths-announced", "00001", "resolved")
+        assert resolved["since"] == "2022-05-04T00:00:00+07:00", resolved
+        assert resolved["summary"]["vi"] == ("Đã thông báo trong ngày: Phường Phúc Xá báo cáo 2 ca "
+                                             "tử vong do COVID-19 ngày 03/05/2022"), resolved
+        wait_for(lambda: s.retained_topic("00001", "deaths-announced") is None, "retained cleared")
+        assert retained_alerts(s.broker.port) == {}
+        assert [e["state"] for e in s.events()] == ["firing", "firing", "resolved"], s.events()
         assert s.agg.stop() == 0, s.agg.output()
 
 

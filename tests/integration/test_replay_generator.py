@@ -67,6 +67,7 @@ INDICATORS = {i["id"]: i for i in CATALOG["indicators"]}
 RULES = {r["id"]: r for r in PLAN["rules"]}
 UNITS = {u["code"]: u for u in ORGUNITS["units"]}
 DAY = datetime.timedelta(days=1)
+WARDS = sorted(c for c, u in UNITS.items() if u["level"] == "ward" and u.get("parent") == "001")
 
 
 def day(s):
@@ -557,17 +558,22 @@ def test_each_fault_raises_its_alerts_and_nothing_else_fires():
     assert instant(a["fired_at"]) == datetime.datetime.combine(
         day(late["due"]) + DAY, datetime.time(0), instant(a["fired_at"]).tzinfo)
     assert a["resolved_at"] == done["observed_at"]
-    # Baseline: the district's own tasks, which nothing can mark done.
-    base = [a for a in alerts if a["cause"].startswith("baseline")]
+    # Baseline: the district's own tasks, which nothing can mark done, and the deaths of the
+    # replay, each announced the day it is reported.
+    base = [a for a in alerts if a["cause"].startswith("baseline")
+            and a["kind"] not in ("announcement", "target_missed")]
     district_tasks = sorted(x["id"] for x in PLAN["rules"]
                             if x["kind"] == "task" and x["applies_to"] == "district")
     assert sorted(a["rule"] for a in base) == district_tasks
     assert all(a["scope"] == "district" and a["firing_at_end"] for a in base)
-    # One episode per alert; every fault explains at least one.
-    keys = [(a["rule"], a["scope"]) for a in alerts]
+    announced = [a for a in alerts if a["kind"] == "announcement"]
+    assert announcements(announced) == deaths_reported(r.reports), announced
+    assert facilities_silent(alerts)
+    # One episode per alert (an announcement: per day); every fault explains at least one.
+    keys = [(a["rule"], a["scope"]) for a in alerts if a["kind"] != "announcement"]
     assert len(keys) == len(set(keys)), "an alert fires twice"
     assert {f["id"] for f in r.faults} <= {a["cause"] for a in alerts}
-    assert len(alerts) == 4 + 15 + 1 + 1 + 1 + 3 + 2 + 1, len(alerts)
+    assert len(alerts) == 4 + 15 + 1 + 1 + 1 + 3 + 2 + 1 + len(announced) + 15, len(alerts)
     # No epidemic level reaches the alerting level.
     assert not res["level_alerts_not_modelled"], res["level_alerts_not_modelled"]
     # QĐ 218's matrix: with ready care teams and 2022's vaccination, early May's transmission
@@ -575,11 +581,46 @@ def test_each_fault_raises_its_alerts_and_nothing_else_fires():
     assert max(v["level"] for v in res["levels"].values()) == 1, res["levels"]
 
 
-def test_replay_without_faults_raises_only_the_district_tasks():
+def deaths_reported(reports):
+    """What the deaths-announced rule means, from the reports: for each report bringing
+    deaths > 0 for the day it arrives on, (ward, day, arrival, the midnight after the day)."""
+    out = []
+    for x in reports:
+        arrival = instant(x.get("delivered_at") or x["observed_at"])
+        if x.get("values", {}).get("deaths", 0) > 0 and arrival.date() == day(x["period"]):
+            midnight = datetime.datetime.combine(day(x["period"]) + DAY, datetime.time(0),
+                                                 arrival.tzinfo)
+            out.append((x["ward"], x["period"], arrival, midnight))
+    return sorted(out)
+
+
+def facilities_silent(alerts):
+    """No ward sends the facilities figures (replay2022.NOT_SENT): facilities-on-time is silent
+    for every ward and the district, a warning from the eighth day (silence_days 7) to the end."""
+    silent = [a for a in alerts if a["rule"] == "facilities-on-time"]
+    assert sorted(a["scope"] for a in silent) == sorted(WARDS + ["district"]), silent
+    for a in silent:
+        assert a["kind"] == "target_missed" and a["severity"] == "warning", a
+        assert a["fired_at"] == "2022-05-08T00:00:00+07:00" and a["fired_by"] == "clock", a
+        assert [p["state"] for p in a["phases"]] == ["silent"] and a["firing_at_end"], a
+    return True
+
+
+def announcements(alerts):
+    return sorted((a["scope"], a["fired_report"]["period"], instant(a["fired_at"]),
+                   instant(a["resolved_at"])) for a in alerts
+                  if a["rule"] == "deaths-announced" and a["severity"] == "info")
+
+
+def test_replay_without_faults_raises_only_the_district_tasks_the_deaths_and_silence():
     res = expected("none")
-    assert sorted((a["rule"], a["scope"]) for a in res["alerts"]) == sorted(
+    others = [a for a in res["alerts"] if a["kind"] not in ("announcement", "target_missed")]
+    assert facilities_silent(res["alerts"])
+    assert sorted((a["rule"], a["scope"]) for a in others) == sorted(
         (x["id"], "district") for x in PLAN["rules"]
         if x["kind"] == "task" and x["applies_to"] == "district"), res["alerts"]
+    announced = announcements(res["alerts"])
+    assert announced == deaths_reported(replay("none").reports) and len(announced) >= 3, announced
     assert not res["level_alerts_not_modelled"]
 
 
@@ -667,6 +708,10 @@ def test_oracle_on_a_hand_made_replay():
         ("catch-up-65p-full", "2022-05-08T00:00:00+07:00", "clock", None, None, ("silent",)),
         ("organisations-risk-assessed", "2022-05-08T00:00:00+07:00", "clock", None, None,
          ("silent",)),
+        # Nor the figures of the two targets per period (issue 10: a ratio target knows what it
+        # expects): silent from 8 May too.
+        ("severe-treated", "2022-05-08T00:00:00+07:00", "clock", None, None, ("silent",)),
+        ("facilities-on-time", "2022-05-08T00:00:00+07:00", "clock", None, None, ("silent",)),
         # So the weekly vaccination report is missing from W18's Monday 17:00 + 60 min on.
         ("weekly-vaccination", "2022-05-09T18:00:00+07:00", "clock", None, None, ("firing",)),
         # Due 31/05, done on 2/06.

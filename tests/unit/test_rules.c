@@ -274,6 +274,9 @@ static void test_check(void)
 
 /* ---- ratio: a target per period ------------------------------------------------------- */
 
+/* Figures not yet expected (no silence), evaluated the evening of 3 May. */
+#define NO_SILENCE PLAN_DAY_NONE, at("2022-05-03T20:00:00+07:00")
+
 static void test_ratio(void)
 {
     struct rule_outcome o;
@@ -285,7 +288,7 @@ static void test_ratio(void)
     struct rule_point active[] = {point("2022-05-01", 9), point("2022-05-02", 5),
                                   point("2022-05-03", 5)};
     struct rule_series num = {2, treated}, den = {3, active};
-    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num, &den, &o);
+    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num, &den, NO_SILENCE, &o);
     CHECK(o.state == RULE_FIRING && o.severity == PLAN_SEVERITY_WARNING);
     CHECK(o.has_value && fabs(o.value - 0.6) < 1e-9 && o.has_target && o.target == 1.0);
     CHECK(o.deadline_day == PLAN_DAY_NONE);
@@ -295,23 +298,23 @@ static void test_ratio(void)
                         "regulation, short of the 100% target (3 May 2022)");
     /* two periods in a row */
     treated[0].value = 4;
-    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num, &den, &o);
+    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num, &den, NO_SILENCE, &o);
     CHECK_CONTAINS(o.vi.buf, "(ngày 03/05/2022); chưa đạt 2 kỳ báo cáo liên tiếp");
     CHECK_CONTAINS(o.en.buf, "; short for 2 periods in a row");
     /* the latest period meets it: resolved, and said so */
     treated[1].value = 5;
-    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num, &den, &o);
+    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num, &den, NO_SILENCE, &o);
     CHECK(o.state == RULE_OK && o.value == 1.0);
     CHECK_STR(o.vi.buf, "Phường Phúc Xá: 5/5 người bệnh nặng, nguy kịch được điều trị theo quy "
                         "định, đạt chỉ tiêu 100% (ngày 03/05/2022)");
     /* nobody severe: nothing to count, met, nothing said */
     active[2].value = 0;
     treated[1].value = 0;
-    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num, &den, &o);
+    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num, &den, NO_SILENCE, &o);
     CHECK(o.state == RULE_OK && !o.has_value && o.vi.len == 0);
     /* no period with both figures: nothing said */
     struct rule_series none = {0, NULL};
-    rule_ratio_evaluate(plan, severe, &PHUC_XA, &none, &den, &o);
+    rule_ratio_evaluate(plan, severe, &PHUC_XA, &none, &den, NO_SILENCE, &o);
     CHECK(o.state == RULE_OK && o.vi.len == 0);
 
     /* A 90% target: 9 of 10 meets it (no rounding trap), 8 of 10 misses; the share is said,
@@ -319,13 +322,74 @@ static void test_ratio(void)
     const struct plan_rule *on_time = plan_rule(plan, "on-time-90");
     struct rule_point on[] = {point("2022-05-03", 9)}, total[] = {point("2022-05-03", 10)};
     struct rule_series s_on = {1, on}, s_total = {1, total};
-    rule_ratio_evaluate(plan, on_time, &PHUC_XA, &s_on, &s_total, &o);
+    rule_ratio_evaluate(plan, on_time, &PHUC_XA, &s_on, &s_total, NO_SILENCE, &o);
     CHECK(o.state == RULE_OK);
     on[0].value = 8;
-    rule_ratio_evaluate(plan, on_time, &PHUC_XA, &s_on, &s_total, &o);
+    rule_ratio_evaluate(plan, on_time, &PHUC_XA, &s_on, &s_total, NO_SILENCE, &o);
     CHECK(o.state == RULE_FIRING);
     CHECK_STR(o.vi.buf, "Phường Phúc Xá: mới có 8/10 Số cơ sở báo cáo đúng hạn (80%), chưa đạt "
                         "chỉ tiêu 90% (ngày 03/05/2022)");
+}
+
+/* A ratio rule knows what it expects: after silence_days without both figures, the same
+ * silence warning as a coverage rule's, then back to the target once figures come. */
+static void test_ratio_silence(void)
+{
+    struct rule_outcome o;
+    const struct plan_rule *severe = plan_rule(plan, "severe-treated");     /* warning */
+    const struct plan_rule *on_time = plan_rule(plan, "on-time-90");
+    CHECK(severe->u.ratio.silence_days == PLAN_SILENCE_DAYS);
+    struct rule_series none = {0, NULL};
+    int64_t from = day("2022-05-01");
+    /* Never sent either figure: quiet for 6 days, silent from the 7th (8 May). */
+    rule_ratio_evaluate(plan, on_time, &PHUC_XA, &none, &none, from,
+                        at("2022-05-07T23:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK && o.vi.len == 0);
+    rule_ratio_evaluate(plan, on_time, &PHUC_XA, &none, &none, from,
+                        at("2022-05-08T00:00:00+07:00"), &o);
+    CHECK(o.state == RULE_FIRING && o.severity == PLAN_SEVERITY_WARNING && !o.has_value);
+    CHECK(o.since_ms == at("2022-05-08T00:00:00+07:00"));
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá chưa gửi số liệu \"Số cơ sở báo cáo đúng hạn\" từ ngày "
+                        "01/05/2022 (7 ngày, chưa gửi lần nào), cần cho chỉ tiêu \"Quy tắc "
+                        "on-time-90\"");
+    CHECK_STR(o.en.buf, "Phuc Xa ward has sent no figures for \"Facilities reporting on time\" "
+                        "since 1 May 2022 (7 days, never sent), needed for the target \"Rule "
+                        "on-time-90\"");
+    /* Nothing expected yet (no report in the database): nothing said. */
+    rule_ratio_evaluate(plan, on_time, &PHUC_XA, &none, &none, PLAN_DAY_NONE,
+                        at("2022-06-08T00:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK && o.vi.len == 0);
+    /* Only the denominator comes: still silent on the numerator. */
+    struct rule_point total[] = {point("2022-05-08", 5)};
+    struct rule_series s_total = {1, total};
+    rule_ratio_evaluate(plan, on_time, &PHUC_XA, &none, &s_total, from,
+                        at("2022-05-08T18:00:00+07:00"), &o);
+    CHECK(o.state == RULE_FIRING);
+    CHECK_CONTAINS(o.vi.buf, "chưa gửi số liệu \"Số cơ sở báo cáo đúng hạn\"");
+    /* Both figures, 3 of 5 treated on 3 May, then nothing: the miss until the silence,
+     * which names the latest figures and wins over a miss it makes stale. */
+    struct rule_point treated[] = {point("2022-05-03", 3)};
+    struct rule_point active[] = {point("2022-05-03", 5)};
+    struct rule_series num = {1, treated}, den = {1, active};
+    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num, &den, from,
+                        at("2022-05-10T23:00:00+07:00"), &o);
+    CHECK(o.state == RULE_FIRING && o.has_value && fabs(o.value - 0.6) < 1e-9);
+    CHECK_CONTAINS(o.vi.buf, "mới có 3/5");
+    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num, &den, from,
+                        at("2022-05-11T00:00:00+07:00"), &o);
+    CHECK(o.state == RULE_FIRING && !o.has_value && o.severity == PLAN_SEVERITY_WARNING);
+    CHECK_STR(o.vi.buf, "Phường Phúc Xá chưa gửi số liệu \"Người bệnh nặng được điều trị\" từ "
+                        "ngày 04/05/2022 (7 ngày; số liệu gần nhất ngày 03/05/2022), cần cho "
+                        "chỉ tiêu \"Quy tắc severe-treated\"");
+    CHECK_CONTAINS(o.en.buf, "(7 days; the latest for 3 May 2022), needed for the target");
+    /* The figures come again, all treated: OK, the target met. */
+    struct rule_point treated2[] = {point("2022-05-03", 3), point("2022-05-11", 4)};
+    struct rule_point active2[] = {point("2022-05-03", 5), point("2022-05-11", 4)};
+    struct rule_series num2 = {2, treated2}, den2 = {2, active2};
+    rule_ratio_evaluate(plan, severe, &PHUC_XA, &num2, &den2, from,
+                        at("2022-05-11T17:00:00+07:00"), &o);
+    CHECK(o.state == RULE_OK);
+    CHECK_CONTAINS(o.vi.buf, "4/4 người bệnh nặng");
 }
 
 /* ---- coverage ------------------------------------------------------------------------ */
@@ -551,6 +615,7 @@ int main(void)
     test_task();
     test_check();
     test_ratio();
+    test_ratio_silence();
     test_coverage();
     test_coverage_silence();
     test_schedule_delivered_late();
