@@ -2,6 +2,7 @@
 #include "mqtt_session.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,13 +284,34 @@ int wp_mqtt_publish(struct wp_mqtt *m, int *mid, const char *topic, const void *
     return mosquitto_publish(m->mosq, mid, topic, (int)len, payload, qos, retain);
 }
 
+/* An orderly DISCONNECT, so that the broker discards our Last Will. Two ways to lose it,
+ * both seen on a loaded machine: a socket closed before the DISCONNECT is out, and a
+ * socket closed with bytes still unread (e.g. our own retained status echoed back by a
+ * subscription), which makes the kernel send a reset that can overtake the DISCONNECT
+ * at the broker. So: let queued messages leave, read until the link has been quiet for
+ * a moment, then disconnect and wait for the socket to close (on_disconnect). */
+static void say_goodbye(struct wp_mqtt *m)
+{
+    for (int i = 0; i < 20 && m->connected && mosquitto_want_write(m->mosq); i++)
+        mosquitto_loop(m->mosq, 50, 1);
+    for (int i = 0; i < 20 && m->connected; i++) {
+        struct pollfd p = {.fd = mosquitto_socket(m->mosq), .events = POLLIN};
+        if (p.fd < 0 || poll(&p, 1, 20) == 0)
+            break;
+        mosquitto_loop(m->mosq, 0, 1);
+    }
+    mosquitto_disconnect(m->mosq);
+    for (int i = 0; i < 20 && m->connected; i++)
+        mosquitto_loop(m->mosq, 50, 1);
+}
+
 void wp_mqtt_hold_off(struct wp_mqtt *m, int64_t ms)
 {
     if (m->socket_open) {
-        for (int i = 0; i < 20 && m->connected && mosquitto_want_write(m->mosq); i++)
-            mosquitto_loop(m->mosq, 50, 1);
-        mosquitto_disconnect(m->mosq);
-        mosquitto_loop(m->mosq, 50, 1);
+        if (m->connected)
+            say_goodbye(m);
+        else
+            mosquitto_disconnect(m->mosq);
         m->socket_open = false;
     }
     m->connected = false;
@@ -303,17 +325,8 @@ void wp_mqtt_destroy(struct wp_mqtt *m)
 {
     if (!m->mosq)
         return;
-    if (m->connected) {
-        /* Give queued QoS 1 messages (e.g. an offline status) a moment to leave. */
-        for (int i = 0; i < 20 && mosquitto_want_write(m->mosq); i++)
-            mosquitto_loop(m->mosq, 50, 1);
-        /* Until the DISCONNECT is out and the socket closed (on_disconnect clears
-         * connected): a socket closed before it makes the broker publish our Last Will
-         * after the status we just sent (seen on a loaded machine). */
-        mosquitto_disconnect(m->mosq);
-        for (int i = 0; i < 20 && m->connected; i++)
-            mosquitto_loop(m->mosq, 50, 1);
-    }
+    if (m->connected)
+        say_goodbye(m);
     mosquitto_destroy(m->mosq);
     m->mosq = NULL;
     m->connected = false;
