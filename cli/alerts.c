@@ -5,7 +5,7 @@
  *     Quận Ba Đình không đạt mục tiêu "Tiêm đủ liều …": đến hạn đạt 71,0 %, …
  *
  * The alerts table holds, per (rule, scope), the payload last announced on
- * wardpulse/v1/alert/… (aggregator/store.h): what an operator with mosquitto_sub sees.
+ * wardpulse/v1/alert/… (store/store.h): what an operator with mosquitto_sub sees.
  * Pending alerts (not yet announced) are not shown. Colour only on a terminal.
  *
  * With --all, also the history of the epidemic level (levels table, aggregator/levels.h):

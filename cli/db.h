@@ -1,4 +1,4 @@
-/* db.h — opening the aggregator's database for reading (table layout: aggregator/store.h).
+/* db.h — opening the aggregator's database for reading (table layout: store/store.h).
  *
  * Read-only (SQLITE_OPEN_READONLY): in WAL mode a reader never blocks the daemon and sees
  * every committed transaction. A path that does not exist is an error, never a new file.
@@ -8,7 +8,7 @@
 
 #include <sqlite3.h>
 
-/* The schema version this program reads (aggregator/store.c's migrations): a newer
+/* The schema version this program reads (store/store.c's migrations): a newer
  * database is refused, since its tables may mean something else. Bump together. */
 #define CLI_DB_SCHEMA_VERSION 5
 

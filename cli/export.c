@@ -3,7 +3,7 @@
  *
  * Opens the aggregator's database read-only (db.h); in WAL mode that never blocks the
  * daemon and sees every committed transaction. Never creates a database: a wrong path is
- * an error, not an empty export. Table layout: aggregator/store.h.
+ * an error, not an empty export. Table layout: store/store.h.
  *
  * CSV is opened in spreadsheets, and its text cells carry what wards and other MQTT
  * clients sent (payloads, topics, the reasons quoting them). A spreadsheet takes a cell

@@ -1,6 +1,6 @@
 /* plan_read.h — the plan as the reading commands need it: names of the units, their
  * populations, the indicators' names and the rules' targets (plan_dir: orgunits.json,
- * catalog.json, plan.json; format in schemas/ and aggregator/plan.h).
+ * catalog.json, plan.json; format in schemas/ and plan/plan.h).
  *
  * Each file is checked against its schema compiled into wardpulse, so a file the
  * aggregator would refuse is refused here too, naming the file and the JSON path. The

@@ -1,6 +1,6 @@
 /* values.h — an indicator's values in force (current_values), per ward and period, and
  * the coverage of a target computed from them the way the aggregator does
- * (aggregator/rule_coverage.c): the value in force at the end of a day over the
+ * (rules/rule_coverage.c): the value in force at the end of a day over the
  * population group (or the denominator indicator); a district adds up its wards' values.
  */
 #ifndef WP_CLI_VALUES_H

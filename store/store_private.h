@@ -1,6 +1,6 @@
 /* store_private.h — what the store's files share (store.c: the file, its schema and the
  * statement cache; store_reports.c: reports, values and rejections; store_streams.c: the
- * ack state of each stream and the seqs declared lost). Nothing outside aggregator/store*.c
+ * ack state of each stream and the seqs declared lost). Nothing outside store/store*.c
  * includes it: the contract is store.h. */
 #ifndef WP_AGGREGATOR_STORE_PRIVATE_H
 #define WP_AGGREGATOR_STORE_PRIVATE_H

@@ -1,4 +1,4 @@
-/* fuzz_plan.c — the aggregator's real plan loader (aggregator/plan_load.c, plan_rules.c) on
+/* fuzz_plan.c — the aggregator's real plan loader (plan/plan_load.c, plan_rules.c) on
  * arbitrary bytes. The input becomes one of the three plan files in a temporary directory
  * (fuzz_tmp_base: $TMPDIR, /dev/shm) that holds the other two as plans/ba-dinh-2022 has them,
  * and plan_load() reads that directory for district 001, as the aggregator does at start

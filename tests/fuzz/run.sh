@@ -11,7 +11,7 @@
 #   ack      the agent's ack_decode (agent/ack.c), then the ack applied to a real outbox
 #            (outbox_apply_ack on a temporary SQLite file) and to the in-memory list
 #   config   both daemons' configuration loading: file and command line
-#   plan     the aggregator's plan loader (aggregator/plan_load.c, plan_rules.c): the input
+#   plan     the aggregator's plan loader (plan/plan_load.c, plan_rules.c): the input
 #            as one of the three files beside the other two of plans/ba-dinh-2022
 #   schema   the JSON Schema compiler and validator on arbitrary schemas
 #   spool    the agent's spool file parsing (agent/spool_parse.c, spool_csv.c): the input
@@ -97,13 +97,13 @@ done
 # The daemons' sources the harnesses call (never a main.c: no daemon runs).
 AGENT_SOURCES=(ack agent_config inflight intake outbox outbox_archive outbox_link outbox_spool
                outbox_store spool_csv spool_parse spool_problems)
-AGGREGATOR_SOURCES=(aggregator_config plan_load plan_rules)
+AGGREGATOR_SOURCES=(aggregator/aggregator_config plan/plan_load plan/plan_rules)
 for src in "${AGENT_SOURCES[@]}"; do
     compile "$BUILD/obj/agent_$src.o" "$SRC/agent/$src.c" -I"$SRC/common" -I"$SRC/agent" &
 done
 for src in "${AGGREGATOR_SOURCES[@]}"; do
-    compile "$BUILD/obj/aggregator_$src.o" "$SRC/aggregator/$src.c" \
-            -I"$SRC/common" -I"$SRC/aggregator" &
+    compile "$BUILD/obj/aggregator_$(basename "$src").o" "$SRC/$src.c" \
+            -I"$SRC/common" -I"$SRC/aggregator" -I"$SRC/plan" &
 done
 wait_all() { local rc=0; for job in $(jobs -p); do wait "$job" || rc=1; done; return $rc; }
 wait_all || { echo "building the project's sources with $CC failed" >&2; exit 1; }
@@ -124,7 +124,7 @@ for name in $HARNESSES; do
     read -r -a extra <<<"$(extra_objs "$name")"
     # FUZZ_SOURCE_DIR: where fuzz_plan finds the good plan files (plans/ba-dinh-2022).
     "$CC" "${CFLAGS[@]}" -fsanitize=fuzzer -I"$SRC/common" -I"$SRC/agent" -I"$SRC/aggregator" \
-        -DFUZZ_SOURCE_DIR="\"$SRC\"" \
+        -I"$SRC/plan" -DFUZZ_SOURCE_DIR="\"$SRC\"" \
         "tests/fuzz/fuzz_$name.c" "${common_objs[@]}" "${extra[@]}" "${LIBS[@]}" \
         -o "$BUILD/fuzz_$name" &
 done

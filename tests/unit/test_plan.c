@@ -1,5 +1,5 @@
 /* test_plan — loading plan_dir: schemas, cross-references, errors that name file and
- * path, and the report check (aggregator/plan_load.c, plan_rules.c). The aggregator is
+ * path, and the report check (plan/plan_load.c, plan_rules.c). The aggregator is
  * not a library, so the units under test are compiled in here. */
 #include <stdio.h>
 #include <stdlib.h>

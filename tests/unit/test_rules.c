@@ -1,5 +1,5 @@
 /* test_rules — each kind of rule as a pure function over a small data view, and the words
- * of their summaries (aggregator/rule_*.c, alert_text.c). The aggregator is not a
+ * of their summaries (rules/rule_*.c, alert_text.c). The aggregator is not a
  * library, so the units under test are compiled in here. */
 #include <math.h>
 #include <stdio.h>

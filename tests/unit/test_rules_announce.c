@@ -1,4 +1,4 @@
-/* test_rules_announce — the announce rule as a pure function (aggregator/rule_announce.c):
+/* test_rules_announce — the announce rule as a pure function (rules/rule_announce.c):
  * every value > 0 of a daily indicator (every COVID-19 death) is announced the day it is
  * reported, a correction upward is news, and the announcement ends with its day. The
  * other rule kinds are in test_rules.c and test_rules_level.c; all share rules_fixture.h. */

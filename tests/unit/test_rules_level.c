@@ -1,6 +1,6 @@
 /* test_rules_level — the epidemic-level rule as a pure function: levels from rates and
  * conditions, incomplete weeks, minimum counts, the QĐ 218 matrix, and the ready Ba Đình
- * plan on Feb–Mar 2022 figures (aggregator/rule_level.c). The rest of the rule kinds are
+ * plan on Feb–Mar 2022 figures (rules/rule_level.c). The rest of the rule kinds are
  * in test_rules.c and test_rules_announce.c; all share rules_fixture.h. */
 #include <math.h>
 #include <stdio.h>
