@@ -118,6 +118,16 @@ chosen here):
                        6 hours: report_missing fires at 18:00 (the district does not have the
                        figures) and resolves at the delivery, ≈ 22:xx; the report counts as on
                        time (timeliness is judged from committed_at).
+  level_surge          {"ward", "weeks": [{"monday", "per_100k", "care_teams_short"?}]}: in each ISO
+                       week (Monday to Sunday) the ward's community cases add up to per_100k per
+                       100,000 people (spread over the days, more towards the end), and with
+                       care_teams_short the ward reports one care team fewer than the level rule's
+                       response-capacity condition needs. Default "level-surge": Thành Công 00034, an
+                       August cluster: 700 (transmission level 4, QĐ 218's matrix with capacity and
+                       vaccination met: level 3, the alert fires on Monday 15/08 00:00), then 900
+                       with a care team short (level 4: the alert rises on 22/08, news), then 300
+                       (transmission 3, level 2: resolved on 29/08). The district's rate stays at
+                       transmission 2 (level 1).
 A report with "delivered_at" arrives then (replay drivers hand it in then); every other report
 arrives at its observed_at. Reports are ordered by arrival.
 Each fault resolved by generate() also carries "description" (English) and what the plan says about it
@@ -138,7 +148,7 @@ DEFAULT_END = "2022-09-30"
 DEFAULT_SEED = 2022
 
 FAULT_KINDS = ("coverage_lag", "report_gap", "cumulative_decrease", "task_late",
-               "figures_never_sent", "delivery_outage")
+               "figures_never_sent", "delivery_outage", "level_surge")
 
 DEFAULT_FAULTS = [
     {"id": "kids-lagging", "kind": "coverage_lag", "rule": "kids-5-11-full",
@@ -156,6 +166,10 @@ DEFAULT_FAULTS = [
      "indicators": ["vacc_5_11_dose1_cum", "vacc_5_11_dose2_cum"]},
     {"id": "link-outage", "kind": "delivery_outage", "ward": "00028", "period": "2022-06-08",
      "hours": 6},
+    {"id": "level-surge", "kind": "level_surge", "ward": "00034", "weeks": [
+        {"monday": "2022-08-08", "per_100k": 700},
+        {"monday": "2022-08-15", "per_100k": 900, "care_teams_short": True},
+        {"monday": "2022-08-22", "per_100k": 300}]},
 ]
 
 # Indicators left out of the reports, and why (module docstring).
@@ -414,6 +428,25 @@ def resolve_faults(plan, faults, start, end):
             f["description"] = ("%s commits its daily report for %s before the cut-off; it is "
                                 "delivered %s hours later (link down)"
                                 % (name(f["ward"]), f["period"], f["hours"]))
+        elif kind == "level_surge":
+            rules = plan.rules_of("level")
+            weeks = f.get("weeks") or []
+            if not rules or not weeks:
+                raise ValueError("%s: needs a level rule in the plan and at least one week" % where)
+            for w in weeks:
+                m = parse_day(w.get("monday", ""))
+                if m.weekday() != 0 or m < start or m + datetime.timedelta(days=6) > end:
+                    raise ValueError("%s: %s is not the Monday of a week within the replay"
+                                     % (where, w.get("monday")))
+                if not float(w.get("per_100k", 0)) > 0:
+                    raise ValueError("%s: per_100k must be positive" % where)
+            f["rule"] = rules[0]["id"]
+            f["description"] = ("%s has a cluster: community cases per 100,000 in the weeks of %s%s"
+                                % (name(f["ward"]), ", ".join(
+                                    "%s: %s%s" % (w["monday"], w["per_100k"],
+                                                  " (a care team short)"
+                                                  if w.get("care_teams_short") else "")
+                                    for w in weeks), ""))
         out.append(f)
     return out
 
@@ -517,6 +550,31 @@ def case_series(plan, ward, rng, days):
         quarantined = total - figures["cases_new_community"]
         out[day] = dict(figures, total=total, cases_new_quarantined=quarantined)
     return out
+
+
+def surge(plan, ward, cases, faults):
+    """Applies the ward's level_surge faults to its case series (in place): each week's community
+    cases add up to per_100k per 100,000 people, spread over its days with more towards the end.
+    Returns the days on which the ward is a care team short."""
+    short = set()
+    people = plan.population(ward, "total")
+    for f in faults:
+        if f["kind"] != "level_surge" or f["ward"] != ward:
+            continue
+        for w in f["weeks"]:
+            mon = parse_day(w["monday"])
+            n = math.ceil(float(w["per_100k"]) * people / 100000)
+            weights = [6 + k for k in range(7)]
+            share = [n * x // sum(weights) for x in weights]
+            share[-1] += n - sum(share)
+            for k in range(7):
+                day = mon + datetime.timedelta(days=k)
+                c = cases[day]
+                c["total"] = c["cases_new_quarantined"] + share[k]
+                c["cases_new_community"] = share[k]
+                if w.get("care_teams_short"):
+                    short.add(day)
+    return short
 
 
 def effective_days(first, day):
@@ -658,6 +716,7 @@ def ward_figures(plan, ward, seed, first, last, faults):
                 lag_rules.setdefault(w, {})[f["rule"]] = f
     vacc = vaccination_series(plan, ward, random.Random("%s:%s:vacc" % (seed, ward)), first, last,
                               lag_rules)
+    short = surge(plan, ward, cases, faults)
     people = plan.population(ward, "total")
     frontline = int(round(people / 100 * rng.uniform(0.85, 1.15)))
     facilities = rng.randint(4, 8)
@@ -688,7 +747,7 @@ def ward_figures(plan, ward, seed, first, last, faults):
             "f1_quarantined": int(round(1.6 * recent(7))),
             "frontline_staff": frontline,
             "frontline_staff_vaccinated_full": frontline,
-            "care_teams": care,
+            "care_teams": care_teams_needed(plan, ward, day) - 1 if day in short else care,
             "facilities_total": facilities,
             "facilities_reported_on_time": facilities,
             "organisations_total": orgs,

@@ -13,7 +13,7 @@ author can compare line by line.
     replay = replay2022.generate("plans/ba-dinh-2022")
     result = replay2022_expected.expected_alerts("plans/ba-dinh-2022", replay.reports, replay.faults)
     result["alerts"]        # episodes, in the order they fired
-    result["levels"]        # highest epidemic level each unit reaches (no level alert is predicted)
+    result["levels"]        # highest weekly epidemic level of each unit
     replay2022_expected.robustness(...)   # the coverage verdicts that depend on the trend method
 
 CLI: replay2022_expected.py --plan plans/ba-dinh-2022 [--faults FILE | --no-faults] [--seed N]
@@ -120,16 +120,10 @@ coverage → kind coverage, phases silent and at_risk (severity warning) and mis
   the silent → missed and at_risk → missed changes at the midnight after the deadline are phase changes
   of the same alert (severity warning → critical), not new episodes.
 
-level → no alert expected. The oracle computes each unit's level for every window of window_days
-  consecutive days (not only ISO weeks, so the result bounds whatever week the engine uses): for each
-  transmission criterion, level = 1 + the number of thresholds ≤ the window's sum per `per` people, or 1
-  when the window's sum is below the criterion's min_count (too few events to mean anything); the
-  transmission level is the highest criterion's; with a matrix, the level is matrix[transmission][the
-  number of conditions with if_unmet "matrix" unmet on the window's last day, unknown counting as unmet];
-  plus one when a raise_one condition is unmet on the window's last day (values in force).
-  result["levels"] holds each unit's highest level; the generator keeps them below alert_at_level, and a
-  test asserts so. Level alerts fire "while the level is at or above alert_at_level" (plan.schema.json),
-  so none are expected.
+level → kind level: bench/replay2022_levels.py (its docstring: weekly levels per ISO week, assessed
+  once the week is over; firing while the last complete week is at or above alert_at_level, its
+  phases the levels, "level_3" → "level_4" a new phase of the same episode). result["levels"] holds
+  each unit's highest weekly level and the Monday of its week.
 
 Robustness. robustness() re-evaluates every coverage verdict with other readings of "the trend": a
 least-squares slope through the daily values in force of days P … L, and the reading from today (slope
@@ -147,6 +141,8 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import replay2022_levels  # noqa: E402
 
 ALERT_KIND = {"coverage": "coverage", "schedule": "report_missing", "task": "task_overdue",
               "check": "data_quality", "level": "level", "ratio": "target_missed",
@@ -487,54 +483,6 @@ def _coverage(plan, data, rule, scope, t, expected_from, method="endpoint", day_
     return ("at_risk" if projection < goal else "on_track"), projection / goal - 1
 
 
-def _levels(plan, data, first, last):
-    """{scope: (highest level, the window's last day)} over every window of the level rule."""
-    out = {}
-    for rule in plan.rules:
-        if rule["kind"] != "level":
-            continue
-        for scope in plan.scopes(rule):
-            best = (0, None)
-            d = first
-            while d <= last:
-                version = next((v for v in rule["versions"]
-                                if _day(v["valid_from"]) <= d
-                                and (not v.get("valid_to") or d <= _day(v["valid_to"]))), None)
-                if version:
-                    w = int(version.get("window_days", 7))
-                    days = [d - datetime.timedelta(days=k) for k in range(w)]
-                    level = 1
-                    for c in version.get("transmission", []):
-                        total = sum(data.value(scope, c["indicator"], x) or 0 for x in days)
-                        per = total * c.get("per", 100000) / plan.population(scope,
-                                                                              c.get("population",
-                                                                                    "total"))
-                        if total < c.get("min_count", 0):
-                            continue    # too few events for the rate to move the level
-                        level = max(level, 1 + sum(1 for th in c["thresholds"] if th <= per))
-                    unmet = 0
-                    for cond in version.get("conditions", []):
-                        ok = True
-                        for item in cond.get("all_of", []):
-                            v = data.value_in_force(scope, item["indicator"], d)
-                            pop = plan.population(scope, item.get("population", "total"))
-                            if v is None or not pop or v * item.get("per", 1) / pop < item["min"]:
-                                ok = False
-                        if not ok and cond.get("if_unmet") == "raise_one":
-                            level += 1
-                        if not ok and cond.get("if_unmet") == "matrix":
-                            unmet += 1  # unknown figures count as unmet
-                    if version.get("matrix"):
-                        row = version["matrix"][min(level, 4) - 1]
-                        level = row[min(unmet, len(row) - 1)] + (level - min(level, 4))
-                    level = min(level, 4)
-                    if level > best[0]:
-                        best = (level, d.isoformat())
-                d += datetime.timedelta(days=1)
-            out[(rule["id"], scope)] = best
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 # The replay
 
@@ -556,6 +504,8 @@ def _cause(plan, rule, scope, faults):
         if k == "figures_never_sent" and scope == f["ward"] and rule["id"] in f["rules"]:
             return f["id"]
         if k == "delivery_outage" and rule["kind"] == "schedule" and scope == f["ward"]:
+            return f["id"]
+        if k == "level_surge" and rule["kind"] == "level" and scope == f["ward"]:
             return f["id"]
     if rule["kind"] == "ratio":
         return "baseline: silent, the replay's wards never send a figure this target needs"
@@ -596,7 +546,9 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
     data = _Data(plan)
 
     schedules = {r["id"]: _Schedule(plan, r, until) for r in plan.rules if r["kind"] == "schedule"}
-    rules = [r for r in plan.rules if r["kind"] not in ("level",)]
+    rules = list(plan.rules)
+    levels = {r["id"]: replay2022_levels.Levels(plan, data, r) for r in plan.rules
+              if r["kind"] == "level"}
     # The instants to evaluate: arrivals, midnights, schedule alert instants, task due ends.
     instants, clock = {}, set()
     for r in reports:
@@ -635,6 +587,8 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
         arrived = instants[t]
         for r in arrived:
             data.add(r)
+            for lv in levels.values():
+                lv.arrived(r)
         if arrived and expected_from is None:
             expected_from = t.astimezone(plan.tz).date()
             if plan.valid_from and plan.valid_from > expected_from:
@@ -663,6 +617,8 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
                     phase = _ratio(plan, data, rule, scope, t, expected_from)
                 elif kind == "announce":
                     phase = _announce(plan, data, rule, scope, t)
+                elif kind == "level":
+                    phase = levels[rule["id"]].phase(scope, t)
                 else:
                     verdict, _ = _coverage(plan, data, rule, scope, t, expected_from)
                     phase = verdict if verdict in ("at_risk", "missed", "silent") else None
@@ -701,14 +657,10 @@ def expected_alerts(plan_dir, reports, faults=(), until=None, _observe=None):
                                          "from": _fmt(t), "by": by})
                     ep["severity"] = severity(rule, phase)
 
-    first = min(_day(r["period"]) for r in reports)
-    last = max(_day(r["period"]) for r in reports)
-    levels = {"%s/%s" % k: {"level": v[0], "day": v[1]}
-              for k, v in _levels(plan, data, first, last).items()}
-    alert_at = {r["id"]: int(r.get("alert_at_level", 3)) for r in plan.rules if r["kind"] == "level"}
-    level_alerts = [k for k, v in levels.items() if v["level"] >= alert_at[k.split("/")[0]]]
-    return {"until": _fmt(until), "alerts": episodes, "levels": levels,
-            "level_alerts_not_modelled": level_alerts}
+    highest = {"%s/%s" % (rid, scope): lv.highest(scope, until)
+               for rid, lv in levels.items() for scope in plan.scopes(lv.rule)}
+    return {"until": _fmt(until), "alerts": episodes,
+            "levels": {k: {"level": v[0], "week": v[1]} for k, v in highest.items()}}
 
 
 def robustness(plan_dir, reports, faults=(), until=None):

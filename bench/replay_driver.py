@@ -155,6 +155,8 @@ def faults_within(faults, start, end):
         for key in ("period", "done_period"):
             if f.get(key):
                 days.append(replay2022.parse_day(f[key]))
+        for w in f.get("weeks", []):   # a level surge: its weeks and the Monday that judges the last
+            days.append(replay2022.parse_day(w["monday"]) + datetime.timedelta(days=7))
         for key in ("backfill_at", "corrected_at"):
             if f.get(key):
                 days.append(replay2022.parse_instant(f[key]).date())

@@ -135,7 +135,9 @@ static void deliver(struct engine *e, const char *line)
 struct episode {
     char rule[72], scope[12], severity[12];
     char fired[40], resolved[40];   /* resolved "" while firing */
-    char missed_from[40];           /* a severity change while firing, if any */
+    char changed_at[8][40];         /* news while firing: a severity change (at risk → */
+    double changed_to[8];           /* missed) or a new level; the value it changed to */
+    size_t changes;
     bool matched;
 };
 
@@ -169,7 +171,11 @@ static size_t episodes(struct engine *e, struct episode *out, size_t max)
             snprintf(ep->fired, sizeof ep->fired, "%s", since);
         } else if (strcmp(state, "firing") == 0 && open) {
             snprintf(open->severity, sizeof open->severity, "%s", severity);   /* escalated */
-            snprintf(open->missed_from, sizeof open->missed_from, "%s", at);
+            if (open->changes < 8) {
+                snprintf(open->changed_at[open->changes], sizeof open->changed_at[0], "%s", at);
+                open->changed_to[open->changes++] =
+                    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "value"));
+            }
         } else if (strcmp(state, "resolved") == 0 && open) {
             snprintf(open->resolved, sizeof open->resolved, "%s", since);
         }
@@ -208,18 +214,32 @@ static void compare(const cJSON *golden, struct episode *got, size_t n)
                     "resolved %s\n", rule, scope, severity, fired, resolved ? resolved : "-",
                     ep->severity, ep->fired, ep->resolved[0] ? ep->resolved : "-");
         CHECK(same);
-        /* A phase change (at risk → missed) happens at its instant. */
+        /* Each phase that is news — a new severity (at risk → missed) or a new level
+         * (level_3 → level_4) — is one transition at its instant. */
         const cJSON *phase;
+        const char *prev_severity = NULL;
+        size_t k = 0;
         cJSON_ArrayForEach(phase, cJSON_GetObjectItemCaseSensitive(a, "phases")) {
             const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(phase, "state"));
             const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(phase, "from"));
-            if (state && strcmp(state, "missed") == 0) {
-                if (instant(ep->missed_from) != instant(from))
-                    fprintf(stderr, "alert %s %s: missed from %s, got %s\n", rule, scope, from,
-                            ep->missed_from);
-                CHECK(instant(ep->missed_from) == instant(from));
-            }
+            const char *sev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(phase, "severity"));
+            bool level = state && strncmp(state, "level_", 6) == 0;
+            bool news = prev_severity && (level || strcmp(sev, prev_severity) != 0);
+            prev_severity = sev;
+            if (!news)
+                continue;
+            bool ok = k < ep->changes && instant(ep->changed_at[k]) == instant(from)
+                      && (!level || ep->changed_to[k] == atof(state + 6));
+            if (!ok)
+                fprintf(stderr, "alert %s %s: %s from %s, got %s\n", rule, scope, state, from,
+                        k < ep->changes ? ep->changed_at[k] : "nothing");
+            CHECK(ok);
+            k++;
         }
+        if (k != ep->changes)
+            fprintf(stderr, "alert %s %s: %zu transitions while firing, expected %zu\n", rule,
+                    scope, ep->changes, k);
+        CHECK(k == ep->changes);
     }
     for (size_t i = 0; i < n; i++)
         if (!got[i].matched) {
