@@ -22,7 +22,7 @@
 #include "commands.h"
 #include "db.h"
 #include "options.h"
-#include "plan_read.h"
+#include "plan.h"
 #include "text.h"
 #include "timefmt.h"
 
@@ -119,18 +119,18 @@ static const char *alerts_severity_colour(const char *severity)
 }
 
 /* "Phường Phúc Xá (00001)", "Quận Ba Đình", or the code without a plan. */
-static void alerts_scope_name(struct cli_buf *out, const struct cli_plan *plan,
+static void alerts_scope_name(struct cli_buf *out, const struct plan *plan,
                               const char *scope, const char *district, bool vi)
 {
     if (strcmp(scope, "district") == 0) {
-        const struct cli_unit *d = plan ? cli_plan_unit(plan, district) : NULL;
+        const struct plan_unit *d = plan ? plan_unit(plan, district) : NULL;
         if (d)
             cli_buf_puts(out, vi ? d->name_vi : d->name_en);
         else
             cli_buf_printf(out, "%s %s", vi ? "Quận" : "District", district);
         return;
     }
-    const struct cli_unit *u = plan ? cli_plan_unit(plan, scope) : NULL;
+    const struct plan_unit *u = plan ? plan_unit(plan, scope) : NULL;
     if (u)
         cli_buf_printf(out, "%s (%s)", vi ? u->name_vi : u->name_en, scope);
     else
@@ -143,7 +143,7 @@ struct alerts_counts {
 
 /* Prints the alerts of one state; counts them. */
 static int alerts_section(const struct alerts_options *o, sqlite3 *db,
-                          const struct cli_plan *plan, bool firing, struct cli_buf *out,
+                          const struct plan *plan, bool firing, struct cli_buf *out,
                           struct alerts_counts *n)
 {
     int offset = plan ? plan->utc_offset_minutes : 7 * 60;
@@ -201,7 +201,7 @@ static int alerts_section(const struct alerts_options *o, sqlite3 *db,
 /* The weeks that ended within the last o->days days in which a unit's level changed, or
  * that were incomplete; newest first. */
 static int alerts_level_history(const struct alerts_options *o, sqlite3 *db,
-                                const struct cli_plan *plan, struct cli_buf *out, int *count)
+                                const struct plan *plan, struct cli_buf *out, int *count)
 {
     sqlite3_stmt *stmt = cli_db_prepare(
         db, "alerts",
@@ -259,17 +259,15 @@ static int alerts_level_history(const struct alerts_options *o, sqlite3 *db,
 
 static int alerts_run(const struct alerts_options *o)
 {
-    char err[1024];
-    struct cli_plan *plan = NULL;
-    if (o->common.plan_dir && cli_plan_load(o->common.plan_dir, &plan, err, sizeof err) != 0) {
-        fprintf(stderr, "wardpulse alerts: plan: %s\n", err);
+    struct plan *plan = NULL;
+    if (o->common.plan_dir && cli_common_plan(&o->common, &plan) != 0)
+        return 1;
+    struct store *store = cli_db_open("alerts", o->common.db_path, 2);
+    if (!store) {
+        plan_free(&plan);
         return 1;
     }
-    sqlite3 *db = cli_db_open("alerts", o->common.db_path, 2);
-    if (!db) {
-        cli_plan_free(&plan);
-        return 1;
-    }
+    sqlite3 *db = store_db(store);
     struct cli_buf body = {0}, resolved = {0}, levels = {0}, out = {0};
     struct alerts_counts firing = {0}, ended = {0};
     int level_changes = 0;
@@ -322,8 +320,8 @@ static int alerts_run(const struct alerts_options *o)
     cli_buf_free(&resolved);
     cli_buf_free(&levels);
     cli_buf_free(&out);
-    sqlite3_close(db);
-    cli_plan_free(&plan);
+    store_close(&store);
+    plan_free(&plan);
     return rc;
 }
 

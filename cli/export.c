@@ -451,13 +451,14 @@ int cli_export(int argc, char **argv)
     }
 
     /* The values carry committed_at from schema version 5 on. */
-    sqlite3 *db = rc == 0 ? cli_db_open("export", o.db_path, o.rejected || o.raw ? 1 : 5)
-                          : NULL;
-    if (db)
-        rc = export_run(db, &o);
+    struct store *store = rc == 0 ? cli_db_open("export", o.db_path,
+                                                o.rejected || o.raw ? 1 : 5)
+                                  : NULL;
+    if (store)
+        rc = export_run(store_db(store), &o);
     else if (rc == 0)
         rc = 1;
-    sqlite3_close(db);
+    store_close(&store);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "wardpulse export: writing the output: %s\n", strerror(errno));
         rc = 1;

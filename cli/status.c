@@ -16,9 +16,9 @@
 #include "commands.h"
 #include "db.h"
 #include "options.h"
-#include "plan_read.h"
+#include "plan.h"
+#include "series.h"
 #include "text.h"
-#include "values.h"
 
 #define STATUS_WIDTH 80
 #define STATUS_TARGETS_MAX 16
@@ -40,10 +40,11 @@ struct status {
     struct cli_common common;
     bool vi;
     bool colour;
-    sqlite3 *db;
-    struct cli_plan *plan;
-    const struct cli_unit *district;
-    const struct cli_rule *targets[STATUS_TARGETS_MAX];
+    struct store *store;
+    sqlite3 *db;               /* the store's, while the queries move into it */
+    struct plan *plan;
+    const struct plan_unit *district;
+    const struct plan_rule *targets[STATUS_TARGETS_MAX];
     size_t target_count;
     size_t row_count;
     struct status_row *rows;   /* the wards, then the district */
@@ -155,9 +156,8 @@ static struct status_row *status_add_row(struct status *s, const char *code, con
 static int status_wards(struct status *s)
 {
     if (s->plan) {
-        const struct cli_unit *wards[4096];
-        size_t n = cli_plan_wards(s->plan, s->district, wards, 4096);
-        for (size_t i = 0; i < n; i++)
+        const struct plan_unit *const *wards = s->plan->wards;
+        for (size_t i = 0; i < s->plan->ward_count; i++)
             if (!status_add_row(s, wards[i]->code, s->vi ? wards[i]->name_vi
                                                           : wards[i]->name_en))
                 return 1;
@@ -195,8 +195,9 @@ static int status_each(struct status *s, const char *sql,
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         const char *scope = cli_db_text(stmt, 0);
-        struct status_row *r = strcmp(scope, "district") == 0 ? &s->rows[s->row_count - 1]
-                                                               : status_row(s, scope);
+        /* The served unit's scope: "district", or "city" at a city aggregator. */
+        bool served = strcmp(scope, "district") == 0 || strcmp(scope, "city") == 0;
+        struct status_row *r = served ? &s->rows[s->row_count - 1] : status_row(s, scope);
         if (r)
             fn(s, r, stmt);
     }
@@ -264,27 +265,27 @@ static int status_gather(struct status *s)
     }
     if (!s->plan)
         return 0;
+    /* Coverage as the rules compute it (series.h, rules.h): the value an alert carries. */
     int64_t today = cli_local_day(s->common.now_ms, s->offset);
-    const struct cli_unit *wards[4096];
-    size_t ward_count = cli_plan_wards(s->plan, s->district, wards, 4096);
-    for (size_t t = 0; t < s->target_count; t++) {
-        const struct cli_rule *rule = s->targets[t];
-        struct cli_values num, den = {0};
-        int rc = cli_values_load(s->db, "status", rule->numerator, &num);
-        if (rc == 0 && rule->denominator)
-            rc = cli_values_load(s->db, "status", rule->denominator, &den);
-        for (size_t i = 0; rc == 0 && i < s->row_count; i++) {
+    struct series_cache *cache = NULL;
+    if (series_cache_create(s->store, &cache) != WP_OK)
+        return cli_db_fail(s->db, "status");
+    enum wp_err err = WP_OK;
+    for (size_t t = 0; err == WP_OK && t < s->target_count; t++) {
+        for (size_t i = 0; err == WP_OK && i < s->row_count; i++) {
             struct status_row *r = &s->rows[i];
-            const struct cli_unit *unit = i + 1 < s->row_count ? cli_plan_unit(s->plan, r->code)
-                                                               : s->district;
-            r->has_coverage[t] = unit && cli_coverage(s->plan, rule, &num, &den, unit, wards,
-                                                      ward_count, today, &r->coverage[t]);
+            const struct plan_unit *unit = i + 1 < s->row_count ? s->plan->wards[i]
+                                                                 : s->district;
+            struct coverage_input in;
+            if ((err = series_coverage_input(cache, s->plan, s->targets[t], unit, today, &in))
+                == WP_OK)
+                r->has_coverage[t] = rule_coverage_value(&in, today, &r->coverage[t]);
         }
-        cli_values_free(&num);
-        cli_values_free(&den);
-        if (rc)
-            return rc;
     }
+    series_cache_destroy(&cache);
+    if (err != WP_OK)
+        return err == WP_ERR_NOMEM ? (fprintf(stderr, "wardpulse status: out of memory\n"), 1)
+                                   : cli_db_fail(s->db, "status");
     return 0;
 }
 
@@ -386,16 +387,16 @@ static void status_print_row(const struct status *s, const struct status_layout 
             cli_text_cell(out, "-", l->target_cols, CLI_RIGHT);
             continue;
         }
-        const struct cli_rule *rule = s->targets[t];
+        const struct plan_rule *rule = s->targets[t];
         double ratio = r->coverage[t];
-        const char *colour = ratio >= rule->target ? STATUS_GREEN
-                             : (rule->deadline_day != CLI_DAY_NONE
-                                && cli_local_day(s->common.now_ms, s->offset) > rule->deadline_day)
+        const char *colour = ratio >= rule->u.coverage.target ? STATUS_GREEN
+                             : (rule->u.coverage.deadline_day != PLAN_DAY_NONE
+                                && cli_local_day(s->common.now_ms, s->offset) > rule->u.coverage.deadline_day)
                                  ? STATUS_RED
                                  : NULL;
         if (bar > 0) {
             struct cli_buf b = {0};
-            status_bar(&b, rule->target > 0 ? ratio / rule->target : 1, bar);
+            status_bar(&b, rule->u.coverage.target > 0 ? ratio / rule->u.coverage.target : 1, bar);
             status_cell(s, out, b.data ? b.data : "", bar, CLI_LEFT, colour);
             cli_buf_free(&b);
             cli_buf_puts(out, " ");
@@ -495,14 +496,14 @@ static void status_print(struct status *s, struct cli_buf *out)
                                  : "OnT/Comp: reports on time/complete; Lvl: epidemic "
                                    "level last week; Al: alerts firing.");
     for (size_t t = 0; t < s->target_count; t++) {
-        const struct cli_rule *rule = s->targets[t];
+        const struct plan_rule *rule = s->targets[t];
         char target[32], deadline[16] = "";
-        cli_format_percent(target, sizeof target, rule->target, 0, ',');
-        if (rule->deadline_day != CLI_DAY_NONE)
-            cli_format_day(deadline, sizeof deadline, rule->deadline_day, s->vi);
+        cli_format_percent(target, sizeof target, rule->u.coverage.target, 0, ',');
+        if (rule->u.coverage.deadline_day != PLAN_DAY_NONE)
+            cli_format_day(deadline, sizeof deadline, rule->u.coverage.deadline_day, s->vi);
         snprintf(line, sizeof line, "%s%s: %s %s%% %s %s — %s", t < l.target_count ? "" : "(*) ",
                  rule->id, s->vi ? "mục tiêu" : "target", target,
-                 s->vi ? "đến" : "by", deadline, s->vi ? rule->name_vi : rule->name_en);
+                 s->vi ? "đến" : "by", deadline, s->vi ? rule->name.vi : rule->name.en);
         status_print_line(out, line);
     }
     if (l.target_count < s->target_count)
@@ -516,26 +517,20 @@ static void status_print(struct status *s, struct cli_buf *out)
 
 static int status_run(struct status *s)
 {
-    char err[1024];
     s->offset = 7 * 60;
     if (s->common.plan_dir) {
-        if (cli_plan_load(s->common.plan_dir, &s->plan, err, sizeof err) != 0) {
-            fprintf(stderr, "wardpulse status: plan: %s\n", err);
+        if (cli_common_plan(&s->common, &s->plan) != 0)
             return 1;
-        }
         s->offset = s->plan->utc_offset_minutes;
-        s->district = cli_plan_district(s->plan, s->common.district, err, sizeof err);
-        if (!s->district) {
-            fprintf(stderr, "wardpulse status: %s\n", err);
-            return 1;
-        }
+        s->district = s->plan->district;
         for (size_t i = 0; i < s->plan->rule_count && s->target_count < STATUS_TARGETS_MAX; i++)
-            if (s->plan->rules[i].kind == CLI_RULE_COVERAGE)
+            if (s->plan->rules[i].kind == PLAN_RULE_COVERAGE)
                 s->targets[s->target_count++] = &s->plan->rules[i];
     }
-    s->db = cli_db_open("status", s->common.db_path, 2);
-    if (!s->db)
+    s->store = cli_db_open("status", s->common.db_path, 2);
+    if (!s->store)
         return 1;
+    s->db = store_db(s->store);
     if (status_wards(s) != 0)
         return 1;
     const char *code = s->district ? s->district->code
@@ -590,8 +585,8 @@ int cli_status(int argc, char **argv)
             rc = 1;
         }
     }
-    sqlite3_close(s.db);
-    cli_plan_free(&s.plan);
+    store_close(&s.store);
+    plan_free(&s.plan);
     for (size_t i = 0; s.names && i < s.row_count; i++)
         free(s.names[i]);
     free(s.names);

@@ -1,0 +1,70 @@
+/* store_readonly.c — the database opened for reading (store_read.h). */
+#include "store_read.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store_private.h"
+
+static int store_readonly_version(sqlite3 *db)
+{
+    sqlite3_stmt *stmt = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK
+        && sqlite3_step(stmt) == SQLITE_ROW)
+        version = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return version;
+}
+
+enum wp_err store_open_readonly(const char *path, int min_version, struct store **out,
+                                char *err, size_t errlen)
+{
+    *out = NULL;
+    /* SQLITE_OPEN_READONLY would not create it either, but its error ("unable to open
+     * database file") does not say that the path is simply wrong. */
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(err, errlen, "database %s: %s", path,
+                 errno == ENOENT ? "does not exist (see db_path in the aggregator's "
+                                   "configuration, or give --db PATH)"
+                                 : strerror(errno));
+        return WP_ERR_DB;
+    }
+    struct store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        snprintf(err, errlen, "out of memory");
+        return WP_ERR_NOMEM;
+    }
+    s->lock_fd = -1;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        store_close(&s);
+        return WP_ERR_DB;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    int version = store_readonly_version(s->db);
+    s->schema_version = version;
+    if (version < 0)
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+    else if (version == 0)
+        snprintf(err, errlen, "%s is not a wardpulse database (no schema)", path);
+    else if (version > STORE_SCHEMA_VERSION)
+        snprintf(err, errlen, "%s: database schema version %d is newer than this program "
+                 "knows (%d); upgrade wardpulse to read it", path, version,
+                 STORE_SCHEMA_VERSION);
+    else if (version < min_version)
+        snprintf(err, errlen, "%s: database schema version %d is older than this command "
+                 "needs (%d); start wardpulse-aggregator once to migrate it", path, version,
+                 min_version);
+    else {
+        *out = s;
+        return WP_OK;
+    }
+    store_close(&s);
+    return WP_ERR_DB;
+}
