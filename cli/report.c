@@ -147,71 +147,56 @@ static int report_fail_memory(void)
     return 1;
 }
 
+static int report_take_rates(void *ctx, const char *unit, const struct store_rates *rates)
+{
+    struct report *r = ctx;
+    struct report_row *district = &r->rows[r->row_count - 1];
+    struct report_row *row = (struct report_row *)report_scope_row(r, unit);
+    if (!row || row == district)
+        return 0;
+    row->expected = rates->expected;
+    row->received = rates->received;
+    row->on_time = rates->on_time;
+    district->expected += row->expected;
+    district->received += row->received;
+    district->on_time += row->on_time;
+    return 0;
+}
+
 static int report_reporting(struct report *r)
 {
     char first[16], last[16];
     wp_date_format(r->monday, first, sizeof first);
     wp_date_format(r->monday + 6, last, sizeof last);
-    sqlite3_stmt *stmt = cli_db_prepare(
-        r->db, "report",
-        "SELECT ward, COUNT(*), COUNT(complete_ms), SUM(on_time) FROM schedule_status "
-        "WHERE period BETWEEN ?1 AND ?2 OR period = ?3 GROUP BY ward");
-    if (!stmt)
-        return 1;
-    sqlite3_bind_text(stmt, 1, first, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 2, last, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 3, r->week, -1, SQLITE_STATIC);
-    struct report_row *district = &r->rows[r->row_count - 1];
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct report_row *row = (struct report_row *)report_scope_row(r, cli_db_text(stmt, 0));
-        if (!row || row == district)
-            continue;
-        row->expected = sqlite3_column_int64(stmt, 1);
-        row->received = sqlite3_column_int64(stmt, 2);
-        row->on_time = sqlite3_column_int64(stmt, 3);
-        district->expected += row->expected;
-        district->received += row->received;
-        district->on_time += row->on_time;
-    }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : cli_db_fail(r->db, "report");
+    enum wp_err err = store_read_rates(r->store, first, last, r->week, report_take_rates, r);
+    return err == WP_OK ? 0 : cli_db_fail(r->store, "report", err);
+}
+
+static int report_take_level(void *ctx, const char *scope, int level)
+{
+    struct report_row *row = (struct report_row *)report_scope_row(ctx, scope);
+    if (row)
+        row->level = level;
+    return 0;
+}
+
+static int report_take_firing(void *ctx, const char *scope, int firing)
+{
+    struct report_row *row = (struct report_row *)report_scope_row(ctx, scope);
+    if (row)
+        row->firing = firing;
+    return 0;
 }
 
 static int report_levels_and_firing(struct report *r)
 {
-    sqlite3_stmt *stmt = cli_db_prepare(r->db, "report",
-                                        "SELECT scope, MAX(level) FROM levels WHERE week = ?1 "
-                                        "GROUP BY scope");
-    if (!stmt)
-        return 1;
-    sqlite3_bind_text(stmt, 1, r->week, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct report_row *row = (struct report_row *)report_scope_row(r, cli_db_text(stmt, 0));
-        if (row)
-            row->level = sqlite3_column_int(stmt, 1);
-    }
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE)
-        return cli_db_fail(r->db, "report");
-    /* Firing at the end of the week: the last transition dated before it was a firing. */
-    stmt = cli_db_prepare(
-        r->db, "report",
-        "SELECT scope, COUNT(*) FROM (SELECT DISTINCT rule, scope FROM alert_events "
-        "WHERE at_ms < ?1) AS k WHERE (SELECT state FROM alert_events e WHERE e.rule = k.rule "
-        "AND e.scope = k.scope AND e.at_ms < ?1 ORDER BY at_ms DESC, id DESC LIMIT 1) = "
-        "'firing' GROUP BY scope");
-    if (!stmt)
-        return 1;
-    sqlite3_bind_int64(stmt, 1, cli_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes));
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct report_row *row = (struct report_row *)report_scope_row(r, cli_db_text(stmt, 0));
-        if (row)
-            row->firing = sqlite3_column_int(stmt, 1);
-    }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : cli_db_fail(r->db, "report");
+    enum wp_err err = store_read_week_levels(r->store, r->week, report_take_level, r);
+    /* Firing at the end of the week. */
+    if (err == WP_OK)
+        err = store_read_firing_at(r->store,
+                                   cli_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes),
+                                   report_take_firing, r);
+    return err == WP_OK ? 0 : cli_db_fail(r->store, "report", err);
 }
 
 /* The periods of series within [first, last] rolled up as the catalog says: sum adds,
@@ -238,11 +223,6 @@ static bool report_week_figure(const struct rule_series *series, int64_t first, 
     return found;
 }
 
-static int report_db_error(struct report *r, enum wp_err err)
-{
-    return err == WP_ERR_NOMEM ? report_fail_memory() : cli_db_fail(r->db, "report");
-}
-
 static int report_figures(struct report *r)
 {
     struct report_row *district = &r->rows[r->row_count - 1];
@@ -254,7 +234,7 @@ static int report_figures(struct report *r)
             const struct rule_series *series;
             enum wp_err err = series_get(r->series, r->plan, row->unit, ind->id, &series);
             if (err != WP_OK)
-                return report_db_error(r, err);
+                return cli_db_fail(r->store, "report", err);
             row->has_figure[f] = report_week_figure(series, r->monday, r->monday + 6,
                                                     ind->rollup, &row->figure[f]);
             if (!row->has_figure[f])
@@ -297,7 +277,7 @@ static int report_coverage(struct report *r)
                 }
         }
         if (err != WP_OK)
-            return report_db_error(r, err);
+            return cli_db_fail(r->store, "report", err);
         c->first_monday = first;
         c->week_count = (int)((r->monday - first) / 7 + 1);
         c->axis_weeks = c->week_count;
@@ -326,51 +306,51 @@ static int report_coverage(struct report *r)
             row->coverage[t] = c->value[last];
         }
         if (err != WP_OK)
-            return report_db_error(r, err);
+            return cli_db_fail(r->store, "report", err);
     }
+    return 0;
+}
+
+struct report_events_read {
+    struct report *report;
+    size_t cap;
+};
+
+static int report_take_event(void *ctx, const struct store_alert_event *from)
+{
+    struct report_events_read *x = ctx;
+    struct report *r = x->report;
+    if (r->event_count == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 64;
+        struct report_event *more = realloc(r->events, cap * sizeof *more);
+        if (!more)
+            return 1;
+        r->events = more;
+        x->cap = cap;
+    }
+    struct report_event *e = &r->events[r->event_count++];
+    e->at_ms = from->at_ms;
+    e->rule = strdup(from->rule);
+    e->scope = strdup(from->scope);
+    e->state = strdup(from->state);
+    e->severity = strdup(from->severity);
+    e->summary = strdup(from->summary_vi);
+    if (!e->rule || !e->scope || !e->state || !e->severity || !e->summary)
+        return 1;
+    if (strcmp(e->state, "firing") == 0)
+        r->fired++;
+    else if (strcmp(e->state, "resolved") == 0)
+        r->resolved++;
     return 0;
 }
 
 static int report_events(struct report *r)
 {
-    sqlite3_stmt *stmt = cli_db_prepare(
-        r->db, "report",
-        "SELECT at_ms, rule, scope, state, severity, json_extract(payload, '$.summary.vi') "
-        "FROM alert_events WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY at_ms, id");
-    if (!stmt)
-        return 1;
-    sqlite3_bind_int64(stmt, 1, cli_day_start_ms(r->monday, r->plan->utc_offset_minutes));
-    sqlite3_bind_int64(stmt, 2, cli_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes));
-    int rc;
-    size_t cap = 0;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (r->event_count == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct report_event *more = realloc(r->events, cap * sizeof *more);
-            if (!more) {
-                sqlite3_finalize(stmt);
-                return report_fail_memory();
-            }
-            r->events = more;
-        }
-        struct report_event *e = &r->events[r->event_count++];
-        e->at_ms = sqlite3_column_int64(stmt, 0);
-        e->rule = strdup(cli_db_text(stmt, 1));
-        e->scope = strdup(cli_db_text(stmt, 2));
-        e->state = strdup(cli_db_text(stmt, 3));
-        e->severity = strdup(cli_db_text(stmt, 4));
-        e->summary = strdup(cli_db_text(stmt, 5));
-        if (!e->rule || !e->scope || !e->state || !e->severity || !e->summary) {
-            sqlite3_finalize(stmt);
-            return report_fail_memory();
-        }
-        if (strcmp(e->state, "firing") == 0)
-            r->fired++;
-        else if (strcmp(e->state, "resolved") == 0)
-            r->resolved++;
-    }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : cli_db_fail(r->db, "report");
+    struct report_events_read x = {r, 0};
+    enum wp_err err = store_read_alert_events(
+        r->store, cli_day_start_ms(r->monday, r->plan->utc_offset_minutes),
+        cli_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes), report_take_event, &x);
+    return err == WP_OK ? 0 : cli_db_fail(r->store, "report", err);
 }
 
 static int report_gather(struct report *r)
@@ -410,9 +390,9 @@ static int report_gather(struct report *r)
     r->store = cli_db_open("report", r->common.db_path, 2);
     if (!r->store)
         return 1;
-    r->db = store_db(r->store);
-    if (series_cache_create(r->store, &r->series) != WP_OK)
-        return cli_db_fail(r->db, "report");
+    enum wp_err err = series_cache_create(r->store, &r->series);
+    if (err != WP_OK)
+        return cli_db_fail(r->store, "report", err);
     int rc = report_reporting(r);
     if (rc == 0)
         rc = report_levels_and_firing(r);

@@ -14,8 +14,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 #include "options.h"
 #include "series.h"
 #include "store_read.h"
@@ -59,7 +57,6 @@ struct report {
     const char *week;            /* "2022-W18" */
     int64_t monday;              /* its first day */
     struct store *store;
-    sqlite3 *db;                 /* the store's */
     struct plan *plan;
     struct series_cache *series; /* the rules' series of the values in force */
     const struct plan_unit *district;

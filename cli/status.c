@@ -41,7 +41,6 @@ struct status {
     bool vi;
     bool colour;
     struct store *store;
-    sqlite3 *db;               /* the store's, while the queries move into it */
     struct plan *plan;
     const struct plan_unit *district;
     const struct plan_rule *targets[STATUS_TARGETS_MAX];
@@ -152,6 +151,11 @@ static struct status_row *status_add_row(struct status *s, const char *code, con
     return r;
 }
 
+static int status_add_unit(void *ctx, const char *unit)
+{
+    return status_add_row(ctx, unit, NULL) ? 0 : 1;
+}
+
 /* The wards: the plan's, or every ward the database knows of. */
 static int status_wards(struct status *s)
 {
@@ -163,97 +167,78 @@ static int status_wards(struct status *s)
                 return 1;
         return 0;
     }
-    sqlite3_stmt *stmt = cli_db_prepare(
-        s->db, "status",
-        "SELECT ward FROM reports WHERE length(ward) = 5 UNION "
-        "SELECT ward FROM schedule_status UNION "
-        "SELECT scope FROM alerts WHERE scope <> 'district' UNION "
-        "SELECT scope FROM levels WHERE scope <> 'district' ORDER BY 1");
-    if (!stmt)
-        return 1;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-        if (!status_add_row(s, cli_db_text(stmt, 0), NULL)) {
-            sqlite3_finalize(stmt);
-            return 1;
-        }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : cli_db_fail(s->db, "status");
+    enum wp_err err = store_read_units(s->store, status_add_unit, s);
+    return err == WP_OK ? 0 : cli_db_fail(s->store, "status", err);
 }
 
-/* Runs sql (no parameters but ?1 = the current ISO week) and hands each row to fn. */
-static int status_each(struct status *s, const char *sql,
-                       void (*fn)(struct status *, struct status_row *, sqlite3_stmt *))
+/* The row of a scope: a ward's, or the served unit's ("district", or "city" at a city
+ * aggregator); NULL when it is not shown. */
+static struct status_row *status_scope_row(struct status *s, const char *scope)
 {
-    sqlite3_stmt *stmt = cli_db_prepare(s->db, "status", sql);
-    if (!stmt)
-        return 1;
-    char week[16];
-    cli_iso_week(cli_local_day(s->common.now_ms, s->offset), week, sizeof week, NULL);
-    if (sqlite3_bind_parameter_count(stmt) >= 1)
-        sqlite3_bind_text(stmt, 1, week, -1, SQLITE_TRANSIENT);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *scope = cli_db_text(stmt, 0);
-        /* The served unit's scope: "district", or "city" at a city aggregator. */
-        bool served = strcmp(scope, "district") == 0 || strcmp(scope, "city") == 0;
-        struct status_row *r = served ? &s->rows[s->row_count - 1] : status_row(s, scope);
-        if (r)
-            fn(s, r, stmt);
+    bool served = strcmp(scope, "district") == 0 || strcmp(scope, "city") == 0;
+    return served ? &s->rows[s->row_count - 1] : status_row(s, scope);
+}
+
+static int status_take_last(void *ctx, const char *unit, int64_t received_ms)
+{
+    struct status_row *r = status_scope_row(ctx, unit);
+    if (r)
+        r->last_ms = received_ms;
+    return 0;
+}
+
+static int status_take_rates(void *ctx, const char *unit, const struct store_rates *rates)
+{
+    struct status_row *r = status_scope_row(ctx, unit);
+    if (r) {
+        r->expected = rates->expected;
+        r->received = rates->received;
+        r->on_time = rates->on_time;
     }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : cli_db_fail(s->db, "status");
+    return 0;
 }
 
-static void status_take_last(struct status *s, struct status_row *r, sqlite3_stmt *stmt)
+static int status_take_level(void *ctx, const char *scope, int level, const char *name)
 {
-    (void)s;
-    r->last_ms = sqlite3_column_int64(stmt, 1);
-}
-
-static void status_take_rates(struct status *s, struct status_row *r, sqlite3_stmt *stmt)
-{
-    (void)s;
-    r->expected = sqlite3_column_int64(stmt, 1);
-    r->received = sqlite3_column_int64(stmt, 2);
-    r->on_time = sqlite3_column_int64(stmt, 3);
-}
-
-static void status_take_level(struct status *s, struct status_row *r, sqlite3_stmt *stmt)
-{
-    int level = sqlite3_column_int(stmt, 1);
+    struct status *s = ctx;
+    struct status_row *r = status_scope_row(s, scope);
+    if (!r)
+        return 0;
     if (level > r->level)
         r->level = level;
     /* Without a plan, the level's payload is where the ward's name is. */
     size_t i = (size_t)(r - s->rows);
-    if (!r->name && s->names && sqlite3_column_type(stmt, 2) == SQLITE_TEXT) {
-        s->names[i] = strdup(cli_db_text(stmt, 2));
+    if (!r->name && s->names && name) {
+        s->names[i] = strdup(name);
         r->name = s->names[i];
     }
+    return 0;
 }
 
-static void status_take_alerts(struct status *s, struct status_row *r, sqlite3_stmt *stmt)
+static int status_take_alerts(void *ctx, const char *scope, int firing, int critical)
 {
-    (void)s;
-    r->alerts = sqlite3_column_int(stmt, 1);
-    r->critical = sqlite3_column_int(stmt, 2);
+    struct status_row *r = status_scope_row(ctx, scope);
+    if (r) {
+        r->alerts = firing;
+        r->critical = critical;
+    }
+    return 0;
 }
 
 static int status_gather(struct status *s)
 {
     struct status_row *district = &s->rows[s->row_count - 1];
-    if (status_each(s, "SELECT ward, MAX(received_ms) FROM reports GROUP BY ward",
-                    status_take_last)
-        || status_each(s, "SELECT ward, SUM(expected), SUM(received), SUM(on_time) "
-                          "FROM reporting_rates GROUP BY ward", status_take_rates)
-        || status_each(s, "SELECT scope, level, json_extract(payload, '$.name') FROM levels l "
-                          "WHERE week = (SELECT MAX(week) FROM levels m WHERE m.rule = l.rule "
-                          "AND m.scope = l.scope AND m.week < ?1)", status_take_level)
-        || status_each(s, "SELECT scope, COUNT(*), "
-                          "SUM(json_extract(payload, '$.severity') = 'critical') "
-                          "FROM alerts WHERE state = 'firing' GROUP BY scope",
-                          status_take_alerts))
-        return 1;
+    char week[16];
+    cli_iso_week(cli_local_day(s->common.now_ms, s->offset), week, sizeof week, NULL);
+    enum wp_err err = store_read_last_reports(s->store, status_take_last, s);
+    if (err == WP_OK)
+        err = store_read_rates(s->store, NULL, NULL, NULL, status_take_rates, s);
+    if (err == WP_OK)
+        err = store_read_last_levels(s->store, week, status_take_level, s);
+    if (err == WP_OK)
+        err = store_read_firing_counts(s->store, status_take_alerts, s);
+    if (err != WP_OK)
+        return cli_db_fail(s->store, "status", err);
     /* The district's reporting: its wards added up. */
     for (size_t i = 0; i + 1 < s->row_count; i++) {
         const struct status_row *r = &s->rows[i];
@@ -268,9 +253,9 @@ static int status_gather(struct status *s)
     /* Coverage as the rules compute it (series.h, rules.h): the value an alert carries. */
     int64_t today = cli_local_day(s->common.now_ms, s->offset);
     struct series_cache *cache = NULL;
-    if (series_cache_create(s->store, &cache) != WP_OK)
-        return cli_db_fail(s->db, "status");
-    enum wp_err err = WP_OK;
+    err = series_cache_create(s->store, &cache);
+    if (err != WP_OK)
+        return cli_db_fail(s->store, "status", err);
     for (size_t t = 0; err == WP_OK && t < s->target_count; t++) {
         for (size_t i = 0; err == WP_OK && i < s->row_count; i++) {
             struct status_row *r = &s->rows[i];
@@ -284,8 +269,7 @@ static int status_gather(struct status *s)
     }
     series_cache_destroy(&cache);
     if (err != WP_OK)
-        return err == WP_ERR_NOMEM ? (fprintf(stderr, "wardpulse status: out of memory\n"), 1)
-                                   : cli_db_fail(s->db, "status");
+        return cli_db_fail(s->store, "status", err);
     return 0;
 }
 
@@ -530,7 +514,6 @@ static int status_run(struct status *s)
     s->store = cli_db_open("status", s->common.db_path, 2);
     if (!s->store)
         return 1;
-    s->db = store_db(s->store);
     if (status_wards(s) != 0)
         return 1;
     const char *code = s->district ? s->district->code
@@ -544,13 +527,7 @@ static int status_run(struct status *s)
     }
     if (!*code) {
         /* Without a plan: the district the aggregator names in its alerts or levels. */
-        sqlite3_stmt *stmt = cli_db_prepare(
-            s->db, "status",
-            "SELECT json_extract(payload, '$.district') FROM alerts WHERE payload IS NOT NULL "
-            "UNION ALL SELECT json_extract(payload, '$.district') FROM levels LIMIT 1");
-        if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
-            snprintf(d->code, sizeof d->code, "%s", cli_db_text(stmt, 0));
-        sqlite3_finalize(stmt);
+        store_read_served_code(s->store, d->code, sizeof d->code);
     }
     if (!s->plan && !(s->names = calloc(s->row_count, sizeof *s->names))) {
         fprintf(stderr, "wardpulse status: out of memory\n");

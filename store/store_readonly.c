@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "store_private.h"
+#include "read_private.h"
 
 static int store_readonly_version(sqlite3 *db)
 {
@@ -67,4 +67,52 @@ enum wp_err store_open_readonly(const char *path, int min_version, struct store 
     }
     store_close(&s);
     return WP_ERR_DB;
+}
+
+/* "PATH: what SQLite said", for store_read_error. */
+static enum wp_err store_read_fail(struct store *store)
+{
+    snprintf(store->errmsg, sizeof store->errmsg, "%s: %s", store->path,
+             sqlite3_errmsg(store->db));
+    return WP_ERR_DB;
+}
+
+const char *store_read_error(struct store *store)
+{
+    return store->errmsg;
+}
+
+sqlite3_stmt *store__read_prepare(struct store *store, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        store_read_fail(store);
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    return stmt;
+}
+
+enum wp_err store__read_rows(struct store *store, sqlite3_stmt *stmt,
+                             int (*row)(void *ctx, sqlite3_stmt *stmt), void *ctx)
+{
+    if (!stmt)
+        return WP_ERR_DB;
+    int rc;
+    enum wp_err err = WP_OK;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        if (row(ctx, stmt) != 0) {
+            err = WP_ERR_NOMEM;
+            break;
+        }
+    if (err == WP_OK && rc != SQLITE_DONE)
+        err = store_read_fail(store);
+    sqlite3_finalize(stmt);
+    return err;
+}
+
+const char *store__read_text(sqlite3_stmt *stmt, int column)
+{
+    const unsigned char *s = sqlite3_column_text(stmt, column);
+    return s ? (const char *)s : "";
 }
