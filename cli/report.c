@@ -172,19 +172,19 @@ static int report_reporting(struct report *r)
     return err == WP_OK ? 0 : cli_db_fail(r->store, "report", err);
 }
 
-static int report_take_level(void *ctx, const char *scope, int level)
+static int report_take_level(void *ctx, const char *scope, int64_t level)
 {
     struct report_row *row = (struct report_row *)report_scope_row(ctx, scope);
     if (row)
-        row->level = level;
+        row->level = (int)level;
     return 0;
 }
 
-static int report_take_firing(void *ctx, const char *scope, int firing)
+static int report_take_firing(void *ctx, const char *scope, int64_t firing)
 {
     struct report_row *row = (struct report_row *)report_scope_row(ctx, scope);
     if (row)
-        row->firing = firing;
+        row->firing = (int)firing;
     return 0;
 }
 

@@ -26,19 +26,7 @@ enum wp_err store_read_firing_counts(struct store *store,
         "FROM alerts WHERE state = 'firing' GROUP BY scope"), alerts_read_count_row, &c);
 }
 
-struct alerts_read_at {
-    int (*fn)(void *ctx, const char *scope, int firing);
-    void *ctx;
-};
-
-static int alerts_read_at_row(void *ctx, sqlite3_stmt *stmt)
-{
-    struct alerts_read_at *c = ctx;
-    return c->fn(c->ctx, store__read_text(stmt, 0), sqlite3_column_int(stmt, 1));
-}
-
-enum wp_err store_read_firing_at(struct store *store, int64_t at_ms,
-                                 int (*fn)(void *ctx, const char *scope, int firing),
+enum wp_err store_read_firing_at(struct store *store, int64_t at_ms, store_read_number_fn fn,
                                  void *ctx)
 {
     /* Firing at at_ms: the last transition dated before it was a firing. */
@@ -49,8 +37,7 @@ enum wp_err store_read_firing_at(struct store *store, int64_t at_ms,
         "'firing' GROUP BY scope");
     if (stmt)
         sqlite3_bind_int64(stmt, 1, at_ms);
-    struct alerts_read_at c = {fn, ctx};
-    return store__read_rows(store, stmt, alerts_read_at_row, &c);
+    return store__read_numbers(store, stmt, fn, ctx);
 }
 
 struct alerts_read_list {

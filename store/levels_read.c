@@ -29,27 +29,14 @@ enum wp_err store_read_last_levels(struct store *store, const char *week,
     return store__read_rows(store, stmt, levels_read_last_row, &c);
 }
 
-struct levels_read_week {
-    int (*fn)(void *ctx, const char *scope, int level);
-    void *ctx;
-};
-
-static int levels_read_week_row(void *ctx, sqlite3_stmt *stmt)
-{
-    struct levels_read_week *c = ctx;
-    return c->fn(c->ctx, store__read_text(stmt, 0), sqlite3_column_int(stmt, 1));
-}
-
 enum wp_err store_read_week_levels(struct store *store, const char *week,
-                                   int (*fn)(void *ctx, const char *scope, int level),
-                                   void *ctx)
+                                   store_read_number_fn fn, void *ctx)
 {
     sqlite3_stmt *stmt = store__read_prepare(store,
         "SELECT scope, MAX(level) FROM levels WHERE week = ?1 GROUP BY scope");
     if (stmt)
         sqlite3_bind_text(stmt, 1, week, -1, SQLITE_STATIC);
-    struct levels_read_week c = {fn, ctx};
-    return store__read_rows(store, stmt, levels_read_week_row, &c);
+    return store__read_numbers(store, stmt, fn, ctx);
 }
 
 struct levels_read_changes {

@@ -19,6 +19,11 @@ sqlite3_stmt *store__read_prepare(struct store *store, const char *sql);
 enum wp_err store__read_rows(struct store *store, sqlite3_stmt *stmt,
                              int (*row)(void *ctx, sqlite3_stmt *stmt), void *ctx);
 
+/* Steps stmt as store__read_rows does, handing fn column 0 as text and column 1 as a
+ * number. */
+enum wp_err store__read_numbers(struct store *store, sqlite3_stmt *stmt,
+                                store_read_number_fn fn, void *ctx);
+
 /* The column as text, "" when NULL. */
 const char *store__read_text(sqlite3_stmt *stmt, int column);
 

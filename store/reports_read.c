@@ -26,25 +26,10 @@ enum wp_err store_read_units(struct store *store, int (*fn)(void *ctx, const cha
         reports_read_unit, &c);
 }
 
-struct reports_read_last_call {
-    int (*fn)(void *ctx, const char *unit, int64_t received_ms);
-    void *ctx;
-};
-
-static int reports_read_last(void *ctx, sqlite3_stmt *stmt)
+enum wp_err store_read_last_reports(struct store *store, store_read_number_fn fn, void *ctx)
 {
-    struct reports_read_last_call *c = ctx;
-    return c->fn(c->ctx, store__read_text(stmt, 0), sqlite3_column_int64(stmt, 1));
-}
-
-enum wp_err store_read_last_reports(struct store *store,
-                                    int (*fn)(void *ctx, const char *unit, int64_t received_ms),
-                                    void *ctx)
-{
-    struct reports_read_last_call c = {fn, ctx};
-    return store__read_rows(store, store__read_prepare(store,
-        "SELECT ward, MAX(received_ms) FROM reports GROUP BY ward ORDER BY ward"),
-        reports_read_last, &c);
+    return store__read_numbers(store, store__read_prepare(store,
+        "SELECT ward, MAX(received_ms) FROM reports GROUP BY ward ORDER BY ward"), fn, ctx);
 }
 
 /* ---- export ------------------------------------------------------------------------- */

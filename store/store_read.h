@@ -34,6 +34,9 @@ enum wp_err store_open_readonly(const char *path, int min_version, struct store 
  * anything else to stop (the query then returns WP_ERR_NOMEM: a reader stops only when
  * it cannot hold more). */
 
+/* A row that is a unit (or alert scope) and one number about it. */
+typedef int (*store_read_number_fn)(void *ctx, const char *unit, int64_t number);
+
 /* ---- reports_read.c: reports, values, rejections ------------------------------------ */
 
 /* The units the database knows of (reports of five-digit units, schedule rows, alert
@@ -42,9 +45,7 @@ enum wp_err store_read_units(struct store *store, int (*fn)(void *ctx, const cha
                              void *ctx);
 
 /* When each unit's newest report arrived (Unix ms), by unit. */
-enum wp_err store_read_last_reports(struct store *store,
-                                    int (*fn)(void *ctx, const char *unit, int64_t received_ms),
-                                    void *ctx);
+enum wp_err store_read_last_reports(struct store *store, store_read_number_fn fn, void *ctx);
 
 /* What `wardpulse export` writes: the values (each with the report that carried it), the
  * rejected messages, or the audit trail (every message received, accepted or not, in
@@ -103,9 +104,9 @@ enum wp_err store_read_firing_counts(struct store *store,
                                                int critical),
                                      void *ctx);
 
-/* Per scope, the alerts firing at the instant at_ms (their last transition before it). */
-enum wp_err store_read_firing_at(struct store *store, int64_t at_ms,
-                                 int (*fn)(void *ctx, const char *scope, int firing),
+/* Per scope, how many alerts were firing at the instant at_ms (their last transition
+ * before it). */
+enum wp_err store_read_firing_at(struct store *store, int64_t at_ms, store_read_number_fn fn,
                                  void *ctx);
 
 /* An announced alert as `wardpulse alerts` lists it. */
@@ -151,8 +152,7 @@ enum wp_err store_read_last_levels(struct store *store, const char *week,
 
 /* Per scope, the highest level recorded for `week`. */
 enum wp_err store_read_week_levels(struct store *store, const char *week,
-                                   int (*fn)(void *ctx, const char *scope, int level),
-                                   void *ctx);
+                                   store_read_number_fn fn, void *ctx);
 
 /* A week whose level changed or was incomplete (`wardpulse alerts --all`). */
 struct store_level_change {

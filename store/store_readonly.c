@@ -111,6 +111,24 @@ enum wp_err store__read_rows(struct store *store, sqlite3_stmt *stmt,
     return err;
 }
 
+struct store_read_numbers {
+    store_read_number_fn fn;
+    void *ctx;
+};
+
+static int store_read_number_row(void *ctx, sqlite3_stmt *stmt)
+{
+    struct store_read_numbers *c = ctx;
+    return c->fn(c->ctx, store__read_text(stmt, 0), sqlite3_column_int64(stmt, 1));
+}
+
+enum wp_err store__read_numbers(struct store *store, sqlite3_stmt *stmt,
+                                store_read_number_fn fn, void *ctx)
+{
+    struct store_read_numbers c = {fn, ctx};
+    return store__read_rows(store, stmt, store_read_number_row, &c);
+}
+
 const char *store__read_text(sqlite3_stmt *stmt, int column)
 {
     const unsigned char *s = sqlite3_column_text(stmt, column);
