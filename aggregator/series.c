@@ -479,6 +479,30 @@ static bool series_level_population(void *ctx, const char *group, double *people
     return true;
 }
 
+enum wp_err series_coverage_input(struct series_cache *c, const struct plan *plan,
+                                  const struct plan_rule *rule, const struct plan_unit *unit,
+                                  int64_t day, struct coverage_input *in)
+{
+    const struct plan_coverage *k = &rule->u.coverage;
+    int64_t people = 0;
+    enum wp_err err;
+    *in = (struct coverage_input){NULL, 0, NULL, PLAN_DAY_NONE};
+    if ((err = series_get(c, plan, unit, k->numerator, &in->numerator)) != WP_OK)
+        return err;
+    if (k->population && plan_population(plan, unit, k->population, &people))
+        in->denominator = (double)people;
+    if (k->denominator) {
+        const struct rule_series *b;
+        if ((err = series_get(c, plan, unit, k->denominator, &b)) != WP_OK)
+            return err;
+        in->denominator_series = b;
+        /* The value in force on day, as for the numerator. */
+        for (size_t i = 0; i < b->count && b->points[i].last_day <= day; i++)
+            in->denominator = (double)b->points[i].value;
+    }
+    return WP_OK;
+}
+
 enum wp_err series_evaluate(struct series_cache *c, const struct plan *plan,
                             const struct plan_rule *rule, const struct plan_unit *unit,
                             const struct rule_unit *ru, int64_t now_ms,
@@ -538,21 +562,12 @@ enum wp_err series_evaluate(struct series_cache *c, const struct plan *plan,
         rule_announce_evaluate(plan, rule, ru, a, now_ms, out);
         return WP_OK;
     case PLAN_RULE_COVERAGE: {
-        const struct plan_coverage *k = &rule->u.coverage;
-        struct coverage_input in = {NULL, 0, NULL, expected_from_day};
-        if ((err = series_get(c, plan, unit, k->numerator, &in.numerator)) != WP_OK)
+        struct coverage_input in;
+        if ((err = series_coverage_input(c, plan, rule, unit,
+                                         text_local_day(now_ms, plan->utc_offset_minutes),
+                                         &in)) != WP_OK)
             return err;
-        if (k->population && plan_population(plan, unit, k->population, &people))
-            in.denominator = (double)people;
-        if (k->denominator) {
-            if ((err = series_get(c, plan, unit, k->denominator, &b)) != WP_OK)
-                return err;
-            in.denominator_series = b;
-            /* The value in force today, as for the numerator. */
-            int64_t today = text_local_day(now_ms, plan->utc_offset_minutes);
-            for (size_t i = 0; i < b->count && b->points[i].last_day <= today; i++)
-                in.denominator = (double)b->points[i].value;
-        }
+        in.expected_from_day = expected_from_day;
         rule_coverage_evaluate(plan, rule, ru, &in, now_ms, out);
         return WP_OK;
     }

@@ -52,6 +52,15 @@ enum wp_err series_get(struct series_cache *cache, const struct plan *plan,
                        const struct plan_unit *unit, const char *indicator,
                        const struct rule_series **out);
 
+/* What a coverage rule is given for unit on day (rules.h, struct coverage_input): its
+ * numerator's series, the population group or the denominator indicator's value in force
+ * on day (and its series); expected_from_day is left PLAN_DAY_NONE for the caller. The
+ * series belong to the cache (as for series_get). series_evaluate feeds the rule from
+ * here, and the CLI asks the same (rule_coverage_value) for what it shows. */
+enum wp_err series_coverage_input(struct series_cache *cache, const struct plan *plan,
+                                  const struct plan_rule *rule, const struct plan_unit *unit,
+                                  int64_t day, struct coverage_input *in);
+
 /* Evaluates a coverage, check, ratio, announce or level rule on unit into *out. A level rule also
  * records and publishes the unit's weekly levels through levels (may be NULL).
  * expected_from_day: the first day the unit's figures are expected (struct

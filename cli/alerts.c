@@ -22,7 +22,7 @@
 #include "commands.h"
 #include "db.h"
 #include "options.h"
-#include "plan_read.h"
+#include "plan.h"
 #include "text.h"
 #include "timefmt.h"
 
@@ -119,18 +119,18 @@ static const char *alerts_severity_colour(const char *severity)
 }
 
 /* "Phường Phúc Xá (00001)", "Quận Ba Đình", or the code without a plan. */
-static void alerts_scope_name(struct cli_buf *out, const struct cli_plan *plan,
+static void alerts_scope_name(struct cli_buf *out, const struct plan *plan,
                               const char *scope, const char *district, bool vi)
 {
     if (strcmp(scope, "district") == 0) {
-        const struct cli_unit *d = plan ? cli_plan_unit(plan, district) : NULL;
+        const struct plan_unit *d = plan ? plan_unit(plan, district) : NULL;
         if (d)
             cli_buf_puts(out, vi ? d->name_vi : d->name_en);
         else
             cli_buf_printf(out, "%s %s", vi ? "Quận" : "District", district);
         return;
     }
-    const struct cli_unit *u = plan ? cli_plan_unit(plan, scope) : NULL;
+    const struct plan_unit *u = plan ? plan_unit(plan, scope) : NULL;
     if (u)
         cli_buf_printf(out, "%s (%s)", vi ? u->name_vi : u->name_en, scope);
     else
@@ -141,143 +141,136 @@ struct alerts_counts {
     int total, critical, warning, info;
 };
 
+/* What the alerts and level readers below print into. */
+struct alerts_print {
+    const struct alerts_options *o;
+    const struct plan *plan;
+    bool firing;
+    struct cli_buf *out;
+    struct alerts_counts *n;
+    int *count;
+};
+
+static int alerts_print_alert(void *ctx, const struct store_alert *a)
+{
+    struct alerts_print *p = ctx;
+    const struct alerts_options *o = p->o;
+    struct cli_buf *out = p->out;
+    int offset = p->plan ? p->plan->utc_offset_minutes : 7 * 60;
+    const char *severity = a->severity;
+    int64_t since = a->since_ms;
+    p->n->total++;
+    if (strcmp(severity, "critical") == 0)
+        p->n->critical++;
+    else if (strcmp(severity, "warning") == 0)
+        p->n->warning++;
+    else
+        p->n->info++;
+    struct cli_buf head = {0};
+    char when[32], age[16];
+    cli_format_short_time(when, sizeof when, since, offset, o->vi);
+    cli_format_age(age, sizeof age, o->common.now_ms - since);
+    cli_buf_printf(&head, "%s %s (%s) · ", p->firing ? (o->vi ? "từ" : "since")
+                                                    : (o->vi ? "khắc phục" : "ended"), when,
+                   age);
+    alerts_scope_name(&head, p->plan, a->scope, a->district, o->vi);
+    cli_buf_printf(&head, " · %s", a->rule);
+    if (o->colour)
+        cli_buf_puts(out, p->firing ? alerts_severity_colour(severity) : "\033[32m");
+    cli_text_cell(out, p->firing ? alerts_severity_label(severity, o->vi)
+                                 : (o->vi ? "ĐÃ KHẮC PHỤC" : "RESOLVED"), 13, CLI_LEFT);
+    if (o->colour)
+        cli_buf_puts(out, ALERTS_RESET);
+    cli_buf_puts(out, " ");
+    cli_text_cut(out, head.data ? head.data : "", ALERTS_WIDTH - 1 - 14);
+    cli_buf_free(&head);
+    cli_buf_puts(out, "\n");
+    cli_text_wrap(out, a->summary, ALERTS_WIDTH - 1, 2, true);
+    cli_buf_puts(out, "\n");
+    return 0;
+}
+
 /* Prints the alerts of one state; counts them. */
-static int alerts_section(const struct alerts_options *o, sqlite3 *db,
-                          const struct cli_plan *plan, bool firing, struct cli_buf *out,
+static int alerts_section(const struct alerts_options *o, struct store *store,
+                          const struct plan *plan, bool firing, struct cli_buf *out,
                           struct alerts_counts *n)
 {
-    int offset = plan ? plan->utc_offset_minutes : 7 * 60;
-    sqlite3_stmt *stmt = cli_db_prepare(
-        db, "alerts",
-        "SELECT rule, scope, since_ms, json_extract(payload, '$.severity'), "
-        "json_extract(payload, '$.district'), json_extract(payload, ?3), "
-        "json_extract(payload, '$.kind') FROM alerts "
-        "WHERE payload IS NOT NULL AND state = ?1 AND since_ms >= ?2 "
-        "ORDER BY CASE json_extract(payload, '$.severity') WHEN 'critical' THEN 0 "
-        "WHEN 'warning' THEN 1 ELSE 2 END, since_ms DESC, scope = 'district' DESC, scope, rule");
-    if (!stmt)
-        return 1;
-    sqlite3_bind_text(stmt, 1, firing ? "firing" : "resolved", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, firing ? INT64_MIN
-                                       : o->common.now_ms - (int64_t)o->days * 86400000);
-    sqlite3_bind_text(stmt, 3, o->vi ? "$.summary.vi" : "$.summary.en", -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *severity = cli_db_text(stmt, 3);
-        int64_t since = sqlite3_column_int64(stmt, 2);
-        n->total++;
-        if (strcmp(severity, "critical") == 0)
-            n->critical++;
-        else if (strcmp(severity, "warning") == 0)
-            n->warning++;
-        else
-            n->info++;
-        struct cli_buf head = {0};
-        char when[32], age[16];
-        cli_format_short_time(when, sizeof when, since, offset, o->vi);
-        cli_format_age(age, sizeof age, o->common.now_ms - since);
-        cli_buf_printf(&head, "%s %s (%s) · ", firing ? (o->vi ? "từ" : "since")
-                                                     : (o->vi ? "khắc phục" : "ended"), when,
-                       age);
-        alerts_scope_name(&head, plan, cli_db_text(stmt, 1), cli_db_text(stmt, 4), o->vi);
-        cli_buf_printf(&head, " · %s", cli_db_text(stmt, 0));
-        if (o->colour)
-            cli_buf_puts(out, firing ? alerts_severity_colour(severity) : "\033[32m");
-        cli_text_cell(out, firing ? alerts_severity_label(severity, o->vi)
-                                  : (o->vi ? "ĐÃ KHẮC PHỤC" : "RESOLVED"), 13, CLI_LEFT);
-        if (o->colour)
-            cli_buf_puts(out, ALERTS_RESET);
-        cli_buf_puts(out, " ");
-        cli_text_cut(out, head.data ? head.data : "", ALERTS_WIDTH - 1 - 14);
-        cli_buf_free(&head);
-        cli_buf_puts(out, "\n");
-        cli_text_wrap(out, cli_db_text(stmt, 5), ALERTS_WIDTH - 1, 2, true);
-        cli_buf_puts(out, "\n");
-    }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : cli_db_fail(db, "alerts");
+    struct alerts_print p = {o, plan, firing, out, n, NULL};
+    enum wp_err err = store_read_alerts(
+        store, firing ? "firing" : "resolved",
+        firing ? INT64_MIN : o->common.now_ms - (int64_t)o->days * 86400000, o->vi,
+        alerts_print_alert, &p);
+    return err == WP_OK ? 0 : cli_db_fail(store, "alerts", err);
+}
+
+static int alerts_print_level(void *ctx, const struct store_level_change *c)
+{
+    struct alerts_print *p = ctx;
+    const struct alerts_options *o = p->o;
+    struct cli_buf *out = p->out;
+    int64_t since = 0;
+    if (!wp_datetime_parse(c->since, &since)
+        || since < o->common.now_ms - (int64_t)o->days * 86400000
+        || since > o->common.now_ms)
+        return 0;
+    const char *week = c->week;
+    int level = c->level;
+    bool changed = c->has_previous && c->previous != level;
+    struct cli_buf line = {0};
+    cli_buf_printf(&line, o->vi ? "tuần %.2s/%.4s · " : "week %.2s of %.4s · ",
+                   week + 6, week);
+    alerts_scope_name(&line, p->plan, c->scope, c->district, o->vi);
+    if (changed)
+        cli_buf_printf(&line, " · %d → %d (%s)", c->previous, level,
+                       level > c->previous ? (o->vi ? "tăng" : "up")
+                                           : (o->vi ? "giảm" : "down"));
+    else
+        cli_buf_printf(&line, " · %d", level);
+    if (c->incomplete)
+        cli_buf_printf(&line, o->vi ? ", chưa đủ số liệu (thiếu %d ngày)"
+                                    : ", incomplete (%d days missing)",
+                       c->missing_days);
+    if (o->colour)
+        cli_buf_puts(out, level >= 3 ? "\033[1;31m" : "\033[36m");
+    cli_text_cell(out, o->vi ? "CẤP ĐỘ DỊCH" : "LEVEL", 13, CLI_LEFT);
+    if (o->colour)
+        cli_buf_puts(out, ALERTS_RESET);
+    cli_buf_puts(out, " ");
+    cli_text_cut(out, line.data ? line.data : "", ALERTS_WIDTH - 1 - 14);
+    cli_buf_puts(out, "\n");
+    cli_buf_free(&line);
+    (*p->count)++;
+    return 0;
 }
 
 /* The weeks that ended within the last o->days days in which a unit's level changed, or
  * that were incomplete; newest first. */
-static int alerts_level_history(const struct alerts_options *o, sqlite3 *db,
-                                const struct cli_plan *plan, struct cli_buf *out, int *count)
+static int alerts_level_history(const struct alerts_options *o, struct store *store,
+                                const struct plan *plan, struct cli_buf *out, int *count)
 {
-    sqlite3_stmt *stmt = cli_db_prepare(
-        db, "alerts",
-        "SELECT scope, week, level, json_extract(payload, '$.previous_level'), "
-        "json_extract(payload, '$.complete'), json_extract(payload, '$.missing_days'), "
-        "json_extract(payload, '$.since'), json_extract(payload, '$.district') FROM levels "
-        "WHERE json_extract(payload, '$.complete') = 0 "
-        "OR json_extract(payload, '$.previous_level') <> level "
-        "ORDER BY week DESC, scope = 'district' DESC, scope");
-    if (!stmt)
-        return 1;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int64_t since = 0;
-        if (!wp_datetime_parse(cli_db_text(stmt, 6), &since)
-            || since < o->common.now_ms - (int64_t)o->days * 86400000
-            || since > o->common.now_ms)
-            continue;
-        const char *week = cli_db_text(stmt, 1);
-        int level = sqlite3_column_int(stmt, 2);
-        bool changed = sqlite3_column_type(stmt, 3) != SQLITE_NULL
-                       && sqlite3_column_int(stmt, 3) != level;
-        bool incomplete = sqlite3_column_type(stmt, 4) != SQLITE_NULL
-                          && sqlite3_column_int(stmt, 4) == 0;
-        struct cli_buf line = {0};
-        cli_buf_printf(&line, o->vi ? "tuần %.2s/%.4s · " : "week %.2s of %.4s · ",
-                       week + 6, week);
-        alerts_scope_name(&line, plan, cli_db_text(stmt, 0), cli_db_text(stmt, 7), o->vi);
-        if (changed) {
-            int previous = sqlite3_column_int(stmt, 3);
-            cli_buf_printf(&line, " · %d → %d (%s)", previous, level,
-                           level > previous ? (o->vi ? "tăng" : "up")
-                                            : (o->vi ? "giảm" : "down"));
-        } else {
-            cli_buf_printf(&line, " · %d", level);
-        }
-        if (incomplete)
-            cli_buf_printf(&line, o->vi ? ", chưa đủ số liệu (thiếu %d ngày)"
-                                        : ", incomplete (%d days missing)",
-                           sqlite3_column_int(stmt, 5));
-        if (o->colour)
-            cli_buf_puts(out, level >= 3 ? "\033[1;31m" : "\033[36m");
-        cli_text_cell(out, o->vi ? "CẤP ĐỘ DỊCH" : "LEVEL", 13, CLI_LEFT);
-        if (o->colour)
-            cli_buf_puts(out, ALERTS_RESET);
-        cli_buf_puts(out, " ");
-        cli_text_cut(out, line.data ? line.data : "", ALERTS_WIDTH - 1 - 14);
-        cli_buf_puts(out, "\n");
-        cli_buf_free(&line);
-        (*count)++;
-    }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : cli_db_fail(db, "alerts");
+    struct alerts_print p = {o, plan, false, out, NULL, count};
+    enum wp_err err = store_read_level_changes(store, alerts_print_level, &p);
+    return err == WP_OK ? 0 : cli_db_fail(store, "alerts", err);
 }
 
 static int alerts_run(const struct alerts_options *o)
 {
-    char err[1024];
-    struct cli_plan *plan = NULL;
-    if (o->common.plan_dir && cli_plan_load(o->common.plan_dir, &plan, err, sizeof err) != 0) {
-        fprintf(stderr, "wardpulse alerts: plan: %s\n", err);
+    struct plan *plan = NULL;
+    if (o->common.plan_dir && cli_common_plan(&o->common, &plan) != 0)
         return 1;
-    }
-    sqlite3 *db = cli_db_open("alerts", o->common.db_path, 2);
-    if (!db) {
-        cli_plan_free(&plan);
+    struct store *store = cli_db_open("alerts", o->common.db_path, 2);
+    if (!store) {
+        plan_free(&plan);
         return 1;
     }
     struct cli_buf body = {0}, resolved = {0}, levels = {0}, out = {0};
     struct alerts_counts firing = {0}, ended = {0};
     int level_changes = 0;
-    int rc = alerts_section(o, db, plan, true, &body, &firing);
+    int rc = alerts_section(o, store, plan, true, &body, &firing);
     if (rc == 0 && o->all)
-        rc = alerts_section(o, db, plan, false, &resolved, &ended);
+        rc = alerts_section(o, store, plan, false, &resolved, &ended);
     if (rc == 0 && o->all)
-        rc = alerts_level_history(o, db, plan, &levels, &level_changes);
+        rc = alerts_level_history(o, store, plan, &levels, &level_changes);
     if (rc == 0) {
         char now[32];
         cli_format_time(now, sizeof now, o->common.now_ms,
@@ -322,8 +315,8 @@ static int alerts_run(const struct alerts_options *o)
     cli_buf_free(&resolved);
     cli_buf_free(&levels);
     cli_buf_free(&out);
-    sqlite3_close(db);
-    cli_plan_free(&plan);
+    store_close(&store);
+    plan_free(&plan);
     return rc;
 }
 

@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 
 #include "commands.h"
 #include "db.h"
@@ -42,73 +41,6 @@ struct export_options {
     bool current;           /* only the values in force (not superseded) */
     bool raw;               /* every message received: reports and rejections */
 };
-
-/* Column kinds, so that JSON gets numbers and nulls right. */
-enum export_kind { EXPORT_TEXT, EXPORT_INT };
-
-struct export_query {
-    const char *sql;
-    const char *const *columns;
-    const enum export_kind *kinds;
-    int column_count;
-};
-
-/* received_at: when the report reached the aggregator; committed_at: when the ward's
- * agent committed it (empty from older agents), the time timeliness is judged from. */
-static const char *const export_value_columns[] = {
-    "ward", "period", "indicator", "value", "stream", "seq", "received_at", "committed_at",
-};
-static const enum export_kind export_value_kinds[] = {
-    EXPORT_TEXT, EXPORT_TEXT, EXPORT_TEXT, EXPORT_INT, EXPORT_TEXT, EXPORT_INT, EXPORT_TEXT,
-    EXPORT_TEXT,
-};
-/* A period is selected when it overlaps [from, to]: a week that straddles `from` is in. */
-static const char export_values_sql[] =
-    "SELECT v.ward, v.period, v.indicator, v.value, r.stream, r.seq, r.received_at, "
-    "r.committed_at FROM report_values v JOIN reports r ON r.id = v.report_id "
-    "WHERE (?1 IS NULL OR r.period_last >= ?1) AND (?2 IS NULL OR r.period_first <= ?2) "
-    "AND (?3 IS NULL OR v.ward = ?3) "
-    "AND (?4 = 0 OR EXISTS (SELECT 1 FROM current_values c WHERE c.ward = v.ward "
-    "     AND c.period = v.period AND c.indicator = v.indicator AND c.report_id = r.id)) "
-    "ORDER BY v.ward, r.period_first, v.period, v.indicator, r.id";
-
-static const char *const export_rejected_columns[] = {
-    "received_at", "topic", "ward", "stream", "seq", "reason",
-};
-static const enum export_kind export_rejected_kinds[] = {
-    EXPORT_TEXT, EXPORT_TEXT, EXPORT_TEXT, EXPORT_TEXT, EXPORT_INT, EXPORT_TEXT,
-};
-/* For rejections --from/--to select by the local day they were received. */
-static const char export_rejected_sql[] =
-    "SELECT received_at, topic, ward, stream, seq, reason FROM rejected "
-    "WHERE (?1 IS NULL OR substr(received_at, 1, 10) >= ?1) "
-    "AND (?2 IS NULL OR substr(received_at, 1, 10) <= ?2) "
-    "AND (?3 IS NULL OR ward = ?3) AND ?4 = ?4 "
-    "ORDER BY id";
-
-/* The audit trail: every message as received, accepted or not, in arrival order. The
- * payload is a column of its own (text, or base64 when it is not UTF-8), written by
- * export_raw_payload. */
-static const char *const export_raw_columns[] = {
-    "received_at", "status", "topic", "ward", "stream", "seq", "reason", "payload_bytes",
-    "payload_encoding", "payload",
-};
-static const enum export_kind export_raw_kinds[] = {
-    EXPORT_TEXT, EXPORT_TEXT, EXPORT_TEXT, EXPORT_TEXT, EXPORT_TEXT, EXPORT_INT, EXPORT_TEXT,
-    EXPORT_INT, EXPORT_TEXT, EXPORT_TEXT,
-};
-#define EXPORT_RAW_COLUMNS ((int)(sizeof export_raw_columns / sizeof export_raw_columns[0]))
-static const char export_raw_sql[] =
-    "SELECT received_at, status, topic, ward, stream, seq, reason, payload_bytes, payload "
-    "FROM (SELECT received_at, received_ms, 'accepted' AS status, topic, ward, stream, seq, "
-    "      NULL AS reason, length(CAST(payload AS BLOB)) AS payload_bytes, payload, id, 0 AS k "
-    "      FROM reports "
-    "      UNION ALL SELECT received_at, received_ms, 'rejected', topic, ward, stream, seq, "
-    "      reason, payload_bytes, payload, id, 1 FROM rejected) "
-    "WHERE (?1 IS NULL OR substr(received_at, 1, 10) >= ?1) "
-    "AND (?2 IS NULL OR substr(received_at, 1, 10) <= ?2) "
-    "AND (?3 IS NULL OR ward = ?3) AND ?4 = ?4 "
-    "ORDER BY received_ms, k, id";
 
 static void export_usage(FILE *out)
 {
@@ -258,63 +190,38 @@ static void export_csv_field(FILE *out, const char *s)
     fputc('"', out);
 }
 
-/* One cell: an integer column as the number SQLite holds (empty when NULL), a text column
- * through export_csv_field. */
-static void export_csv_cell(FILE *out, sqlite3_stmt *stmt, int c, enum export_kind kind)
+/* One cell: an integer column as the number the database holds (empty when NULL), a
+ * text column through export_csv_field. */
+static void export_csv_cell(FILE *out, const struct store_cell *cell,
+                            const struct store_column *column)
 {
-    if (kind == EXPORT_INT) {
-        if (sqlite3_column_type(stmt, c) != SQLITE_NULL)
-            fprintf(out, "%lld", (long long)sqlite3_column_int64(stmt, c));
+    if (column->integer) {
+        if (!cell->null)
+            fprintf(out, "%lld", (long long)cell->integer);
         return;
     }
-    export_csv_field(out, (const char *)sqlite3_column_text(stmt, c));
+    export_csv_field(out, cell->text);
 }
 
-static void export_csv_row(FILE *out, sqlite3_stmt *stmt, const struct export_query *q)
+/* Adds one cell to a JSON row; false on no memory. */
+static bool export_json_cell(cJSON *row, const struct store_cell *cell,
+                             const struct store_column *column)
 {
-    for (int c = 0; c < q->column_count; c++) {
-        if (c)
-            fputc(',', out);
-        export_csv_cell(out, stmt, c, q->kinds[c]);
-    }
-    fputc('\n', out);
+    if (cell->null)
+        return cJSON_AddNullToObject(row, column->name) != NULL;
+    if (column->integer)
+        return cJSON_AddNumberToObject(row, column->name, (double)cell->integer) != NULL;
+    return cJSON_AddStringToObject(row, column->name, cell->text ? cell->text : "") != NULL;
 }
 
-/* One object per row; false on no memory. */
-static bool export_json_row(FILE *out, sqlite3_stmt *stmt, const struct export_query *q,
-                            bool first)
-{
-    cJSON *row = cJSON_CreateObject();
-    if (!row)
-        return false;
-    bool ok = true;
-    for (int c = 0; ok && c < q->column_count; c++) {
-        if (sqlite3_column_type(stmt, c) == SQLITE_NULL)
-            ok = cJSON_AddNullToObject(row, q->columns[c]) != NULL;
-        else if (q->kinds[c] == EXPORT_INT)
-            ok = cJSON_AddNumberToObject(row, q->columns[c],
-                                         (double)sqlite3_column_int64(stmt, c)) != NULL;
-        else
-            ok = cJSON_AddStringToObject(row, q->columns[c],
-                                         (const char *)sqlite3_column_text(stmt, c)) != NULL;
-    }
-    char *text = ok ? cJSON_PrintUnformatted(row) : NULL;
-    cJSON_Delete(row);
-    if (!text)
-        return false;
-    fprintf(out, "%s\n  %s", first ? "[" : ",", text);
-    free(text);
-    return true;
-}
-
-/* The payload at column c as text: itself when it is UTF-8 without NUL bytes (every
- * accepted report), else base64; *encoding says which. NULL on no memory; caller frees. */
-static char *export_raw_payload(sqlite3_stmt *stmt, int c, const char **encoding)
+/* The payload cell as text: itself when it is UTF-8 without NUL bytes (every accepted
+ * report), else base64; *encoding says which. NULL on no memory; caller frees. */
+static char *export_raw_payload(const struct store_cell *cell, const char **encoding)
 {
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *p = sqlite3_column_blob(stmt, c);
-    size_t n = (size_t)sqlite3_column_bytes(stmt, c);
+    const unsigned char *p = (const unsigned char *)cell->text;
+    size_t n = cell->bytes;
     if (!p)
         p = (const unsigned char *)"";
     if (wp_utf8_invalid_at(p, n) == n && !memchr(p, '\0', n)) {
@@ -341,102 +248,76 @@ static char *export_raw_payload(sqlite3_stmt *stmt, int c, const char **encoding
     return out;
 }
 
-/* One row of --raw; false on no memory. */
-static bool export_raw_row(FILE *out, sqlite3_stmt *stmt, enum export_format format,
-                           bool first)
+struct export_writer {
+    const struct export_options *o;
+    enum store_export which;
+    const struct store_column *columns;
+    int count;                  /* of columns; the raw payload is the last */
+    bool first;
+};
+
+/* One row: CSV or JSON; the audit trail's payload as text or base64, with its encoding
+ * in a column of its own before it. Non-zero on no memory. */
+static int export_row(void *ctx, const struct store_cell *cells)
 {
-    const char *encoding;
-    char *payload = export_raw_payload(stmt, EXPORT_RAW_COLUMNS - 2, &encoding);
-    if (!payload)
-        return false;
+    struct export_writer *w = ctx;
+    bool raw = w->which == STORE_EXPORT_RAW;
+    int plain = raw ? w->count - 1 : w->count;
+    const char *encoding = NULL;
+    char *payload = raw ? export_raw_payload(&cells[plain], &encoding) : NULL;
+    if (raw && !payload)
+        return 1;
     bool ok = true;
-    if (format == EXPORT_CSV) {
-        for (int c = 0; c < EXPORT_RAW_COLUMNS - 2; c++) {
-            export_csv_cell(out, stmt, c, export_raw_kinds[c]);
-            fputc(',', out);
+    if (w->o->format == EXPORT_CSV) {
+        for (int c = 0; c < plain; c++) {
+            if (c)
+                fputc(',', stdout);
+            export_csv_cell(stdout, &cells[c], &w->columns[c]);
         }
-        fprintf(out, "%s,", encoding);
-        export_csv_field(out, payload);
-        fputc('\n', out);
+        if (raw) {
+            fprintf(stdout, ",%s,", encoding);
+            export_csv_field(stdout, payload);
+        }
+        fputc('\n', stdout);
     } else {
         cJSON *row = cJSON_CreateObject();
         ok = row != NULL;
-        for (int c = 0; ok && c < EXPORT_RAW_COLUMNS - 2; c++) {
-            const char *name = export_raw_columns[c];
-            if (sqlite3_column_type(stmt, c) == SQLITE_NULL)
-                ok = cJSON_AddNullToObject(row, name) != NULL;
-            else if (export_raw_kinds[c] == EXPORT_INT)
-                ok = cJSON_AddNumberToObject(row, name,
-                                             (double)sqlite3_column_int64(stmt, c)) != NULL;
-            else
-                ok = cJSON_AddStringToObject(row, name,
-                                             (const char *)sqlite3_column_text(stmt, c)) != NULL;
-        }
-        ok = ok && cJSON_AddStringToObject(row, "payload_encoding", encoding)
-             && cJSON_AddStringToObject(row, "payload", payload);
+        for (int c = 0; ok && c < plain; c++)
+            ok = export_json_cell(row, &cells[c], &w->columns[c]);
+        if (ok && raw)
+            ok = cJSON_AddStringToObject(row, "payload_encoding", encoding)
+                 && cJSON_AddStringToObject(row, "payload", payload);
         char *text = ok ? cJSON_PrintUnformatted(row) : NULL;
         cJSON_Delete(row);
         ok = text != NULL;
         if (ok)
-            fprintf(out, "%s\n  %s", first ? "[" : ",", text);
+            fprintf(stdout, "%s\n  %s", w->first ? "[" : ",", text);
         free(text);
     }
     free(payload);
-    return ok;
+    w->first = false;
+    return ok ? 0 : 1;
 }
 
-static int export_run(sqlite3 *db, const struct export_options *o)
+static int export_run(struct store *store, const struct export_options *o)
 {
-    struct export_query q = {export_values_sql, export_value_columns, export_value_kinds,
-                             (int)(sizeof export_value_columns / sizeof export_value_columns[0])};
-    if (o->rejected)
-        q = (struct export_query){export_rejected_sql, export_rejected_columns,
-                                  export_rejected_kinds,
-                                  (int)(sizeof export_rejected_columns
-                                        / sizeof export_rejected_columns[0])};
-    if (o->raw)
-        q = (struct export_query){export_raw_sql, export_raw_columns, export_raw_kinds,
-                                  EXPORT_RAW_COLUMNS};
-    sqlite3_stmt *stmt = cli_db_prepare(db, "export", q.sql);
-    if (!stmt)
-        return 1;
-    if (o->from)
-        sqlite3_bind_text(stmt, 1, o->from, -1, SQLITE_STATIC);
-    if (o->to)
-        sqlite3_bind_text(stmt, 2, o->to, -1, SQLITE_STATIC);
-    if (o->ward)
-        sqlite3_bind_text(stmt, 3, o->ward, -1, SQLITE_STATIC);
-    sqlite3_bind_int(stmt, 4, o->current);
-
-    if (o->format == EXPORT_CSV)
-        for (int c = 0; c < q.column_count; c++)
-            printf("%s%s", c ? "," : "", q.columns[c]);
-    if (o->format == EXPORT_CSV)
-        putchar('\n');
-
-    int rc, status = 0;
-    bool first = true;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (o->raw) {
-            if (!export_raw_row(stdout, stmt, o->format, first)) {
-                fprintf(stderr, "wardpulse export: out of memory\n");
-                status = 1;
-                break;
-            }
-        } else if (o->format == EXPORT_CSV) {
-            export_csv_row(stdout, stmt, &q);
-        } else if (!export_json_row(stdout, stmt, &q, first)) {
-            fprintf(stderr, "wardpulse export: out of memory\n");
-            status = 1;
-            break;
+    struct export_writer w = {o, o->rejected ? STORE_EXPORT_REJECTED
+                                 : o->raw    ? STORE_EXPORT_RAW
+                                             : STORE_EXPORT_VALUES, NULL, 0, true};
+    w.columns = store_export_columns(w.which, &w.count);
+    if (o->format == EXPORT_CSV) {
+        for (int c = 0; c < w.count; c++) {
+            if (w.which == STORE_EXPORT_RAW && c == w.count - 1)
+                fputs(",payload_encoding", stdout);
+            printf("%s%s", c ? "," : "", w.columns[c].name);
         }
-        first = false;
+        putchar('\n');
     }
-    if (status == 0 && rc != SQLITE_DONE)
-        status = cli_db_fail(db, "export");
+    struct store_export_filter filter = {o->from, o->to, o->ward, o->current};
+    enum wp_err err = store_read_export(store, w.which, &filter, export_row, &w);
+    int status = err == WP_OK ? 0 : cli_db_fail(store, "export", err);
     if (o->format == EXPORT_JSON)
-        fputs(first ? "[]\n" : "\n]\n", stdout);
-    sqlite3_finalize(stmt);
+        fputs(w.first ? "[]\n" : "\n]\n", stdout);
     return status;
 }
 
@@ -451,13 +332,14 @@ int cli_export(int argc, char **argv)
     }
 
     /* The values carry committed_at from schema version 5 on. */
-    sqlite3 *db = rc == 0 ? cli_db_open("export", o.db_path, o.rejected || o.raw ? 1 : 5)
-                          : NULL;
-    if (db)
-        rc = export_run(db, &o);
+    struct store *store = rc == 0 ? cli_db_open("export", o.db_path,
+                                                o.rejected || o.raw ? 1 : 5)
+                                  : NULL;
+    if (store)
+        rc = export_run(store, &o);
     else if (rc == 0)
         rc = 1;
-    sqlite3_close(db);
+    store_close(&store);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "wardpulse export: writing the output: %s\n", strerror(errno));
         rc = 1;

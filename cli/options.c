@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
-#include "file.h"
 #include "timefmt.h"
 #include "topic.h"
 
@@ -17,10 +17,12 @@ const char cli_common_help[] =
     "                   read-only, never created, safe while the daemon runs\n"
     "  --plan DIR       the plan (names, populations, targets; default: plan_dir of the\n"
     "                   configuration)\n"
-    "  --district CODE  the district, three digits (default: the configuration's, else\n"
-    "                   the plan's)\n"
-    "  --config FILE    the aggregator's configuration to take those defaults from\n"
-    "                   (default " CLI_DEFAULT_CONFIG ", if it exists)\n"
+    "  --district CODE  the district, three digits (default: the unit the configuration\n"
+    "                   serves, its district or city; else the plan's district, or its\n"
+    "                   city); the plan is checked as the aggregator of it checks it\n"
+    "  --config FILE    the aggregator's configuration to take those defaults from, read\n"
+    "                   and checked as the aggregator reads it (default\n"
+    "                   " CLI_DEFAULT_CONFIG ", if it exists)\n"
     "  --now TIME       measure ages and today against TIME (RFC 3339, e.g.\n"
     "                   2022-05-20T18:00:00+07:00), for a database made on a simulated\n"
     "                   clock (default: now)\n";
@@ -59,66 +61,44 @@ int cli_common_option(struct cli_common *c, int argc, char **argv, int *i)
     return 0;
 }
 
-/* Reads db_path, plan_dir and district from an aggregator configuration ("key value"
- * lines, '#' comments); the daemon itself checks the rest. */
-static int cli_read_config(struct cli_common *c, const char *path, bool must_exist,
-                           char *values[3])
+/* Reads the aggregator's configuration at path with its own table and checks
+ * (aggregator_config_load), as the daemon does: same settings, same messages. */
+static int cli_read_config(struct cli_common *c, const char *path, bool must_exist)
 {
-    static const char *const keys[] = {"db_path", "plan_dir", "district"};
-    const char *why;
-    errno = 0;
-    FILE *f = wp_file_open(path, &why);
-    if (!f) {
-        if (!must_exist && (errno == ENOENT || errno == EACCES))
-            return 0;
-        fprintf(stderr, "wardpulse %s: --config %s: %s\n", c->command, path, why);
+    struct stat st;
+    if (!must_exist && stat(path, &st) != 0 && (errno == ENOENT || errno == EACCES))
+        return 0;
+    struct wp_cmdline cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.config_path = path;
+    char err[1024];
+    c->config_read = true;
+    if (aggregator_config_load(&c->config, &cmd, err, sizeof err) != WP_OK) {
+        fprintf(stderr, "wardpulse %s: %s\n", c->command, err);
         return 1;
     }
-    char line[4096];
-    while (fgets(line, sizeof line, f)) {
-        char *s = line + strspn(line, " \t");
-        if (*s == '#' || *s == '\n' || *s == '\0')
-            continue;
-        size_t klen = strcspn(s, " \t\r\n");
-        char *v = s + klen;
-        v += strspn(v, " \t");
-        size_t vlen = strcspn(v, "\r\n");
-        while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-            vlen--;
-        for (int k = 0; k < 3; k++) {
-            if (strlen(keys[k]) != klen || strncmp(s, keys[k], klen) != 0 || vlen == 0)
-                continue;
-            free(values[k]);
-            values[k] = strndup(v, vlen);
-            if (!values[k]) {
-                fclose(f);
-                fprintf(stderr, "wardpulse %s: out of memory\n", c->command);
-                return 1;
-            }
-        }
-    }
-    fclose(f);
     return 0;
 }
 
 int cli_common_finish(struct cli_common *c)
 {
     const char *config = c->config_path ? c->config_path : CLI_DEFAULT_CONFIG;
-    if (cli_read_config(c, config, c->config_path != NULL, c->owned) != 0)
-        return 1;
-    if (!c->db_path)
-        c->db_path = c->owned[0] ? c->owned[0] : CLI_DEFAULT_DB_PATH;
-    if (!c->plan_dir)
-        c->plan_dir = c->owned[1];
-    if (c->plan_dir && !*c->plan_dir)
-        c->plan_dir = NULL;   /* --plan "": no plan, whatever the configuration says */
-    if (!c->district)
-        c->district = c->owned[2];
     if (c->district && (strlen(c->district) != 3 || !wp_unit_code_valid(c->district))) {
         fprintf(stderr, "wardpulse %s: --district: '%s' is not a district code (three "
                 "digits, e.g. 001)\n", c->command, c->district);
         return 2;
     }
+    if (cli_read_config(c, config, c->config_path != NULL) != 0)
+        return 1;
+    const struct aggregator_config *cfg = c->config_read ? &c->config : NULL;
+    if (!c->db_path)
+        c->db_path = cfg ? cfg->db_path : CLI_DEFAULT_DB_PATH;
+    if (!c->plan_dir && cfg)
+        c->plan_dir = cfg->plan_dir;
+    if (c->plan_dir && !*c->plan_dir)
+        c->plan_dir = NULL;   /* --plan "": no plan, whatever the configuration says */
+    if (!c->district && cfg)
+        c->district = cfg->unit;
     if (c->now_text) {
         if (!wp_datetime_parse(c->now_text, &c->now_ms)) {
             fprintf(stderr, "wardpulse %s: --now: '%s' is not an RFC 3339 time (e.g. "
@@ -133,10 +113,19 @@ int cli_common_finish(struct cli_common *c)
     return 0;
 }
 
+int cli_common_plan(const struct cli_common *c, struct plan **plan)
+{
+    char err[1024];
+    if (plan_load(c->plan_dir, c->district, plan, err, sizeof err) != WP_OK) {
+        fprintf(stderr, "wardpulse %s: plan: %s\n", c->command, err);
+        return 1;
+    }
+    return 0;
+}
+
 void cli_common_free(struct cli_common *c)
 {
-    for (int k = 0; k < 3; k++) {
-        free(c->owned[k]);
-        c->owned[k] = NULL;
-    }
+    if (c->config_read)
+        aggregator_config_free(&c->config);
+    c->config_read = false;
 }

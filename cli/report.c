@@ -12,7 +12,6 @@
 #include "commands.h"
 #include "db.h"
 #include "timefmt.h"
-#include "values.h"
 
 static void report_usage(FILE *out)
 {
@@ -148,88 +147,96 @@ static int report_fail_memory(void)
     return 1;
 }
 
+static int report_take_rates(void *ctx, const char *unit, const struct store_rates *rates)
+{
+    struct report *r = ctx;
+    struct report_row *district = &r->rows[r->row_count - 1];
+    struct report_row *row = (struct report_row *)report_scope_row(r, unit);
+    if (!row || row == district)
+        return 0;
+    row->expected = rates->expected;
+    row->received = rates->received;
+    row->on_time = rates->on_time;
+    district->expected += row->expected;
+    district->received += row->received;
+    district->on_time += row->on_time;
+    return 0;
+}
+
 static int report_reporting(struct report *r)
 {
     char first[16], last[16];
     wp_date_format(r->monday, first, sizeof first);
     wp_date_format(r->monday + 6, last, sizeof last);
-    sqlite3_stmt *stmt = cli_db_prepare(
-        r->db, "report",
-        "SELECT ward, COUNT(*), COUNT(complete_ms), SUM(on_time) FROM schedule_status "
-        "WHERE period BETWEEN ?1 AND ?2 OR period = ?3 GROUP BY ward");
-    if (!stmt)
-        return 1;
-    sqlite3_bind_text(stmt, 1, first, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 2, last, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 3, r->week, -1, SQLITE_STATIC);
-    struct report_row *district = &r->rows[r->row_count - 1];
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct report_row *row = (struct report_row *)report_scope_row(r, cli_db_text(stmt, 0));
-        if (!row || row == district)
-            continue;
-        row->expected = sqlite3_column_int64(stmt, 1);
-        row->received = sqlite3_column_int64(stmt, 2);
-        row->on_time = sqlite3_column_int64(stmt, 3);
-        district->expected += row->expected;
-        district->received += row->received;
-        district->on_time += row->on_time;
-    }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : cli_db_fail(r->db, "report");
+    enum wp_err err = store_read_rates(r->store, first, last, r->week, report_take_rates, r);
+    return err == WP_OK ? 0 : cli_db_fail(r->store, "report", err);
+}
+
+static int report_take_level(void *ctx, const char *scope, int64_t level)
+{
+    struct report_row *row = (struct report_row *)report_scope_row(ctx, scope);
+    if (row)
+        row->level = (int)level;
+    return 0;
+}
+
+static int report_take_firing(void *ctx, const char *scope, int64_t firing)
+{
+    struct report_row *row = (struct report_row *)report_scope_row(ctx, scope);
+    if (row)
+        row->firing = (int)firing;
+    return 0;
 }
 
 static int report_levels_and_firing(struct report *r)
 {
-    sqlite3_stmt *stmt = cli_db_prepare(r->db, "report",
-                                        "SELECT scope, MAX(level) FROM levels WHERE week = ?1 "
-                                        "GROUP BY scope");
-    if (!stmt)
-        return 1;
-    sqlite3_bind_text(stmt, 1, r->week, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct report_row *row = (struct report_row *)report_scope_row(r, cli_db_text(stmt, 0));
-        if (row)
-            row->level = sqlite3_column_int(stmt, 1);
+    enum wp_err err = store_read_week_levels(r->store, r->week, report_take_level, r);
+    /* Firing at the end of the week. */
+    if (err == WP_OK)
+        err = store_read_firing_at(r->store,
+                                   cli_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes),
+                                   report_take_firing, r);
+    return err == WP_OK ? 0 : cli_db_fail(r->store, "report", err);
+}
+
+/* The periods of series within [first, last] rolled up as the catalog says: sum adds,
+ * max takes the largest, latest the last. False when there is none. */
+static bool report_week_figure(const struct rule_series *series, int64_t first, int64_t last,
+                               enum plan_rollup rollup, int64_t *value)
+{
+    bool found = false;
+    int64_t acc = 0;
+    for (size_t i = 0; i < series->count; i++) {
+        const struct rule_point *p = &series->points[i];
+        if (p->first_day < first || p->last_day > last)
+            continue;
+        if (!found || rollup == PLAN_ROLLUP_LATEST)
+            acc = p->value;
+        else if (rollup == PLAN_ROLLUP_MAX)
+            acc = p->value > acc ? p->value : acc;
+        else
+            acc += p->value;
+        found = true;
     }
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE)
-        return cli_db_fail(r->db, "report");
-    /* Firing at the end of the week: the last transition dated before it was a firing. */
-    stmt = cli_db_prepare(
-        r->db, "report",
-        "SELECT scope, COUNT(*) FROM (SELECT DISTINCT rule, scope FROM alert_events "
-        "WHERE at_ms < ?1) AS k WHERE (SELECT state FROM alert_events e WHERE e.rule = k.rule "
-        "AND e.scope = k.scope AND e.at_ms < ?1 ORDER BY at_ms DESC, id DESC LIMIT 1) = "
-        "'firing' GROUP BY scope");
-    if (!stmt)
-        return 1;
-    sqlite3_bind_int64(stmt, 1, cli_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes));
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct report_row *row = (struct report_row *)report_scope_row(r, cli_db_text(stmt, 0));
-        if (row)
-            row->firing = sqlite3_column_int(stmt, 1);
-    }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : cli_db_fail(r->db, "report");
+    if (found)
+        *value = acc;
+    return found;
 }
 
 static int report_figures(struct report *r)
 {
     struct report_row *district = &r->rows[r->row_count - 1];
     for (size_t f = 0; f < r->figure_count; f++) {
-        const struct cli_indicator *ind = r->figures[f];
-        struct cli_values v;
-        if (cli_values_load(r->db, "report", ind->id, &v) != 0) {
-            cli_values_free(&v);
-            return 1;
-        }
-        bool max = strcmp(ind->rollup, "max") == 0;
+        const struct plan_indicator *ind = r->figures[f];
+        bool max = ind->rollup == PLAN_ROLLUP_MAX;
         for (size_t i = 0; i + 1 < r->row_count; i++) {
             struct report_row *row = &r->rows[i];
-            row->has_figure[f] = cli_values_over(&v, row->unit->code, r->monday, r->monday + 6,
-                                                 ind->rollup, &row->figure[f]);
+            const struct rule_series *series;
+            enum wp_err err = series_get(r->series, r->plan, row->unit, ind->id, &series);
+            if (err != WP_OK)
+                return cli_db_fail(r->store, "report", err);
+            row->has_figure[f] = report_week_figure(series, r->monday, r->monday + 6,
+                                                    ind->rollup, &row->figure[f]);
             if (!row->has_figure[f])
                 continue;
             if (!district->has_figure[f])
@@ -241,128 +248,123 @@ static int report_figures(struct report *r)
                 district->figure[f] += row->figure[f];
             district->has_figure[f] = true;
         }
-        cli_values_free(&v);
     }
     return 0;
 }
 
-/* Coverage at the end of the week, and week by week for the chart. */
+/* Coverage at the end of the week, and week by week for the chart, as the rules compute
+ * it (series.h, rules.h). */
 static int report_coverage(struct report *r)
 {
     for (size_t t = 0; t < r->target_count; t++) {
-        const struct cli_rule *rule = r->targets[t];
+        const struct plan_rule *rule = r->targets[t];
         struct report_chart *c = &r->charts[t];
         c->rule = rule;
-        struct cli_values num, den = {0};
-        int rc = cli_values_load(r->db, "report", rule->numerator, &num);
-        if (rc == 0 && rule->denominator)
-            rc = cli_values_load(r->db, "report", rule->denominator, &den);
+        enum wp_err err = WP_OK;
         /* The first week any ward of the district has a figure. */
         int64_t first = r->monday;
-        for (size_t i = 0; rc == 0 && i < r->ward_count; i++) {
-            int64_t v;
+        for (size_t i = 0; err == WP_OK && i < r->ward_count; i++) {
+            const struct rule_series *num;
+            if ((err = series_get(r->series, r->plan, r->wards[i], rule->u.coverage.numerator,
+                                  &num)) != WP_OK || num->count == 0)
+                continue;
+            int64_t earliest = num->points[0].last_day;   /* ordered by last_day */
             for (int64_t back = r->monday - 7 * (REPORT_WEEKS_MAX - 1); back < first;
-                 back += 7) {
-                if (cli_values_as_of(&num, r->wards[i]->code, back + 6, &v)) {
+                 back += 7)
+                if (earliest <= back + 6) {
                     first = back;
                     break;
                 }
-            }
         }
+        if (err != WP_OK)
+            return cli_db_fail(r->store, "report", err);
         c->first_monday = first;
         c->week_count = (int)((r->monday - first) / 7 + 1);
         c->axis_weeks = c->week_count;
-        if (rule->deadline_day != CLI_DAY_NONE && rule->deadline_day > r->monday + 6) {
-            int64_t weeks = (rule->deadline_day - first) / 7 + 1;
+        if (rule->u.coverage.deadline_day != PLAN_DAY_NONE
+            && rule->u.coverage.deadline_day > r->monday + 6) {
+            int64_t weeks = (rule->u.coverage.deadline_day - first) / 7 + 1;
             c->axis_weeks = (int)(weeks < REPORT_WEEKS_MAX ? weeks : REPORT_WEEKS_MAX);
         }
         size_t cells = r->row_count * (size_t)c->week_count;
         c->has = calloc(cells, sizeof *c->has);
         c->value = calloc(cells, sizeof *c->value);
-        if (rc == 0 && (!c->has || !c->value))
-            rc = report_fail_memory();
-        for (size_t i = 0; rc == 0 && i < r->row_count; i++) {
+        if (!c->has || !c->value)
+            return report_fail_memory();
+        for (size_t i = 0; err == WP_OK && i < r->row_count; i++) {
             struct report_row *row = &r->rows[i];
-            for (int w = 0; w < c->week_count; w++) {
+            for (int w = 0; err == WP_OK && w < c->week_count; w++) {
                 size_t k = i * (size_t)c->week_count + (size_t)w;
-                c->has[k] = cli_coverage(r->plan, rule, &num, &den, row->unit, r->wards,
-                                         r->ward_count, first + 7 * w + 6, &c->value[k]);
+                int64_t day = first + 7 * w + 6;
+                struct coverage_input in;
+                if ((err = series_coverage_input(r->series, r->plan, rule, row->unit, day, &in))
+                    == WP_OK)
+                    c->has[k] = rule_coverage_value(&in, day, &c->value[k]);
             }
             size_t last = i * (size_t)c->week_count + (size_t)c->week_count - 1;
             row->has_coverage[t] = c->has[last];
             row->coverage[t] = c->value[last];
         }
-        cli_values_free(&num);
-        cli_values_free(&den);
-        if (rc)
-            return rc;
+        if (err != WP_OK)
+            return cli_db_fail(r->store, "report", err);
     }
+    return 0;
+}
+
+struct report_events_read {
+    struct report *report;
+    size_t cap;
+};
+
+static int report_take_event(void *ctx, const struct store_alert_event *from)
+{
+    struct report_events_read *x = ctx;
+    struct report *r = x->report;
+    if (r->event_count == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 64;
+        struct report_event *more = realloc(r->events, cap * sizeof *more);
+        if (!more)
+            return 1;
+        r->events = more;
+        x->cap = cap;
+    }
+    struct report_event *e = &r->events[r->event_count++];
+    e->at_ms = from->at_ms;
+    e->rule = strdup(from->rule);
+    e->scope = strdup(from->scope);
+    e->state = strdup(from->state);
+    e->severity = strdup(from->severity);
+    e->summary = strdup(from->summary_vi);
+    if (!e->rule || !e->scope || !e->state || !e->severity || !e->summary)
+        return 1;
+    if (strcmp(e->state, "firing") == 0)
+        r->fired++;
+    else if (strcmp(e->state, "resolved") == 0)
+        r->resolved++;
     return 0;
 }
 
 static int report_events(struct report *r)
 {
-    sqlite3_stmt *stmt = cli_db_prepare(
-        r->db, "report",
-        "SELECT at_ms, rule, scope, state, severity, json_extract(payload, '$.summary.vi') "
-        "FROM alert_events WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY at_ms, id");
-    if (!stmt)
-        return 1;
-    sqlite3_bind_int64(stmt, 1, cli_day_start_ms(r->monday, r->plan->utc_offset_minutes));
-    sqlite3_bind_int64(stmt, 2, cli_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes));
-    int rc;
-    size_t cap = 0;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (r->event_count == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct report_event *more = realloc(r->events, cap * sizeof *more);
-            if (!more) {
-                sqlite3_finalize(stmt);
-                return report_fail_memory();
-            }
-            r->events = more;
-        }
-        struct report_event *e = &r->events[r->event_count++];
-        e->at_ms = sqlite3_column_int64(stmt, 0);
-        e->rule = strdup(cli_db_text(stmt, 1));
-        e->scope = strdup(cli_db_text(stmt, 2));
-        e->state = strdup(cli_db_text(stmt, 3));
-        e->severity = strdup(cli_db_text(stmt, 4));
-        e->summary = strdup(cli_db_text(stmt, 5));
-        if (!e->rule || !e->scope || !e->state || !e->severity || !e->summary) {
-            sqlite3_finalize(stmt);
-            return report_fail_memory();
-        }
-        if (strcmp(e->state, "firing") == 0)
-            r->fired++;
-        else if (strcmp(e->state, "resolved") == 0)
-            r->resolved++;
-    }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : cli_db_fail(r->db, "report");
+    struct report_events_read x = {r, 0};
+    enum wp_err err = store_read_alert_events(
+        r->store, cli_day_start_ms(r->monday, r->plan->utc_offset_minutes),
+        cli_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes), report_take_event, &x);
+    return err == WP_OK ? 0 : cli_db_fail(r->store, "report", err);
 }
 
 static int report_gather(struct report *r)
 {
-    char err[1024];
     if (!r->common.plan_dir) {
         fprintf(stderr, "wardpulse report: needs the plan for names, populations and targets: "
                 "give --plan DIR (or plan_dir in the aggregator's configuration)\n");
         return 2;
     }
-    if (cli_plan_load(r->common.plan_dir, &r->plan, err, sizeof err) != 0) {
-        fprintf(stderr, "wardpulse report: plan: %s\n", err);
+    if (cli_common_plan(&r->common, &r->plan) != 0)
         return 1;
-    }
-    r->district = cli_plan_district(r->plan, r->common.district, err, sizeof err);
-    if (!r->district) {
-        fprintf(stderr, "wardpulse report: %s\n", err);
-        return 1;
-    }
-    r->wards = calloc(r->plan->unit_count + 1, sizeof *r->wards);
-    if (!r->wards)
-        return report_fail_memory();
-    r->ward_count = cli_plan_wards(r->plan, r->district, r->wards, r->plan->unit_count);
+    r->district = r->plan->district;
+    r->wards = r->plan->wards;
+    r->ward_count = r->plan->ward_count;
     r->row_count = r->ward_count + 1;
     r->rows = calloc(r->row_count, sizeof *r->rows);
     if (!r->rows)
@@ -371,11 +373,13 @@ static int report_gather(struct report *r)
         r->rows[i].unit = r->wards[i];
     r->rows[r->ward_count].unit = r->district;
     for (size_t i = 0; i < r->plan->rule_count; i++) {
-        const struct cli_rule *rule = &r->plan->rules[i];
-        if (rule->kind == CLI_RULE_COVERAGE && r->target_count < REPORT_TARGETS_MAX)
+        const struct plan_rule *rule = &r->plan->rules[i];
+        if (rule->kind == PLAN_RULE_COVERAGE && r->target_count < REPORT_TARGETS_MAX)
             r->targets[r->target_count++] = rule;
-        for (size_t k = 0; rule->kind == CLI_RULE_SCHEDULE && k < rule->indicator_count; k++) {
-            const struct cli_indicator *ind = cli_plan_indicator(r->plan, rule->indicators[k]);
+        for (size_t k = 0; rule->kind == PLAN_RULE_SCHEDULE
+                           && k < rule->u.schedule.indicator_count; k++) {
+            const struct plan_indicator *ind = plan_indicator(r->plan,
+                                                              rule->u.schedule.indicators[k]);
             bool seen = !ind || r->figure_count == REPORT_FIGURES_MAX;
             for (size_t f = 0; !seen && f < r->figure_count; f++)
                 seen = r->figures[f] == ind;
@@ -383,9 +387,12 @@ static int report_gather(struct report *r)
                 r->figures[r->figure_count++] = ind;
         }
     }
-    r->db = cli_db_open("report", r->common.db_path, 2);
-    if (!r->db)
+    r->store = cli_db_open("report", r->common.db_path, 2);
+    if (!r->store)
         return 1;
+    enum wp_err err = series_cache_create(r->store, &r->series);
+    if (err != WP_OK)
+        return cli_db_fail(r->store, "report", err);
     int rc = report_reporting(r);
     if (rc == 0)
         rc = report_levels_and_firing(r);
@@ -413,9 +420,9 @@ static void report_free(struct report *r)
     }
     free(r->events);
     free(r->rows);
-    free(r->wards);
-    sqlite3_close(r->db);
-    cli_plan_free(&r->plan);
+    series_cache_destroy(&r->series);
+    store_close(&r->store);
+    plan_free(&r->plan);
     cli_common_free(&r->common);
 }
 
@@ -451,7 +458,7 @@ static void md_reporting_table(const struct report *r, struct cli_buf *out)
     cli_buf_puts(out, "| Mã | Đơn vị | Báo cáo nhận / phải gửi | Đúng hạn |");
     for (size_t f = 0; f < r->figure_count; f++) {
         cli_buf_puts(out, " ");
-        md_text(out, r->figures[f]->name_vi);
+        md_text(out, r->figures[f]->name.vi);
         cli_buf_puts(out, " |");
     }
     cli_buf_puts(out, " Cấp độ dịch | Cảnh báo chưa xử lý |\n|---|---|--:|--:|");
@@ -476,12 +483,12 @@ static void md_reporting_table(const struct report *r, struct cli_buf *out)
     }
 }
 
-static void md_target_heading(const struct cli_rule *rule, struct cli_buf *out)
+static void md_target_heading(const struct plan_rule *rule, struct cli_buf *out)
 {
     char target[32], deadline[16] = "";
-    report_percent(target, sizeof target, rule->target);
-    if (rule->deadline_day != CLI_DAY_NONE)
-        report_day(deadline, sizeof deadline, rule->deadline_day);
+    report_percent(target, sizeof target, rule->u.coverage.target);
+    if (rule->u.coverage.deadline_day != PLAN_DAY_NONE)
+        report_day(deadline, sizeof deadline, rule->u.coverage.deadline_day);
     md_text(out, rule->id);
     cli_buf_printf(out, " (%s%s%s)", target, *deadline ? " đến " : "", deadline);
 }
@@ -509,7 +516,7 @@ static void md_coverage_table(const struct report *r, struct cli_buf *out)
             if (row->has_coverage[t])
                 report_percent(pct, sizeof pct, row->coverage[t]);
             cli_buf_printf(out, " %s%s |", pct,
-                           row->has_coverage[t] && row->coverage[t] >= r->targets[t]->target
+                           row->has_coverage[t] && row->coverage[t] >= r->targets[t]->u.coverage.target
                                ? " ✓" : "");
         }
         cli_buf_puts(out, "\n");
@@ -524,7 +531,7 @@ static void md_coverage_over_time(const struct report *r, struct cli_buf *out)
         cli_buf_puts(out, "\n### ");
         md_target_heading(c->rule, out);
         cli_buf_puts(out, "\n\n");
-        md_text(out, c->rule->name_vi);
+        md_text(out, c->rule->name.vi);
         cli_buf_puts(out, "\n\n");
         md_text(out, report_unit_name(&r->rows[r->row_count - 1]));
         cli_buf_puts(out, ", theo tuần:");
@@ -551,7 +558,7 @@ static void md_coverage_over_time(const struct report *r, struct cli_buf *out)
                 lo = row;
             if (!hi || row->coverage[t] > hi->coverage[t])
                 hi = row;
-            below += row->coverage[t] < c->rule->target;
+            below += row->coverage[t] < c->rule->u.coverage.target;
         }
         if (lo && hi) {
             char a[32], b[32];
@@ -609,7 +616,7 @@ void report_write_markdown(const struct report *r, struct cli_buf *out)
     md_text(out, r->district->name_vi);
     cli_buf_printf(out, "\n\nTuần %s (%s – %s). Số liệu đến hết ngày %s. Kế hoạch: ", r->week,
                    from, to, to);
-    md_text(out, r->plan->title_vi);
+    md_text(out, r->plan->title.vi);
     cli_buf_printf(out, ". Lập lúc %s bằng `wardpulse report`.\n\n", now);
     cli_buf_puts(out, "## 1. Tình hình báo cáo của các phường\n\n");
     md_reporting_table(r, out);
@@ -625,7 +632,7 @@ void report_write_markdown(const struct report *r, struct cli_buf *out)
         cli_buf_puts(out, "- **");
         md_text(out, r->targets[t]->id);
         cli_buf_puts(out, "**: ");
-        md_text(out, r->targets[t]->name_vi);
+        md_text(out, r->targets[t]->name.vi);
         cli_buf_puts(out, "\n");
     }
     cli_buf_puts(out, "\n## 3. Độ bao phủ theo tuần\n");

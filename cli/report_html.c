@@ -82,7 +82,7 @@ static void html_reporting(const struct report *r, struct cli_buf *out)
                       "<th>Báo cáo nhận / phải gửi</th><th>Đúng hạn</th>");
     for (size_t f = 0; f < r->figure_count; f++) {
         cli_buf_puts(out, "<th>");
-        html_text(out, r->figures[f]->name_vi);
+        html_text(out, r->figures[f]->name.vi);
         cli_buf_puts(out, "</th>");
     }
     cli_buf_puts(out, "<th>Cấp độ dịch</th><th>Cảnh báo chưa xử lý</th></tr></thead>\n<tbody>\n");
@@ -107,12 +107,12 @@ static void html_reporting(const struct report *r, struct cli_buf *out)
                       "hoạch.</p>\n</section>\n");
 }
 
-static void html_target_heading(const struct cli_rule *rule, struct cli_buf *out)
+static void html_target_heading(const struct plan_rule *rule, struct cli_buf *out)
 {
     char target[32], deadline[16] = "";
-    report_percent(target, sizeof target, rule->target);
-    if (rule->deadline_day != CLI_DAY_NONE)
-        report_day(deadline, sizeof deadline, rule->deadline_day);
+    report_percent(target, sizeof target, rule->u.coverage.target);
+    if (rule->u.coverage.deadline_day != PLAN_DAY_NONE)
+        report_day(deadline, sizeof deadline, rule->u.coverage.deadline_day);
     html_text(out, rule->id);
     cli_buf_printf(out, "<br>(%s%s%s)", target, *deadline ? " đến " : "", deadline);
 }
@@ -147,7 +147,7 @@ static void html_coverage(const struct report *r, struct cli_buf *out)
             }
             char pct[32];
             report_percent(pct, sizeof pct, row->coverage[t]);
-            bool met = row->coverage[t] >= r->targets[t]->target;
+            bool met = row->coverage[t] >= r->targets[t]->u.coverage.target;
             cli_buf_printf(out, "<td class=\"n %s\">%s%s</td>", met ? "met" : "short", pct,
                            met ? " ✓" : "");
         }
@@ -158,7 +158,7 @@ static void html_coverage(const struct report *r, struct cli_buf *out)
         cli_buf_puts(out, "<li><b>");
         html_text(out, r->targets[t]->id);
         cli_buf_puts(out, "</b>: ");
-        html_text(out, r->targets[t]->name_vi);
+        html_text(out, r->targets[t]->name.vi);
         cli_buf_puts(out, "</li>\n");
     }
     cli_buf_puts(out, "</ul>\n</section>\n");
@@ -186,7 +186,7 @@ static void html_charts(const struct report *r, struct cli_buf *out)
             cli_buf_printf(out, " %s</li>", pct);
         }
         cli_buf_puts(out, "</ul>\n<figcaption>");
-        html_text(out, c->rule->name_vi);
+        html_text(out, c->rule->name.vi);
         cli_buf_puts(out, ". Đường đậm: toàn quận; đường mảnh: từng phường (số liệu cuối mỗi "
                           "tuần); gạch ngang: mục tiêu; gạch dọc: thời hạn.</figcaption>\n"
                           "</figure>\n");
@@ -244,7 +244,7 @@ void report_write_html(const struct report *r, struct cli_buf *out)
     html_text(out, r->district->name_vi);
     cli_buf_printf(out, "</h1>\n<p class=\"meta\">Tuần %s (%s – %s). Số liệu đến hết ngày %s. "
                         "Kế hoạch: ", r->week, from, to, to);
-    html_text(out, r->plan->title_vi);
+    html_text(out, r->plan->title.vi);
     cli_buf_printf(out, ". Lập lúc %s bằng <code>wardpulse report</code>.</p>\n</header>\n",
                    now);
     html_reporting(r, out);

@@ -14,10 +14,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 #include "options.h"
-#include "plan_read.h"
+#include "series.h"
+#include "store_read.h"
+#include "plan.h"
 #include "text.h"
 
 #define REPORT_TARGETS_MAX 16
@@ -26,7 +26,7 @@
 
 /* A ward, or (the last row) the district. */
 struct report_row {
-    const struct cli_unit *unit;
+    const struct plan_unit *unit;
     int64_t expected, received, on_time;   /* the week's days under schedule rules */
     int level;                              /* of the week; 0: none recorded */
     bool has_figure[REPORT_FIGURES_MAX];
@@ -38,7 +38,7 @@ struct report_row {
 
 /* Coverage of one target week by week, for its chart. */
 struct report_chart {
-    const struct cli_rule *rule;
+    const struct plan_rule *rule;
     int64_t first_monday;        /* the first week with a figure */
     int week_count;              /* weeks with points: first_monday … the report's week */
     int axis_weeks;              /* weeks on the axis: through the deadline's week too */
@@ -56,15 +56,16 @@ struct report {
     bool html;
     const char *week;            /* "2022-W18" */
     int64_t monday;              /* its first day */
-    sqlite3 *db;
-    struct cli_plan *plan;
-    const struct cli_unit *district;
+    struct store *store;
+    struct plan *plan;
+    struct series_cache *series; /* the rules' series of the values in force */
+    const struct plan_unit *district;
     size_t ward_count;
-    const struct cli_unit **wards;
+    const struct plan_unit *const *wards;   /* the plan's */
     size_t target_count;
-    const struct cli_rule *targets[REPORT_TARGETS_MAX];
+    const struct plan_rule *targets[REPORT_TARGETS_MAX];
     size_t figure_count;
-    const struct cli_indicator *figures[REPORT_FIGURES_MAX];
+    const struct plan_indicator *figures[REPORT_FIGURES_MAX];
     size_t row_count;            /* ward_count + 1 */
     struct report_row *rows;
     struct report_chart charts[REPORT_TARGETS_MAX];

@@ -80,20 +80,20 @@ static void svg_target_and_deadline(const struct report_chart *c, const struct s
                                     struct cli_buf *out)
 {
     char pct[32];
-    report_percent(pct, sizeof pct, c->rule->target);
-    double y = svg_y(f, c->rule->target);
+    report_percent(pct, sizeof pct, c->rule->u.coverage.target);
+    double y = svg_y(f, c->rule->u.coverage.target);
     cli_buf_printf(out, "<line class=\"target\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
                         "y2=\"%.1f\" stroke=\"#b00020\" stroke-width=\"1.5\" "
                         "stroke-dasharray=\"6 4\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
                         "fill=\"#b00020\">mục tiêu %s</text>\n",
                    f->x0, y, f->x1, y, f->x1 + 6, y + 4, pct);
-    if (c->rule->deadline_day == CLI_DAY_NONE)
+    if (c->rule->u.coverage.deadline_day == PLAN_DAY_NONE)
         return;
-    double day_end = (double)c->rule->deadline_day + 1;
+    double day_end = (double)c->rule->u.coverage.deadline_day + 1;
     if (day_end < (double)f->first || day_end > (double)f->first + f->days)
         return;
     char deadline[16];
-    report_day(deadline, sizeof deadline, c->rule->deadline_day);
+    report_day(deadline, sizeof deadline, c->rule->u.coverage.deadline_day);
     double x = svg_x(f, day_end);
     cli_buf_printf(out, "<line class=\"deadline\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
                         "y2=\"%.1f\" stroke=\"#6a1b9a\" stroke-width=\"1.5\" "
@@ -141,7 +141,7 @@ void report_write_svg(const struct report *r, const struct report_chart *c,
 {
     struct svg_frame f = {SVG_LEFT, SVG_W - SVG_RIGHT, SVG_TOP, SVG_H - SVG_BOTTOM,
                           7.0 * c->axis_weeks, 1.0, c->first_monday};
-    double top = c->rule->target;
+    double top = c->rule->u.coverage.target;
     for (size_t k = 0; k < r->row_count * (size_t)c->week_count; k++)
         if (c->has[k] && c->value[k] > top)
             top = c->value[k];
@@ -153,7 +153,7 @@ void report_write_svg(const struct report *r, const struct report_chart *c,
                    SVG_W, SVG_H, SVG_W, SVG_H);
     cli_html_escape(out, c->rule->id);
     cli_buf_puts(out, ": ");
-    cli_html_escape(out, c->rule->name_vi);
+    cli_html_escape(out, c->rule->name.vi);
     cli_buf_puts(out, "</title>\n");
     svg_axes(c, &f, out);
     svg_target_and_deadline(c, &f, out);

@@ -275,7 +275,10 @@ struct plan {
 
 /* Loads dir/orgunits.json, dir/catalog.json and dir/plan.json for the aggregator of
  * unit — a district (three digits) or a city (two digits) — and checks them as described
- * at the top. On success *out is
+ * at the top. A reader that serves nothing (the `wardpulse` command) may pass unit NULL:
+ * the plan then serves its scope.district, else the only district of orgunits.json, else
+ * its scope.city, and is checked exactly as for an aggregator of that unit (the
+ * aggregator always names its unit, so what it accepts does not change). On success *out is
  * the plan (plan_free). On failure *out is NULL, err names file and JSON path, and the
  * result is WP_ERR_CONFIG (WP_ERR_IO when a file cannot be read, WP_ERR_NOMEM). */
 enum wp_err plan_load(const char *dir, const char *unit, struct plan **out, char *err,

@@ -367,6 +367,25 @@ static enum wp_err plan_load_header(struct plan *plan, const cJSON *doc, char *e
     return WP_OK;
 }
 
+/* The unit a reader serves when it names none (plan.h): the plan's scope.district, else
+ * the only district of orgunits.json, else the plan's scope.city. */
+static const char *plan_choose_unit(const cJSON *units, const cJSON *plan)
+{
+    const cJSON *scope = cJSON_GetObjectItemCaseSensitive(plan, "scope");
+    const char *district = plan_json_string(scope, "district");
+    if (district)
+        return district;
+    const char *only = NULL;
+    size_t districts = 0;
+    const cJSON *u;
+    cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(units, "units")) {
+        const char *level = plan_json_string(u, "level");
+        if (level && strcmp(level, "district") == 0 && districts++ == 0)
+            only = plan_json_string(u, "code");
+    }
+    return districts == 1 && only ? only : plan_json_string(scope, "city");
+}
+
 enum wp_err plan_load(const char *dir, const char *unit, struct plan **out, char *err,
                       size_t errlen)
 {
@@ -388,6 +407,8 @@ enum wp_err plan_load(const char *dir, const char *unit, struct plan **out, char
             goto cleanup;
     if (!(plan->dir = plan_arena_strdup(plan->arena, dir)))
         goto nomem;
+    if (!unit)
+        unit = plan_choose_unit(docs[0], docs[2]);
     if ((rc = plan_load_units(plan, docs[0], unit, why, sizeof why)) != WP_OK) {
         failed_file = 0;
         goto failed;

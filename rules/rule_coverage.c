@@ -183,6 +183,15 @@ static void coverage_missed_no_figures(const struct plan *plan, const struct pla
     text_append(&out->en, " never sent)");
 }
 
+bool rule_coverage_value(const struct coverage_input *in, int64_t day, double *ratio)
+{
+    const struct rule_point *now = coverage_as_of(in->numerator, day);
+    if (!now || in->denominator <= 0)
+        return false;
+    *ratio = (double)now->value / in->denominator;
+    return true;
+}
+
 void rule_coverage_evaluate(const struct plan *plan, const struct plan_rule *rule,
                             const struct rule_unit *unit, const struct coverage_input *in,
                             int64_t now_ms, struct rule_outcome *out)
@@ -194,8 +203,8 @@ void rule_coverage_evaluate(const struct plan *plan, const struct plan_rule *rul
     out->has_target = true;
     out->target = c->target;
     const struct rule_point *now = coverage_as_of(in->numerator, today);
-    bool known = now && in->denominator > 0;
-    double ratio = known ? (double)now->value / in->denominator : 0;
+    double ratio = 0;
+    bool known = rule_coverage_value(in, today, &ratio);
     if (known) {
         out->has_value = true;
         out->value = ratio;

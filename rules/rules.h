@@ -243,6 +243,10 @@ struct coverage_input {
  *            warning, when the projection misses the target; the summary dates the last
  *            figure when D − L > RULE_COVERAGE_STALE_DAYS. No P: no trend, nothing said.
  * value: v(D) / denominator when both are known. */
+/* The coverage of day: v(day) / denominator, the value an alert of the rule carries and
+ * what the CLI shows. False when either is unknown. */
+bool rule_coverage_value(const struct coverage_input *in, int64_t day, double *ratio);
+
 void rule_coverage_evaluate(const struct plan *plan, const struct plan_rule *rule,
                             const struct rule_unit *unit, const struct coverage_input *in,
                             int64_t now_ms, struct rule_outcome *out);

@@ -213,6 +213,7 @@ static const char *const store_migrations[] = {
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))
+_Static_assert(STORE_MIGRATION_COUNT == STORE_SCHEMA_VERSION, "STORE_SCHEMA_VERSION (store.h)");
 
 static const char *const store_stmt_sql[STMT_COUNT] = {
     [STMT_KNOWN] =

@@ -102,6 +102,10 @@
 
 struct store;
 
+/* The schema version the migrations of store.c bring a database to: the newest this
+ * program knows. Readers (store_read.h) refuse a newer one from the same constant. */
+#define STORE_SCHEMA_VERSION 5
+
 /* Beside the database: the lock file that keeps a second aggregator off it. */
 #define STORE_LOCK_SUFFIX ".lock"
 
