@@ -88,11 +88,7 @@ enum wp_err outbox__fail(const struct outbox *ob, int rc, const char *what, char
                                size_t errlen)
 {
     const char *msg = ob->db ? sqlite3_errmsg(ob->db) : sqlite3_errstr(rc);
-    /* A disk with no block left at all fails earlier than a COMMIT: growing the WAL index
-     * (-shm) is an I/O error whose errno is ENOSPC. Both are "full" for the clerk. */
-    bool no_space = (rc & 0xff) == SQLITE_FULL ||
-                    ((rc & 0xff) == SQLITE_IOERR && ob->db && sqlite3_system_errno(ob->db) == ENOSPC);
-    if (no_space) {
+    if (wp_db_error(ob->db, rc) == WP_ERR_FULL) {
         snprintf(err, errlen,
                  "outbox %s: %s: the disk is full; nothing was written (free some space, then "
                  "try again; what was queued before is safe)",

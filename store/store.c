@@ -311,7 +311,7 @@ enum wp_err store__fail(struct store *store, int rc, const char *what)
 {
     snprintf(store->errmsg, sizeof store->errmsg, "%s: %s (%s)", what,
              sqlite3_errmsg(store->db), sqlite3_errstr(rc));
-    return (rc & 0xff) == SQLITE_FULL ? WP_ERR_FULL : WP_ERR_DB;
+    return wp_db_error(store->db, rc);
 }
 
 /* Resets and clears a cached statement, ready for its next use. */
@@ -358,7 +358,7 @@ static enum wp_err store_read_version(struct store *store, int *version)
  * a crash mid-way leaves a database at some whole version. */
 static enum wp_err store_migrate(struct store *store)
 {
-    int version;
+    int version = 0;
     enum wp_err rc = store_read_version(store, &version);
     if (rc != WP_OK)
         return rc;
