@@ -1,6 +1,6 @@
-/* series.h — the value series that coverage, check and level rules look at, per ward or
- * rolled up over the district's wards, and the evaluation of those rules (and ratio rules)
- * on them.
+/* series.h — the value series that coverage, check, ratio, announce and level rules look
+ * at, per ward or rolled up over the district's wards. Only series: the rules are run on
+ * them by evaluate.c, and the values are read through the store (store.h).
  *
  * A ward's series of an indicator is its values in force (current_values), one point per
  * period, ordered by the period's last day. The district's series has a point for every
@@ -30,7 +30,6 @@
 #include "store.h"
 
 struct series_cache;
-struct levels;
 
 enum wp_err series_cache_create(struct store *store, struct series_cache **out);
 void series_cache_destroy(struct series_cache **cache);
@@ -52,14 +51,14 @@ enum wp_err series_get(struct series_cache *cache, const struct plan *plan,
                        const struct plan_unit *unit, const char *indicator,
                        const struct rule_series **out);
 
-/* Evaluates a coverage, check, ratio, announce or level rule on unit into *out. A level rule also
- * records and publishes the unit's weekly levels through levels (may be NULL).
- * expected_from_day: the first day the unit's figures are expected (struct
- * coverage_input), PLAN_DAY_NONE when none are yet. */
-enum wp_err series_evaluate(struct series_cache *cache, const struct plan *plan,
-                            const struct plan_rule *rule, const struct plan_unit *unit,
-                            const struct rule_unit *ru, int64_t now_ms,
-                            int64_t expected_from_day, struct levels *levels,
-                            struct rule_outcome *out);
+/* A district comparison between two indicators (a check, or a ratio rule's numerator and
+ * denominator), period by period, over the wards that reported both for that period: a
+ * ward whose report has not come yet is left out of both sides, so a rolled-up daily
+ * count is never compared with a total that includes wards it does not (every
+ * afternoon, before the last ward reports). The two series are the caller's to free
+ * (l->points, r->points). */
+enum wp_err series_district_pair(struct series_cache *cache, const struct plan *plan,
+                                 const char *left, const char *right, struct rule_series *l,
+                                 struct rule_series *r);
 
 #endif

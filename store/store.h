@@ -114,11 +114,11 @@ enum wp_err store_open(const char *path, struct store **out, char *err, size_t e
 /* Rolls back an open transaction, closes, frees and NULLs *store. Accepts NULL. */
 void store_close(struct store **store);
 
-/* The SQLite connection, for the modules that own the version 2 and 3 tables (alerts.c,
- * evaluate.c, levels.c, rollup.c). Owned by the store; the same thread and transaction rules
- * apply. */
-struct sqlite3;
-struct sqlite3 *store_db(struct store *store);
+/* Durable (the default): every commit reaches the disk before store_commit returns
+ * (synchronous=FULL), as an ack promises. Not durable: commits are not synced — only for
+ * tests and replays, where thousands of fsyncs are the cost and power cuts are not the
+ * subject; the daemon never calls it. */
+void store_set_durable(struct store *store, bool durable);
 
 /* Schema version of the open database (PRAGMA user_version). */
 int store_schema_version(const struct store *store);
@@ -229,5 +229,30 @@ enum wp_err store_each_lost(struct store *store, const char *ward, int64_t since
                             void (*fn)(void *ctx, const char *stream, int64_t first_seq,
                                        int64_t last_seq, int64_t declared_ms),
                             void *ctx);
+
+/* ---- What the rules read: values and tasks in force (store_reports.c) ----
+ * Readers need no transaction; inside one they see its writes. Strings handed to a
+ * callback are valid during the call only; a callback returning other than WP_OK stops
+ * the walk, and that is returned. */
+
+/* When the first report reached this database (received_ms); 0 when none has. */
+enum wp_err store_first_report_ms(struct store *store, int64_t *received_ms);
+
+/* The state in force of task for ward (current_tasks) into state (size bytes); "" when
+ * no report named it. */
+enum wp_err store_task_state(struct store *store, const char *ward, const char *task,
+                             char *state, size_t size);
+
+/* Calls fn for each period of ward with a value of indicator in force (current_values),
+ * in no particular order. */
+enum wp_err store_each_value_of(struct store *store, const char *ward, const char *indicator,
+                                enum wp_err (*fn)(void *ctx, const char *period, int64_t value),
+                                void *ctx);
+
+/* Calls fn for each indicator of ward with a value in force for period. */
+enum wp_err store_each_value_in(struct store *store, const char *ward, const char *period,
+                                enum wp_err (*fn)(void *ctx, const char *indicator,
+                                                  int64_t value),
+                                void *ctx);
 
 #endif
