@@ -36,7 +36,7 @@ struct evaluate {
     struct levels *levels;
     struct series_cache *series;
     const struct plan *plan;
-    bool clear_status;          /* the plan changed: rebuild schedule_status */
+    bool clear_status;          /* the plan changed: rebuild the schedule status */
     int64_t first_report_day;   /* PLAN_DAY_NONE until a report exists */
     struct schedule_slot *slots;
     struct level_week *weeks;   /* EVALUATE_LEVEL_WEEKS_MAX, for level rules */
@@ -227,7 +227,7 @@ static enum wp_err evaluate_status_write(struct evaluate *e, const struct plan_r
                                                           slot->received_ms));
 }
 
-/* Puts what schedule_status holds of a period into its slot. */
+/* Puts what the schedule status holds of a period into its slot. */
 struct evaluate_status {
     struct schedule_slot *slots;
     size_t n;
@@ -247,7 +247,7 @@ static enum wp_err evaluate_status_read(void *ctx, const char *period, int64_t c
 }
 
 /* Slots of (rule, unit) with their completion. A complete period stays complete (values
- * are superseded, never removed), so schedule_status remembers those and only the
+ * are superseded, never removed), so the schedule status remembers those and only the
  * others are looked up again. */
 static enum wp_err evaluate_schedule_data(struct evaluate *e, const struct plan_rule *rule,
                                           const char *unit, int64_t now_ms, size_t *count)
@@ -255,7 +255,7 @@ static enum wp_err evaluate_schedule_data(struct evaluate *e, const struct plan_
     size_t total = rule_schedule_slots(e->plan, rule, evaluate_first_report_day(e), now_ms,
                                        e->slots, EVALUATE_SLOTS_MAX);
     size_t n = total < EVALUATE_SLOTS_MAX ? total : EVALUATE_SLOTS_MAX;
-    /* complete_ms == -1 marks a slot schedule_status does not hold yet. */
+    /* complete_ms == -1 marks a slot the schedule status does not hold yet. */
     for (size_t i = 0; i < n; i++)
         e->slots[i].complete_ms = -1;
     struct evaluate_status status = {e->slots, n};

@@ -24,7 +24,7 @@
 /* The agent's spool moves what it took (or refused) into these. */
 static const char *const rollup_taken_dirs[] = {"", "done/", "rejected/"};
 
-/* A value handed on before: what rollup_sent holds for one period of an indicator. */
+/* A value handed on before: what the store holds as sent for one period of an indicator. */
 struct rollup_sent_value {
     char period[12];
     int64_t value;
@@ -126,7 +126,7 @@ static enum wp_err rollup_sent_add(void *ctx, const char *period, int64_t value)
     return WP_OK;
 }
 
-/* rollup_sent of one indicator, sorted by period, into r->sent; *n rows. */
+/* What was sent of one indicator, sorted by period, into r->sent; *n rows. */
 static enum wp_err rollup_load_sent(struct rollup *r, const char *indicator, size_t *n)
 {
     struct rollup_sent_walk w = {r, 0};
@@ -155,7 +155,7 @@ static enum wp_err rollup_add_change(struct rollup *r, const struct rule_point *
     return WP_OK;
 }
 
-/* Every (period, indicator) whose rolled-up value differs from rollup_sent. */
+/* Every (period, indicator) whose rolled-up value differs from what was sent. */
 static enum wp_err rollup_collect(struct rollup *r, struct evaluate *evaluate,
                                   const struct plan *plan)
 {

@@ -2,16 +2,16 @@
  * at, per ward or rolled up over the district's wards. Only series: the rules are run on
  * them by evaluate.c, and the values are read through the store (store.h).
  *
- * A ward's series of an indicator is its values in force (current_values), one point per
+ * A ward's series of an indicator is its values in force (store.h), one point per
  * period, ordered by the period's last day. The district's series has a point for every
  * period any ward reported, combining the wards' values as the catalog's rollup says:
  * sum adds the wards' values of that period; max takes the largest; latest adds each
  * ward's latest value up to that period (a ward that did not report that day still
  * counts with what it last reported, so a cumulative total never drops for a missing
- * report). A district comparison between two indicators (a check rule) is the
- * (and a ratio rule's pair) is the exception: for each period it adds up only the wards
- * that reported both, so a
- * rolled-up daily count is not compared with a total over wards it leaves out.
+ * report). A district comparison between two indicators (a check rule, and a ratio
+ * rule's pair) is the exception: for each period it adds up only the wards that
+ * reported both, so a rolled-up daily count is not compared with a total over wards it
+ * leaves out (series_district_pair).
  *
  * Series are cached across evaluations: several rules read the same indicator of the
  * same unit, and a deadline's evaluation of every unit finds most of them unchanged. A
@@ -39,7 +39,7 @@ void series_cache_invalidate(struct series_cache *cache, const char *unit_code,
                              const char *district_code);
 
 /* After a report of ward for period was committed: its cached series take the period's
- * values in force (current_values), and the district's are dropped. Falls back to
+ * values in force (store_each_value_in), and the district's are dropped. Falls back to
  * series_cache_invalidate when it cannot. */
 void series_cache_update(struct series_cache *cache, const char *ward, const char *period,
                          const char *district_code);

@@ -1,4 +1,8 @@
-/* store.h — the aggregator's SQLite database: reports, values, rejections, ack state.
+/* store.h — the aggregator's SQLite database: the one owner of its file, schema, SQL and
+ * SQLite errors. No SQL, table name or sqlite3 handle leaves store/: the aggregator's
+ * modules call this header (reports, values, rejections, ack state, and what the rules
+ * read) and one header per group of tables — store_alerts.h (alerts and their events),
+ * store_schedule.h (schedule status), store_levels.h (levels), store_rollup.h (rollup).
  *
  * One connection, used by the aggregator's one thread. WAL journal (readers such as
  * `wardpulse export` never block the writer), synchronous=FULL (an ack promises the
@@ -31,7 +35,7 @@
  * A (ward, stream, seq) is "known" once it is in reports or in rejected; it is never
  * stored twice, in either table.
  *
- * Version 2 (the plan's rules; written by alerts.c, evaluate.c and levels.c):
+ * Version 2 (the plan's rules; store_alerts.c, store_schedule.c, store_levels.c):
  *
  *   alerts          (rule, scope) → state pending | firing | resolved, since_ms, payload
  *                   (the alert JSON last to be announced, NULL while only pending),
@@ -53,7 +57,7 @@
  *   and indexes current_values (indicator, ward, period) and report_tasks (ward, task)
  *   for the rules' data.
  *
- * Version 3 (a district's rollup to the city; written by rollup.c):
+ * Version 3 (a district's rollup to the city; store_rollup.c):
  *
  *   rollup_sent     (unit, indicator, period) → value, file_id: the value last handed on
  *   rollup_files    id, unit, name, written_ms, written_at, reports: the files written
@@ -87,7 +91,8 @@
  *                   complete_ms, which is now when it was committed, as judged)
  *
  * Write functions must be called between store_begin and store_commit/store_rollback.
- * Errors: WP_ERR_FULL when the disk or database is full, WP_ERR_DB otherwise;
+ * Errors (one mapping, wp_db_error in db_file.h): WP_ERR_FULL when the disk or database
+ * is full, WP_ERR_DB otherwise;
  * store_errmsg() then says what SQLite said.
  */
 #ifndef WP_AGGREGATOR_STORE_H
