@@ -261,6 +261,26 @@ enum wp_err store__each(struct store *store, sqlite3_stmt *stmt, const char *wha
     return result;
 }
 
+struct store_named_value_walk {
+    enum wp_err (*fn)(void *ctx, const char *name, int64_t value);
+    void *ctx;
+};
+
+static enum wp_err store_named_value_row(void *ctx, sqlite3_stmt *stmt)
+{
+    struct store_named_value_walk *w = ctx;
+    return w->fn(w->ctx, store__column_text(stmt, 0), sqlite3_column_int64(stmt, 1));
+}
+
+enum wp_err store__each_named_value(struct store *store, sqlite3_stmt *stmt, const char *what,
+                                    enum wp_err (*fn)(void *ctx, const char *name,
+                                                      int64_t value),
+                                    void *ctx)
+{
+    struct store_named_value_walk w = {fn, ctx};
+    return store__each(store, stmt, what, store_named_value_row, &w);
+}
+
 /* Runs a statement that returns no rows. */
 enum wp_err store__step_done(struct store *store, sqlite3_stmt *stmt, const char *what)
 {
@@ -477,6 +497,15 @@ void store_rollback(struct store *store)
             wp_log(WP_LOG_ERR, "rollback: %s", sqlite3_errmsg(store->db));
     }
     store->in_transaction = false;
+}
+
+sqlite3_stmt *store__stmt_texts(struct store *store, enum store_stmt which, const char *first,
+                                const char *second)
+{
+    sqlite3_stmt *stmt = store__stmt(store, which);
+    store__bind_text(stmt, 1, first);
+    store__bind_text(stmt, 2, second);
+    return stmt;
 }
 
 /* A cached statement whose parameters 1, 2, 3 are a report's identity. */

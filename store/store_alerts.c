@@ -54,21 +54,11 @@ const struct store_statement store__alert_statements[] = {
     {STMT_COUNT, NULL},
 };
 
-/* A cached statement whose parameters 1 and 2 are an alert's identity. */
-static sqlite3_stmt *store_alert_stmt(struct store *store, enum store_stmt which,
-                                      const char *rule, const char *scope)
-{
-    sqlite3_stmt *stmt = store__stmt(store, which);
-    store__bind_text(stmt, 1, rule);
-    store__bind_text(stmt, 2, scope);
-    return stmt;
-}
-
 enum wp_err store_alert_get(struct store *store, const char *rule, const char *scope,
                             bool *found, char *state, size_t state_size, int64_t *since_ms,
                             char **payload)
 {
-    sqlite3_stmt *stmt = store_alert_stmt(store, STMT_ALERT_GET, rule, scope);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_ALERT_GET, rule, scope);
     int rc = sqlite3_step(stmt);
     enum wp_err err = WP_OK;
     *found = rc == SQLITE_ROW;
@@ -104,7 +94,7 @@ enum wp_err store_alert_insert(struct store *store, const char *rule, const char
                                const char *state, int64_t since_ms, const char *payload,
                                const char *payload_state, int64_t now_ms)
 {
-    sqlite3_stmt *stmt = store_alert_stmt(store, STMT_ALERT_INSERT, rule, scope);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_ALERT_INSERT, rule, scope);
     store_alert_bind_state(stmt, state, since_ms, payload, payload_state, now_ms);
     sqlite3_bind_int64(stmt, 7, payload ? 1 : 0);
     return store__step_done(store, stmt, "writing an alert");
@@ -114,7 +104,7 @@ enum wp_err store_alert_update(struct store *store, const char *rule, const char
                                const char *state, int64_t since_ms, const char *payload,
                                const char *payload_state, bool transition, int64_t now_ms)
 {
-    sqlite3_stmt *stmt = store_alert_stmt(store, STMT_ALERT_UPDATE, rule, scope);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_ALERT_UPDATE, rule, scope);
     store_alert_bind_state(stmt, state, since_ms, payload, payload_state, now_ms);
     sqlite3_bind_int(stmt, 7, transition);
     return store__step_done(store, stmt, "writing an alert");
@@ -123,7 +113,7 @@ enum wp_err store_alert_update(struct store *store, const char *rule, const char
 enum wp_err store_alert_set_state(struct store *store, const char *rule, const char *scope,
                                   const char *state, int64_t now_ms)
 {
-    sqlite3_stmt *stmt = store_alert_stmt(store, STMT_ALERT_SET_STATE, rule, scope);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_ALERT_SET_STATE, rule, scope);
     store__bind_text(stmt, 3, state);
     sqlite3_bind_int64(stmt, 4, now_ms);
     return store__step_done(store, stmt, "setting an alert state");
@@ -135,7 +125,7 @@ enum wp_err store_alert_add_event(struct store *store, const char *rule, const c
 {
     char at[40];
     wp_datetime_format_local(at_ms, at, sizeof at);
-    sqlite3_stmt *stmt = store_alert_stmt(store, STMT_ALERT_EVENT, rule, scope);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_ALERT_EVENT, rule, scope);
     store__bind_text(stmt, 3, state);
     store__bind_text(stmt, 4, severity);
     sqlite3_bind_int64(stmt, 5, at_ms);
@@ -213,7 +203,7 @@ enum wp_err store_alert_first_announced(struct store *store, bool *found,
 enum wp_err store_alert_announced(struct store *store, const char *rule, const char *scope,
                                   int64_t rev, bool transition, int64_t now_ms)
 {
-    sqlite3_stmt *stmt = store_alert_stmt(store, STMT_ALERT_ANNOUNCED, rule, scope);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_ALERT_ANNOUNCED, rule, scope);
     sqlite3_bind_int64(stmt, 3, rev);
     sqlite3_bind_int(stmt, 4, transition);
     sqlite3_bind_int64(stmt, 5, now_ms);
@@ -223,7 +213,7 @@ enum wp_err store_alert_announced(struct store *store, const char *rule, const c
 enum wp_err store_alert_repeated(struct store *store, const char *rule, const char *scope,
                                  int64_t now_ms)
 {
-    sqlite3_stmt *stmt = store_alert_stmt(store, STMT_ALERT_REPEATED, rule, scope);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_ALERT_REPEATED, rule, scope);
     sqlite3_bind_int64(stmt, 3, now_ms);
     return store__step_done(store, stmt, "recording a repeat");
 }

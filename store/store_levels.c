@@ -29,9 +29,7 @@ enum wp_err store_level_put_week(struct store *store, const char *rule, const ch
                                  const char *week, int level, const char *version,
                                  const char *payload)
 {
-    sqlite3_stmt *stmt = store__stmt(store, STMT_LEVEL_WEEK);
-    store__bind_text(stmt, 1, rule);
-    store__bind_text(stmt, 2, scope);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_LEVEL_WEEK, rule, scope);
     store__bind_text(stmt, 3, week);
     sqlite3_bind_int(stmt, 4, level);
     store__bind_text(stmt, 5, version);
@@ -42,9 +40,7 @@ enum wp_err store_level_put_week(struct store *store, const char *rule, const ch
 enum wp_err store_level_publish(struct store *store, const char *rule, const char *scope,
                                 const char *payload, bool *changed)
 {
-    sqlite3_stmt *stmt = store__stmt(store, STMT_LEVEL_PUBLISHED_GET);
-    store__bind_text(stmt, 1, rule);
-    store__bind_text(stmt, 2, scope);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_LEVEL_PUBLISHED_GET, rule, scope);
     int rc = sqlite3_step(stmt);
     bool same = rc == SQLITE_ROW && strcmp(store__column_text(stmt, 0), payload) == 0;
     sqlite3_reset(stmt);
@@ -53,9 +49,7 @@ enum wp_err store_level_publish(struct store *store, const char *rule, const cha
         return store__fail(store, rc, "reading a published level");
     if (same)
         return WP_OK;
-    stmt = store__stmt(store, STMT_LEVEL_PUBLISHED_SET);
-    store__bind_text(stmt, 1, rule);
-    store__bind_text(stmt, 2, scope);
+    stmt = store__stmt_texts(store, STMT_LEVEL_PUBLISHED_SET, rule, scope);
     store__bind_text(stmt, 3, payload);
     enum wp_err err = store__step_done(store, stmt, "publishing a level");
     *changed = err == WP_OK;
@@ -64,9 +58,7 @@ enum wp_err store_level_publish(struct store *store, const char *rule, const cha
 
 enum wp_err store_level_announced(struct store *store, const char *scope, const char *payload)
 {
-    sqlite3_stmt *stmt = store__stmt(store, STMT_LEVEL_ANNOUNCED);
-    store__bind_text(stmt, 1, scope);
-    store__bind_text(stmt, 2, payload);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_LEVEL_ANNOUNCED, scope, payload);
     return store__step_done(store, stmt, "recording a level announced");
 }
 

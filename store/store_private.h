@@ -1,8 +1,9 @@
 /* store_private.h — what the store's files share (store.c: the file, its schema and the
  * statement cache; store_reports.c: reports, values and rejections; store_streams.c: the
  * ack state of each stream and the seqs declared lost; store_alerts.c, store_schedule.c,
- * store_levels.c, store_rollup.c: the tables of alerts, schedules, levels and rollup). Nothing outside store/store*.c
- * includes it: the contract is store.h. */
+ * store_levels.c, store_rollup.c: the tables of alerts, schedules, levels and rollup).
+ * Nothing outside store/store*.c includes it: the contracts are store.h and the group
+ * headers. */
 #ifndef WP_AGGREGATOR_STORE_PRIVATE_H
 #define WP_AGGREGATOR_STORE_PRIVATE_H
 
@@ -114,6 +115,12 @@ sqlite3_stmt *store__stmt(struct store *store, enum store_stmt which);
 enum wp_err store__each(struct store *store, sqlite3_stmt *stmt, const char *what,
                         enum wp_err (*row)(void *ctx, sqlite3_stmt *stmt), void *ctx);
 
+/* store__each for statements whose rows are (text, integer): calls fn with each. */
+enum wp_err store__each_named_value(struct store *store, sqlite3_stmt *stmt, const char *what,
+                                    enum wp_err (*fn)(void *ctx, const char *name,
+                                                      int64_t value),
+                                    void *ctx);
+
 /* Runs a statement that returns no rows. */
 enum wp_err store__step_done(struct store *store, sqlite3_stmt *stmt, const char *what);
 
@@ -122,6 +129,10 @@ void store__bind_text(sqlite3_stmt *stmt, int index, const char *text);
 
 /* The text of a column; "" for NULL. */
 const char *store__column_text(sqlite3_stmt *stmt, int column);
+
+/* A cached statement (store__stmt) with text parameters 1 and 2 bound (until its reset). */
+sqlite3_stmt *store__stmt_texts(struct store *store, enum store_stmt which, const char *first,
+                                const char *second);
 
 /* A cached statement whose parameters 1, 2, 3 are a report's identity. */
 sqlite3_stmt *store__stmt_identity(struct store *store, enum store_stmt which,

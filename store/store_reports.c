@@ -382,9 +382,7 @@ enum wp_err store_first_report_ms(struct store *store, int64_t *received_ms)
 enum wp_err store_task_state(struct store *store, const char *ward, const char *task,
                              char *state, size_t size)
 {
-    sqlite3_stmt *stmt = store__stmt(store, STMT_TASK_STATE);
-    store__bind_text(stmt, 1, ward);
-    store__bind_text(stmt, 2, task);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_TASK_STATE, ward, task);
     int rc = sqlite3_step(stmt);
     state[0] = '\0';
     if (rc == SQLITE_ROW)
@@ -394,26 +392,12 @@ enum wp_err store_task_state(struct store *store, const char *ward, const char *
                                                  : store__fail(store, rc, "reading a task state");
 }
 
-struct store_value_walk {
-    enum wp_err (*fn)(void *ctx, const char *name, int64_t value);
-    void *ctx;
-};
-
-static enum wp_err store_value_row(void *ctx, sqlite3_stmt *stmt)
-{
-    struct store_value_walk *w = ctx;
-    return w->fn(w->ctx, store__column_text(stmt, 0), sqlite3_column_int64(stmt, 1));
-}
-
 enum wp_err store_each_value_of(struct store *store, const char *ward, const char *indicator,
                                 enum wp_err (*fn)(void *ctx, const char *period, int64_t value),
                                 void *ctx)
 {
-    sqlite3_stmt *stmt = store__stmt(store, STMT_WARD_SERIES);
-    store__bind_text(stmt, 1, ward);
-    store__bind_text(stmt, 2, indicator);
-    struct store_value_walk w = {fn, ctx};
-    return store__each(store, stmt, "reading a series", store_value_row, &w);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_WARD_SERIES, ward, indicator);
+    return store__each_named_value(store, stmt, "reading a series", fn, ctx);
 }
 
 enum wp_err store_each_value_in(struct store *store, const char *ward, const char *period,
@@ -421,9 +405,6 @@ enum wp_err store_each_value_in(struct store *store, const char *ward, const cha
                                                   int64_t value),
                                 void *ctx)
 {
-    sqlite3_stmt *stmt = store__stmt(store, STMT_PERIOD_VALUES);
-    store__bind_text(stmt, 1, ward);
-    store__bind_text(stmt, 2, period);
-    struct store_value_walk w = {fn, ctx};
-    return store__each(store, stmt, "reading a period's values", store_value_row, &w);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_PERIOD_VALUES, ward, period);
+    return store__each_named_value(store, stmt, "reading a period's values", fn, ctx);
 }

@@ -19,35 +19,19 @@ const struct store_statement store__rollup_statements[] = {
     {STMT_COUNT, NULL},
 };
 
-struct store_rollup_walk {
-    enum wp_err (*fn)(void *ctx, const char *period, int64_t value);
-    void *ctx;
-};
-
-static enum wp_err store_rollup_row(void *ctx, sqlite3_stmt *stmt)
-{
-    struct store_rollup_walk *w = ctx;
-    return w->fn(w->ctx, store__column_text(stmt, 0), sqlite3_column_int64(stmt, 1));
-}
-
 enum wp_err store_rollup_each_sent(struct store *store, const char *unit, const char *indicator,
                                    enum wp_err (*fn)(void *ctx, const char *period,
                                                      int64_t value),
                                    void *ctx)
 {
-    sqlite3_stmt *stmt = store__stmt(store, STMT_ROLLUP_SENT);
-    store__bind_text(stmt, 1, unit);
-    store__bind_text(stmt, 2, indicator);
-    struct store_rollup_walk w = {fn, ctx};
-    return store__each(store, stmt, "reading rollup_sent", store_rollup_row, &w);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_ROLLUP_SENT, unit, indicator);
+    return store__each_named_value(store, stmt, "reading rollup_sent", fn, ctx);
 }
 
 enum wp_err store_rollup_set_sent(struct store *store, const char *unit, const char *indicator,
                                   const char *period, int64_t value, int64_t file_id)
 {
-    sqlite3_stmt *stmt = store__stmt(store, STMT_ROLLUP_SENT_SET);
-    store__bind_text(stmt, 1, unit);
-    store__bind_text(stmt, 2, period);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_ROLLUP_SENT_SET, unit, period);
     store__bind_text(stmt, 3, indicator);
     sqlite3_bind_int64(stmt, 4, value);
     sqlite3_bind_int64(stmt, 5, file_id);

@@ -50,9 +50,7 @@ enum wp_err store_schedule_each_status(struct store *store, const char *rule, co
                                                          int64_t received_ms),
                                        void *ctx)
 {
-    sqlite3_stmt *stmt = store__stmt(store, STMT_SCHEDULE_STATUS);
-    store__bind_text(stmt, 1, rule);
-    store__bind_text(stmt, 2, unit);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_SCHEDULE_STATUS, rule, unit);
     struct store_schedule_walk w = {fn, ctx, true};
     return store__each(store, stmt, "reading schedule_status", store_schedule_row, &w);
 }
@@ -61,9 +59,7 @@ enum wp_err store_schedule_set_status(struct store *store, const char *rule, con
                                       const char *period, int64_t due_ms, int64_t complete_ms,
                                       int64_t received_ms)
 {
-    sqlite3_stmt *stmt = store__stmt(store, STMT_SCHEDULE_STATUS_SET);
-    store__bind_text(stmt, 1, rule);
-    store__bind_text(stmt, 2, unit);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_SCHEDULE_STATUS_SET, rule, unit);
     store__bind_text(stmt, 3, period);
     sqlite3_bind_int64(stmt, 4, due_ms);
     if (complete_ms > 0)
@@ -88,9 +84,7 @@ enum wp_err store_schedule_each_arrival(struct store *store, const char *unit,
         wp_date_format(first_day, first, sizeof first);
         wp_date_format(first_day + days - 1, last, sizeof last);
     }
-    sqlite3_stmt *stmt = store__stmt(store, STMT_SCHEDULE_COMPLETION);
-    store__bind_text(stmt, 1, unit);
-    store__bind_text(stmt, 2, period);
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_SCHEDULE_COMPLETION, unit, period);
     sqlite3_bind_text(stmt, 3, first, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(stmt, 4, last, -1, SQLITE_TRANSIENT);
     struct store_schedule_walk w = {fn, ctx, false};
