@@ -82,30 +82,25 @@ static const char *const outbox_schema_steps[] = {
 };
 #define OUTBOX_SCHEMA_VERSION ((int)(sizeof outbox_schema_steps / sizeof outbox_schema_steps[0]))
 
-/* Fills err from the connection's last error; SQLITE_FULL becomes WP_ERR_FULL so that
- * callers can tell the clerk the disk is full rather than "database error". */
+/* Fills err from the connection's last error; the code is mapped by wp_db_error (a full
+ * disk is WP_ERR_FULL, so that callers can tell the clerk so rather than "database
+ * error"). */
 enum wp_err outbox__fail(const struct outbox *ob, int rc, const char *what, char *err,
                                size_t errlen)
 {
     const char *msg = ob->db ? sqlite3_errmsg(ob->db) : sqlite3_errstr(rc);
-    /* A disk with no block left at all fails earlier than a COMMIT: growing the WAL index
-     * (-shm) is an I/O error whose errno is ENOSPC. Both are "full" for the clerk. */
-    bool no_space = (rc & 0xff) == SQLITE_FULL ||
-                    ((rc & 0xff) == SQLITE_IOERR && ob->db && sqlite3_system_errno(ob->db) == ENOSPC);
-    if (no_space) {
+    enum wp_err mapped = wp_db_error(ob->db, rc);
+    if (mapped == WP_ERR_FULL)
         snprintf(err, errlen,
                  "outbox %s: %s: the disk is full; nothing was written (free some space, then "
                  "try again; what was queued before is safe)",
                  ob->path, what);
-        return WP_ERR_FULL;
-    }
-    if ((rc & 0xff) == SQLITE_BUSY) {
+    else if ((rc & 0xff) == SQLITE_BUSY)
         snprintf(err, errlen, "outbox %s: %s: still locked by another process after %d s",
                  ob->path, what, OUTBOX_BUSY_TIMEOUT_MS / 1000);
-        return WP_ERR_DB;
-    }
-    snprintf(err, errlen, "outbox %s: %s: %s", ob->path, what, msg);
-    return WP_ERR_DB;
+    else
+        snprintf(err, errlen, "outbox %s: %s: %s", ob->path, what, msg);
+    return mapped;
 }
 
 /* For callers without an err buffer: log the failure and return its code. */

@@ -8,60 +8,18 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 
 #include "alerts_private.h"
 #include "log.h"
 #include "timefmt.h"
 
 
-static const char *const alerts_sql[ASTMT_COUNT] = {
-    [ASTMT_GET] = "SELECT state, since_ms, payload, rev FROM alerts "
-                  "WHERE rule = ?1 AND scope = ?2",
-    [ASTMT_INSERT] = "INSERT INTO alerts (rule, scope, state, since_ms, payload, payload_state, "
-                     "rev, event_rev, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
-    /* ?6 = 1: the change is a transition, announced on events/alert too. */
-    [ASTMT_UPDATE] = "UPDATE alerts SET state = ?3, since_ms = ?4, payload = ?5, "
-                     "payload_state = ?6, rev = rev + 1, "
-                     "event_rev = CASE WHEN ?7 THEN rev + 1 ELSE event_rev END, updated_ms = ?8 "
-                     "WHERE rule = ?1 AND scope = ?2",
-    [ASTMT_SET_STATE] = "UPDATE alerts SET state = ?3, updated_ms = ?4 "
-                        "WHERE rule = ?1 AND scope = ?2",
-    [ASTMT_EVENT] = "INSERT INTO alert_events (rule, scope, state, severity, at_ms, at, payload) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ASTMT_UNANNOUNCED] = "SELECT rule, scope, payload, payload_state, rev, event_rev, "
-                          "announced_rev FROM alerts WHERE announced_rev < rev",
-    [ASTMT_ANNOUNCED] = "UPDATE alerts SET announced_rev = ?3, "
-                        "announced_ms = CASE WHEN ?4 THEN ?5 ELSE announced_ms END "
-                        "WHERE rule = ?1 AND scope = ?2 AND announced_rev < ?3",
-    [ASTMT_REPEATS] = "SELECT rule, scope, payload FROM alerts WHERE state = 'firing' "
-                      "AND payload_state = 'firing' AND announced_rev = rev "
-                      "AND announced_ms <= ?1",
-    [ASTMT_REPEATED] = "UPDATE alerts SET announced_ms = ?3 WHERE rule = ?1 AND scope = ?2",
-    [ASTMT_NEXT_REPEAT] = "SELECT MIN(announced_ms) FROM alerts WHERE state = 'firing' "
-                          "AND payload_state = 'firing' AND announced_rev = rev",
-    [ASTMT_ACTIVE] = "SELECT rule, scope, state, payload FROM alerts WHERE state <> 'resolved'",
-    [ASTMT_FIRING_COUNT] = "SELECT COUNT(*) FROM alerts WHERE state = 'firing'",
-    [ASTMT_RETAINED] = "SELECT rule, scope, payload, payload_state, announced_rev = rev "
-                       "FROM alerts",
-};
-
-sqlite3_stmt *alerts_stmt(struct alerts *a, enum alerts_stmt which)
+/* Logs what the store said about a failure of this module's and passes the error on. */
+static enum wp_err alerts_store_error(struct alerts *a, enum wp_err rc)
 {
-    sqlite3_stmt *stmt = a->stmt[which];
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    return stmt;
-}
-
-enum wp_err alerts_step_done(struct alerts *a, sqlite3_stmt *stmt, const char *what)
-{
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    if (rc == SQLITE_DONE)
-        return WP_OK;
-    wp_log(WP_LOG_ERR, "alerts: %s: %s", what, sqlite3_errmsg(a->db));
-    return (rc & 0xff) == SQLITE_FULL ? WP_ERR_FULL : WP_ERR_DB;
+    if (rc != WP_OK && rc != WP_ERR_NOMEM)
+        wp_log(WP_LOG_ERR, "alerts: %s", store_errmsg(a->store));
+    return rc;
 }
 
 enum wp_err alerts_create(struct store *store, const struct alerts_options *opts,
@@ -72,7 +30,6 @@ enum wp_err alerts_create(struct store *store, const struct alerts_options *opts
     if (!a)
         return WP_ERR_NOMEM;
     a->store = store;
-    a->db = store_db(store);
     snprintf(a->district, sizeof a->district, "%s", opts->district);
     a->repeat_ms = opts->repeat_ms;
     a->publish = opts->publish;
@@ -83,13 +40,6 @@ enum wp_err alerts_create(struct store *store, const struct alerts_options *opts
         alerts_destroy(&a);
         return WP_ERR_NOMEM;
     }
-    for (int i = 0; i < ASTMT_COUNT; i++)
-        if (sqlite3_prepare_v3(a->db, alerts_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                               &a->stmt[i], NULL) != SQLITE_OK) {
-            wp_log(WP_LOG_ERR, "alerts: preparing a statement: %s", sqlite3_errmsg(a->db));
-            alerts_destroy(&a);
-            return WP_ERR_DB;
-        }
     *out = a;
     return WP_OK;
 }
@@ -107,8 +57,6 @@ void alerts_destroy(struct alerts **alerts)
     if (!alerts || !*alerts)
         return;
     struct alerts *a = *alerts;
-    for (int i = 0; i < ASTMT_COUNT; i++)
-        sqlite3_finalize(a->stmt[i]);
     for (size_t i = 0; i < a->inflight_count; i++)
         free(a->inflight[i].key);
     free(a->inflight);
@@ -222,21 +170,12 @@ cleanup:
 static enum wp_err alerts_event(struct alerts *a, const char *rule, const char *scope,
                                 const char *state, const char *payload, int64_t now_ms)
 {
-    char at[40];
     cJSON *j = cJSON_Parse(payload);
     const char *severity = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "severity"));
-    wp_datetime_format_local(now_ms, at, sizeof at);
-    sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_EVENT);
-    sqlite3_bind_text(stmt, 1, rule, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, scope, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, state, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, severity ? severity : "info", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(stmt, 5, now_ms);
-    sqlite3_bind_text(stmt, 6, at, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 7, payload, -1, SQLITE_STATIC);
-    enum wp_err rc = alerts_step_done(a, stmt, "recording an alert event");
+    enum wp_err rc = store_alert_add_event(a->store, rule, scope, state,
+                                           severity ? severity : "info", now_ms, payload);
     cJSON_Delete(j);
-    return rc;
+    return alerts_store_error(a, rc);
 }
 
 /* Writes a new announceable state: payload with its state, a transition or not. */
@@ -245,22 +184,11 @@ static enum wp_err alerts_write(struct alerts *a, const char *rule, const char *
                                 const char *payload, const char *payload_state,
                                 bool transition, int64_t now_ms)
 {
-    sqlite3_stmt *stmt = alerts_stmt(a, exists ? ASTMT_UPDATE : ASTMT_INSERT);
-    sqlite3_bind_text(stmt, 1, rule, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, scope, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 4, since_ms);
-    if (payload)
-        sqlite3_bind_text(stmt, 5, payload, -1, SQLITE_STATIC);
-    if (payload_state)
-        sqlite3_bind_text(stmt, 6, payload_state, -1, SQLITE_STATIC);
-    if (exists) {
-        sqlite3_bind_int(stmt, 7, transition);
-    } else {
-        sqlite3_bind_int64(stmt, 7, payload ? 1 : 0);
-    }
-    sqlite3_bind_int64(stmt, 8, now_ms);
-    enum wp_err rc = alerts_step_done(a, stmt, "writing an alert");
+    enum wp_err rc = exists ? store_alert_update(a->store, rule, scope, state, since_ms, payload,
+                                                 payload_state, transition, now_ms)
+                            : store_alert_insert(a->store, rule, scope, state, since_ms, payload,
+                                                 payload_state, now_ms);
+    rc = alerts_store_error(a, rc);
     if (rc == WP_OK && payload)
         a->dirty = true;
     if (rc == WP_OK && transition && payload)
@@ -271,12 +199,7 @@ static enum wp_err alerts_write(struct alerts *a, const char *rule, const char *
 static enum wp_err alerts_set_state(struct alerts *a, const char *rule, const char *scope,
                                     const char *state, int64_t now_ms)
 {
-    sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_SET_STATE);
-    sqlite3_bind_text(stmt, 1, rule, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, scope, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 4, now_ms);
-    return alerts_step_done(a, stmt, "setting an alert state");
+    return alerts_store_error(a, store_alert_set_state(a->store, rule, scope, state, now_ms));
 }
 
 /* firing → resolved at at_ms, announced. o may be NULL (the rule is gone). */
@@ -319,29 +242,18 @@ enum wp_err alerts_record(struct alerts *a, const struct plan_rule *rule, const 
 {
     int64_t at_ms = event_ms > 0 && event_ms <= now_ms ? event_ms : now_ms;
     alerts_sweep_note(a, rule->id, scope);
-    sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_GET);
-    sqlite3_bind_text(stmt, 1, rule->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, scope, -1, SQLITE_STATIC);
-    int src = sqlite3_step(stmt);
-    if (src != SQLITE_ROW && src != SQLITE_DONE) {
-        wp_log(WP_LOG_ERR, "alerts: reading %s %s: %s", rule->id, scope, sqlite3_errmsg(a->db));
-        sqlite3_reset(stmt);
-        return WP_ERR_DB;
-    }
-    bool exists = src == SQLITE_ROW;
-    char state[16] = "";
+    bool exists = false;
+    char state[16];
     int64_t since_ms = 0;
     char *old = NULL;
-    if (exists) {
-        snprintf(state, sizeof state, "%s", (const char *)sqlite3_column_text(stmt, 0));
-        since_ms = sqlite3_column_int64(stmt, 1);
-        const char *p = (const char *)sqlite3_column_text(stmt, 2);
-        if (p && !(old = strdup(p))) {
-            sqlite3_reset(stmt);
-            return WP_ERR_NOMEM;
-        }
+    enum wp_err got = store_alert_get(a->store, rule->id, scope, &exists, state, sizeof state,
+                                      &since_ms, &old);
+    if (got != WP_OK) {
+        if (got != WP_ERR_NOMEM)
+            wp_log(WP_LOG_ERR, "alerts: reading %s %s: %s", rule->id, scope,
+                   store_errmsg(a->store));
+        return got;
     }
-    sqlite3_reset(stmt);
 
     enum wp_err rc = WP_OK;
     bool firing = exists && strcmp(state, "firing") == 0;
@@ -404,64 +316,69 @@ static int alerts_key_cmp(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
+/* The active alerts no evaluation since alerts_sweep_begin recorded. */
+struct alerts_gone {
+    struct alerts *alerts;
+    struct { char *rule, *scope, *state, *payload; } *list;
+    size_t n, cap;
+};
+
+static enum wp_err alerts_gone_add(void *ctx, const struct store_alert *alert)
+{
+    struct alerts_gone *g = ctx;
+    struct alerts *a = g->alerts;
+    char key[160];
+    snprintf(key, sizeof key, "%s\t%s", alert->rule, alert->scope);
+    const char *k = key;
+    if (a->swept_count > 0
+        && bsearch(&k, a->swept, a->swept_count, sizeof *a->swept, alerts_key_cmp))
+        return WP_OK;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 16;
+        void *bigger = realloc(g->list, cap * sizeof *g->list);
+        if (!bigger)
+            return WP_ERR_NOMEM;
+        g->list = bigger;
+        g->cap = cap;
+    }
+    g->list[g->n].rule = strdup(alert->rule);
+    g->list[g->n].scope = strdup(alert->scope);
+    g->list[g->n].state = strdup(alert->state);
+    g->list[g->n].payload = alert->payload ? strdup(alert->payload) : NULL;
+    g->n++;
+    return WP_OK;
+}
+
 enum wp_err alerts_sweep_end(struct alerts *a, int64_t now_ms)
 {
     if (!a->sweeping)
         return WP_OK;
     if (a->swept_count > 0)
         qsort(a->swept, a->swept_count, sizeof *a->swept, alerts_key_cmp);
-    enum wp_err rc = WP_OK;
-    /* Collect first: the statement must not stay open while rows change. */
-    struct { char *rule, *scope, *state, *payload; } *gone = NULL;
-    size_t n = 0, cap = 0;
-    sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_ACTIVE);
-    int src;
-    while ((src = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *rule = (const char *)sqlite3_column_text(stmt, 0);
-        const char *scope = (const char *)sqlite3_column_text(stmt, 1);
-        char key[160];
-        snprintf(key, sizeof key, "%s\t%s", rule, scope);
-        const char *k = key;
-        if (a->swept_count > 0
-            && bsearch(&k, a->swept, a->swept_count, sizeof *a->swept, alerts_key_cmp))
-            continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            void *bigger = realloc(gone, cap * sizeof *gone);
-            if (!bigger) {
-                rc = WP_ERR_NOMEM;
-                break;
-            }
-            gone = bigger;
-        }
-        const char *payload = (const char *)sqlite3_column_text(stmt, 3);
-        gone[n].rule = strdup(rule);
-        gone[n].scope = strdup(scope);
-        gone[n].state = strdup((const char *)sqlite3_column_text(stmt, 2));
-        gone[n].payload = payload ? strdup(payload) : NULL;
-        n++;
-    }
-    sqlite3_reset(stmt);
-    if (src != SQLITE_DONE && rc == WP_OK)
-        rc = WP_ERR_DB;
-    for (size_t i = 0; i < n; i++) {
-        if (rc == WP_OK && (!gone[i].rule || !gone[i].scope || !gone[i].state))
+    /* Collect first: no alert is written while the store walks them. */
+    struct alerts_gone gone = {a, NULL, 0, 0};
+    enum wp_err rc = store_alert_each(a->store, STORE_ALERTS_ACTIVE, alerts_gone_add, &gone);
+    if (rc != WP_OK)
+        alerts_store_error(a, rc);
+    for (size_t i = 0; i < gone.n; i++) {
+        char *rule = gone.list[i].rule, *scope = gone.list[i].scope;
+        char *state = gone.list[i].state, *payload = gone.list[i].payload;
+        if (rc == WP_OK && (!rule || !scope || !state))
             rc = WP_ERR_NOMEM;
         if (rc == WP_OK) {
             wp_log(WP_LOG_NOTICE, "alert %s %s is no longer evaluated (its rule left the plan "
-                   "or no longer applies there): resolving it", gone[i].rule, gone[i].scope);
-            if (strcmp(gone[i].state, "firing") == 0 && gone[i].payload)
-                rc = alerts_resolve(a, gone[i].rule, gone[i].scope, gone[i].payload, NULL,
-                                    "resolved", now_ms, now_ms);
+                   "or no longer applies there): resolving it", rule, scope);
+            if (strcmp(state, "firing") == 0 && payload)
+                rc = alerts_resolve(a, rule, scope, payload, NULL, "resolved", now_ms, now_ms);
             else
-                rc = alerts_set_state(a, gone[i].rule, gone[i].scope, "resolved", now_ms);
+                rc = alerts_set_state(a, rule, scope, "resolved", now_ms);
         }
-        free(gone[i].rule);
-        free(gone[i].scope);
-        free(gone[i].state);
-        free(gone[i].payload);
+        free(rule);
+        free(scope);
+        free(state);
+        free(payload);
     }
-    free(gone);
+    free(gone.list);
     alerts_sweep_clear(a);
     return rc;
 }
@@ -474,8 +391,8 @@ void alerts_rollback(struct alerts *a)
 
 size_t alerts_firing_count(struct alerts *a)
 {
-    sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_FIRING_COUNT);
-    size_t n = sqlite3_step(stmt) == SQLITE_ROW ? (size_t)sqlite3_column_int64(stmt, 0) : 0;
-    sqlite3_reset(stmt);
+    size_t n = 0;
+    if (store_alert_firing_count(a->store, &n) != WP_OK)
+        return 0;
     return n;
 }

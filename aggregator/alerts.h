@@ -1,7 +1,7 @@
 /* alerts.h — alert state, persistence and announcement (DESIGN.md "Alerts").
  *
  * An alert is identified by (rule, scope); scope is a ward code or "district". Its
- * state, kept in the alerts table (store.h, version 2), moves as rule outcomes say:
+ * state, kept by the store (store_alerts.h), moves as rule outcomes say:
  *
  *   (none) ─PENDING─▶ pending ─FIRING─▶ firing ─OK─▶ resolved ─FIRING─▶ firing …
  *                       └──OK──▶ resolved (silently: a pending alert was never announced)

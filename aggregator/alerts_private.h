@@ -6,31 +6,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 #include "alerts.h"
+#include "store_alerts.h"
 
 /* A publish the broker has not acknowledged in this long (real time) is sent again:
  * libmosquitto re-sends its in-flight messages after a reconnect, so this only catches
  * a message it dropped. */
 #define ALERTS_INFLIGHT_RETRY_MS 60000
-
-enum alerts_stmt {
-    ASTMT_GET,
-    ASTMT_INSERT,
-    ASTMT_UPDATE,
-    ASTMT_SET_STATE,
-    ASTMT_EVENT,
-    ASTMT_UNANNOUNCED,
-    ASTMT_ANNOUNCED,
-    ASTMT_REPEATS,
-    ASTMT_REPEATED,
-    ASTMT_NEXT_REPEAT,
-    ASTMT_ACTIVE,
-    ASTMT_FIRING_COUNT,
-    ASTMT_RETAINED,
-    ASTMT_COUNT
-};
 
 struct alerts_inflight {
     int mid;                 /* of the last message of the announcement */
@@ -44,8 +26,6 @@ struct alerts_inflight {
 
 struct alerts {
     struct store *store;
-    sqlite3 *db;
-    sqlite3_stmt *stmt[ASTMT_COUNT];
     char district[8];
     int64_t repeat_ms;
     char *command;
@@ -54,6 +34,7 @@ struct alerts {
     void *publish_ctx;
 
     bool dirty;              /* unannounced changes may exist */
+    bool publish_incomplete; /* alerts_publish could not hand everything to the broker */
     int64_t next_repeat_ms;  /* clock time of the next due repeat; INT64_MAX: none */
     struct alerts_inflight *inflight;
     size_t inflight_count, inflight_cap;
@@ -62,10 +43,5 @@ struct alerts {
     char **swept;            /* keys recorded since alerts_sweep_begin */
     size_t swept_count, swept_cap;
 };
-
-/* The cached statement, reset and unbound. */
-sqlite3_stmt *alerts_stmt(struct alerts *a, enum alerts_stmt which);
-/* Runs a statement that returns no rows; logs and maps a failure. */
-enum wp_err alerts_step_done(struct alerts *a, sqlite3_stmt *stmt, const char *what);
 
 #endif

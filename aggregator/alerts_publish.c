@@ -128,38 +128,33 @@ static bool alerts_announce(struct alerts *a, const char *rule, const char *scop
     return true;
 }
 
+static enum wp_err alerts_publish_change(void *ctx, const struct store_alert *alert)
+{
+    struct alerts *a = ctx;
+    char key[160];
+    snprintf(key, sizeof key, "%s\t%s", alert->rule, alert->scope);
+    struct alerts_inflight *f = alerts_inflight_find(a, key);
+    if (f && f->rev == alert->rev
+        && wp_monotonic_ms() - f->sent_mono_ms < ALERTS_INFLIGHT_RETRY_MS)
+        return WP_OK;   /* on its way */
+    if (!alert->payload)
+        return WP_OK;
+    if (!alerts_announce(a, alert->rule, alert->scope, alert->payload, alert->payload_state,
+                         alert->rev, alert->event_rev, alert->announced_rev))
+        a->publish_incomplete = true;
+    return WP_OK;
+}
+
 static void alerts_publish_changes(struct alerts *a)
 {
-    bool complete = true;
-    sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_UNANNOUNCED);
-    int src;
-    while ((src = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *rule = (const char *)sqlite3_column_text(stmt, 0);
-        const char *scope = (const char *)sqlite3_column_text(stmt, 1);
-        const char *payload = (const char *)sqlite3_column_text(stmt, 2);
-        const char *payload_state = (const char *)sqlite3_column_text(stmt, 3);
-        int64_t rev = sqlite3_column_int64(stmt, 4);
-        int64_t event_rev = sqlite3_column_int64(stmt, 5);
-        int64_t announced_rev = sqlite3_column_int64(stmt, 6);
-        char key[160];
-        snprintf(key, sizeof key, "%s\t%s", rule, scope);
-        struct alerts_inflight *f = alerts_inflight_find(a, key);
-        if (f && f->rev == rev
-            && wp_monotonic_ms() - f->sent_mono_ms < ALERTS_INFLIGHT_RETRY_MS)
-            continue;   /* on its way */
-        if (!payload)
-            continue;
-        if (!alerts_announce(a, rule, scope, payload, payload_state, rev, event_rev,
-                             announced_rev))
-            complete = false;
-    }
-    sqlite3_reset(stmt);
-    if (src != SQLITE_DONE) {
-        wp_log(WP_LOG_ERR, "alerts: listing unannounced alerts: %s", sqlite3_errmsg(a->db));
-        complete = false;
+    a->publish_incomplete = false;
+    if (store_alert_each(a->store, STORE_ALERTS_UNANNOUNCED, alerts_publish_change, a)
+        != WP_OK) {
+        wp_log(WP_LOG_ERR, "alerts: listing unannounced alerts: %s", store_errmsg(a->store));
+        a->publish_incomplete = true;
     }
     /* In flight is not done, but its PUBACK (or the retry timeout) brings us back. */
-    a->dirty = !complete || a->inflight_count > 0;
+    a->dirty = a->publish_incomplete || a->inflight_count > 0;
 }
 
 static void alerts_schedule_repeat(struct alerts *a)
@@ -167,49 +162,54 @@ static void alerts_schedule_repeat(struct alerts *a)
     a->next_repeat_ms = INT64_MAX;
     if (a->repeat_ms <= 0)
         return;
-    sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_NEXT_REPEAT);
-    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-        a->next_repeat_ms = sqlite3_column_int64(stmt, 0) + a->repeat_ms;
-    sqlite3_reset(stmt);
+    bool found = false;
+    int64_t announced_ms = 0;
+    if (store_alert_first_announced(a->store, &found, &announced_ms) == WP_OK && found)
+        a->next_repeat_ms = announced_ms + a->repeat_ms;
+}
+
+/* The repeats sent, recorded once the walk is over (no write during it). */
+struct alerts_repeats {
+    struct alerts *alerts;
+    struct { char *rule, *scope; } *done;
+    size_t n, cap;
+};
+
+static enum wp_err alerts_repeat_one(void *ctx, const struct store_alert *alert)
+{
+    struct alerts_repeats *r = ctx;
+    struct alerts *a = r->alerts;
+    if (!a->publish(a->publish_ctx, NULL, ALERTS_EVENTS_TOPIC, alert->payload,
+                    strlen(alert->payload), false))
+        return WP_OK;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 16;
+        void *bigger = realloc(r->done, cap * sizeof *r->done);
+        if (!bigger)
+            return WP_ERR_NOMEM;
+        r->done = bigger;
+        r->cap = cap;
+    }
+    r->done[r->n].rule = strdup(alert->rule);
+    r->done[r->n].scope = strdup(alert->scope);
+    r->n++;
+    return WP_OK;
 }
 
 static void alerts_publish_repeats(struct alerts *a, int64_t now_ms)
 {
-    sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_REPEATS);
-    sqlite3_bind_int64(stmt, 1, now_ms - a->repeat_ms);
-    struct { char *rule, *scope; } *done = NULL;
-    size_t n = 0, cap = 0;
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        const char *payload = (const char *)sqlite3_column_text(stmt, 2);
-        if (!a->publish(a->publish_ctx, NULL, ALERTS_EVENTS_TOPIC, payload, strlen(payload),
-                        false))
-            continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            void *bigger = realloc(done, cap * sizeof *done);
-            if (!bigger)
-                break;
-            done = bigger;
-        }
-        done[n].rule = strdup((const char *)sqlite3_column_text(stmt, 0));
-        done[n].scope = strdup((const char *)sqlite3_column_text(stmt, 1));
-        n++;
-    }
-    sqlite3_reset(stmt);
+    struct alerts_repeats r = {a, NULL, 0, 0};
+    store_alert_each_repeat_due(a->store, now_ms - a->repeat_ms, alerts_repeat_one, &r);
     /* A repeat lost in a crash is harmless, so its time is written without waiting for
      * the PUBACK. */
-    for (size_t i = 0; i < n; i++) {
-        if (done[i].rule && done[i].scope) {
-            stmt = alerts_stmt(a, ASTMT_REPEATED);
-            sqlite3_bind_text(stmt, 1, done[i].rule, -1, SQLITE_STATIC);
-            sqlite3_bind_text(stmt, 2, done[i].scope, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(stmt, 3, now_ms);
-            alerts_step_done(a, stmt, "recording a repeat");
-        }
-        free(done[i].rule);
-        free(done[i].scope);
+    for (size_t i = 0; i < r.n; i++) {
+        if (r.done[i].rule && r.done[i].scope
+            && store_alert_repeated(a->store, r.done[i].rule, r.done[i].scope, now_ms) != WP_OK)
+            wp_log(WP_LOG_ERR, "alerts: %s", store_errmsg(a->store));
+        free(r.done[i].rule);
+        free(r.done[i].scope);
     }
-    free(done);
+    free(r.done);
     alerts_schedule_repeat(a);
 }
 
@@ -235,13 +235,9 @@ void alerts_on_puback(struct alerts *a, int mid)
         char *tab = strchr(f->key, '\t');
         *tab = '\0';
         int64_t now_ms = wp_now_ms();
-        sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_ANNOUNCED);
-        sqlite3_bind_text(stmt, 1, f->key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, tab + 1, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 3, f->rev);
-        sqlite3_bind_int(stmt, 4, f->event_rev > 0);
-        sqlite3_bind_int64(stmt, 5, now_ms);
-        alerts_step_done(a, stmt, "recording an announcement");
+        if (store_alert_announced(a->store, f->key, tab + 1, f->rev, f->event_rev > 0, now_ms)
+            != WP_OK)
+            wp_log(WP_LOG_ERR, "alerts: %s", store_errmsg(a->store));
         if (f->event_rev > 0 && a->repeat_ms > 0 && now_ms + a->repeat_ms < a->next_repeat_ms)
             a->next_repeat_ms = now_ms + a->repeat_ms;
         alerts_inflight_remove(a, f);
@@ -258,33 +254,36 @@ void alerts_on_connect(struct alerts *a)
         alerts_schedule_repeat(a);
 }
 
+struct alerts_retained {
+    struct alerts *alerts;
+    void (*fn)(void *ctx, const char *topic, const char *payload, bool settled);
+    void *ctx;
+};
+
+static enum wp_err alerts_retained_one(void *ctx, const struct store_alert *alert)
+{
+    struct alerts_retained *r = ctx;
+    char topic[WP_TOPIC_MAX];
+    if (snprintf(topic, sizeof topic, WP_TOPIC_ROOT "alert/%s/%s/%s", r->alerts->district,
+                 alert->scope, alert->rule) >= (int)sizeof topic)
+        return WP_OK;   /* never published either */
+    /* The same rule as alerts_announce: only a firing payload is retained. */
+    bool firing = alert->payload && alert->payload_state
+                  && strcmp(alert->payload_state, "firing") == 0;
+    r->fn(r->ctx, topic, firing ? alert->payload : NULL, alert->announced_rev == alert->rev);
+    return WP_OK;
+}
+
 enum wp_err alerts_each_retained(struct alerts *a,
                                  void (*fn)(void *ctx, const char *topic, const char *payload,
                                             bool settled),
                                  void *ctx)
 {
-    sqlite3_stmt *stmt = alerts_stmt(a, ASTMT_RETAINED);
-    int src;
-    while ((src = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *rule = (const char *)sqlite3_column_text(stmt, 0);
-        const char *scope = (const char *)sqlite3_column_text(stmt, 1);
-        const char *payload = (const char *)sqlite3_column_text(stmt, 2);
-        const char *payload_state = (const char *)sqlite3_column_text(stmt, 3);
-        bool settled = sqlite3_column_int(stmt, 4) != 0;
-        char topic[WP_TOPIC_MAX];
-        if (snprintf(topic, sizeof topic, WP_TOPIC_ROOT "alert/%s/%s/%s", a->district, scope,
-                     rule) >= (int)sizeof topic)
-            continue;   /* never published either */
-        /* The same rule as alerts_announce: only a firing payload is retained. */
-        bool firing = payload && payload_state && strcmp(payload_state, "firing") == 0;
-        fn(ctx, topic, firing ? payload : NULL, settled);
-    }
-    sqlite3_reset(stmt);
-    if (src != SQLITE_DONE) {
-        wp_log(WP_LOG_ERR, "alerts: listing alerts: %s", sqlite3_errmsg(a->db));
-        return WP_ERR_DB;
-    }
-    return WP_OK;
+    struct alerts_retained r = {a, fn, ctx};
+    enum wp_err rc = store_alert_each(a->store, STORE_ALERTS_ALL, alerts_retained_one, &r);
+    if (rc != WP_OK)
+        wp_log(WP_LOG_ERR, "alerts: %s", store_errmsg(a->store));
+    return rc;
 }
 
 void alerts_reap(struct alerts *a)

@@ -1,19 +1,20 @@
-/* evaluate.c — running the rules on the units that need it (contract in evaluate.h).
- * The data of coverage, check, ratio, announce and level rules (value series, roll-ups) are fetched in
- * series.c; the rules themselves are the pure functions of rule_*.c. */
+/* evaluate.c — running the rules on the units that need it (contract in evaluate.h): the
+ * one dispatch over rule kinds. The data of coverage, check, ratio, announce and level
+ * rules (value series, roll-ups) come from series.c, the rest from the store; the rules
+ * themselves are the pure functions of rule_*.c; a level rule's weeks are kept and
+ * published by levels.c. */
 #include "evaluate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "alert_text.h"
 #include "levels.h"
 #include "log.h"
 #include "rules.h"
 #include "series.h"
+#include "store_schedule.h"
 #include "timefmt.h"
 
 #define MS_PER_DAY INT64_C(86400000)
@@ -21,40 +22,7 @@
 #define EVALUATE_SLOTS_MAX 1100
 /* plan.schema.json: a schedule rule names at most 1000 indicators. */
 #define EVALUATE_INDICATORS_MAX 1000
-
-enum evaluate_stmt {
-    ESTMT_FIRST_REPORT,
-    ESTMT_STATUS,
-    ESTMT_STATUS_UPSERT,
-    ESTMT_COMPLETION,
-    ESTMT_TASK_STATE,
-    ESTMT_CLEAR_STATUS,
-    ESTMT_COUNT
-};
-
-static const char *const evaluate_sql[ESTMT_COUNT] = {
-    [ESTMT_FIRST_REPORT] = "SELECT MIN(received_ms) FROM reports",
-    [ESTMT_STATUS] = "SELECT period, complete_ms, received_ms FROM schedule_status "
-                     "WHERE rule = ?1 AND ward = ?2",
-    [ESTMT_STATUS_UPSERT] =
-        "INSERT INTO schedule_status (rule, ward, period, due_ms, complete_ms, on_time, "
-        "received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-        "ON CONFLICT (rule, ward, period) DO UPDATE SET "
-        "due_ms = excluded.due_ms, complete_ms = excluded.complete_ms, "
-        "on_time = excluded.on_time, received_ms = excluded.received_ms",
-    /* When each indicator of a ward's period was first committed at the ward (as judged:
-     * store.h, version 5) and first arrived: a later correction does not make a report
-     * late. A weekly period is also reported by the figures of its days (?3 … ?4), a
-     * day's only by its own. */
-    [ESTMT_COMPLETION] = "SELECT v.indicator, MIN(COALESCE(r.judged_ms, r.received_ms)), "
-                         "MIN(r.received_ms) FROM report_values v "
-                         "JOIN reports r ON r.id = v.report_id "
-                         "WHERE v.ward = ?1 AND (v.period = ?2 OR v.period BETWEEN ?3 AND ?4) "
-                         "GROUP BY v.indicator",
-    /* The state in force: that of the unit's latest period naming the task (store.h). */
-    [ESTMT_TASK_STATE] = "SELECT state FROM current_tasks WHERE ward = ?1 AND task = ?2",
-    [ESTMT_CLEAR_STATUS] = "DELETE FROM schedule_status",
-};
+#define EVALUATE_LEVEL_WEEKS_MAX 160   /* three years of weeks */
 
 /* A unit with new reports and when the latest of them arrived. */
 struct evaluate_touch {
@@ -64,31 +32,24 @@ struct evaluate_touch {
 
 struct evaluate {
     struct store *store;
-    sqlite3 *db;
-    sqlite3_stmt *stmt[ESTMT_COUNT];
     struct alerts *alerts;
     struct levels *levels;
     struct series_cache *series;
     const struct plan *plan;
-    bool clear_status;          /* the plan changed: rebuild schedule_status */
+    bool clear_status;          /* the plan changed: rebuild the schedule status */
     int64_t first_report_day;   /* PLAN_DAY_NONE until a report exists */
     struct schedule_slot *slots;
+    struct level_week *weeks;   /* EVALUATE_LEVEL_WEEKS_MAX, for level rules */
     struct evaluate_touch *touched;   /* units noted since the last evaluate_reports */
     size_t touched_count, touched_cap;
 };
 
-static sqlite3_stmt *evaluate_stmt(struct evaluate *e, enum evaluate_stmt which)
+/* Logs what the store said about a failure and passes the error on. */
+static enum wp_err evaluate_db_error(struct evaluate *e, enum wp_err rc)
 {
-    sqlite3_stmt *stmt = e->stmt[which];
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    return stmt;
-}
-
-static enum wp_err evaluate_db_error(struct evaluate *e, const char *what)
-{
-    wp_log(WP_LOG_ERR, "evaluate: %s: %s", what, sqlite3_errmsg(e->db));
-    return WP_ERR_DB;
+    if (rc != WP_OK && rc != WP_ERR_NOMEM)
+        wp_log(WP_LOG_ERR, "evaluate: %s", store_errmsg(e->store));
+    return rc;
 }
 
 enum wp_err evaluate_create(struct store *store, struct alerts *alerts, struct levels *levels,
@@ -99,23 +60,17 @@ enum wp_err evaluate_create(struct store *store, struct alerts *alerts, struct l
     if (!e)
         return WP_ERR_NOMEM;
     e->store = store;
-    e->db = store_db(store);
     e->alerts = alerts;
     e->levels = levels;
     e->first_report_day = PLAN_DAY_NONE;
     e->slots = calloc(EVALUATE_SLOTS_MAX, sizeof *e->slots);
-    enum wp_err rc = e->slots ? series_cache_create(store, &e->series) : WP_ERR_NOMEM;
+    e->weeks = calloc(EVALUATE_LEVEL_WEEKS_MAX, sizeof *e->weeks);
+    enum wp_err rc = e->slots && e->weeks ? series_cache_create(store, &e->series)
+                                          : WP_ERR_NOMEM;
     if (rc != WP_OK) {
         evaluate_destroy(&e);
         return rc;
     }
-    for (int i = 0; i < ESTMT_COUNT; i++)
-        if (sqlite3_prepare_v3(e->db, evaluate_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                               &e->stmt[i], NULL) != SQLITE_OK) {
-            rc = evaluate_db_error(e, "preparing a statement");
-            evaluate_destroy(&e);
-            return rc;
-        }
     *out = e;
     return WP_OK;
 }
@@ -132,12 +87,11 @@ void evaluate_destroy(struct evaluate **evaluate)
     if (!evaluate || !*evaluate)
         return;
     struct evaluate *e = *evaluate;
-    for (int i = 0; i < ESTMT_COUNT; i++)
-        sqlite3_finalize(e->stmt[i]);
     series_cache_destroy(&e->series);
     evaluate_touched_clear(e);
     free(e->touched);
     free(e->slots);
+    free(e->weeks);
     free(e);
     *evaluate = NULL;
 }
@@ -194,11 +148,9 @@ static int64_t evaluate_first_report_day(struct evaluate *e)
 {
     if (e->first_report_day != PLAN_DAY_NONE)
         return e->first_report_day;
-    sqlite3_stmt *stmt = evaluate_stmt(e, ESTMT_FIRST_REPORT);
-    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-        e->first_report_day = text_local_day(sqlite3_column_int64(stmt, 0),
-                                             e->plan->utc_offset_minutes);
-    sqlite3_reset(stmt);
+    int64_t first_ms = 0;
+    if (store_first_report_ms(e->store, &first_ms) == WP_OK && first_ms > 0)
+        e->first_report_day = text_local_day(first_ms, e->plan->utc_offset_minutes);
     return e->first_report_day;
 }
 
@@ -219,50 +171,47 @@ static int evaluate_slot_cmp(const void *key, const void *slot)
     return strcmp(key, ((const struct schedule_slot *)slot)->period);
 }
 
-/* When the slot's report became complete (0: not yet), from report_values. */
+/* What a period's arrivals say, indicator by indicator. */
+struct evaluate_arrivals {
+    const struct plan_schedule *schedule;
+    bool seen[EVALUATE_INDICATORS_MAX];
+    size_t found;
+    int64_t complete, received;
+};
+
+static enum wp_err evaluate_arrival(void *ctx, const char *indicator, int64_t judged_ms,
+                                    int64_t received_ms)
+{
+    struct evaluate_arrivals *x = ctx;
+    const struct plan_schedule *s = x->schedule;
+    for (size_t i = 0; i < s->indicator_count && i < EVALUATE_INDICATORS_MAX; i++)
+        if (!x->seen[i] && strcmp(s->indicators[i], indicator) == 0) {
+            x->seen[i] = true;
+            x->found++;
+            if (judged_ms > x->complete)
+                x->complete = judged_ms;
+            if (received_ms > x->received)
+                x->received = received_ms;
+        }
+    return WP_OK;
+}
+
+/* When the slot's report became complete (0: not yet), from what arrived. */
 static enum wp_err evaluate_completion(struct evaluate *e, const struct plan_rule *rule,
                                        const char *unit, struct schedule_slot *slot)
 {
     const struct plan_schedule *s = &rule->u.schedule;
-    sqlite3_stmt *stmt = evaluate_stmt(e, ESTMT_COMPLETION);
-    sqlite3_bind_text(stmt, 1, unit, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, slot->period, -1, SQLITE_STATIC);
-    int64_t first_day = 0;
-    int days = 1;
-    char first[16] = "", last[16] = "";
-    if (wp_period_parse(slot->period, &first_day, &days)) {
-        wp_date_format(first_day, first, sizeof first);
-        wp_date_format(first_day + days - 1, last, sizeof last);
-    }
-    sqlite3_bind_text(stmt, 3, first, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, last, -1, SQLITE_STATIC);
-    int64_t complete = 0, received = 0;
-    size_t found = 0;
-    bool seen[EVALUATE_INDICATORS_MAX] = {false};
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *indicator = (const char *)sqlite3_column_text(stmt, 0);
-        for (size_t i = 0; i < s->indicator_count && i < EVALUATE_INDICATORS_MAX; i++)
-            if (!seen[i] && strcmp(s->indicators[i], indicator) == 0) {
-                seen[i] = true;
-                found++;
-                int64_t at = sqlite3_column_int64(stmt, 1);
-                int64_t arrived = sqlite3_column_int64(stmt, 2);
-                if (at > complete)
-                    complete = at;
-                if (arrived > received)
-                    received = arrived;
-            }
-    }
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_DONE)
-        return evaluate_db_error(e, "reading a period's reports");
-    slot->missing_count = s->indicator_count - found;
-    slot->complete_ms = slot->missing_count == 0 ? complete : 0;
-    slot->received_ms = slot->missing_count == 0 ? received : 0;
+    struct evaluate_arrivals x = {.schedule = s};
+    enum wp_err rc = store_schedule_each_arrival(e->store, unit, slot->period, evaluate_arrival,
+                                                 &x);
+    if (rc != WP_OK)
+        return evaluate_db_error(e, rc);
+    slot->missing_count = s->indicator_count - x.found;
+    slot->complete_ms = slot->missing_count == 0 ? x.complete : 0;
+    slot->received_ms = slot->missing_count == 0 ? x.received : 0;
     slot->missing_first = NULL;
     for (size_t i = 0; i < s->indicator_count && slot->missing_count; i++)
-        if (!seen[i]) {
+        if (!x.seen[i]) {
             slot->missing_first = s->indicators[i];
             break;
         }
@@ -272,23 +221,33 @@ static enum wp_err evaluate_completion(struct evaluate *e, const struct plan_rul
 static enum wp_err evaluate_status_write(struct evaluate *e, const struct plan_rule *rule,
                                          const char *unit, const struct schedule_slot *slot)
 {
-    sqlite3_stmt *stmt = evaluate_stmt(e, ESTMT_STATUS_UPSERT);
-    sqlite3_bind_text(stmt, 1, rule->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, unit, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, slot->period, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 4, slot->due_ms);
-    if (slot->complete_ms > 0)
-        sqlite3_bind_int64(stmt, 5, slot->complete_ms);
-    sqlite3_bind_int(stmt, 6, slot->complete_ms > 0 && slot->complete_ms <= slot->due_ms);
-    if (slot->received_ms > 0)
-        sqlite3_bind_int64(stmt, 7, slot->received_ms);
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? WP_OK : evaluate_db_error(e, "writing schedule_status");
+    return evaluate_db_error(e, store_schedule_set_status(e->store, rule->id, unit,
+                                                          slot->period, slot->due_ms,
+                                                          slot->complete_ms,
+                                                          slot->received_ms));
+}
+
+/* Puts what the schedule status holds of a period into its slot. */
+struct evaluate_status {
+    struct schedule_slot *slots;
+    size_t n;
+};
+
+static enum wp_err evaluate_status_read(void *ctx, const char *period, int64_t complete_ms,
+                                        int64_t received_ms)
+{
+    struct evaluate_status *x = ctx;
+    struct schedule_slot *slot = bsearch(period, x->slots, x->n, sizeof *x->slots,
+                                         evaluate_slot_cmp);
+    if (slot) {
+        slot->complete_ms = complete_ms;
+        slot->received_ms = received_ms;
+    }
+    return WP_OK;
 }
 
 /* Slots of (rule, unit) with their completion. A complete period stays complete (values
- * are superseded, never removed), so schedule_status remembers those and only the
+ * are superseded, never removed), so the schedule status remembers those and only the
  * others are looked up again. */
 static enum wp_err evaluate_schedule_data(struct evaluate *e, const struct plan_rule *rule,
                                           const char *unit, int64_t now_ms, size_t *count)
@@ -296,26 +255,14 @@ static enum wp_err evaluate_schedule_data(struct evaluate *e, const struct plan_
     size_t total = rule_schedule_slots(e->plan, rule, evaluate_first_report_day(e), now_ms,
                                        e->slots, EVALUATE_SLOTS_MAX);
     size_t n = total < EVALUATE_SLOTS_MAX ? total : EVALUATE_SLOTS_MAX;
-    /* complete_ms == -1 marks a slot schedule_status does not hold yet. */
+    /* complete_ms == -1 marks a slot the schedule status does not hold yet. */
     for (size_t i = 0; i < n; i++)
         e->slots[i].complete_ms = -1;
-    sqlite3_stmt *stmt = evaluate_stmt(e, ESTMT_STATUS);
-    sqlite3_bind_text(stmt, 1, rule->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, unit, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct schedule_slot *slot = bsearch(sqlite3_column_text(stmt, 0), e->slots, n,
-                                             sizeof *e->slots, evaluate_slot_cmp);
-        if (slot) {
-            slot->complete_ms = sqlite3_column_type(stmt, 1) == SQLITE_NULL
-                                    ? 0 : sqlite3_column_int64(stmt, 1);
-            slot->received_ms = sqlite3_column_type(stmt, 2) == SQLITE_NULL
-                                    ? slot->complete_ms : sqlite3_column_int64(stmt, 2);
-        }
-    }
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_DONE)
-        return evaluate_db_error(e, "reading schedule_status");
+    struct evaluate_status status = {e->slots, n};
+    enum wp_err rc = store_schedule_each_status(e->store, rule->id, unit, evaluate_status_read,
+                                                &status);
+    if (rc != WP_OK)
+        return evaluate_db_error(e, rc);
     for (size_t i = 0; i < n; i++) {
         struct schedule_slot *slot = &e->slots[i];
         bool known = slot->complete_ms >= 0;
@@ -331,22 +278,134 @@ static enum wp_err evaluate_schedule_data(struct evaluate *e, const struct plan_
     return WP_OK;
 }
 
-/* ---- one rule on one unit ---------------------------------------------------------- */
+/* ---- the rules on value series --------------------------------------------------- */
 
-static enum wp_err evaluate_task_state(struct evaluate *e, const struct plan_rule *rule,
-                                       const char *unit, char *state, size_t size)
+static enum wp_err evaluate_check(struct evaluate *e, const struct plan_rule *rule,
+                                  const struct plan_unit *unit, const struct rule_unit *ru,
+                                  struct rule_outcome *out)
 {
-    sqlite3_stmt *stmt = evaluate_stmt(e, ESTMT_TASK_STATE);
-    sqlite3_bind_text(stmt, 1, unit, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, rule->u.task.task, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    state[0] = '\0';
-    if (rc == SQLITE_ROW)
-        snprintf(state, size, "%s", (const char *)sqlite3_column_text(stmt, 0));
-    sqlite3_reset(stmt);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? WP_OK
-                                                 : evaluate_db_error(e, "reading a task state");
+    const struct plan *plan = e->plan;
+    const struct plan_check *k = &rule->u.check;
+    const struct rule_series *a = NULL, *b = NULL;
+    enum wp_err err;
+    int64_t people = 0;
+    rule_outcome_init(out, rule);
+    if (unit == plan->district && k->right_indicator) {
+        struct rule_series l = {0, NULL}, r = {0, NULL};
+        if ((err = series_district_pair(e->series, plan, k->left, k->right_indicator, &l, &r))
+            != WP_OK)
+            return err;
+        rule_check_evaluate(plan, rule, ru, &l, &r, 0, out);
+        free((void *)l.points);
+        free((void *)r.points);
+        return WP_OK;
+    }
+    if ((err = series_get(e->series, plan, unit, k->left, &a)) != WP_OK)
+        return err;
+    if (k->right_indicator
+        && (err = series_get(e->series, plan, unit, k->right_indicator, &b)) != WP_OK)
+        return err;
+    if (!k->never_decreases && !k->right_indicator
+        && !plan_population(plan, unit, k->right_population, &people))
+        return WP_OK;
+    rule_check_evaluate(plan, rule, ru, a, b, (double)people, out);
+    return WP_OK;
 }
+
+static enum wp_err evaluate_ratio(struct evaluate *e, const struct plan_rule *rule,
+                                  const struct plan_unit *unit, const struct rule_unit *ru,
+                                  int64_t now_ms, struct rule_outcome *out)
+{
+    const struct plan *plan = e->plan;
+    const struct plan_ratio *k = &rule->u.ratio;
+    int64_t expected_from_day = evaluate_expected_from_day(e);
+    enum wp_err err;
+    rule_outcome_init(out, rule);
+    if (unit == plan->district) {
+        /* As for a check: only the wards that reported both, period by period. */
+        struct rule_series n = {0, NULL}, d = {0, NULL};
+        if ((err = series_district_pair(e->series, plan, k->numerator, k->denominator, &n, &d))
+            != WP_OK)
+            return err;
+        rule_ratio_evaluate(plan, rule, ru, &n, &d, expected_from_day, now_ms, out);
+        free((void *)n.points);
+        free((void *)d.points);
+        return WP_OK;
+    }
+    const struct rule_series *a = NULL, *b = NULL;
+    if ((err = series_get(e->series, plan, unit, k->numerator, &a)) != WP_OK
+        || (err = series_get(e->series, plan, unit, k->denominator, &b)) != WP_OK)
+        return err;
+    rule_ratio_evaluate(plan, rule, ru, a, b, expected_from_day, now_ms, out);
+    return WP_OK;
+}
+
+static enum wp_err evaluate_coverage(struct evaluate *e, const struct plan_rule *rule,
+                                     const struct plan_unit *unit, const struct rule_unit *ru,
+                                     int64_t now_ms, struct rule_outcome *out)
+{
+    const struct plan *plan = e->plan;
+    struct coverage_input in;
+    enum wp_err err;
+    rule_outcome_init(out, rule);
+    if ((err = series_coverage_input(e->series, plan, rule, unit,
+                                     text_local_day(now_ms, plan->utc_offset_minutes), &in))
+        != WP_OK)
+        return err;
+    in.expected_from_day = evaluate_expected_from_day(e);
+    rule_coverage_evaluate(plan, rule, ru, &in, now_ms, out);
+    return WP_OK;
+}
+
+/* A level rule's data: the unit's series through the cache, and its population. */
+struct evaluate_level_ctx {
+    struct evaluate *evaluate;
+    const struct plan_unit *unit;
+    enum wp_err err;
+};
+
+static const struct rule_series *evaluate_level_series(void *ctx, const char *indicator)
+{
+    struct evaluate_level_ctx *x = ctx;
+    const struct rule_series *s = NULL;
+    enum wp_err err = series_get(x->evaluate->series, x->evaluate->plan, x->unit, indicator, &s);
+    if (err != WP_OK)
+        x->err = err;
+    return s;
+}
+
+static bool evaluate_level_population(void *ctx, const char *group, double *people)
+{
+    struct evaluate_level_ctx *x = ctx;
+    int64_t n;
+    if (!plan_population(x->evaluate->plan, x->unit, group, &n))
+        return false;
+    *people = (double)n;
+    return true;
+}
+
+/* The unit's weekly levels, kept and published (levels.c, in this transaction), then the
+ * alert of the latest. */
+static enum wp_err evaluate_level(struct evaluate *e, const struct plan_rule *rule,
+                                  const struct plan_unit *unit, const struct rule_unit *ru,
+                                  int64_t now_ms, struct rule_outcome *out)
+{
+    struct evaluate_level_ctx ctx = {e, unit, WP_OK};
+    struct level_data data = {evaluate_level_series, evaluate_level_population, &ctx};
+    rule_outcome_init(out, rule);
+    size_t n = rule_level_weeks(e->plan, rule, &data, now_ms, e->weeks,
+                                EVALUATE_LEVEL_WEEKS_MAX);
+    if (ctx.err != WP_OK)
+        return ctx.err;
+    enum wp_err err;
+    if (e->levels && n > 0
+        && (err = levels_record(e->levels, e->plan, rule, ru, e->weeks, n)) != WP_OK)
+        return err;
+    rule_level_evaluate(e->plan, rule, ru, e->weeks, n, out);
+    return WP_OK;
+}
+
+/* ---- one rule on one unit ---------------------------------------------------------- */
 
 /* wardpulse's own rule, evaluated on every unit whatever the plan (rules.h). */
 static const struct plan_rule evaluate_lost_rule = {
@@ -401,20 +460,37 @@ static enum wp_err evaluate_rule_unit(struct evaluate *e, const struct plan_rule
     }
     case PLAN_RULE_TASK: {
         char state[32];
-        if ((rc = evaluate_task_state(e, rule, unit->code, state, sizeof state)) != WP_OK)
-            return rc;
+        if ((rc = store_task_state(e->store, unit->code, rule->u.task.task, state,
+                                   sizeof state)) != WP_OK)
+            return evaluate_db_error(e, rc);
         rule_task_evaluate(e->plan, rule, &ru, state[0] ? state : NULL, now_ms, &o);
         break;
     }
     case PLAN_RULE_CHECK:
-    case PLAN_RULE_RATIO:
-    case PLAN_RULE_COVERAGE:
-    case PLAN_RULE_LEVEL:
-    case PLAN_RULE_ANNOUNCE:
-        if ((rc = series_evaluate(e->series, e->plan, rule, unit, &ru, now_ms,
-                                  evaluate_expected_from_day(e), e->levels, &o)) != WP_OK)
+        if ((rc = evaluate_check(e, rule, unit, &ru, &o)) != WP_OK)
             return rc;
         break;
+    case PLAN_RULE_RATIO:
+        if ((rc = evaluate_ratio(e, rule, unit, &ru, now_ms, &o)) != WP_OK)
+            return rc;
+        break;
+    case PLAN_RULE_COVERAGE:
+        if ((rc = evaluate_coverage(e, rule, unit, &ru, now_ms, &o)) != WP_OK)
+            return rc;
+        break;
+    case PLAN_RULE_LEVEL:
+        if ((rc = evaluate_level(e, rule, unit, &ru, now_ms, &o)) != WP_OK)
+            return rc;
+        break;
+    case PLAN_RULE_ANNOUNCE: {
+        const struct rule_series *a = NULL;
+        rule_outcome_init(&o, rule);
+        if ((rc = series_get(e->series, e->plan, unit, rule->u.announce.indicator, &a))
+            != WP_OK)
+            return rc;
+        rule_announce_evaluate(e->plan, rule, &ru, a, now_ms, &o);
+        break;
+    }
     case PLAN_RULE_LOST: {
         struct evaluate_lost lost = {0};
         if ((rc = store_each_lost(e->store, unit->code, now_ms - RULE_LOST_FIRING_MS,
@@ -460,12 +536,8 @@ static enum wp_err evaluate_begin(struct evaluate *e)
         wp_log(WP_LOG_ERR, "evaluate: %s", store_errmsg(e->store));
         return rc;
     }
-    if (e->clear_status) {
-        sqlite3_stmt *stmt = evaluate_stmt(e, ESTMT_CLEAR_STATUS);
-        if (sqlite3_step(stmt) != SQLITE_DONE)
-            rc = evaluate_db_error(e, "clearing schedule_status");
-        sqlite3_reset(stmt);
-    }
+    if (e->clear_status)
+        rc = evaluate_db_error(e, store_schedule_clear(e->store));
     return rc;
 }
 

@@ -1,9 +1,11 @@
 /* evaluate.h — when and on what the plan's rules run, and with which data.
  *
- * The evaluator fetches what each rule needs from the database (values in force, the
- * arrival times of reports, task states), rolls wards up into the district where the
- * rule says so (plan.h, enum plan_rollup), calls the pure rule functions of rules.h and
- * hands their outcomes to alerts.c, all in one transaction per evaluation:
+ * The evaluator is the one dispatch over rule kinds: it fetches what each rule needs
+ * through the store (values in force and their series, series.h; the arrival times of
+ * reports; task states), rolls wards up into the district where the rule says so
+ * (plan.h, enum plan_rollup), calls the pure rule functions of rules.h, hands a level
+ * rule's weeks to levels.c and the outcomes to alerts.c, all in one transaction per
+ * evaluation:
  *
  *   evaluate_reports   after a batch of reports committed: only the units it touched
  *                      (each such ward, and the district when a rule applies there), over

@@ -8,32 +8,14 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 
 #include "clock.h"
 #include "log.h"
+#include "store_levels.h"
 #include "timefmt.h"
 #include "topic.h"
 
 #define LEVELS_RETRY_MS 60000   /* real ms before an unacknowledged publish is re-sent */
-
-enum levels_stmt { LSTMT_WEEK, LSTMT_GET, LSTMT_SET, LSTMT_PENDING, LSTMT_ANNOUNCED,
-                   LSTMT_RETAINED, LSTMT_COUNT };
-
-static const char *const levels_sql[LSTMT_COUNT] = {
-    [LSTMT_WEEK] = "INSERT INTO levels (rule, scope, week, level, version, payload) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (rule, scope, week) DO UPDATE "
-                   "SET level = excluded.level, version = excluded.version, "
-                   "payload = excluded.payload",
-    [LSTMT_GET] = "SELECT payload FROM level_published WHERE rule = ?1 AND scope = ?2",
-    [LSTMT_SET] = "INSERT INTO level_published (rule, scope, payload, announced) "
-                  "VALUES (?1, ?2, ?3, 0) ON CONFLICT (rule, scope) DO UPDATE "
-                  "SET payload = excluded.payload, announced = 0",
-    [LSTMT_PENDING] = "SELECT scope, payload FROM level_published WHERE announced = 0",
-    [LSTMT_ANNOUNCED] = "UPDATE level_published SET announced = 1 "
-                        "WHERE scope = ?1 AND payload = ?2",
-    [LSTMT_RETAINED] = "SELECT scope, payload, announced FROM level_published",
-};
 
 struct levels_inflight {
     int mid;
@@ -53,23 +35,16 @@ struct levels_seen {
 struct levels {
     struct levels_seen *seen;
     size_t seen_count, seen_cap;
-    sqlite3 *db;
-    sqlite3_stmt *stmt[LSTMT_COUNT];
+    struct store *store;
     char district[8];
     bool (*publish)(void *ctx, int *mid, const char *topic, const char *payload, size_t len,
                     bool retain);
     void *publish_ctx;
     bool dirty;
+    bool publish_incomplete;   /* levels_publish could not hand everything to the broker */
     struct levels_inflight *inflight;
     size_t inflight_count, inflight_cap;
 };
-
-static sqlite3_stmt *levels_stmt(struct levels *l, enum levels_stmt which)
-{
-    sqlite3_reset(l->stmt[which]);
-    sqlite3_clear_bindings(l->stmt[which]);
-    return l->stmt[which];
-}
 
 enum wp_err levels_create(struct store *store, const struct levels_options *opts,
                           struct levels **out)
@@ -78,18 +53,11 @@ enum wp_err levels_create(struct store *store, const struct levels_options *opts
     struct levels *l = calloc(1, sizeof *l);
     if (!l)
         return WP_ERR_NOMEM;
-    l->db = store_db(store);
+    l->store = store;
     snprintf(l->district, sizeof l->district, "%s", opts->district);
     l->publish = opts->publish;
     l->publish_ctx = opts->publish_ctx;
     l->dirty = true;
-    for (int i = 0; i < LSTMT_COUNT; i++)
-        if (sqlite3_prepare_v3(l->db, levels_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                               &l->stmt[i], NULL) != SQLITE_OK) {
-            wp_log(WP_LOG_ERR, "levels: preparing a statement: %s", sqlite3_errmsg(l->db));
-            levels_destroy(&l);
-            return WP_ERR_DB;
-        }
     *out = l;
     return WP_OK;
 }
@@ -149,8 +117,6 @@ void levels_destroy(struct levels **levels)
     if (!levels || !*levels)
         return;
     struct levels *l = *levels;
-    for (int i = 0; i < LSTMT_COUNT; i++)
-        sqlite3_finalize(l->stmt[i]);
     while (l->inflight_count)
         levels_inflight_remove(l, 0);
     free(l->inflight);
@@ -223,41 +189,21 @@ enum wp_err levels_record(struct levels *l, const struct plan *plan,
         char *payload = levels_payload(l, plan, rule, unit, w);
         if (!payload)
             return WP_ERR_NOMEM;
-        sqlite3_stmt *stmt = levels_stmt(l, LSTMT_WEEK);
-        sqlite3_bind_text(stmt, 1, rule->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, unit->scope, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, weeks[i].week, -1, SQLITE_STATIC);
-        sqlite3_bind_int(stmt, 4, weeks[i].level);
-        sqlite3_bind_text(stmt, 5, weeks[i].version->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 6, payload, -1, SQLITE_STATIC);
-        if (sqlite3_step(stmt) != SQLITE_DONE)
-            rc = WP_ERR_DB;
-        sqlite3_reset(stmt);
+        rc = store_level_put_week(l->store, rule->id, unit->scope, w->week, w->level,
+                                  w->version->id, payload);
         if (i + 1 == count)
             latest = payload;
         else
             free(payload);
     }
     if (rc == WP_OK && latest) {
-        sqlite3_stmt *stmt = levels_stmt(l, LSTMT_GET);
-        sqlite3_bind_text(stmt, 1, rule->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, unit->scope, -1, SQLITE_STATIC);
-        bool same = sqlite3_step(stmt) == SQLITE_ROW
-                    && strcmp((const char *)sqlite3_column_text(stmt, 0), latest) == 0;
-        sqlite3_reset(stmt);
-        if (!same) {
-            stmt = levels_stmt(l, LSTMT_SET);
-            sqlite3_bind_text(stmt, 1, rule->id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(stmt, 2, unit->scope, -1, SQLITE_STATIC);
-            sqlite3_bind_text(stmt, 3, latest, -1, SQLITE_STATIC);
-            if (sqlite3_step(stmt) != SQLITE_DONE)
-                rc = WP_ERR_DB;
-            sqlite3_reset(stmt);
+        bool changed = false;
+        rc = store_level_publish(l->store, rule->id, unit->scope, latest, &changed);
+        if (changed)
             l->dirty = true;
-        }
     }
     if (rc != WP_OK)
-        wp_log(WP_LOG_ERR, "levels: %s", sqlite3_errmsg(l->db));
+        wp_log(WP_LOG_ERR, "levels: %s", store_errmsg(l->store));
     free(latest);
     return rc;
 }
@@ -267,50 +213,55 @@ bool levels_publish_due(const struct levels *l)
     return l->dirty;
 }
 
+static void levels_publish_one(void *ctx, const char *scope, const char *payload,
+                               bool announced)
+{
+    struct levels *l = ctx;
+    (void)announced;
+    bool on_its_way = false;
+    for (size_t i = 0; i < l->inflight_count; i++)
+        if (strcmp(l->inflight[i].scope, scope) == 0
+            && strcmp(l->inflight[i].payload, payload) == 0
+            && wp_monotonic_ms() - l->inflight[i].sent_mono_ms < LEVELS_RETRY_MS)
+            on_its_way = true;
+    if (on_its_way)
+        return;
+    char topic[WP_TOPIC_MAX];
+    int mid = 0;
+    snprintf(topic, sizeof topic, WP_TOPIC_ROOT "level/%s/%s", l->district, scope);
+    if (!l->publish(l->publish_ctx, &mid, topic, payload, strlen(payload), true)) {
+        l->publish_incomplete = true;
+        return;
+    }
+    if (l->inflight_count == l->inflight_cap) {
+        size_t cap = l->inflight_cap ? 2 * l->inflight_cap : 32;
+        struct levels_inflight *bigger = realloc(l->inflight, cap * sizeof *bigger);
+        if (!bigger)
+            return;
+        l->inflight = bigger;
+        l->inflight_cap = cap;
+    }
+    struct levels_inflight *f = &l->inflight[l->inflight_count];
+    f->mid = mid;
+    f->scope = strdup(scope);
+    f->payload = strdup(payload);
+    f->sent_mono_ms = wp_monotonic_ms();
+    if (f->scope && f->payload)
+        l->inflight_count++;
+    else {
+        free(f->scope);
+        free(f->payload);
+    }
+}
+
 void levels_publish(struct levels *l)
 {
-    bool complete = true;
-    sqlite3_stmt *stmt = levels_stmt(l, LSTMT_PENDING);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        const char *scope = (const char *)sqlite3_column_text(stmt, 0);
-        const char *payload = (const char *)sqlite3_column_text(stmt, 1);
-        bool on_its_way = false;
-        for (size_t i = 0; i < l->inflight_count; i++)
-            if (strcmp(l->inflight[i].scope, scope) == 0
-                && strcmp(l->inflight[i].payload, payload) == 0
-                && wp_monotonic_ms() - l->inflight[i].sent_mono_ms < LEVELS_RETRY_MS)
-                on_its_way = true;
-        if (on_its_way)
-            continue;
-        char topic[WP_TOPIC_MAX];
-        int mid = 0;
-        snprintf(topic, sizeof topic, WP_TOPIC_ROOT "level/%s/%s", l->district, scope);
-        if (!l->publish(l->publish_ctx, &mid, topic, payload, strlen(payload), true)) {
-            complete = false;
-            continue;
-        }
-        if (l->inflight_count == l->inflight_cap) {
-            size_t cap = l->inflight_cap ? 2 * l->inflight_cap : 32;
-            struct levels_inflight *bigger = realloc(l->inflight, cap * sizeof *bigger);
-            if (!bigger)
-                continue;
-            l->inflight = bigger;
-            l->inflight_cap = cap;
-        }
-        struct levels_inflight *f = &l->inflight[l->inflight_count];
-        f->mid = mid;
-        f->scope = strdup(scope);
-        f->payload = strdup(payload);
-        f->sent_mono_ms = wp_monotonic_ms();
-        if (f->scope && f->payload)
-            l->inflight_count++;
-        else {
-            free(f->scope);
-            free(f->payload);
-        }
+    l->publish_incomplete = false;
+    if (store_level_each_published(l->store, true, levels_publish_one, l) != WP_OK) {
+        wp_log(WP_LOG_ERR, "levels: %s", store_errmsg(l->store));
+        l->publish_incomplete = true;
     }
-    sqlite3_reset(stmt);
-    l->dirty = !complete || l->inflight_count > 0;
+    l->dirty = l->publish_incomplete || l->inflight_count > 0;
 }
 
 void levels_on_puback(struct levels *l, int mid)
@@ -318,15 +269,29 @@ void levels_on_puback(struct levels *l, int mid)
     for (size_t i = 0; i < l->inflight_count; i++) {
         if (l->inflight[i].mid != mid)
             continue;
-        sqlite3_stmt *stmt = levels_stmt(l, LSTMT_ANNOUNCED);
-        sqlite3_bind_text(stmt, 1, l->inflight[i].scope, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, l->inflight[i].payload, -1, SQLITE_STATIC);
-        if (sqlite3_step(stmt) != SQLITE_DONE)
-            wp_log(WP_LOG_ERR, "levels: %s", sqlite3_errmsg(l->db));
-        sqlite3_reset(stmt);
+        if (store_level_announced(l->store, l->inflight[i].scope, l->inflight[i].payload)
+            != WP_OK)
+            wp_log(WP_LOG_ERR, "levels: %s", store_errmsg(l->store));
         levels_inflight_remove(l, i);
         return;
     }
+}
+
+struct levels_retained {
+    struct levels *levels;
+    void (*fn)(void *ctx, const char *topic, const char *payload, bool settled);
+    void *ctx;
+};
+
+static void levels_retained_one(void *ctx, const char *scope, const char *payload,
+                                bool announced)
+{
+    struct levels_retained *r = ctx;
+    char topic[WP_TOPIC_MAX];
+    if (snprintf(topic, sizeof topic, WP_TOPIC_ROOT "level/%s/%s", r->levels->district, scope)
+        >= (int)sizeof topic)
+        return;
+    r->fn(r->ctx, topic, payload, announced);
 }
 
 enum wp_err levels_each_retained(struct levels *l,
@@ -334,23 +299,11 @@ enum wp_err levels_each_retained(struct levels *l,
                                             bool settled),
                                  void *ctx)
 {
-    sqlite3_stmt *stmt = levels_stmt(l, LSTMT_RETAINED);
-    int src;
-    while ((src = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *scope = (const char *)sqlite3_column_text(stmt, 0);
-        char topic[WP_TOPIC_MAX];
-        if (snprintf(topic, sizeof topic, WP_TOPIC_ROOT "level/%s/%s", l->district, scope)
-            >= (int)sizeof topic)
-            continue;
-        fn(ctx, topic, (const char *)sqlite3_column_text(stmt, 1),
-           sqlite3_column_int(stmt, 2) != 0);
-    }
-    sqlite3_reset(stmt);
-    if (src != SQLITE_DONE) {
-        wp_log(WP_LOG_ERR, "levels: listing published levels: %s", sqlite3_errmsg(l->db));
-        return WP_ERR_DB;
-    }
-    return WP_OK;
+    struct levels_retained r = {l, fn, ctx};
+    enum wp_err rc = store_level_each_published(l->store, false, levels_retained_one, &r);
+    if (rc != WP_OK)
+        wp_log(WP_LOG_ERR, "levels: listing published levels: %s", store_errmsg(l->store));
+    return rc;
 }
 
 void levels_on_connect(struct levels *l)

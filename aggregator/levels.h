@@ -1,7 +1,7 @@
 /* levels.h — the epidemic level of each ward and of the district, kept and published.
  *
- * Every level rule evaluation (series.c) hands its weekly levels here: each week is
- * kept in the levels table (store.h, version 2) and the latest week of each unit is
+ * Every level rule evaluation (evaluate.c) hands its weekly levels here: each week is
+ * kept by the store (store_levels.h) and the latest week of each unit is
  * published retained (QoS 1) on wardpulse/v1/level/<district>/<scope> as
  *
  *   {"v":1, "district":"001", "scope":"00001", "name":"Phường Phúc Xá", "week":"2022-W18",
@@ -12,8 +12,9 @@
  *
  * (rates per criterion indicator, per the criterion's "per"; since = the end of the
  * week; "complete":false with "missing_days" for a week with days missing, whose level
- * is then a floor, never lowered for missing figures: rules.h rule_level_weeks). Whether the broker holds the latest payload is recorded (level_published), so a
- * restart publishes only what changed, like alerts. A plan has one level rule; with
+ * is then a floor, never lowered for missing figures: rules.h rule_level_weeks). Whether
+ * the broker holds the latest payload is recorded in the store too, so a restart
+ * publishes only what changed, like alerts. A plan has one level rule; with
  * several, the last one evaluated owns the topic.
  */
 #ifndef WP_AGGREGATOR_LEVELS_H
@@ -52,7 +53,7 @@ bool levels_publish_due(const struct levels *levels);
 void levels_publish(struct levels *levels);
 void levels_on_puback(struct levels *levels, int mid);
 void levels_on_connect(struct levels *levels);
-/* For reconcile.h: calls fn once per (rule, scope) of level_published with its topic
+/* For reconcile.h: calls fn once per (rule, scope) with a level published, with its topic
  * (wardpulse/v1/level/<district>/<scope>) and the payload the broker should retain there;
  * settled is false while that payload is not yet acknowledged (levels_publish sends it).
  * Strings are valid during the call only. Outside a transaction. */

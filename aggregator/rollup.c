@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 
 #include "clock.h"
 #include "log.h"
 #include "rules.h"
+#include "store_rollup.h"
 #include "timefmt.h"
 
 /* Periods per file: a year of days, a few hundred KiB at most, well under the agent's
@@ -24,19 +24,7 @@
 /* The agent's spool moves what it took (or refused) into these. */
 static const char *const rollup_taken_dirs[] = {"", "done/", "rejected/"};
 
-enum rollup_stmt { RSTMT_SENT, RSTMT_SENT_SET, RSTMT_NEXT_ID, RSTMT_FILE_ADD, RSTMT_COUNT };
-
-static const char *const rollup_sql[RSTMT_COUNT] = {
-    [RSTMT_SENT] = "SELECT period, value FROM rollup_sent WHERE unit = ?1 AND indicator = ?2",
-    [RSTMT_SENT_SET] = "INSERT INTO rollup_sent (unit, period, indicator, value, file_id) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (unit, indicator, period) "
-                       "DO UPDATE SET value = excluded.value, file_id = excluded.file_id",
-    [RSTMT_NEXT_ID] = "SELECT COALESCE(MAX(id), 0) + 1 FROM rollup_files",
-    [RSTMT_FILE_ADD] = "INSERT INTO rollup_files (id, unit, name, written_ms, written_at, "
-                       "reports) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-};
-
-/* A value handed on before: what rollup_sent holds for one period of an indicator. */
+/* A value handed on before: what the store holds as sent for one period of an indicator. */
 struct rollup_sent_value {
     char period[12];
     int64_t value;
@@ -50,8 +38,6 @@ struct rollup_change {
 
 struct rollup {
     struct store *store;
-    sqlite3 *db;
-    sqlite3_stmt *stmt[RSTMT_COUNT];
     char *spool_dir;
     char *unit;
     struct rollup_change *changes;
@@ -61,18 +47,11 @@ struct rollup {
     bool failing;                 /* the last pass failed: say so once it works again */
 };
 
-static sqlite3_stmt *rollup_stmt(struct rollup *r, enum rollup_stmt which)
+static enum wp_err rollup_db_error(struct rollup *r, enum wp_err rc)
 {
-    sqlite3_stmt *stmt = r->stmt[which];
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    return stmt;
-}
-
-static enum wp_err rollup_db_error(struct rollup *r, const char *what)
-{
-    wp_log(WP_LOG_ERR, "rollup: %s: %s", what, sqlite3_errmsg(r->db));
-    return sqlite3_errcode(r->db) == SQLITE_FULL ? WP_ERR_FULL : WP_ERR_DB;
+    if (rc != WP_OK && rc != WP_ERR_NOMEM)
+        wp_log(WP_LOG_ERR, "rollup: %s", store_errmsg(r->store));
+    return rc;
 }
 
 enum wp_err rollup_create(struct store *store, const struct rollup_options *opts,
@@ -83,7 +62,6 @@ enum wp_err rollup_create(struct store *store, const struct rollup_options *opts
     if (!r)
         return WP_ERR_NOMEM;
     r->store = store;
-    r->db = store_db(store);
     r->spool_dir = strdup(opts->spool_dir);
     r->unit = strdup(opts->unit);
     if (!r->spool_dir || !r->unit) {
@@ -93,16 +71,6 @@ enum wp_err rollup_create(struct store *store, const struct rollup_options *opts
     /* Trailing slashes would only double up in the paths below. */
     for (size_t n = strlen(r->spool_dir); n > 1 && r->spool_dir[n - 1] == '/'; n--)
         r->spool_dir[n - 1] = '\0';
-    enum wp_err rc = WP_OK;
-    /* rollup_sent and rollup_files come with the store's schema (migration 3). */
-    for (int i = 0; rc == WP_OK && i < RSTMT_COUNT; i++)
-        if (sqlite3_prepare_v3(r->db, rollup_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                               &r->stmt[i], NULL) != SQLITE_OK)
-            rc = rollup_db_error(r, "preparing a statement");
-    if (rc != WP_OK) {
-        rollup_destroy(&r);
-        return rc;
-    }
     *out = r;
     return WP_OK;
 }
@@ -112,8 +80,6 @@ void rollup_destroy(struct rollup **rollup)
     if (!rollup || !*rollup)
         return;
     struct rollup *r = *rollup;
-    for (int i = 0; i < RSTMT_COUNT; i++)
-        sqlite3_finalize(r->stmt[i]);
     free(r->spool_dir);
     free(r->unit);
     free(r->changes);
@@ -138,32 +104,36 @@ static int rollup_sent_cmp(const void *a, const void *b)
                   ((const struct rollup_sent_value *)b)->period);
 }
 
-/* rollup_sent of one indicator, sorted by period, into r->sent; *n rows. */
+struct rollup_sent_walk {
+    struct rollup *rollup;
+    size_t n;
+};
+
+static enum wp_err rollup_sent_add(void *ctx, const char *period, int64_t value)
+{
+    struct rollup_sent_walk *w = ctx;
+    struct rollup *r = w->rollup;
+    if (w->n == r->sent_cap) {
+        size_t cap = r->sent_cap ? 2 * r->sent_cap : 256;
+        struct rollup_sent_value *bigger = realloc(r->sent, cap * sizeof *bigger);
+        if (!bigger)
+            return WP_ERR_NOMEM;
+        r->sent = bigger;
+        r->sent_cap = cap;
+    }
+    snprintf(r->sent[w->n].period, sizeof r->sent[w->n].period, "%s", period);
+    r->sent[w->n++].value = value;
+    return WP_OK;
+}
+
+/* What was sent of one indicator, sorted by period, into r->sent; *n rows. */
 static enum wp_err rollup_load_sent(struct rollup *r, const char *indicator, size_t *n)
 {
-    sqlite3_stmt *stmt = rollup_stmt(r, RSTMT_SENT);
-    sqlite3_bind_text(stmt, 1, r->unit, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, indicator, -1, SQLITE_STATIC);
-    int rc;
-    *n = 0;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (*n == r->sent_cap) {
-            size_t cap = r->sent_cap ? 2 * r->sent_cap : 256;
-            struct rollup_sent_value *bigger = realloc(r->sent, cap * sizeof *bigger);
-            if (!bigger) {
-                sqlite3_reset(stmt);
-                return WP_ERR_NOMEM;
-            }
-            r->sent = bigger;
-            r->sent_cap = cap;
-        }
-        snprintf(r->sent[*n].period, sizeof r->sent[*n].period, "%s",
-                 (const char *)sqlite3_column_text(stmt, 0));
-        r->sent[(*n)++].value = sqlite3_column_int64(stmt, 1);
-    }
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_DONE)
-        return rollup_db_error(r, "reading rollup_sent");
+    struct rollup_sent_walk w = {r, 0};
+    enum wp_err rc = store_rollup_each_sent(r->store, r->unit, indicator, rollup_sent_add, &w);
+    *n = w.n;
+    if (rc != WP_OK)
+        return rollup_db_error(r, rc);
     if (*n > 1)
         qsort(r->sent, *n, sizeof *r->sent, rollup_sent_cmp);
     return WP_OK;
@@ -185,7 +155,7 @@ static enum wp_err rollup_add_change(struct rollup *r, const struct rule_point *
     return WP_OK;
 }
 
-/* Every (period, indicator) whose rolled-up value differs from rollup_sent. */
+/* Every (period, indicator) whose rolled-up value differs from what was sent. */
 static enum wp_err rollup_collect(struct rollup *r, struct evaluate *evaluate,
                                   const struct plan *plan)
 {
@@ -359,12 +329,9 @@ failed:
 static enum wp_err rollup_pick_name(struct rollup *r, const char *text, int64_t *id,
                                     char *name, size_t size, bool *present, int level)
 {
-    sqlite3_stmt *stmt = rollup_stmt(r, RSTMT_NEXT_ID);
-    int rc = sqlite3_step(stmt);
-    *id = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_ROW)
-        return rollup_db_error(r, "numbering a file");
+    enum wp_err rc = store_rollup_next_file_id(r->store, id);
+    if (rc != WP_OK)
+        return rollup_db_error(r, rc);
     /* Names taken by other contents are skipped; a folder full of them (a database
      * restored from an old backup) is a reason to stop, not to loop. */
     for (int64_t last = *id + 100000; *id < last; (*id)++) {
@@ -402,33 +369,14 @@ static enum wp_err rollup_record(struct rollup *r, const struct plan *plan,
         wp_log(WP_LOG_ERR, "rollup: %s", store_errmsg(r->store));
         return rc;
     }
-    for (size_t i = 0; rc == WP_OK && i < n; i++) {
-        sqlite3_stmt *stmt = rollup_stmt(r, RSTMT_SENT_SET);
-        sqlite3_bind_text(stmt, 1, r->unit, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, changes[i].point.period, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, plan->indicators[changes[i].indicator].id, -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 4, changes[i].point.value);
-        sqlite3_bind_int64(stmt, 5, id);
-        if (sqlite3_step(stmt) != SQLITE_DONE)
-            rc = rollup_db_error(r, "writing rollup_sent");
-        sqlite3_reset(stmt);
-    }
-    if (rc == WP_OK) {
-        int64_t now = wp_now_ms();
-        char at[40];
-        wp_datetime_format_local(now, at, sizeof at);
-        sqlite3_stmt *stmt = rollup_stmt(r, RSTMT_FILE_ADD);
-        sqlite3_bind_int64(stmt, 1, id);
-        sqlite3_bind_text(stmt, 2, r->unit, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 4, now);
-        sqlite3_bind_text(stmt, 5, at, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(stmt, 6, (sqlite3_int64)reports);
-        if (sqlite3_step(stmt) != SQLITE_DONE)
-            rc = rollup_db_error(r, "writing rollup_files");
-        sqlite3_reset(stmt);
-    }
+    for (size_t i = 0; rc == WP_OK && i < n; i++)
+        rc = rollup_db_error(r, store_rollup_set_sent(r->store, r->unit,
+                                                      plan->indicators[changes[i].indicator].id,
+                                                      changes[i].point.period,
+                                                      changes[i].point.value, id));
+    if (rc == WP_OK)
+        rc = rollup_db_error(r, store_rollup_add_file(r->store, id, r->unit, name, wp_now_ms(),
+                                                      reports));
     if (rc == WP_OK && (rc = store_commit(r->store)) != WP_OK)
         wp_log(WP_LOG_ERR, "rollup: %s", store_errmsg(r->store));
     if (rc != WP_OK)

@@ -11,10 +11,8 @@
  * broker; the city aggregator stores them and acknowledges them back through the bridge.
  *
  * What was handed on is kept in the aggregator's database, beside the data it derives
- * from, so that nothing is lost whichever process stops:
- *
- *   rollup_sent   (unit, period, indicator) → value, file_id: the value last written
- *   rollup_files  id → unit, name, written_ms, written_at, reports: every file written
+ * from, so that nothing is lost whichever process stops (store_rollup.h): the value
+ * last written for each (unit, indicator, period), and every file written.
  *
  * A pass writes the file first (NAME.tmp, fsync, rename, fsync of the folder: the
  * spool takes complete files only) and records it afterwards, in one transaction. A
@@ -24,8 +22,7 @@
  * records it without writing it a second time. A name that is taken by a different
  * content (a database restored from a backup) is skipped for the next number.
  *
- * The two tables are made when a rollup is first configured (CREATE TABLE IF NOT
- * EXISTS) and leave the database's schema version alone: nothing else reads them.
+ * Their tables come with the store's schema (version 3); nothing else reads them.
  */
 #ifndef WP_AGGREGATOR_ROLLUP_H
 #define WP_AGGREGATOR_ROLLUP_H

@@ -1,4 +1,4 @@
-/* series.c — value series, district roll-ups, and the rules that read them (contract in
+/* series.c — value series and district roll-ups, read through the store (contract in
  * series.h). */
 #include "series.h"
 
@@ -6,22 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
-#include "levels.h"
 #include "log.h"
 #include "timefmt.h"
-
-#define SERIES_LEVEL_WEEKS_MAX 160   /* three years of weeks */
-
-enum series_stmt { SSTMT_WARD, SSTMT_PERIOD, SSTMT_COUNT };
-
-static const char *const series_sql[SSTMT_COUNT] = {
-    [SSTMT_WARD] = "SELECT period, value FROM current_values "
-                   "WHERE indicator = ?2 AND ward = ?1",
-    [SSTMT_PERIOD] = "SELECT indicator, value FROM current_values "
-                     "WHERE ward = ?1 AND period = ?2",
-};
 
 struct series_entry {
     char *unit;
@@ -32,30 +18,19 @@ struct series_entry {
 };
 
 struct series_cache {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[SSTMT_COUNT];
+    struct store *store;
     struct series_entry **entries;   /* each its own allocation: pointers handed out to
                                       * its series stay valid while the cache grows */
     size_t count, cap;
-    struct level_week *weeks;    /* SERIES_LEVEL_WEEKS_MAX, for level rules */
 };
 
 enum wp_err series_cache_create(struct store *store, struct series_cache **out)
 {
     *out = NULL;
     struct series_cache *c = calloc(1, sizeof *c);
-    if (!c || !(c->weeks = calloc(SERIES_LEVEL_WEEKS_MAX, sizeof *c->weeks))) {
-        free(c);
+    if (!c)
         return WP_ERR_NOMEM;
-    }
-    c->db = store_db(store);
-    for (int i = 0; i < SSTMT_COUNT; i++)
-        if (sqlite3_prepare_v3(c->db, series_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                               &c->stmt[i], NULL) != SQLITE_OK) {
-            wp_log(WP_LOG_ERR, "series: preparing a statement: %s", sqlite3_errmsg(c->db));
-            series_cache_destroy(&c);
-            return WP_ERR_DB;
-        }
+    c->store = store;
     *out = c;
     return WP_OK;
 }
@@ -140,30 +115,28 @@ static bool series_entry_set(struct series_entry *e, const char *period, int64_t
     return true;
 }
 
+struct series_update {
+    struct series_cache *cache;
+    const char *ward, *period;
+};
+
+static enum wp_err series_update_value(void *ctx, const char *indicator, int64_t value)
+{
+    struct series_update *u = ctx;
+    for (size_t i = 0; i < u->cache->count; i++) {
+        struct series_entry *e = u->cache->entries[i];
+        if (strcmp(e->unit, u->ward) == 0 && strcmp(e->indicator, indicator) == 0)
+            return series_entry_set(e, u->period, value) ? WP_OK : WP_ERR_NOMEM;
+    }
+    return WP_OK;
+}
+
 void series_cache_update(struct series_cache *c, const char *ward, const char *period,
                          const char *district_code)
 {
     series_cache_invalidate(c, district_code, district_code);
-    sqlite3_stmt *stmt = c->stmt[SSTMT_PERIOD];
-    sqlite3_reset(stmt);
-    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, period, -1, SQLITE_STATIC);
-    bool ok = true;
-    int rc;
-    while (ok && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *indicator = (const char *)sqlite3_column_text(stmt, 0);
-        for (size_t i = 0; i < c->count; i++) {
-            struct series_entry *e = c->entries[i];
-            if (strcmp(e->unit, ward) == 0 && strcmp(e->indicator, indicator) == 0) {
-                ok = series_entry_set(e, period, sqlite3_column_int64(stmt, 1));
-                break;
-            }
-        }
-    }
-    if (ok && rc != SQLITE_DONE)
-        ok = false;
-    sqlite3_reset(stmt);
-    if (!ok)
+    struct series_update u = {c, ward, period};
+    if (store_each_value_in(c->store, ward, period, series_update_value, &u) != WP_OK)
         series_cache_invalidate(c, ward, district_code);
 }
 
@@ -173,10 +146,7 @@ void series_cache_destroy(struct series_cache **cache)
         return;
     struct series_cache *c = *cache;
     series_cache_clear(c);
-    for (int i = 0; i < SSTMT_COUNT; i++)
-        sqlite3_finalize(c->stmt[i]);
     free(c->entries);
-    free(c->weeks);
     free(c);
     *cache = NULL;
 }
@@ -205,28 +175,25 @@ static bool series_push(struct rule_point **points, size_t *n, size_t *cap, cons
     return true;
 }
 
+struct series_load {
+    struct rule_point **points;
+    size_t *n, cap;
+};
+
+static enum wp_err series_load_point(void *ctx, const char *period, int64_t value)
+{
+    struct series_load *l = ctx;
+    return series_push(l->points, l->n, &l->cap, period, value) ? WP_OK : WP_ERR_NOMEM;
+}
+
 static enum wp_err series_load_ward(struct series_cache *c, const char *ward,
                                     const char *indicator, struct rule_point **points,
                                     size_t *n)
 {
-    size_t cap = 0;
-    sqlite3_stmt *stmt = c->stmt[SSTMT_WARD];
-    sqlite3_reset(stmt);
-    sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, indicator, -1, SQLITE_STATIC);
-    int rc;
-    enum wp_err err = WP_OK;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-        if (!series_push(points, n, &cap, (const char *)sqlite3_column_text(stmt, 0),
-                         sqlite3_column_int64(stmt, 1))) {
-            err = WP_ERR_NOMEM;
-            break;
-        }
-    sqlite3_reset(stmt);
-    if (err == WP_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        wp_log(WP_LOG_ERR, "series: %s", sqlite3_errmsg(c->db));
-        err = WP_ERR_DB;
-    }
+    struct series_load l = {points, n, 0};
+    enum wp_err err = store_each_value_of(c->store, ward, indicator, series_load_point, &l);
+    if (err != WP_OK && err != WP_ERR_NOMEM)
+        wp_log(WP_LOG_ERR, "series: %s", store_errmsg(c->store));
     if (err == WP_OK && *n > 1)
         qsort(*points, *n, sizeof **points, series_point_cmp);
     return err;
@@ -380,15 +347,10 @@ static const struct rule_point *series_exact(const struct rule_series *s,
     return NULL;
 }
 
-/* A district comparison between two indicators (a check, or a ratio rule's numerator and
- * denominator), period by period, over the wards that
- * reported both for that period: a ward whose report has not come yet is left out of
- * both sides, so a rolled-up daily count is never compared with a total that includes
- * wards it does not (every afternoon, before the last ward reports). The two series are
- * the caller's to free (left->points, right->points). */
-static enum wp_err series_district_pair(struct series_cache *c, const struct plan *plan,
-                                        const char *left, const char *right,
-                                        struct rule_series *l, struct rule_series *r)
+/* See series.h. */
+enum wp_err series_district_pair(struct series_cache *c, const struct plan *plan,
+                                 const char *left, const char *right, struct rule_series *l,
+                                 struct rule_series *r)
 {
     const struct plan_indicator *li = plan_indicator(plan, left);
     const struct plan_indicator *ri = plan_indicator(plan, right);
@@ -450,35 +412,6 @@ static enum wp_err series_district_pair(struct series_cache *c, const struct pla
     return WP_OK;
 }
 
-/* ---- level data through the cache -------------------------------------------------- */
-
-struct series_level_ctx {
-    struct series_cache *cache;
-    const struct plan *plan;
-    const struct plan_unit *unit;
-    enum wp_err err;
-};
-
-static const struct rule_series *series_level_series(void *ctx, const char *indicator)
-{
-    struct series_level_ctx *x = ctx;
-    const struct rule_series *s = NULL;
-    enum wp_err err = series_get(x->cache, x->plan, x->unit, indicator, &s);
-    if (err != WP_OK)
-        x->err = err;
-    return s;
-}
-
-static bool series_level_population(void *ctx, const char *group, double *people)
-{
-    struct series_level_ctx *x = ctx;
-    int64_t n;
-    if (!plan_population(x->plan, x->unit, group, &n))
-        return false;
-    *people = (double)n;
-    return true;
-}
-
 enum wp_err series_coverage_input(struct series_cache *c, const struct plan *plan,
                                   const struct plan_rule *rule, const struct plan_unit *unit,
                                   int64_t day, struct coverage_input *in)
@@ -499,95 +432,6 @@ enum wp_err series_coverage_input(struct series_cache *c, const struct plan *pla
         /* The value in force on day, as for the numerator. */
         for (size_t i = 0; i < b->count && b->points[i].last_day <= day; i++)
             in->denominator = (double)b->points[i].value;
-    }
-    return WP_OK;
-}
-
-enum wp_err series_evaluate(struct series_cache *c, const struct plan *plan,
-                            const struct plan_rule *rule, const struct plan_unit *unit,
-                            const struct rule_unit *ru, int64_t now_ms,
-                            int64_t expected_from_day, struct levels *levels,
-                            struct rule_outcome *out)
-{
-    const struct rule_series *a = NULL, *b = NULL;
-    enum wp_err err = WP_OK;
-    int64_t people = 0;
-    rule_outcome_init(out, rule);
-    switch (rule->kind) {
-    case PLAN_RULE_CHECK: {
-        const struct plan_check *k = &rule->u.check;
-        if (unit == plan->district && k->right_indicator) {
-            struct rule_series l = {0, NULL}, r = {0, NULL};
-            if ((err = series_district_pair(c, plan, k->left, k->right_indicator, &l, &r))
-                != WP_OK)
-                return err;
-            rule_check_evaluate(plan, rule, ru, &l, &r, 0, out);
-            free((void *)l.points);
-            free((void *)r.points);
-            return WP_OK;
-        }
-        if ((err = series_get(c, plan, unit, k->left, &a)) != WP_OK)
-            return err;
-        if (k->right_indicator && (err = series_get(c, plan, unit, k->right_indicator, &b))
-                                      != WP_OK)
-            return err;
-        if (!k->never_decreases && !k->right_indicator
-            && !plan_population(plan, unit, k->right_population, &people))
-            return WP_OK;
-        rule_check_evaluate(plan, rule, ru, a, b, (double)people, out);
-        return WP_OK;
-    }
-    case PLAN_RULE_RATIO: {
-        const struct plan_ratio *k = &rule->u.ratio;
-        if (unit == plan->district) {
-            /* As for a check: only the wards that reported both, period by period. */
-            struct rule_series n = {0, NULL}, d = {0, NULL};
-            if ((err = series_district_pair(c, plan, k->numerator, k->denominator, &n, &d))
-                != WP_OK)
-                return err;
-            rule_ratio_evaluate(plan, rule, ru, &n, &d, expected_from_day, now_ms, out);
-            free((void *)n.points);
-            free((void *)d.points);
-            return WP_OK;
-        }
-        if ((err = series_get(c, plan, unit, k->numerator, &a)) != WP_OK
-            || (err = series_get(c, plan, unit, k->denominator, &b)) != WP_OK)
-            return err;
-        rule_ratio_evaluate(plan, rule, ru, a, b, expected_from_day, now_ms, out);
-        return WP_OK;
-    }
-    case PLAN_RULE_ANNOUNCE:
-        if ((err = series_get(c, plan, unit, rule->u.announce.indicator, &a)) != WP_OK)
-            return err;
-        rule_announce_evaluate(plan, rule, ru, a, now_ms, out);
-        return WP_OK;
-    case PLAN_RULE_COVERAGE: {
-        struct coverage_input in;
-        if ((err = series_coverage_input(c, plan, rule, unit,
-                                         text_local_day(now_ms, plan->utc_offset_minutes),
-                                         &in)) != WP_OK)
-            return err;
-        in.expected_from_day = expected_from_day;
-        rule_coverage_evaluate(plan, rule, ru, &in, now_ms, out);
-        return WP_OK;
-    }
-    case PLAN_RULE_LEVEL: {
-        struct series_level_ctx ctx = {c, plan, unit, WP_OK};
-        struct level_data data = {series_level_series, series_level_population, &ctx};
-        size_t n = rule_level_weeks(plan, rule, &data, now_ms, c->weeks,
-                                    SERIES_LEVEL_WEEKS_MAX);
-        if (ctx.err != WP_OK)
-            return ctx.err;
-        if (levels && n > 0 && (err = levels_record(levels, plan, rule, ru, c->weeks, n))
-                                   != WP_OK)
-            return err;
-        rule_level_evaluate(plan, rule, ru, c->weeks, n, out);
-        return WP_OK;
-    }
-    case PLAN_RULE_SCHEDULE:
-    case PLAN_RULE_TASK:
-    case PLAN_RULE_LOST:
-        break;   /* evaluate.c has their data */
     }
     return WP_OK;
 }

@@ -1,5 +1,5 @@
-/* db_file.c — identity, writability and lock of a daemon's SQLite file (contract in
- * db_file.h). */
+/* db_file.c — identity, writability, lock and error mapping of a daemon's SQLite file
+ * (contract in db_file.h). */
 #include "db_file.h"
 
 #include <errno.h>
@@ -110,4 +110,16 @@ enum wp_err wp_db_lock(const char *path, const char *suffix, int *fd, char *err,
     }
     *fd = f;
     return WP_OK;
+}
+
+enum wp_err wp_db_error(sqlite3 *db, int rc)
+{
+    if ((rc & 0xff) == SQLITE_FULL)
+        return WP_ERR_FULL;
+    if ((rc & 0xff) == SQLITE_IOERR && db) {
+        int sys = sqlite3_system_errno(db);
+        if (sys == ENOSPC || sys == EDQUOT)
+            return WP_ERR_FULL;
+    }
+    return WP_ERR_DB;
 }

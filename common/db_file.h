@@ -59,4 +59,11 @@ enum wp_err wp_db_check_writable(const char *path, char *err, size_t errlen);
  * which. */
 enum wp_err wp_db_lock(const char *path, const char *suffix, int *fd, char *err, size_t errlen);
 
+/* The one mapping of a SQLite result code (rc, extended or not) onto wp_err, for every
+ * database of the project: WP_ERR_FULL when the disk or the database is full — SQLITE_FULL,
+ * or an I/O error whose errno is ENOSPC or EDQUOT (a disk with no block left fails
+ * earlier than a COMMIT: growing the WAL index is such an error) — and WP_ERR_DB for
+ * anything else. db (may be NULL) is the connection that failed, asked for the errno. */
+enum wp_err wp_db_error(struct sqlite3 *db, int rc);
+
 #endif

@@ -1,7 +1,8 @@
 /* store.c — the aggregator's SQLite database: the file, its schema and migrations, the
- * statement cache and transactions (contract and schema in store.h). What is written
- * through it lives in store_reports.c (reports, values, rejections) and store_streams.c
- * (ack state, lost seqs); they share store_private.h. */
+ * statement cache, SQLite's errors and transactions (contract and schema in store.h).
+ * The queries of each group of tables live in store_reports.c (reports, values, tasks,
+ * rejections), store_streams.c (ack state, lost seqs), store_alerts.c, store_schedule.c,
+ * store_levels.c and store_rollup.c; they share store_private.h. */
 #include "store_private.h"
 
 #include <stdio.h>
@@ -215,96 +216,6 @@ static const char *const store_migrations[] = {
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))
 _Static_assert(STORE_MIGRATION_COUNT == STORE_SCHEMA_VERSION, "STORE_SCHEMA_VERSION (store.h)");
 
-static const char *const store_stmt_sql[STMT_COUNT] = {
-    [STMT_KNOWN] =
-        "SELECT 1 FROM reports WHERE ward = ?1 AND stream = ?2 AND seq = ?3 "
-        "UNION ALL SELECT 1 FROM rejected WHERE ward = ?1 AND stream = ?2 AND seq = ?3 "
-        "LIMIT 1",
-    /* Every row under one identity, with what was stored: the report, then rejections. */
-    [STMT_IDENTITY] =
-        "SELECT 0, content_hash, payload FROM reports WHERE ward = ?1 AND stream = ?2 "
-        "AND seq = ?3 UNION ALL SELECT 1, content_hash, NULL FROM rejected "
-        "WHERE ward = ?1 AND stream = ?2 AND seq = ?3",
-    [STMT_LOST_AT] =
-        "SELECT last_seq FROM lost_reports WHERE ward = ?1 AND stream = ?2 "
-        "AND first_seq <= ?3 AND last_seq >= ?3",
-    [STMT_INSERT_LOST] =
-        "INSERT OR IGNORE INTO lost_reports (ward, stream, first_seq, last_seq, declared_ms, "
-        "declared_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [STMT_SET_DELIVERY] =
-        "UPDATE streams SET unacked_from = ?3, kept_from = ?4 WHERE ward = ?1 AND stream = ?2",
-    [STMT_LOST_SINCE] =
-        "SELECT stream, first_seq, last_seq, declared_ms FROM lost_reports "
-        "WHERE ward = ?1 AND declared_ms >= ?2 ORDER BY declared_ms, stream, first_seq",
-    [STMT_SAME_UNIDENTIFIED] =
-        "SELECT id FROM rejected WHERE ward IS ?1 AND content_hash = ?2 AND seq IS NULL "
-        "AND topic = ?3 LIMIT 1",
-    [STMT_REPEAT_REJECTED] =
-        "UPDATE rejected SET repeats = repeats + 1 WHERE id = ?1",
-    [STMT_REJECTED_TODAY] =
-        "SELECT count(*), coalesce(sum(length(payload)), 0) FROM rejected "
-        "WHERE ward IS ?1 AND received_ms >= ?2",
-    [STMT_OVERFLOW] =
-        "INSERT INTO rejected_overflow (ward, day, messages, bytes) VALUES (?1, ?2, 1, ?3) "
-        "ON CONFLICT (ward, day) DO UPDATE SET messages = messages + 1, "
-        "bytes = bytes + excluded.bytes",
-    [STMT_INSERT_REPORT] =
-        "INSERT INTO reports (ward, stream, seq, period, period_first, period_last, "
-        "observed_at, observed_ms, received_at, received_ms, topic, payload, content_hash, "
-        "committed_at, committed_ms, judged_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    [STMT_INSERT_VALUE] =
-        "INSERT INTO report_values (report_id, ward, period, indicator, value) "
-        "VALUES (?1, ?2, ?3, ?4, ?5)",
-    /* Within one stream the later seq wins, whatever observed_at says (a ward PC whose
-     * clock was set back, a report sent again to heal a gap); across streams the later
-     * observed_at, and on equal observed_at the later arrival (">=": rows come in
-     * arrival order), as store.h promises. */
-    [STMT_UPSERT_CURRENT_VALUE] =
-        "INSERT INTO current_values (ward, period, indicator, value, report_id, observed_ms, "
-        "stream, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-        "ON CONFLICT (ward, period, indicator) DO UPDATE SET value = excluded.value, "
-        "report_id = excluded.report_id, observed_ms = excluded.observed_ms, "
-        "stream = excluded.stream, seq = excluded.seq "
-        "WHERE CASE WHEN excluded.stream = current_values.stream "
-        "THEN excluded.seq > current_values.seq "
-        "ELSE excluded.observed_ms >= current_values.observed_ms END",
-    [STMT_INSERT_TASK] =
-        "INSERT INTO report_tasks (report_id, ward, period, task, state) "
-        "VALUES (?1, ?2, ?3, ?4, ?5)",
-    /* The latest period wins; within it, as for values, the later observed_at, then
-     * the later arrival (rows come in arrival order, hence ">="). */
-    [STMT_UPSERT_CURRENT_TASK] =
-        "INSERT INTO current_tasks (ward, task, state, period, report_id, observed_ms, "
-        "period_last, stream, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-        "ON CONFLICT (ward, task) DO UPDATE SET state = excluded.state, "
-        "period = excluded.period, report_id = excluded.report_id, "
-        "observed_ms = excluded.observed_ms, period_last = excluded.period_last, "
-        "stream = excluded.stream, seq = excluded.seq "
-        "WHERE excluded.period_last > current_tasks.period_last "
-        "OR (excluded.period_last = current_tasks.period_last "
-        "AND CASE WHEN excluded.stream = current_tasks.stream "
-        "THEN excluded.seq > current_tasks.seq "
-        "ELSE excluded.observed_ms >= current_tasks.observed_ms END)",
-    [STMT_INSERT_REJECTED] =
-        "INSERT INTO rejected (received_at, received_ms, topic, ward, stream, seq, reason, "
-        "payload, payload_bytes, content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    [STMT_TOUCH_STREAM] =
-        "INSERT INTO streams (ward, stream, acked_through, first_seen_at, last_seen_at) "
-        "VALUES (?1, ?2, 0, ?3, ?3) "
-        "ON CONFLICT (ward, stream) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-    [STMT_GET_ACKED] =
-        "SELECT acked_through, unacked_from, kept_from FROM streams "
-        "WHERE ward = ?1 AND stream = ?2",
-    [STMT_SET_ACKED] =
-        "UPDATE streams SET acked_through = ?3 WHERE ward = ?1 AND stream = ?2",
-    /* One reason per seq: the latest rejection's (a reused seq may have several rows;
-     * the agent holds the latest content it sent). SQLite takes the bare column from
-     * the row of max(id). */
-    [STMT_REJECTED_RANGE] =
-        "SELECT seq, reason, max(id) FROM rejected WHERE ward = ?1 AND stream = ?2 "
-        "AND seq BETWEEN ?3 AND ?4 GROUP BY seq ORDER BY seq LIMIT ?5",
-};
 
 
 /* Records SQLite's complaint and maps its code onto wp_err. */
@@ -312,7 +223,7 @@ enum wp_err store__fail(struct store *store, int rc, const char *what)
 {
     snprintf(store->errmsg, sizeof store->errmsg, "%s: %s (%s)", what,
              sqlite3_errmsg(store->db), sqlite3_errstr(rc));
-    return (rc & 0xff) == SQLITE_FULL ? WP_ERR_FULL : WP_ERR_DB;
+    return wp_db_error(store->db, rc);
 }
 
 /* Resets and clears a cached statement, ready for its next use. */
@@ -322,6 +233,53 @@ sqlite3_stmt *store__stmt(struct store *store, enum store_stmt which)
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
     return stmt;
+}
+
+void store__bind_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+    if (text)
+        sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+}
+
+const char *store__column_text(sqlite3_stmt *stmt, int column)
+{
+    const char *text = (const char *)sqlite3_column_text(stmt, column);
+    return text ? text : "";
+}
+
+/* Steps through the rows of a statement, handing each to row until it says stop. */
+enum wp_err store__each(struct store *store, sqlite3_stmt *stmt, const char *what,
+                        enum wp_err (*row)(void *ctx, sqlite3_stmt *stmt), void *ctx)
+{
+    enum wp_err result = WP_OK;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        if ((result = row(ctx, stmt)) != WP_OK)
+            break;
+    if (result == WP_OK && rc != SQLITE_DONE)
+        result = store__fail(store, rc, what);
+    sqlite3_reset(stmt);
+    return result;
+}
+
+struct store_named_value_walk {
+    enum wp_err (*fn)(void *ctx, const char *name, int64_t value);
+    void *ctx;
+};
+
+static enum wp_err store_named_value_row(void *ctx, sqlite3_stmt *stmt)
+{
+    struct store_named_value_walk *w = ctx;
+    return w->fn(w->ctx, store__column_text(stmt, 0), sqlite3_column_int64(stmt, 1));
+}
+
+enum wp_err store__each_named_value(struct store *store, sqlite3_stmt *stmt, const char *what,
+                                    enum wp_err (*fn)(void *ctx, const char *name,
+                                                      int64_t value),
+                                    void *ctx)
+{
+    struct store_named_value_walk w = {fn, ctx};
+    return store__each(store, stmt, what, store_named_value_row, &w);
 }
 
 /* Runs a statement that returns no rows. */
@@ -359,7 +317,7 @@ static enum wp_err store_read_version(struct store *store, int *version)
  * a crash mid-way leaves a database at some whole version. */
 static enum wp_err store_migrate(struct store *store)
 {
-    int version;
+    int version = 0;
     enum wp_err rc = store_read_version(store, &version);
     if (rc != WP_OK)
         return rc;
@@ -431,15 +389,20 @@ enum wp_err store_open(const char *path, struct store **out, char *err, size_t e
         snprintf(err, errlen, "%s: %s", path, store->errmsg);
         goto cleanup;
     }
-    for (int i = 0; i < STMT_COUNT; i++) {
-        src = sqlite3_prepare_v3(store->db, store_stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                                 &store->stmt[i], NULL);
-        if (src != SQLITE_OK) {
-            rc = store__fail(store, src, "preparing a statement");
-            snprintf(err, errlen, "%s: %s", path, store->errmsg);
-            goto cleanup;
+    static const struct store_statement *const groups[] = {
+        store__report_statements, store__alert_statements, store__schedule_statements,
+        store__level_statements, store__rollup_statements,
+    };
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+        for (const struct store_statement *st = groups[g]; st->sql; st++) {
+            src = sqlite3_prepare_v3(store->db, st->sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                     &store->stmt[st->which], NULL);
+            if (src != SQLITE_OK) {
+                rc = store__fail(store, src, "preparing a statement");
+                snprintf(err, errlen, "%s: %s", path, store->errmsg);
+                goto cleanup;
+            }
         }
-    }
     *out = store;
     return WP_OK;
 
@@ -467,9 +430,11 @@ void store_close(struct store **store)
     *store = NULL;
 }
 
-sqlite3 *store_db(struct store *store)
+void store_set_durable(struct store *store, bool durable)
 {
-    return store->db;
+    if (store_exec(store, durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF",
+                   "setting synchronous") != WP_OK)
+        wp_log(WP_LOG_WARNING, "%s", store->errmsg);
 }
 
 int store_schema_version(const struct store *store)
@@ -533,6 +498,15 @@ void store_rollback(struct store *store)
             wp_log(WP_LOG_ERR, "rollback: %s", sqlite3_errmsg(store->db));
     }
     store->in_transaction = false;
+}
+
+sqlite3_stmt *store__stmt_texts(struct store *store, enum store_stmt which, const char *first,
+                                const char *second)
+{
+    sqlite3_stmt *stmt = store__stmt(store, which);
+    store__bind_text(stmt, 1, first);
+    store__bind_text(stmt, 2, second);
+    return stmt;
 }
 
 /* A cached statement whose parameters 1, 2, 3 are a report's identity. */

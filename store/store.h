@@ -1,4 +1,8 @@
-/* store.h — the aggregator's SQLite database: reports, values, rejections, ack state.
+/* store.h — the aggregator's SQLite database: the one owner of its file, schema, SQL and
+ * SQLite errors. No SQL, table name or sqlite3 handle leaves store/: the aggregator's
+ * modules call this header (reports, values, rejections, ack state, and what the rules
+ * read) and one header per group of tables — store_alerts.h (alerts and their events),
+ * store_schedule.h (schedule status), store_levels.h (levels), store_rollup.h (rollup).
  *
  * One connection, used by the aggregator's one thread. WAL journal (readers such as
  * `wardpulse export` never block the writer), synchronous=FULL (an ack promises the
@@ -31,7 +35,7 @@
  * A (ward, stream, seq) is "known" once it is in reports or in rejected; it is never
  * stored twice, in either table.
  *
- * Version 2 (the plan's rules; written by alerts.c, evaluate.c and levels.c):
+ * Version 2 (the plan's rules; store_alerts.c, store_schedule.c, store_levels.c):
  *
  *   alerts          (rule, scope) → state pending | firing | resolved, since_ms, payload
  *                   (the alert JSON last to be announced, NULL while only pending),
@@ -53,7 +57,7 @@
  *   and indexes current_values (indicator, ward, period) and report_tasks (ward, task)
  *   for the rules' data.
  *
- * Version 3 (a district's rollup to the city; written by rollup.c):
+ * Version 3 (a district's rollup to the city; store_rollup.c):
  *
  *   rollup_sent     (unit, indicator, period) → value, file_id: the value last handed on
  *   rollup_files    id, unit, name, written_ms, written_at, reports: the files written
@@ -87,7 +91,8 @@
  *                   complete_ms, which is now when it was committed, as judged)
  *
  * Write functions must be called between store_begin and store_commit/store_rollback.
- * Errors: WP_ERR_FULL when the disk or database is full, WP_ERR_DB otherwise;
+ * Errors (one mapping, wp_db_error in db_file.h): WP_ERR_FULL when the disk or database
+ * is full, WP_ERR_DB otherwise;
  * store_errmsg() then says what SQLite said.
  */
 #ifndef WP_AGGREGATOR_STORE_H
@@ -118,11 +123,11 @@ enum wp_err store_open(const char *path, struct store **out, char *err, size_t e
 /* Rolls back an open transaction, closes, frees and NULLs *store. Accepts NULL. */
 void store_close(struct store **store);
 
-/* The SQLite connection, for the modules that own the version 2 and 3 tables (alerts.c,
- * evaluate.c, levels.c, rollup.c). Owned by the store; the same thread and transaction rules
- * apply. */
-struct sqlite3;
-struct sqlite3 *store_db(struct store *store);
+/* Durable (the default): every commit reaches the disk before store_commit returns
+ * (synchronous=FULL), as an ack promises. Not durable: commits are not synced — only for
+ * tests and replays, where thousands of fsyncs are the cost and power cuts are not the
+ * subject; the daemon never calls it. */
+void store_set_durable(struct store *store, bool durable);
 
 /* Schema version of the open database (PRAGMA user_version). */
 int store_schema_version(const struct store *store);
@@ -233,5 +238,30 @@ enum wp_err store_each_lost(struct store *store, const char *ward, int64_t since
                             void (*fn)(void *ctx, const char *stream, int64_t first_seq,
                                        int64_t last_seq, int64_t declared_ms),
                             void *ctx);
+
+/* ---- What the rules read: values and tasks in force (store_reports.c) ----
+ * Readers need no transaction; inside one they see its writes. Strings handed to a
+ * callback are valid during the call only; a callback returning other than WP_OK stops
+ * the walk, and that is returned. */
+
+/* When the first report reached this database (received_ms); 0 when none has. */
+enum wp_err store_first_report_ms(struct store *store, int64_t *received_ms);
+
+/* The state in force of task for ward (current_tasks) into state (size bytes); "" when
+ * no report named it. */
+enum wp_err store_task_state(struct store *store, const char *ward, const char *task,
+                             char *state, size_t size);
+
+/* Calls fn for each period of ward with a value of indicator in force (current_values),
+ * in no particular order. */
+enum wp_err store_each_value_of(struct store *store, const char *ward, const char *indicator,
+                                enum wp_err (*fn)(void *ctx, const char *period, int64_t value),
+                                void *ctx);
+
+/* Calls fn for each indicator of ward with a value in force for period. */
+enum wp_err store_each_value_in(struct store *store, const char *ward, const char *period,
+                                enum wp_err (*fn)(void *ctx, const char *indicator,
+                                                  int64_t value),
+                                void *ctx);
 
 #endif

@@ -1,7 +1,9 @@
 /* store_private.h — what the store's files share (store.c: the file, its schema and the
  * statement cache; store_reports.c: reports, values and rejections; store_streams.c: the
- * ack state of each stream and the seqs declared lost). Nothing outside store/store*.c
- * includes it: the contract is store.h. */
+ * ack state of each stream and the seqs declared lost; store_alerts.c, store_schedule.c,
+ * store_levels.c, store_rollup.c: the tables of alerts, schedules, levels and rollup).
+ * Nothing outside store/store*.c includes it: the contracts are store.h and the group
+ * headers. */
 #ifndef WP_AGGREGATOR_STORE_PRIVATE_H
 #define WP_AGGREGATOR_STORE_PRIVATE_H
 
@@ -36,8 +38,56 @@ enum store_stmt {
     STMT_GET_ACKED,
     STMT_SET_ACKED,
     STMT_REJECTED_RANGE,
+    STMT_FIRST_REPORT,
+    STMT_TASK_STATE,
+    STMT_WARD_SERIES,
+    STMT_PERIOD_VALUES,
+    /* store_alerts.c */
+    STMT_ALERT_GET,
+    STMT_ALERT_INSERT,
+    STMT_ALERT_UPDATE,
+    STMT_ALERT_SET_STATE,
+    STMT_ALERT_EVENT,
+    STMT_ALERT_UNANNOUNCED,
+    STMT_ALERT_ANNOUNCED,
+    STMT_ALERT_REPEATS,
+    STMT_ALERT_REPEATED,
+    STMT_ALERT_NEXT_REPEAT,
+    STMT_ALERT_ACTIVE,
+    STMT_ALERT_FIRING_COUNT,
+    STMT_ALERT_RETAINED,
+    STMT_ALERT_EVENTS,
+    /* store_schedule.c */
+    STMT_SCHEDULE_STATUS,
+    STMT_SCHEDULE_STATUS_SET,
+    STMT_SCHEDULE_COMPLETION,
+    STMT_SCHEDULE_CLEAR,
+    /* store_levels.c */
+    STMT_LEVEL_WEEK,
+    STMT_LEVEL_PUBLISHED_GET,
+    STMT_LEVEL_PUBLISHED_SET,
+    STMT_LEVEL_UNANNOUNCED,
+    STMT_LEVEL_ANNOUNCED,
+    STMT_LEVEL_RETAINED,
+    /* store_rollup.c */
+    STMT_ROLLUP_SENT,
+    STMT_ROLLUP_SENT_SET,
+    STMT_ROLLUP_NEXT_FILE_ID,
+    STMT_ROLLUP_FILE_ADD,
     STMT_COUNT
 };
+
+/* A statement of the cache and its SQL. Each file of a group of tables lists its own,
+ * ending with {STMT_COUNT, NULL}; store_open prepares them all. */
+struct store_statement {
+    enum store_stmt which;
+    const char *sql;
+};
+extern const struct store_statement store__report_statements[];
+extern const struct store_statement store__alert_statements[];
+extern const struct store_statement store__schedule_statements[];
+extern const struct store_statement store__level_statements[];
+extern const struct store_statement store__rollup_statements[];
 
 struct store {
     sqlite3 *db;
@@ -60,8 +110,29 @@ enum wp_err store__fail(struct store *store, int rc, const char *what);
 /* A cached statement, reset and cleared, ready for its next use. */
 sqlite3_stmt *store__stmt(struct store *store, enum store_stmt which);
 
+/* Steps through the rows of stmt (then resets it), calling row for each until it returns
+ * other than WP_OK, which is then returned; a SQLite error is mapped by store__fail. */
+enum wp_err store__each(struct store *store, sqlite3_stmt *stmt, const char *what,
+                        enum wp_err (*row)(void *ctx, sqlite3_stmt *stmt), void *ctx);
+
+/* store__each for statements whose rows are (text, integer): calls fn with each. */
+enum wp_err store__each_named_value(struct store *store, sqlite3_stmt *stmt, const char *what,
+                                    enum wp_err (*fn)(void *ctx, const char *name,
+                                                      int64_t value),
+                                    void *ctx);
+
 /* Runs a statement that returns no rows. */
 enum wp_err store__step_done(struct store *store, sqlite3_stmt *stmt, const char *what);
+
+/* Binds text (NULL: SQL NULL) that stays valid until the statement is reset. */
+void store__bind_text(sqlite3_stmt *stmt, int index, const char *text);
+
+/* The text of a column; "" for NULL. */
+const char *store__column_text(sqlite3_stmt *stmt, int column);
+
+/* A cached statement (store__stmt) with text parameters 1 and 2 bound (until its reset). */
+sqlite3_stmt *store__stmt_texts(struct store *store, enum store_stmt which, const char *first,
+                                const char *second);
 
 /* A cached statement whose parameters 1, 2, 3 are a report's identity. */
 sqlite3_stmt *store__stmt_identity(struct store *store, enum store_stmt which,

@@ -7,6 +7,109 @@
 
 #include "timefmt.h"
 
+/* Reports, values, tasks, rejections, streams and lost seqs (store_reports.c,
+ * store_streams.c). */
+const struct store_statement store__report_statements[] = {
+    {STMT_KNOWN,
+     "SELECT 1 FROM reports WHERE ward = ?1 AND stream = ?2 AND seq = ?3 "
+     "UNION ALL SELECT 1 FROM rejected WHERE ward = ?1 AND stream = ?2 AND seq = ?3 "
+     "LIMIT 1"},
+    /* Every row under one identity, with what was stored: the report, then rejections. */
+    {STMT_IDENTITY,
+     "SELECT 0, content_hash, payload FROM reports WHERE ward = ?1 AND stream = ?2 "
+     "AND seq = ?3 UNION ALL SELECT 1, content_hash, NULL FROM rejected "
+     "WHERE ward = ?1 AND stream = ?2 AND seq = ?3"},
+    {STMT_LOST_AT,
+     "SELECT last_seq FROM lost_reports WHERE ward = ?1 AND stream = ?2 "
+     "AND first_seq <= ?3 AND last_seq >= ?3"},
+    {STMT_INSERT_LOST,
+     "INSERT OR IGNORE INTO lost_reports (ward, stream, first_seq, last_seq, declared_ms, "
+     "declared_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+    {STMT_SET_DELIVERY,
+     "UPDATE streams SET unacked_from = ?3, kept_from = ?4 WHERE ward = ?1 AND stream = ?2"},
+    {STMT_LOST_SINCE,
+     "SELECT stream, first_seq, last_seq, declared_ms FROM lost_reports "
+     "WHERE ward = ?1 AND declared_ms >= ?2 ORDER BY declared_ms, stream, first_seq"},
+    {STMT_SAME_UNIDENTIFIED,
+     "SELECT id FROM rejected WHERE ward IS ?1 AND content_hash = ?2 AND seq IS NULL "
+     "AND topic = ?3 LIMIT 1"},
+    {STMT_REPEAT_REJECTED,
+     "UPDATE rejected SET repeats = repeats + 1 WHERE id = ?1"},
+    {STMT_REJECTED_TODAY,
+     "SELECT count(*), coalesce(sum(length(payload)), 0) FROM rejected "
+     "WHERE ward IS ?1 AND received_ms >= ?2"},
+    {STMT_OVERFLOW,
+     "INSERT INTO rejected_overflow (ward, day, messages, bytes) VALUES (?1, ?2, 1, ?3) "
+     "ON CONFLICT (ward, day) DO UPDATE SET messages = messages + 1, "
+     "bytes = bytes + excluded.bytes"},
+    {STMT_INSERT_REPORT,
+     "INSERT INTO reports (ward, stream, seq, period, period_first, period_last, "
+     "observed_at, observed_ms, received_at, received_ms, topic, payload, content_hash, "
+     "committed_at, committed_ms, judged_ms) "
+     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"},
+    {STMT_INSERT_VALUE,
+     "INSERT INTO report_values (report_id, ward, period, indicator, value) "
+     "VALUES (?1, ?2, ?3, ?4, ?5)"},
+    /* Within one stream the later seq wins, whatever observed_at says (a ward PC whose
+     * clock was set back, a report sent again to heal a gap); across streams the later
+     * observed_at, and on equal observed_at the later arrival (">=": rows come in
+     * arrival order), as store.h promises. */
+    {STMT_UPSERT_CURRENT_VALUE,
+     "INSERT INTO current_values (ward, period, indicator, value, report_id, observed_ms, "
+     "stream, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+     "ON CONFLICT (ward, period, indicator) DO UPDATE SET value = excluded.value, "
+     "report_id = excluded.report_id, observed_ms = excluded.observed_ms, "
+     "stream = excluded.stream, seq = excluded.seq "
+     "WHERE CASE WHEN excluded.stream = current_values.stream "
+     "THEN excluded.seq > current_values.seq "
+     "ELSE excluded.observed_ms >= current_values.observed_ms END"},
+    {STMT_INSERT_TASK,
+     "INSERT INTO report_tasks (report_id, ward, period, task, state) "
+     "VALUES (?1, ?2, ?3, ?4, ?5)"},
+    /* The latest period wins; within it, as for values, the later observed_at, then
+     * the later arrival (rows come in arrival order, hence ">="). */
+    {STMT_UPSERT_CURRENT_TASK,
+     "INSERT INTO current_tasks (ward, task, state, period, report_id, observed_ms, "
+     "period_last, stream, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+     "ON CONFLICT (ward, task) DO UPDATE SET state = excluded.state, "
+     "period = excluded.period, report_id = excluded.report_id, "
+     "observed_ms = excluded.observed_ms, period_last = excluded.period_last, "
+     "stream = excluded.stream, seq = excluded.seq "
+     "WHERE excluded.period_last > current_tasks.period_last "
+     "OR (excluded.period_last = current_tasks.period_last "
+     "AND CASE WHEN excluded.stream = current_tasks.stream "
+     "THEN excluded.seq > current_tasks.seq "
+     "ELSE excluded.observed_ms >= current_tasks.observed_ms END)"},
+    {STMT_INSERT_REJECTED,
+     "INSERT INTO rejected (received_at, received_ms, topic, ward, stream, seq, reason, "
+     "payload, payload_bytes, content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+    {STMT_TOUCH_STREAM,
+     "INSERT INTO streams (ward, stream, acked_through, first_seen_at, last_seen_at) "
+     "VALUES (?1, ?2, 0, ?3, ?3) "
+     "ON CONFLICT (ward, stream) DO UPDATE SET last_seen_at = excluded.last_seen_at"},
+    {STMT_GET_ACKED,
+     "SELECT acked_through, unacked_from, kept_from FROM streams "
+     "WHERE ward = ?1 AND stream = ?2"},
+    {STMT_SET_ACKED,
+     "UPDATE streams SET acked_through = ?3 WHERE ward = ?1 AND stream = ?2"},
+    /* One reason per seq: the latest rejection's (a reused seq may have several rows;
+     * the agent holds the latest content it sent). SQLite takes the bare column from
+     * the row of max(id). */
+    {STMT_REJECTED_RANGE,
+     "SELECT seq, reason, max(id) FROM rejected WHERE ward = ?1 AND stream = ?2 "
+     "AND seq BETWEEN ?3 AND ?4 GROUP BY seq ORDER BY seq LIMIT ?5"},
+    {STMT_FIRST_REPORT,
+     "SELECT MIN(received_ms) FROM reports"},
+    /* The state in force: that of the unit's latest period naming the task (store.h). */
+    {STMT_TASK_STATE,
+     "SELECT state FROM current_tasks WHERE ward = ?1 AND task = ?2"},
+    {STMT_WARD_SERIES,
+     "SELECT period, value FROM current_values WHERE indicator = ?2 AND ward = ?1"},
+    {STMT_PERIOD_VALUES,
+     "SELECT indicator, value FROM current_values WHERE ward = ?1 AND period = ?2"},
+    {STMT_COUNT, NULL},
+};
+
 static enum wp_err store_add_values(struct store *store, const struct wp_report *report,
                                     int64_t report_id, int64_t observed_ms,
                                     const char *period_last)
@@ -262,4 +365,46 @@ enum wp_err store_add_rejected(struct store *store, struct store_rejection *rej)
     sqlite3_bind_int64(stmt, 9, (sqlite3_int64)rej->original_len);
     sqlite3_bind_int64(stmt, 10, (sqlite3_int64)rej->content_hash);
     return store__step_done(store, stmt, "storing a rejection");
+}
+
+/* ---- what the rules read: values and tasks in force ---------------------------------- */
+
+enum wp_err store_first_report_ms(struct store *store, int64_t *received_ms)
+{
+    sqlite3_stmt *stmt = store__stmt(store, STMT_FIRST_REPORT);
+    int rc = sqlite3_step(stmt);
+    *received_ms = rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL
+                       ? sqlite3_column_int64(stmt, 0) : 0;
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW ? WP_OK : store__fail(store, rc, "finding the first report");
+}
+
+enum wp_err store_task_state(struct store *store, const char *ward, const char *task,
+                             char *state, size_t size)
+{
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_TASK_STATE, ward, task);
+    int rc = sqlite3_step(stmt);
+    state[0] = '\0';
+    if (rc == SQLITE_ROW)
+        snprintf(state, size, "%s", store__column_text(stmt, 0));
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? WP_OK
+                                                 : store__fail(store, rc, "reading a task state");
+}
+
+enum wp_err store_each_value_of(struct store *store, const char *ward, const char *indicator,
+                                enum wp_err (*fn)(void *ctx, const char *period, int64_t value),
+                                void *ctx)
+{
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_WARD_SERIES, ward, indicator);
+    return store__each_named_value(store, stmt, "reading a series", fn, ctx);
+}
+
+enum wp_err store_each_value_in(struct store *store, const char *ward, const char *period,
+                                enum wp_err (*fn)(void *ctx, const char *indicator,
+                                                  int64_t value),
+                                void *ctx)
+{
+    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_PERIOD_VALUES, ward, period);
+    return store__each_named_value(store, stmt, "reading a period's values", fn, ctx);
 }

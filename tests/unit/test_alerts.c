@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
+#include <cjson/cJSON.h>
 
 #include "check.h"
 #include "alert_text.h"
@@ -15,6 +15,7 @@
 #include "rules.h"
 #include "schema_registry.h"
 #include "store.h"
+#include "store_alerts.h"
 
 /* What the fake broker received. */
 struct sent {
@@ -92,6 +93,30 @@ static const char *field(const char *payload, const char *name)
         out[0] = '\0';
     cJSON_Delete(j);
     return out;
+}
+
+/* The transitions of alert_events, as "<scope> <state>" joined by ", " (all) or as the
+ * payloads' values joined by "," (those of one scope). */
+struct events_text {
+    const char *scope;   /* NULL: all, as scope and state */
+    char text[1024];
+};
+
+static enum wp_err events_text_add(void *ctx, const struct store_alert_event *ev)
+{
+    struct events_text *t = ctx;
+    size_t len = strlen(t->text);
+    if (!t->scope) {
+        snprintf(t->text + len, sizeof t->text - len, "%s%s %s", len ? ", " : "", ev->scope,
+                 ev->state);
+    } else if (strcmp(ev->scope, t->scope) == 0) {
+        cJSON *p = cJSON_Parse(ev->payload);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "value");
+        snprintf(t->text + len, sizeof t->text - len, "%s%g", len ? "," : "",
+                 cJSON_IsNumber(v) ? v->valuedouble : 0.0);
+        cJSON_Delete(p);
+    }
+    return WP_OK;
 }
 
 int main(void)
@@ -224,15 +249,11 @@ int main(void)
     ack_all(a);
 
     /* every transition is in alert_events */
-    sqlite3_stmt *stmt;
-    sqlite3_prepare_v2(store_db(store), "SELECT group_concat(scope || ' ' || state, ', ') "
-                       "FROM (SELECT scope, state FROM alert_events ORDER BY id)", -1, &stmt,
-                       NULL);
-    CHECK(sqlite3_step(stmt) == SQLITE_ROW);
-    CHECK_STR((const char *)sqlite3_column_text(stmt, 0),
+    struct events_text all = {NULL, ""};
+    CHECK(store_alert_each_event(store, events_text_add, &all) == WP_OK);
+    CHECK_STR(all.text,
               "00001 firing, 00001 firing, 00001 resolved, 00004 firing, 00001 firing, "
               "00004 resolved");
-    sqlite3_finalize(stmt);
 
     /* repeats: events only, same payload, at the interval */
     alerts_destroy(&a);
@@ -310,12 +331,9 @@ int main(void)
         usleep(10000);
     }
     CHECK_STR(hook_text, "firing level 3, 200.0\nfiring level 4, 700.0\n");
-    sqlite3_prepare_v2(store_db(store), "SELECT group_concat(json_extract(payload, '$.value'), "
-                       "',') FROM (SELECT payload FROM alert_events WHERE scope = '00007' "
-                       "ORDER BY id)", -1, &stmt, NULL);
-    CHECK(sqlite3_step(stmt) == SQLITE_ROW);
-    CHECK_STR((const char *)sqlite3_column_text(stmt, 0), "3,4");
-    sqlite3_finalize(stmt);
+    struct events_text values = {"00007", ""};
+    CHECK(store_alert_each_event(store, events_text_add, &values) == WP_OK);
+    CHECK_STR(values.text, "3,4");
     unlink(hook_path);
 
     alerts_destroy(&a);

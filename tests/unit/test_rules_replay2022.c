@@ -19,7 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "check.h"
 #include "alert_text.h"
@@ -30,6 +29,7 @@
 #include "schema_registry.h"
 #include "series.h"
 #include "store.h"
+#include "store_alerts.h"
 #include "timefmt.h"
 
 static bool no_publish(void *ctx, int *mid, const char *topic, const char *payload, size_t len,
@@ -141,48 +141,52 @@ struct episode {
     bool matched;
 };
 
+struct episodes {
+    struct episode *out;
+    size_t n, max;
+};
+
+static enum wp_err episodes_add(void *ctx, const struct store_alert_event *ev)
+{
+    struct episodes *x = ctx;
+    struct episode *out = x->out;
+    const char *rule = ev->rule, *scope = ev->scope, *state = ev->state;
+    const char *severity = ev->severity, *at = ev->at;
+    cJSON *p = cJSON_Parse(ev->payload);
+    const char *since = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "since"));
+    struct episode *open = NULL;
+    for (size_t i = x->n; i-- > 0;)
+        if (strcmp(out[i].rule, rule) == 0 && strcmp(out[i].scope, scope) == 0) {
+            if (!out[i].resolved[0])
+                open = &out[i];
+            break;
+        }
+    if (strcmp(state, "firing") == 0 && !open && x->n < x->max) {
+        struct episode *ep = &out[x->n++];
+        memset(ep, 0, sizeof *ep);
+        snprintf(ep->rule, sizeof ep->rule, "%s", rule);
+        snprintf(ep->scope, sizeof ep->scope, "%s", scope);
+        snprintf(ep->severity, sizeof ep->severity, "%s", severity);
+        snprintf(ep->fired, sizeof ep->fired, "%s", since);
+    } else if (strcmp(state, "firing") == 0 && open) {
+        snprintf(open->severity, sizeof open->severity, "%s", severity);   /* escalated */
+        if (open->changes < 8) {
+            snprintf(open->changed_at[open->changes], sizeof open->changed_at[0], "%s", at);
+            open->changed_to[open->changes++] =
+                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "value"));
+        }
+    } else if (strcmp(state, "resolved") == 0 && open) {
+        snprintf(open->resolved, sizeof open->resolved, "%s", since);
+    }
+    cJSON_Delete(p);
+    return WP_OK;
+}
+
 static size_t episodes(struct engine *e, struct episode *out, size_t max)
 {
-    sqlite3_stmt *stmt;
-    size_t n = 0;
-    sqlite3_prepare_v2(store_db(e->store), "SELECT rule, scope, state, severity, at, payload "
-                       "FROM alert_events ORDER BY id", -1, &stmt, NULL);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        const char *rule = (const char *)sqlite3_column_text(stmt, 0);
-        const char *scope = (const char *)sqlite3_column_text(stmt, 1);
-        const char *state = (const char *)sqlite3_column_text(stmt, 2);
-        const char *severity = (const char *)sqlite3_column_text(stmt, 3);
-        const char *at = (const char *)sqlite3_column_text(stmt, 4);
-        cJSON *p = cJSON_Parse((const char *)sqlite3_column_text(stmt, 5));
-        const char *since = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "since"));
-        struct episode *open = NULL;
-        for (size_t i = n; i-- > 0;)
-            if (strcmp(out[i].rule, rule) == 0 && strcmp(out[i].scope, scope) == 0) {
-                if (!out[i].resolved[0])
-                    open = &out[i];
-                break;
-            }
-        if (strcmp(state, "firing") == 0 && !open && n < max) {
-            struct episode *ep = &out[n++];
-            memset(ep, 0, sizeof *ep);
-            snprintf(ep->rule, sizeof ep->rule, "%s", rule);
-            snprintf(ep->scope, sizeof ep->scope, "%s", scope);
-            snprintf(ep->severity, sizeof ep->severity, "%s", severity);
-            snprintf(ep->fired, sizeof ep->fired, "%s", since);
-        } else if (strcmp(state, "firing") == 0 && open) {
-            snprintf(open->severity, sizeof open->severity, "%s", severity);   /* escalated */
-            if (open->changes < 8) {
-                snprintf(open->changed_at[open->changes], sizeof open->changed_at[0], "%s", at);
-                open->changed_to[open->changes++] =
-                    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "value"));
-            }
-        } else if (strcmp(state, "resolved") == 0 && open) {
-            snprintf(open->resolved, sizeof open->resolved, "%s", since);
-        }
-        cJSON_Delete(p);
-    }
-    sqlite3_finalize(stmt);
-    return n;
+    struct episodes x = {out, 0, max};
+    store_alert_each_event(e->store, episodes_add, &x);
+    return x.n;
 }
 
 static void compare(const cJSON *golden, struct episode *got, size_t n)
@@ -279,7 +283,7 @@ int main(void)
     snprintf(db, sizeof db, "%s/replay.db", dir);
     CHECK(store_open(db, &e.store, err, sizeof err) == WP_OK);
     /* Durability is not what this test is about; thousands of fsyncs would be its cost. */
-    sqlite3_exec(store_db(e.store), "PRAGMA synchronous = OFF; PRAGMA cache_size = -65536", NULL, NULL, NULL);
+    store_set_durable(e.store, false);
     struct alerts_options aopts = {"001", 0, NULL, no_publish, NULL};
     struct levels_options lopts = {"001", no_publish, NULL};
     CHECK(alerts_create(e.store, &aopts, &e.alerts) == WP_OK);
