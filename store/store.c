@@ -313,35 +313,41 @@ static enum wp_err store_read_version(struct store *store, int *version)
     return WP_OK;
 }
 
-/* Brings the schema up to STORE_MIGRATION_COUNT, one transaction per migration, so that
- * a crash mid-way leaves a database at some whole version. */
+/* Brings the schema up to STORE_MIGRATION_COUNT in ONE transaction: a crash mid-way
+ * leaves the database at its old version, and a reader (the CLI, while the daemon starts
+ * on an older file or creates a new one) sees either the old version or the new one,
+ * never a version in between. */
 static enum wp_err store_migrate(struct store *store)
 {
     int version = 0;
-    enum wp_err rc = store_read_version(store, &version);
+    enum wp_err rc = store_exec(store, "BEGIN IMMEDIATE", "starting the migrations");
     if (rc != WP_OK)
         return rc;
+    if ((rc = store_read_version(store, &version)) != WP_OK)
+        goto fail;
     if (version > STORE_MIGRATION_COUNT) {
         snprintf(store->errmsg, sizeof store->errmsg,
                  "database schema version %d is newer than this program knows (%d); "
                  "run a newer wardpulse-aggregator", version, STORE_MIGRATION_COUNT);
-        return WP_ERR_DB;
+        rc = WP_ERR_DB;
+        goto fail;
     }
-    for (; version < STORE_MIGRATION_COUNT; version++) {
-        char sql[64];
-        if ((rc = store_exec(store, "BEGIN IMMEDIATE", "starting a migration")) != WP_OK)
-            return rc;
-        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version + 1);
-        if ((rc = store_exec(store, store_migrations[version], "migrating the schema")) != WP_OK
-            || (rc = store_exec(store, sql, "setting the schema version")) != WP_OK
-            || (rc = store_exec(store, "COMMIT", "committing a migration")) != WP_OK) {
-            sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
-            return rc;
-        }
-        wp_log(WP_LOG_NOTICE, "database schema migrated to version %d", version + 1);
-    }
+    int from = version;
+    for (; version < STORE_MIGRATION_COUNT; version++)
+        if ((rc = store_exec(store, store_migrations[version], "migrating the schema")) != WP_OK)
+            goto fail;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version);
+    if ((rc = store_exec(store, sql, "setting the schema version")) != WP_OK
+        || (rc = store_exec(store, "COMMIT", "committing the migrations")) != WP_OK)
+        goto fail;
+    for (int v = from + 1; v <= version; v++)
+        wp_log(WP_LOG_NOTICE, "database schema migrated to version %d", v);
     store->schema_version = version;
     return WP_OK;
+fail:
+    sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
 }
 
 enum wp_err store_open(const char *path, struct store **out, char *err, size_t errlen)
