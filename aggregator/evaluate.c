@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "alert_text.h"
+#include "calendar.h"
 #include "levels.h"
 #include "log.h"
 #include "rules.h"
@@ -196,7 +197,7 @@ static int64_t evaluate_first_report_day(struct evaluate *e)
         return e->first_report_day;
     sqlite3_stmt *stmt = evaluate_stmt(e, ESTMT_FIRST_REPORT);
     if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-        e->first_report_day = text_local_day(sqlite3_column_int64(stmt, 0),
+        e->first_report_day = wp_local_day_at(sqlite3_column_int64(stmt, 0),
                                              e->plan->utc_offset_minutes);
     sqlite3_reset(stmt);
     return e->first_report_day;
@@ -568,7 +569,7 @@ int64_t evaluate_next_due_ms(const struct evaluate *e, int64_t now_ms)
     if (!plan)
         return best;
     int offset = plan->utc_offset_minutes;
-    int64_t today = text_local_day(now_ms, offset);
+    int64_t today = wp_local_day_at(now_ms, offset);
     for (size_t r = 0; r < plan->rule_count; r++) {
         const struct plan_rule *rule = &plan->rules[r];
         switch (rule->kind) {
@@ -594,7 +595,7 @@ int64_t evaluate_next_due_ms(const struct evaluate *e, int64_t now_ms)
         case PLAN_RULE_ANNOUNCE:
             /* Trends and silences count days, levels count weeks, and an announcement
              * belongs to its day: the next local midnight. */
-            best = evaluate_min_after(best, text_day_start_ms(today + 1, offset), now_ms);
+            best = evaluate_min_after(best, wp_day_start_ms(today + 1, offset), now_ms);
             break;
         case PLAN_RULE_CHECK:
         case PLAN_RULE_LOST:
@@ -602,7 +603,7 @@ int64_t evaluate_next_due_ms(const struct evaluate *e, int64_t now_ms)
         }
     }
     /* A declaration of lost reports stops firing a week later: looked at every midnight. */
-    return evaluate_min_after(best, text_day_start_ms(today + 1, offset), now_ms);
+    return evaluate_min_after(best, wp_day_start_ms(today + 1, offset), now_ms);
 }
 
 enum wp_err evaluate_rolled_up(struct evaluate *e, const char *indicator,

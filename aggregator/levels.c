@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 
+#include "calendar.h"
 #include "clock.h"
 #include "log.h"
 #include "timefmt.h"
@@ -165,7 +166,7 @@ static char *levels_payload(const struct levels *l, const struct plan *plan,
 {
     char *text = NULL, since[40];
     /* The end of the week: the midnight after its Sunday, local time of the plan. */
-    wp_datetime_format_local(text_day_start_ms(w->monday + 7, plan->utc_offset_minutes),
+    wp_datetime_format_local(wp_day_start_ms(w->monday + 7, plan->utc_offset_minutes),
                              since, sizeof since);
     cJSON *j = cJSON_CreateObject(), *rates = NULL;
     if (!j || !cJSON_AddNumberToObject(j, "v", 1)

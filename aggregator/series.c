@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "calendar.h"
 #include "levels.h"
 #include "log.h"
 #include "timefmt.h"
@@ -549,7 +550,7 @@ enum wp_err series_evaluate(struct series_cache *c, const struct plan *plan,
                 return err;
             in.denominator_series = b;
             /* The value in force today, as for the numerator. */
-            int64_t today = text_local_day(now_ms, plan->utc_offset_minutes);
+            int64_t today = wp_local_day_at(now_ms, plan->utc_offset_minutes);
             for (size_t i = 0; i < b->count && b->points[i].last_day <= today; i++)
                 in.denominator = (double)b->points[i].value;
         }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "commands.h"
 #include "db.h"
 #include "timefmt.h"
@@ -205,7 +206,7 @@ static int report_levels_and_firing(struct report *r)
         "'firing' GROUP BY scope");
     if (!stmt)
         return 1;
-    sqlite3_bind_int64(stmt, 1, cli_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes));
+    sqlite3_bind_int64(stmt, 1, wp_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes));
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         struct report_row *row = (struct report_row *)report_scope_row(r, cli_db_text(stmt, 0));
         if (row)
@@ -308,8 +309,8 @@ static int report_events(struct report *r)
         "FROM alert_events WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY at_ms, id");
     if (!stmt)
         return 1;
-    sqlite3_bind_int64(stmt, 1, cli_day_start_ms(r->monday, r->plan->utc_offset_minutes));
-    sqlite3_bind_int64(stmt, 2, cli_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes));
+    sqlite3_bind_int64(stmt, 1, wp_day_start_ms(r->monday, r->plan->utc_offset_minutes));
+    sqlite3_bind_int64(stmt, 2, wp_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes));
     int rc;
     size_t cap = 0;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -535,7 +536,7 @@ static void md_coverage_over_time(const struct report *r, struct cli_buf *out)
             if (!c->has[k])
                 continue;
             char week[16], pct[32];
-            cli_iso_week(c->first_monday + 7 * w, week, sizeof week, NULL);
+            wp_isoweek_format(c->first_monday + 7 * w, week, sizeof week, NULL);
             report_percent(pct, sizeof pct, c->value[k]);
             cli_buf_printf(out, "%s tuần %s: %s", any ? "," : "", week + 6, pct);
             any = true;

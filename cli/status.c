@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "commands.h"
 #include "db.h"
 #include "options.h"
@@ -189,7 +190,7 @@ static int status_each(struct status *s, const char *sql,
     if (!stmt)
         return 1;
     char week[16];
-    cli_iso_week(cli_local_day(s->common.now_ms, s->offset), week, sizeof week, NULL);
+    wp_isoweek_format(wp_local_day_at(s->common.now_ms, s->offset), week, sizeof week, NULL);
     if (sqlite3_bind_parameter_count(stmt) >= 1)
         sqlite3_bind_text(stmt, 1, week, -1, SQLITE_TRANSIENT);
     int rc;
@@ -264,7 +265,7 @@ static int status_gather(struct status *s)
     }
     if (!s->plan)
         return 0;
-    int64_t today = cli_local_day(s->common.now_ms, s->offset);
+    int64_t today = wp_local_day_at(s->common.now_ms, s->offset);
     const struct cli_unit *wards[4096];
     size_t ward_count = cli_plan_wards(s->plan, s->district, wards, 4096);
     for (size_t t = 0; t < s->target_count; t++) {
@@ -390,7 +391,7 @@ static void status_print_row(const struct status *s, const struct status_layout 
         double ratio = r->coverage[t];
         const char *colour = ratio >= rule->target ? STATUS_GREEN
                              : (rule->deadline_day != CLI_DAY_NONE
-                                && cli_local_day(s->common.now_ms, s->offset) > rule->deadline_day)
+                                && wp_local_day_at(s->common.now_ms, s->offset) > rule->deadline_day)
                                  ? STATUS_RED
                                  : NULL;
         if (bar > 0) {

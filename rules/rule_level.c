@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "rules.h"
+#include "calendar.h"
 
 const char *rule_level_color_vi(int level)
 {
@@ -137,7 +138,7 @@ size_t rule_level_weeks(const struct plan *plan, const struct plan_rule *rule,
                         struct level_week *weeks, size_t max)
 {
     const struct plan_level *l = &rule->u.level;
-    int64_t today = text_local_day(now_ms, plan->utc_offset_minutes);
+    int64_t today = wp_local_day_at(now_ms, plan->utc_offset_minutes);
     int64_t last = level_monday(today) - 7;   /* the last complete week */
     /* The first week: the earliest figure of any criterion, within the versions. */
     int64_t first = INT64_MAX, earliest_version = INT64_MAX;
@@ -165,7 +166,7 @@ size_t rule_level_weeks(const struct plan *plan, const struct plan_rule *rule,
         struct level_week w;
         memset(&w, 0, sizeof w);
         w.monday = monday;
-        text_isoweek(monday, w.week, sizeof w.week);
+        wp_isoweek_format(monday, w.week, sizeof w.week, NULL);
         const struct plan_level_version *v = level_version_on(l, monday + 6);
         if (!v || !level_week_compute(v, data, previous, &w))
             continue;
@@ -235,7 +236,7 @@ void rule_level_evaluate(const struct plan *plan, const struct plan_rule *rule,
     text_append(&out->en, " (criteria of %s)", v->document);
     if (w->level >= alert_at) {
         out->state = RULE_FIRING;
-        out->since_ms = text_day_start_ms(w->monday + 7, plan->utc_offset_minutes);
+        out->since_ms = wp_day_start_ms(w->monday + 7, plan->utc_offset_minutes);
     } else {
         text_append(&out->vi, ", dưới mức cảnh báo (cấp độ %d)", alert_at);
         text_append(&out->en, ", below the alert level (level %d)", alert_at);

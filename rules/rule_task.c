@@ -2,12 +2,13 @@
 #include <string.h>
 
 #include "rules.h"
+#include "calendar.h"
 
 #define MS_PER_DAY INT64_C(86400000)
 
 int64_t rule_task_due_end_ms(const struct plan *plan, const struct plan_rule *rule)
 {
-    return text_day_start_ms(rule->u.task.due_day + 1, plan->utc_offset_minutes);
+    return wp_day_start_ms(rule->u.task.due_day + 1, plan->utc_offset_minutes);
 }
 
 /* The offices of one role among the assignees (entries that are not unit codes), after
