@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "alerts_private.h"
+#include "array.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -298,14 +299,8 @@ static void alerts_sweep_note(struct alerts *a, const char *rule, const char *sc
 {
     if (!a->sweeping)
         return;
-    if (a->swept_count == a->swept_cap) {
-        size_t cap = a->swept_cap ? 2 * a->swept_cap : 256;
-        char **bigger = realloc(a->swept, cap * sizeof *bigger);
-        if (!bigger)
-            return;   /* then sweep_end may resolve too much: it checks for this */
-        a->swept = bigger;
-        a->swept_cap = cap;
-    }
+    if (!WP_ARRAY_RESERVE(a->swept, a->swept_cap, a->swept_count + 1))
+        return;   /* then sweep_end may resolve too much: it checks for this */
     size_t n = strlen(rule) + strlen(scope) + 2;
     char *key = malloc(n);
     if (!key)

@@ -13,6 +13,7 @@
 
 #include "alerts.h"
 #include "alerts_private.h"
+#include "array.h"
 #include "clock.h"
 #include "log.h"
 #include "topic.h"
@@ -112,15 +113,9 @@ static bool alerts_announce(struct alerts *a, const char *rule, const char *scop
         event_sent = event_rev;
     if (old)
         alerts_inflight_remove(a, old);
-    if (a->inflight_count == a->inflight_cap) {
-        size_t cap = a->inflight_cap ? 2 * a->inflight_cap : 64;
-        struct alerts_inflight *bigger = realloc(a->inflight, cap * sizeof *bigger);
-        if (!bigger) {
-            free(key);
-            return true;
-        }
-        a->inflight = bigger;
-        a->inflight_cap = cap;
+    if (!WP_ARRAY_RESERVE(a->inflight, a->inflight_cap, a->inflight_count + 1)) {
+        free(key);
+        return true;
     }
     a->inflight[a->inflight_count++] = (struct alerts_inflight){
         .mid = mid, .key = key, .rev = rev, .event_rev = event_sent,

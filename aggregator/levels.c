@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 
+#include "array.h"
 #include "calendar.h"
 #include "clock.h"
 #include "log.h"
@@ -290,14 +291,8 @@ void levels_publish(struct levels *l)
             complete = false;
             continue;
         }
-        if (l->inflight_count == l->inflight_cap) {
-            size_t cap = l->inflight_cap ? 2 * l->inflight_cap : 32;
-            struct levels_inflight *bigger = realloc(l->inflight, cap * sizeof *bigger);
-            if (!bigger)
-                continue;
-            l->inflight = bigger;
-            l->inflight_cap = cap;
-        }
+        if (!WP_ARRAY_RESERVE(l->inflight, l->inflight_cap, l->inflight_count + 1))
+            continue;
         struct levels_inflight *f = &l->inflight[l->inflight_count];
         f->mid = mid;
         f->scope = strdup(scope);
