@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "schema_registry.h"
+#include "status_payload.h"
 
 enum wp_err presence_init(struct presence *p, const char *client_id)
 {
@@ -34,17 +35,10 @@ enum wp_err presence_init(struct presence *p, const char *client_id)
 
 char *presence_status_json(const struct presence *p, const char *state, const char *since)
 {
-    cJSON *status = cJSON_CreateObject();
-    char *text = NULL;
-    if (status && cJSON_AddNumberToObject(status, "v", 1)
-        && cJSON_AddStringToObject(status, "state", state)
-        && cJSON_AddStringToObject(status, "version", WARDPULSE_VERSION)
-        && (!since || cJSON_AddStringToObject(status, "since", since))
-        && cJSON_AddStringToObject(status, "instance", p->instance)
-        && cJSON_AddStringToObject(status, "client_id", p->client_id))
-        text = cJSON_PrintUnformatted(status);
-    cJSON_Delete(status);
-    return text;
+    struct wp_status status = {.state = state, .since = since, .version = WARDPULSE_VERSION,
+                               .queued = -1, .instance = p->instance,
+                               .client_id = p->client_id};
+    return wp_status_encode(&status);
 }
 
 void presence_on_connect(struct presence *p)
