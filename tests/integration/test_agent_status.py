@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import AGENT_BIN, Agent, Broker, TempDir, publish, run_tests, wait_for
+from harness import AGENT_BIN, Agent, Broker, Skip, TempDir, publish, run_tests, wait_for
 
 WARD = "00001"
 STAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00"
@@ -101,8 +101,7 @@ def snapshot(agent):
 
 def test_status_is_read_only():
     if os.geteuid() != 0 or not shutil.which("setpriv"):
-        print("skipped: needs root and setpriv to run status as another user")
-        return
+        raise Skip("needs root and setpriv to run status as another user")
     with TempDir() as tmp:
         os.chmod(tmp, 0o755)
         broker = Broker(tmp).start()
