@@ -55,8 +55,9 @@ def test_status_shows_link_queue_acks_and_rejections():
         publish(broker.port, "wardpulse/v1/ack/" + WARD,
                 {"v": 1, "ward": WARD, "stream": stream_of(agent), "acked_through": 2,
                  "rejected": [{"seq": 2, "reason": reason}]})
+        # the .error comes first, the file is moved after it
         wait_for(lambda: queued(agent) == [3] and os.path.exists(
-            os.path.join(spool, "rejected", "bad.csv.error")), "ack applied, file refused")
+            os.path.join(spool, "rejected", "bad.csv")), "ack applied, file refused")
         status = agent.command("status").stdout
         assert re.fullmatch(r"running \(pid %d\)" % agent.proc.pid, row(status, "Agent daemon")), status
         assert re.fullmatch(r"connected to 127\.0\.0\.1:%d since %s \(\d+ s\)" % (broker.port, STAMP),
