@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ack_payload.h"
 #include "check.h"
 #include "ingest.h"
 #include "store.h"
+#include "tmp_dir.h"
 
 #define STREAM "9f1c2a7e4b5d6c3a"
 
@@ -57,8 +57,8 @@ static int64_t last_ack(const struct sent *s, struct wp_ack *ack)
 
 int main(void)
 {
-    char dir[] = "/tmp/wardpulse-test-ingest-XXXXXX", path[128], err[512] = "";
-    if (!mkdtemp(dir))
+    char dir[64], path[128], err[512] = "";
+    if (!tmp_dir_make(dir, sizeof dir, "ingest"))
         return 1;
     snprintf(path, sizeof path, "%s/wardpulse.db", dir);
     struct store *store = NULL;
@@ -146,12 +146,6 @@ int main(void)
     ingest_destroy(&in);
 
     store_close(&store);
-    const char *suffix[] = {"", "-wal", "-shm", ".lock"};
-    for (size_t i = 0; i < 4; i++) {
-        char p[160];
-        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    tmp_dir_remove(dir);
     return CHECK_DONE();
 }

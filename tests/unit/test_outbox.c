@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "outbox.h"
 #include "report.h"
+#include "tmp_dir.h"
 
 #define WARD "00001"
 
@@ -166,17 +166,10 @@ static void test_outbox(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/wardpulse-test-outbox-XXXXXX");
-    if (!mkdtemp(dir))
+    if (!tmp_dir_make(dir, sizeof dir, "outbox"))
         return 1;
     snprintf(path, sizeof path, "%s/outbox.db", dir);
     test_outbox();
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char p[160];
-        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    tmp_dir_remove(dir);
     return CHECK_DONE();
 }
