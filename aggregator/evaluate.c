@@ -578,7 +578,7 @@ int64_t evaluate_next_due_ms(const struct evaluate *e, int64_t now_ms)
             int64_t grace = s->grace_minutes * INT64_C(60000);
             /* Periods whose cut-off (last day + offset) or alert time is near today. */
             for (int64_t d = today - s->cutoff_day_offset - 8; d <= today + 8; d++) {
-                if (s->weekly && ((d + 3) % 7 + 7) % 7 != 6)
+                if (s->weekly && wp_weekday(d) != 6)
                     continue;   /* a week's last day is a Sunday */
                 int64_t due = rule_schedule_due_ms(plan, rule, d);
                 best = evaluate_min_after(best, due, now_ms);

@@ -16,11 +16,6 @@ const char *rule_level_color_en(int level)
     return names[level >= 1 && level <= 4 ? level : 0];
 }
 
-static int64_t level_monday(int64_t day)
-{
-    return day - ((day + 3) % 7 + 7) % 7;
-}
-
 static const struct plan_level_version *level_version_on(const struct plan_level *l,
                                                          int64_t day)
 {
@@ -139,7 +134,7 @@ size_t rule_level_weeks(const struct plan *plan, const struct plan_rule *rule,
 {
     const struct plan_level *l = &rule->u.level;
     int64_t today = wp_local_day_at(now_ms, plan->utc_offset_minutes);
-    int64_t last = level_monday(today) - 7;   /* the last complete week */
+    int64_t last = wp_monday_of(today) - 7;   /* the last complete week */
     /* The first week: the earliest figure of any criterion, within the versions. */
     int64_t first = INT64_MAX, earliest_version = INT64_MAX;
     for (size_t i = 0; i < l->version_count; i++) {
@@ -156,7 +151,7 @@ size_t rule_level_weeks(const struct plan *plan, const struct plan_rule *rule,
         return 0;
     if (first < earliest_version)
         first = earliest_version;
-    first = level_monday(first);
+    first = wp_monday_of(first);
     /* Only the newest max weeks are kept; one more before them seeds no_lowering. */
     if (last - first > (int64_t)max * 7)
         first = last - (int64_t)max * 7;

@@ -31,8 +31,7 @@ size_t rule_schedule_slots(const struct plan *plan, const struct plan_rule *rule
         return 0;
     if (s->weekly) {
         /* A weekly rule starts with the ISO week holding its first day. */
-        int64_t weekday = ((first + 3) % 7 + 7) % 7;
-        first -= weekday;
+        first = wp_monday_of(first);
     }
     /* Count first, so that only the newest max are written when there are more. */
     size_t total = 0;
