@@ -1,76 +1,50 @@
-/* ack.c — decoding the aggregator's ack (contract in ack.h). */
+/* ack.c — the aggregator's ack as this agent takes it (contract in ack.h). */
 #include "ack.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "schema_registry.h"
+#include "ack_payload.h"
 
 enum wp_err ack_decode(const void *payload, size_t len, const char *ward, const char *stream,
                        struct ack *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    char why[512];
-    out->doc = cJSON_ParseWithLength(payload, len);
-    if (!out->doc) {
-        snprintf(err, errlen, "ack is not valid JSON");
-        goto invalid;
+    struct wp_ack msg;
+    enum wp_err rc = wp_ack_decode(payload, len, &msg, err, errlen);
+    if (rc != WP_OK)
+        return rc;
+    if (strcmp(msg.ward, ward) != 0) {
+        snprintf(err, errlen, "ack is for ward %s, not for this ward %s", msg.ward, ward);
+        rc = WP_ERR_INVALID;
+        goto cleanup;
     }
-    if (!wp_schemas_validate("ack", out->doc, why, sizeof why)) {
-        snprintf(err, errlen, "ack violates the schema: %s", why);
-        goto invalid;
-    }
-    /* The schema guarantees the types below; the checks only keep a bad schema from
-     * crashing the daemon. */
-    const cJSON *w = cJSON_GetObjectItemCaseSensitive(out->doc, "ward");
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(out->doc, "stream");
-    const cJSON *through = cJSON_GetObjectItemCaseSensitive(out->doc, "acked_through");
-    const cJSON *rejected = cJSON_GetObjectItemCaseSensitive(out->doc, "rejected");
-    if (!cJSON_IsString(w) || !cJSON_IsString(s) || !cJSON_IsNumber(through)) {
-        snprintf(err, errlen, "ack lacks ward, stream or acked_through");
-        goto invalid;
-    }
-    if (strcmp(w->valuestring, ward) != 0) {
-        snprintf(err, errlen, "ack is for ward %s, not for this ward %s", w->valuestring, ward);
-        goto invalid;
-    }
-    if (strcmp(s->valuestring, stream) != 0) {
+    if (strcmp(msg.stream, stream) != 0) {
         snprintf(err, errlen,
                  "ack is for stream %s, but this outbox's stream is %s (an ack for a store "
                  "that was wiped?)",
-                 s->valuestring, stream);
-        goto invalid;
+                 msg.stream, stream);
+        rc = WP_ERR_INVALID;
+        goto cleanup;
     }
-    out->acked_through = (int64_t)through->valuedouble;
-    const cJSON *resend = cJSON_GetObjectItemCaseSensitive(out->doc, "resend_from");
-    if (cJSON_IsNumber(resend))
-        out->resend_from = (int64_t)resend->valuedouble;
+    if (msg.rejected_count
+        && !(out->rejected = calloc(msg.rejected_count, sizeof *out->rejected))) {
+        snprintf(err, errlen, "out of memory");
+        rc = WP_ERR_NOMEM;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < msg.rejected_count; i++)
+        out->rejected[i] = (struct outbox_rejection){msg.rejected[i].seq, msg.rejected[i].reason};
+    out->rejected_count = msg.rejected_count;
+    out->acked_through = msg.acked_through;
+    out->resend_from = msg.resend_from;
+    out->doc = msg.doc;   /* the reasons point into it: it moves to *out */
+    msg.doc = NULL;
 
-    int n = cJSON_IsArray(rejected) ? cJSON_GetArraySize(rejected) : 0;
-    if (n > 0) {
-        out->rejected = calloc((size_t)n, sizeof *out->rejected);
-        if (!out->rejected) {
-            snprintf(err, errlen, "out of memory");
-            ack_clear(out);
-            return WP_ERR_NOMEM;
-        }
-    }
-    const cJSON *item;
-    cJSON_ArrayForEach(item, rejected) {
-        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(item, "seq");
-        const cJSON *reason = cJSON_GetObjectItemCaseSensitive(item, "reason");
-        if (!cJSON_IsNumber(seq))
-            continue;
-        struct outbox_rejection *r = &out->rejected[out->rejected_count++];
-        r->seq = (int64_t)seq->valuedouble;
-        r->reason = cJSON_IsString(reason) ? reason->valuestring : "(no reason given)";
-    }
-    return WP_OK;
-
-invalid:
-    ack_clear(out);
-    return WP_ERR_INVALID;
+cleanup:
+    wp_ack_clear(&msg);
+    return rc;
 }
 
 void ack_clear(struct ack *a)

@@ -1,4 +1,5 @@
-/* ack.h — the aggregator's cumulative ack, decoded and checked for this agent.
+/* ack.h — the aggregator's cumulative ack, decoded (by common/ack_payload.h) and checked
+ * for this agent.
  *
  *   {"v":1, "ward":"00001", "stream":"9f1c2a7e4b5d6c3a", "acked_through":42,
  *    "rejected":[{"seq":40, "reason":"values.deaths: must be ≥ 0"}]}

@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "clock.h"
 
 void inflight_init(struct inflight *f, int64_t first_ms, int64_t max_ms)
@@ -53,14 +54,8 @@ enum wp_err inflight_append(struct inflight *f, int64_t seq)
 {
     if (seq <= f->highest_seq)
         return WP_OK;
-    if (f->count == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 64;
-        struct inflight_entry *grown = realloc(f->items, cap * sizeof *grown);
-        if (!grown)
-            return WP_ERR_NOMEM;
-        f->items = grown;
-        f->cap = cap;
-    }
+    if (!WP_ARRAY_RESERVE(f->items, f->cap, f->count + 1))
+        return WP_ERR_NOMEM;
     f->items[f->count++] = (struct inflight_entry){.seq = seq, .state = INFLIGHT_PENDING};
     f->highest_seq = seq;
     return WP_OK;

@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "array.h"
 #include "clock.h"
 #include "log.h"
 
@@ -182,15 +183,9 @@ enum wp_err outbox_seqs_after(struct outbox *ob, int64_t after_seq, int64_t **se
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(stmt, 1, after_seq);
         while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-            if (n == cap) {
-                size_t ncap = cap ? cap * 2 : 64;
-                int64_t *grown = realloc(list, ncap * sizeof *list);
-                if (!grown) {
-                    e = WP_ERR_NOMEM;
-                    goto cleanup;
-                }
-                list = grown;
-                cap = ncap;
+            if (!WP_ARRAY_RESERVE(list, cap, n + 1)) {
+                e = WP_ERR_NOMEM;
+                goto cleanup;
             }
             list[n++] = sqlite3_column_int64(stmt, 0);
         }

@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "array.h"
 #include "clock.h"
 #include "log.h"
 
@@ -219,16 +220,10 @@ enum wp_err outbox_restart_stream(struct outbox *ob, size_t *renumbered, char *e
     if (rc == SQLITE_OK)
         rc = sqlite3_step(stmt);
     for (; rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            struct outbox_moved *grown = realloc(moved, ncap * sizeof *moved);
-            if (!grown) {
-                e = WP_ERR_NOMEM;
-                snprintf(err, errlen, "out of memory");
-                goto rollback;
-            }
-            moved = grown;
-            cap = ncap;
+        if (!WP_ARRAY_RESERVE(moved, cap, count + 1)) {
+            e = WP_ERR_NOMEM;
+            snprintf(err, errlen, "out of memory");
+            goto rollback;
         }
         /* The payload names its stream and seq: decoded, given the new ones, encoded
          * and checked again exactly as at intake. */

@@ -23,6 +23,7 @@
 #include "mqtt_session.h"
 #include "outbox.h"
 #include "spool.h"
+#include "status_payload.h"
 #include "timefmt.h"
 #include "topic.h"
 
@@ -84,25 +85,30 @@ static enum wp_err publisher_lock(struct publisher *p, char *err, size_t errlen)
 
 /* status payload of DESIGN.md. The Last Will is written at connect time, when neither
  * the moment it fires nor the queue length is known: will = true leaves both out. */
-static void publisher_status_json(const struct publisher *p, const char *state, bool will,
+/* The status payload into buf; false (buf empty) when out of memory or it does not fit. */
+static bool publisher_status_json(const struct publisher *p, const char *state, bool will,
                                   char *buf, size_t size)
 {
     char since[40];
     wp_datetime_format_local(wp_now_ms(), since, sizeof since);
-    if (will)
-        snprintf(buf, size, "{\"v\":1,\"ward\":\"%s\",\"state\":\"%s\",\"version\":\"%s\"}",
-                 p->cfg->ward, state, WARDPULSE_VERSION);
-    else
-        snprintf(buf, size,
-                 "{\"v\":1,\"ward\":\"%s\",\"state\":\"%s\",\"since\":\"%s\","
-                 "\"version\":\"%s\",\"queued\":%zu}",
-                 p->cfg->ward, state, since, WARDPULSE_VERSION, p->inflight.count);
+    struct wp_status status = {.ward = p->cfg->ward, .state = state,
+                               .since = will ? NULL : since, .version = WARDPULSE_VERSION,
+                               .queued = will ? -1 : (int64_t)p->inflight.count};
+    char *text = wp_status_encode(&status);
+    bool fits = text && (size_t)snprintf(buf, size, "%s", text) < size;
+    if (!fits)
+        buf[0] = '\0';
+    free(text);
+    return fits;
 }
 
 static int publisher_publish_status(struct publisher *p, const char *state, int *mid)
 {
     char payload[256];
-    publisher_status_json(p, state, false, payload, sizeof payload);
+    if (!publisher_status_json(p, state, false, payload, sizeof payload)) {
+        wp_log(WP_LOG_WARNING, "publishing %s status: out of memory", state);
+        return MOSQ_ERR_NOMEM;
+    }
     int rc = wp_mqtt_publish(&p->mqtt, mid, p->status_topic, payload, strlen(payload), 1, true);
     if (rc != MOSQ_ERR_SUCCESS)
         wp_log(WP_LOG_WARNING, "publishing %s status: %s", state, mosquitto_strerror(rc));
@@ -352,7 +358,10 @@ static enum wp_err publisher_start(struct publisher *p, char *err, size_t errlen
             return e;
     }
     inflight_init(&p->inflight, cfg->ack_timeout_ms, cfg->ack_timeout_max_ms);
-    publisher_status_json(p, "offline", true, p->will_payload, sizeof p->will_payload);
+    if (!publisher_status_json(p, "offline", true, p->will_payload, sizeof p->will_payload)) {
+        snprintf(err, errlen, "out of memory");
+        return WP_ERR_NOMEM;
+    }
 
     struct wp_mqtt_options opts = {
         .host = cfg->daemon.broker_host,

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "clock.h"
 #include "log.h"
 #include "outbox.h"
@@ -444,14 +445,8 @@ static void spool_pending_put(struct spool *spool, const char *name, bool listed
         spool->pending[i].listed = spool->pending[i].listed && listed;
         return;
     }
-    if (spool->pending_count == spool->pending_cap) {
-        size_t cap = spool->pending_cap ? spool->pending_cap * 2 : 16;
-        struct spool_pending *grown = realloc(spool->pending, cap * sizeof *grown);
-        if (!grown)
-            goto nomem;
-        spool->pending = grown;
-        spool->pending_cap = cap;
-    }
+    if (!WP_ARRAY_RESERVE(spool->pending, spool->pending_cap, spool->pending_count + 1))
+        goto nomem;
     char *copy = strdup(name);
     if (!copy)
         goto nomem;
@@ -493,15 +488,9 @@ struct spool_names {
 static void spool_collect(void *ctx, const char *name)
 {
     struct spool_names *names = ctx;
-    if (names->count == names->cap) {
-        size_t cap = names->cap ? names->cap * 2 : 8;
-        char **grown = realloc(names->items, cap * sizeof *grown);
-        if (!grown) {
-            names->nomem = true;
-            return;
-        }
-        names->items = grown;
-        names->cap = cap;
+    if (!WP_ARRAY_RESERVE(names->items, names->cap, names->count + 1)) {
+        names->nomem = true;
+        return;
     }
     char *copy = strdup(name);
     if (copy)

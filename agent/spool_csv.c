@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+
 enum { SPOOL_COL_PERIOD, SPOOL_COL_INDICATOR, SPOOL_COL_VALUE, SPOOL_COLS };
 static const char *const spool_csv_column_names[SPOOL_COLS] = {"period", "indicator", "value"};
 
@@ -26,28 +28,16 @@ struct spool_cursor {
 
 static bool spool_record_put(struct spool_record *r, char c)
 {
-    if (r->len + 1 >= r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 256;
-        char *grown = realloc(r->buf, cap);
-        if (!grown)
-            return false;
-        r->buf = grown;
-        r->cap = cap;
-    }
+    if (!WP_ARRAY_RESERVE(r->buf, r->cap, r->len + 2))   /* the character and a NUL */
+        return false;
     r->buf[r->len++] = c;
     return true;
 }
 
 static bool spool_record_begin_field(struct spool_record *r)
 {
-    if (r->count == r->starts_cap) {
-        size_t cap = r->starts_cap ? r->starts_cap * 2 : 8;
-        size_t *grown = realloc(r->starts, cap * sizeof *grown);
-        if (!grown)
-            return false;
-        r->starts = grown;
-        r->starts_cap = cap;
-    }
+    if (!WP_ARRAY_RESERVE(r->starts, r->starts_cap, r->count + 1))
+        return false;
     r->starts[r->count++] = r->len;
     return true;
 }
@@ -277,14 +267,8 @@ static bool spool_read_header(const struct spool_record *r, size_t column[SPOOL_
 static bool spool_table_add(struct spool_table *t, const struct spool_record *r,
                             const size_t column[SPOOL_COLS])
 {
-    if (t->count == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        struct spool_row *grown = realloc(t->rows, cap * sizeof *grown);
-        if (!grown)
-            return false;
-        t->rows = grown;
-        t->cap = cap;
-    }
+    if (!WP_ARRAY_RESERVE(t->rows, t->cap, t->count + 1))
+        return false;
     struct spool_row *row = &t->rows[t->count];
     memset(row, 0, sizeof *row);
     row->line = r->line;

@@ -6,11 +6,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "timefmt.h"
 
 void spool_path(char *buf, size_t size, const char *dir, const char *sub, const char *name)
@@ -19,16 +21,6 @@ void spool_path(char *buf, size_t size, const char *dir, const char *sub, const 
         snprintf(buf, size, "%s/%s/%s", dir, sub, name);
     else
         snprintf(buf, size, "%s/%s", dir, name);
-}
-
-/* A rename is durable only once the directories holding the names are synced. */
-static void spool_sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
 }
 
 enum wp_err spool_make_dir(const char *dir, const char *sub, char *err, size_t errlen)
@@ -82,9 +74,10 @@ static enum wp_err spool_rename(const char *dir, const char *sub, const char *na
         snprintf(err, errlen, "cannot move it to %s/: %s", sub, strerror(errno));
         return WP_ERR_IO;
     }
+    /* A rename is durable only once the directories holding the names are synced. */
     spool_path(subdir, sizeof subdir, dir, NULL, sub);
-    spool_sync_dir(subdir);
-    spool_sync_dir(dir);
+    wp_dir_sync(subdir);
+    wp_dir_sync(dir);
     return WP_OK;
 }
 
@@ -97,21 +90,6 @@ enum wp_err spool_move(const char *dir, const char *sub, const char *name,
         return WP_ERR_IO;
     }
     return spool_rename(dir, sub, name, final, err, errlen);
-}
-
-static bool spool_write_all(int fd, const char *text)
-{
-    size_t len = strlen(text);
-    while (len > 0) {
-        ssize_t n = write(fd, text, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        text += n;
-        len -= (size_t)n;
-    }
-    return true;
 }
 
 /* rejected/<final>.error first, then the file beside it: a crash in between leaves the
@@ -130,25 +108,30 @@ enum wp_err spool_reject(const char *dir, const char *name, const char *why, cha
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     wp_datetime_format_local((int64_t)ts.tv_sec * 1000, now, sizeof now);
-    int fd = open(error_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    bool written = fd >= 0;
-    if (written) {
-        char head[2048];
-        snprintf(head, sizeof head,
-                 "%s was NOT taken in: nothing of it was submitted.\n"
-                 "Correct the lines below, then drop the file into the spool folder again\n"
-                 "(the CSV format is described in docs/spool.md). Refused at %s.\n\n",
-                 name, now);
-        written = spool_write_all(fd, head) && spool_write_all(fd, why) && fsync(fd) == 0;
-        written = close(fd) == 0 && written;
+    char head[2048];
+    int head_len = snprintf(head, sizeof head,
+                            "%s was NOT taken in: nothing of it was submitted.\n"
+                            "Correct the lines below, then drop the file into the spool folder "
+                            "again\n(the CSV format is described in docs/spool.md). Refused at "
+                            "%s.\n\n",
+                            name, now);
+    if (head_len < 0 || (size_t)head_len >= sizeof head)
+        head_len = (int)strlen(head);
+    size_t why_len = strlen(why);
+    char *text = malloc((size_t)head_len + why_len + 1);
+    if (text) {
+        memcpy(text, head, (size_t)head_len);
+        memcpy(text + head_len, why, why_len + 1);
     }
-    if (!written) {
+    if (!text || wp_file_write_whole(error_path, text, (size_t)head_len + why_len, 0644, true)
+                     != WP_OK) {
         /* Without its .error the clerk would not know why: leave the file where it is. */
         snprintf(err, errlen, "refused, but cannot write %.3000s: %s", error_path,
-                 strerror(errno));
-        unlink(error_path);
+                 text ? strerror(errno) : "out of memory");
+        free(text);
         return WP_ERR_IO;
     }
+    free(text);
     /* Under the name its .error was written for, so that the two stay a pair. */
     char moved[512];
     if (spool_rename(dir, SPOOL_REJECTED, name, final, moved, sizeof moved) != WP_OK) {

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "array.h"
 #include "intake.h"
 #include "spool_csv.h"
 #include "utf8.h"
@@ -82,18 +83,12 @@ static bool spool_check_text(const char *text, size_t len, struct spool_problems
 
 static enum wp_err spool_batch_add(struct spool_batch *b, struct wp_report *report, int line)
 {
-    if (b->count == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
-        struct wp_report *reports = realloc(b->reports, cap * sizeof *reports);
-        if (!reports)
-            return WP_ERR_NOMEM;
-        b->reports = reports;
-        int *lines = realloc(b->lines, cap * sizeof *lines);
-        if (!lines)
-            return WP_ERR_NOMEM;
-        b->lines = lines;
-        b->cap = cap;
-    }
+    /* Two arrays of one capacity: b->cap moves only when both have grown. */
+    size_t reports_cap = b->cap, lines_cap = b->cap;
+    if (!WP_ARRAY_RESERVE(b->reports, reports_cap, b->count + 1)
+        || !WP_ARRAY_RESERVE(b->lines, lines_cap, b->count + 1))
+        return WP_ERR_NOMEM;
+    b->cap = reports_cap < lines_cap ? reports_cap : lines_cap;
     b->reports[b->count] = *report; /* moved: the batch owns it now */
     b->lines[b->count] = line;
     b->count++;

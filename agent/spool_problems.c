@@ -7,22 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "utf8.h"
 
 static bool spool_problems_reserve(struct spool_problems *p, size_t more)
 {
-    if (p->len + more + 1 <= p->cap)
-        return true;
-    size_t cap = p->cap ? p->cap : 512;
-    while (cap < p->len + more + 1)
-        cap *= 2;
-    char *grown = realloc(p->text, cap);
-    if (!grown) {
+    if (!WP_ARRAY_RESERVE(p->text, p->cap, p->len + more + 1)) {
         p->nomem = true;
         return false;
     }
-    p->text = grown;
-    p->cap = cap;
     return true;
 }
 

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "alerts_private.h"
+#include "array.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -221,14 +222,8 @@ static void alerts_sweep_note(struct alerts *a, const char *rule, const char *sc
 {
     if (!a->sweeping)
         return;
-    if (a->swept_count == a->swept_cap) {
-        size_t cap = a->swept_cap ? 2 * a->swept_cap : 256;
-        char **bigger = realloc(a->swept, cap * sizeof *bigger);
-        if (!bigger)
-            return;   /* then sweep_end may resolve too much: it checks for this */
-        a->swept = bigger;
-        a->swept_cap = cap;
-    }
+    if (!WP_ARRAY_RESERVE(a->swept, a->swept_cap, a->swept_count + 1))
+        return;   /* then sweep_end may resolve too much: it checks for this */
     size_t n = strlen(rule) + strlen(scope) + 2;
     char *key = malloc(n);
     if (!key)
@@ -333,14 +328,8 @@ static enum wp_err alerts_gone_add(void *ctx, const struct store_alert *alert)
     if (a->swept_count > 0
         && bsearch(&k, a->swept, a->swept_count, sizeof *a->swept, alerts_key_cmp))
         return WP_OK;
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? 2 * g->cap : 16;
-        void *bigger = realloc(g->list, cap * sizeof *g->list);
-        if (!bigger)
+    if (!WP_ARRAY_RESERVE(g->list, g->cap, g->n + 1))
             return WP_ERR_NOMEM;
-        g->list = bigger;
-        g->cap = cap;
-    }
     g->list[g->n].rule = strdup(alert->rule);
     g->list[g->n].scope = strdup(alert->scope);
     g->list[g->n].state = strdup(alert->state);

@@ -13,6 +13,7 @@
 
 #include "alerts.h"
 #include "alerts_private.h"
+#include "array.h"
 #include "clock.h"
 #include "log.h"
 #include "topic.h"
@@ -112,15 +113,9 @@ static bool alerts_announce(struct alerts *a, const char *rule, const char *scop
         event_sent = event_rev;
     if (old)
         alerts_inflight_remove(a, old);
-    if (a->inflight_count == a->inflight_cap) {
-        size_t cap = a->inflight_cap ? 2 * a->inflight_cap : 64;
-        struct alerts_inflight *bigger = realloc(a->inflight, cap * sizeof *bigger);
-        if (!bigger) {
-            free(key);
-            return true;
-        }
-        a->inflight = bigger;
-        a->inflight_cap = cap;
+    if (!WP_ARRAY_RESERVE(a->inflight, a->inflight_cap, a->inflight_count + 1)) {
+        free(key);
+        return true;
     }
     a->inflight[a->inflight_count++] = (struct alerts_inflight){
         .mid = mid, .key = key, .rev = rev, .event_rev = event_sent,
@@ -182,14 +177,8 @@ static enum wp_err alerts_repeat_one(void *ctx, const struct store_alert *alert)
     if (!a->publish(a->publish_ctx, NULL, ALERTS_EVENTS_TOPIC, alert->payload,
                     strlen(alert->payload), false))
         return WP_OK;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 16;
-        void *bigger = realloc(r->done, cap * sizeof *r->done);
-        if (!bigger)
+    if (!WP_ARRAY_RESERVE(r->done, r->cap, r->n + 1))
             return WP_ERR_NOMEM;
-        r->done = bigger;
-        r->cap = cap;
-    }
     r->done[r->n].rule = strdup(alert->rule);
     r->done[r->n].scope = strdup(alert->scope);
     r->n++;

@@ -3,6 +3,7 @@
  * rules (value series, roll-ups) come from series.c, the rest from the store; the rules
  * themselves are the pure functions of rule_*.c; a level rule's weeks are kept and
  * published by levels.c. */
+#include "array.h"
 #include "evaluate.h"
 
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "alert_text.h"
+#include "calendar.h"
 #include "levels.h"
 #include "log.h"
 #include "rules.h"
@@ -123,14 +125,8 @@ void evaluate_note_unit(struct evaluate *e, const char *ward, int64_t received_m
                 e->touched[i].received_ms = received_ms;
             return;
         }
-    if (e->touched_count == e->touched_cap) {
-        size_t cap = e->touched_cap ? 2 * e->touched_cap : 64;
-        struct evaluate_touch *bigger = realloc(e->touched, cap * sizeof *bigger);
-        if (!bigger)
-            return;   /* the next tick's full evaluation catches up */
-        e->touched = bigger;
-        e->touched_cap = cap;
-    }
+    if (!WP_ARRAY_RESERVE(e->touched, e->touched_cap, e->touched_count + 1))
+            return;
     if ((e->touched[e->touched_count].code = strdup(ward)))
         e->touched[e->touched_count++].received_ms = received_ms;
 }
@@ -150,7 +146,7 @@ static int64_t evaluate_first_report_day(struct evaluate *e)
         return e->first_report_day;
     int64_t first_ms = 0;
     if (store_first_report_ms(e->store, &first_ms) == WP_OK && first_ms > 0)
-        e->first_report_day = text_local_day(first_ms, e->plan->utc_offset_minutes);
+        e->first_report_day = wp_local_day_at(first_ms, e->plan->utc_offset_minutes);
     return e->first_report_day;
 }
 
@@ -349,7 +345,7 @@ static enum wp_err evaluate_coverage(struct evaluate *e, const struct plan_rule 
     enum wp_err err;
     rule_outcome_init(out, rule);
     if ((err = series_coverage_input(e->series, plan, rule, unit,
-                                     text_local_day(now_ms, plan->utc_offset_minutes), &in))
+                                     wp_local_day_at(now_ms, plan->utc_offset_minutes), &in))
         != WP_OK)
         return err;
     in.expected_from_day = evaluate_expected_from_day(e);
@@ -640,7 +636,7 @@ int64_t evaluate_next_due_ms(const struct evaluate *e, int64_t now_ms)
     if (!plan)
         return best;
     int offset = plan->utc_offset_minutes;
-    int64_t today = text_local_day(now_ms, offset);
+    int64_t today = wp_local_day_at(now_ms, offset);
     for (size_t r = 0; r < plan->rule_count; r++) {
         const struct plan_rule *rule = &plan->rules[r];
         switch (rule->kind) {
@@ -649,7 +645,7 @@ int64_t evaluate_next_due_ms(const struct evaluate *e, int64_t now_ms)
             int64_t grace = s->grace_minutes * INT64_C(60000);
             /* Periods whose cut-off (last day + offset) or alert time is near today. */
             for (int64_t d = today - s->cutoff_day_offset - 8; d <= today + 8; d++) {
-                if (s->weekly && ((d + 3) % 7 + 7) % 7 != 6)
+                if (s->weekly && wp_weekday(d) != 6)
                     continue;   /* a week's last day is a Sunday */
                 int64_t due = rule_schedule_due_ms(plan, rule, d);
                 best = evaluate_min_after(best, due, now_ms);
@@ -666,7 +662,7 @@ int64_t evaluate_next_due_ms(const struct evaluate *e, int64_t now_ms)
         case PLAN_RULE_ANNOUNCE:
             /* Trends and silences count days, levels count weeks, and an announcement
              * belongs to its day: the next local midnight. */
-            best = evaluate_min_after(best, text_day_start_ms(today + 1, offset), now_ms);
+            best = evaluate_min_after(best, wp_day_start_ms(today + 1, offset), now_ms);
             break;
         case PLAN_RULE_CHECK:
         case PLAN_RULE_LOST:
@@ -674,7 +670,7 @@ int64_t evaluate_next_due_ms(const struct evaluate *e, int64_t now_ms)
         }
     }
     /* A declaration of lost reports stops firing a week later: looked at every midnight. */
-    return evaluate_min_after(best, text_day_start_ms(today + 1, offset), now_ms);
+    return evaluate_min_after(best, wp_day_start_ms(today + 1, offset), now_ms);
 }
 
 enum wp_err evaluate_rolled_up(struct evaluate *e, const char *indicator,

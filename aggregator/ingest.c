@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
+#include "ack_payload.h"
 #include "clock.h"
 #include "log.h"
 #include "report.h"
@@ -233,7 +232,7 @@ static int ingest_touch_cmp(const void *a, const void *b)
 }
 
 struct ingest_ack_rejected {
-    cJSON *list;
+    struct wp_ack_rejection list[INGEST_ACK_MAX_REJECTED];   /* reasons owned */
     size_t count;
     int64_t first_left_out;   /* seq of the first rejection beyond the list's limit, or 0 */
     bool nomem;
@@ -246,15 +245,12 @@ static void ingest_add_rejected_to_ack(void *ctx, int64_t seq, const char *reaso
         r->first_left_out = seq;
         return;
     }
-    cJSON *entry = cJSON_CreateObject();
-    if (!entry || !cJSON_AddNumberToObject(entry, "seq", (double)seq)
-        || !cJSON_AddStringToObject(entry, "reason", reason && reason[0] ? reason : "rejected")
-        || !cJSON_AddItemToArray(r->list, entry)) {
-        cJSON_Delete(entry);
+    char *copy = strdup(reason ? reason : "");
+    if (!copy) {
         r->nomem = true;
         return;
     }
-    r->count++;
+    r->list[r->count++] = (struct wp_ack_rejection){.seq = seq, .reason = copy};
 }
 
 /* Builds the ack text of one stream (caller frees); NULL with *rc set on failure, and
@@ -265,22 +261,16 @@ static char *ingest_build_ack(struct ingest *ingest, const struct ingest_touch *
     char *text = NULL;
     *rc = store_advance_ack(ingest->store, touch->ward, touch->stream, now_ms,
                             touch->unacked_from, touch->kept_from, state);
-    int64_t acked_through = state->acked_through;
-    if (*rc != WP_OK || (acked_through == 0 && state->resend_from == 0))
+    if (*rc != WP_OK || (state->acked_through == 0 && state->resend_from == 0))
         return NULL;
 
-    cJSON *ack = cJSON_CreateObject();
-    cJSON *number = NULL;
-    struct ingest_ack_rejected rejected = {0};
-    if (!ack || !cJSON_AddNumberToObject(ack, "v", 1)
-        || !cJSON_AddStringToObject(ack, "ward", touch->ward)
-        || !cJSON_AddStringToObject(ack, "stream", touch->stream)
-        || !(number = cJSON_AddNumberToObject(ack, "acked_through", (double)acked_through))
-        || (state->resend_from
-            && !cJSON_AddNumberToObject(ack, "resend_from", (double)state->resend_from))
-        || !(rejected.list = cJSON_AddArrayToObject(ack, "rejected"))) {
+    struct wp_ack ack = {.ward = touch->ward, .stream = touch->stream,
+                         .acked_through = state->acked_through,
+                         .resend_from = state->resend_from};
+    struct ingest_ack_rejected *rejected = calloc(1, sizeof *rejected);
+    if (!rejected) {
         *rc = WP_ERR_NOMEM;
-        goto cleanup;
+        return NULL;
     }
     /* Every refusal the agent may not have heard: an ack it missed (a full disk, a lost
      * link) carried some, and an entry it still holds must not be deleted as delivered.
@@ -288,17 +278,18 @@ static char *ingest_build_ack(struct ingest *ingest, const struct ingest_touch *
      * the batch's seqs or the stream's last 100, whichever reaches further back. */
     int64_t from = state->unacked_from;
     if (from == 0) {
-        from = acked_through > INGEST_ACK_RECENT_SEQS ? acked_through - INGEST_ACK_RECENT_SEQS + 1
-                                                      : 1;
+        from = ack.acked_through > INGEST_ACK_RECENT_SEQS
+                   ? ack.acked_through - INGEST_ACK_RECENT_SEQS + 1
+                   : 1;
         if (touch->min_seq < from)
             from = touch->min_seq;
     }
-    if (from <= acked_through) {
+    if (from <= ack.acked_through) {
         /* One more than fits, to learn whether the list is complete. */
         *rc = store_each_rejected(ingest->store, touch->ward, touch->stream, from,
-                                  acked_through, INGEST_ACK_MAX_REJECTED + 1,
-                                  ingest_add_rejected_to_ack, &rejected);
-        if (*rc == WP_OK && rejected.nomem)
+                                  ack.acked_through, INGEST_ACK_MAX_REJECTED + 1,
+                                  ingest_add_rejected_to_ack, rejected);
+        if (*rc == WP_OK && rejected->nomem)
             *rc = WP_ERR_NOMEM;
         if (*rc != WP_OK)
             goto cleanup;
@@ -306,14 +297,18 @@ static char *ingest_build_ack(struct ingest *ingest, const struct ingest_touch *
          * ack stops short of the first rejection left out; the agent re-sends from there
          * and the next ack carries the following reasons. A smaller cumulative ack is
          * still a true one. */
-        if (rejected.first_left_out)
-            cJSON_SetNumberValue(number, (double)(rejected.first_left_out - 1));
+        if (rejected->first_left_out)
+            ack.acked_through = rejected->first_left_out - 1;
     }
-    if (!(text = cJSON_PrintUnformatted(ack)))
+    ack.rejected = rejected->list;
+    ack.rejected_count = rejected->count;
+    if (!(text = wp_ack_encode(&ack)))
         *rc = WP_ERR_NOMEM;
 
 cleanup:
-    cJSON_Delete(ack);
+    for (size_t i = 0; i < rejected->count; i++)
+        free((char *)rejected->list[i].reason);
+    free(rejected);
     return text;
 }
 

@@ -9,6 +9,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "array.h"
+#include "calendar.h"
 #include "clock.h"
 #include "log.h"
 #include "store_levels.h"
@@ -131,7 +133,7 @@ static char *levels_payload(const struct levels *l, const struct plan *plan,
 {
     char *text = NULL, since[40];
     /* The end of the week: the midnight after its Sunday, local time of the plan. */
-    wp_datetime_format_local(text_day_start_ms(w->monday + 7, plan->utc_offset_minutes),
+    wp_datetime_format_local(wp_day_start_ms(w->monday + 7, plan->utc_offset_minutes),
                              since, sizeof since);
     cJSON *j = cJSON_CreateObject(), *rates = NULL;
     if (!j || !cJSON_AddNumberToObject(j, "v", 1)
@@ -233,14 +235,8 @@ static void levels_publish_one(void *ctx, const char *scope, const char *payload
         l->publish_incomplete = true;
         return;
     }
-    if (l->inflight_count == l->inflight_cap) {
-        size_t cap = l->inflight_cap ? 2 * l->inflight_cap : 32;
-        struct levels_inflight *bigger = realloc(l->inflight, cap * sizeof *bigger);
-        if (!bigger)
+    if (!WP_ARRAY_RESERVE(l->inflight, l->inflight_cap, l->inflight_count + 1))
             return;
-        l->inflight = bigger;
-        l->inflight_cap = cap;
-    }
     struct levels_inflight *f = &l->inflight[l->inflight_count];
     f->mid = mid;
     f->scope = strdup(scope);

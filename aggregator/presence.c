@@ -10,14 +10,19 @@
 
 #include <cjson/cJSON.h>
 
+#include "calendar.h"
+#include "clock.h"
 #include "log.h"
 #include "schema_registry.h"
+#include "status_payload.h"
+#include "timefmt.h"
 
 enum wp_err presence_init(struct presence *p, const char *client_id)
 {
     memset(p, 0, sizeof *p);
     snprintf(p->client_id, sizeof p->client_id, "%s", client_id);
     p->hold_off_ms = PRESENCE_HOLD_OFF_MIN_MS;
+    p->started_ms = wp_floor_div(wp_now_ms(), 1000) * 1000;   /* "since" has whole seconds */
     unsigned char bytes[PRESENCE_INSTANCE_LEN / 2];
     size_t got = 0;
     while (got < sizeof bytes) {
@@ -34,17 +39,10 @@ enum wp_err presence_init(struct presence *p, const char *client_id)
 
 char *presence_status_json(const struct presence *p, const char *state, const char *since)
 {
-    cJSON *status = cJSON_CreateObject();
-    char *text = NULL;
-    if (status && cJSON_AddNumberToObject(status, "v", 1)
-        && cJSON_AddStringToObject(status, "state", state)
-        && cJSON_AddStringToObject(status, "version", WARDPULSE_VERSION)
-        && (!since || cJSON_AddStringToObject(status, "since", since))
-        && cJSON_AddStringToObject(status, "instance", p->instance)
-        && cJSON_AddStringToObject(status, "client_id", p->client_id))
-        text = cJSON_PrintUnformatted(status);
-    cJSON_Delete(status);
-    return text;
+    struct wp_status status = {.state = state, .since = since, .version = WARDPULSE_VERSION,
+                               .queued = -1, .instance = p->instance,
+                               .client_id = p->client_id};
+    return wp_status_encode(&status);
 }
 
 void presence_on_connect(struct presence *p)
@@ -79,6 +77,9 @@ enum presence_verdict presence_on_status(struct presence *p, const void *payload
     /* Only the retained status says who holds the session now; one that was queued in
      * the shared session is history, though it proves the rival. */
     bool online = retained && strcmp(state, "online") == 0;
+    int64_t since_ms = 0;
+    bool stepped_back = retained && p->connects > 1 && strcmp(state, "offline") == 0 && since
+                        && wp_datetime_parse(since, &since_ms) && since_ms >= p->started_ms;
     if (online && p->connects <= 1) {
         verdict = PRESENCE_NOTICE;
         wp_log(WP_LOG_NOTICE, "the broker's aggregator/status was that of another instance "
@@ -100,10 +101,10 @@ enum presence_verdict presence_on_status(struct presence *p, const void *payload
         p->hold_off_ms *= 2;
         if (p->hold_off_ms > PRESENCE_HOLD_OFF_MAX_MS)
             p->hold_off_ms = PRESENCE_HOLD_OFF_MAX_MS;
-    } else if (strcmp(state, "online") == 0) {
-        /* Only an "online" proves a rival: an "offline" of another instance queued in
-         * the session is, after an orderly restart, this aggregator's previous run
-         * saying goodbye while still subscribed. */
+    } else if (strcmp(state, "online") == 0 || stepped_back) {
+        /* An "online" proves a rival, and an "offline" retained after our own "online"
+         * (presence.h); any other "offline" of another instance is, after an orderly
+         * restart, this aggregator's previous run saying goodbye while still subscribed. */
         verdict = PRESENCE_CONFLICT;
         if (p->last_log_mono_ms == 0
             || now_mono_ms - p->last_log_mono_ms >= PRESENCE_LOG_INTERVAL_MS) {

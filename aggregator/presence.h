@@ -18,9 +18,14 @@
  *   - an "online" status of another instance with our client_id arrives not retained
  *     (live, or queued by the shared session while the other held it) →
  *     PRESENCE_CONFLICT: log the conflict, keep serving;
- *   - another instance's "offline", retained or not, is no evidence: after an orderly
- *     restart it is this aggregator's previous run saying goodbye (a rival that stepped
- *     back shows itself again when it comes back online).
+ *   - the retained status is another instance's "offline" dated (since) no earlier than
+ *     this instance started, at a reconnect: our own "online" was retained at our first
+ *     connection, so a rival published after it — the one that took the session from us
+ *     and stepped back (its goodbye leaves nothing else: it reads its own statuses) →
+ *     PRESENCE_CONFLICT;
+ *   - any other "offline" of another instance, retained or not, is no evidence: after an
+ *     orderly restart it is this aggregator's previous run saying goodbye (also when a
+ *     broker that crashed kept an older retained status), and a Last Will says no date.
  * Conflict messages are logged at most once a minute, except those of a step back (one
  * per attempt, and attempts are at least a minute apart).
  *
@@ -45,6 +50,7 @@ struct presence {
     char instance[PRESENCE_INSTANCE_LEN + 1];   /* drawn at presence_init */
     char client_id[256];
     unsigned connects;           /* CONNACKs so far */
+    int64_t started_ms;          /* wp_now_ms at presence_init, in whole seconds as "since" */
     int64_t hold_off_ms;         /* the next step back lasts this long */
     int64_t last_log_mono_ms;    /* of the last PRESENCE_CONFLICT message; 0: none */
 };

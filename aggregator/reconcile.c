@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "clock.h"
 #include "log.h"
 #include "topic.h"
@@ -131,14 +132,8 @@ void reconcile_start(struct reconcile *r)
 static void reconcile_note(struct reconcile *r, const char *topic, const void *payload,
                            size_t len)
 {
-    if (r->seen_count == r->seen_cap) {
-        size_t cap = r->seen_cap ? 2 * r->seen_cap : 64;
-        struct reconcile_seen *bigger = realloc(r->seen, cap * sizeof *bigger);
-        if (!bigger)
-            goto nomem;
-        r->seen = bigger;
-        r->seen_cap = cap;
-    }
+    if (!WP_ARRAY_RESERVE(r->seen, r->seen_cap, r->seen_count + 1))
+        goto nomem;
     struct reconcile_seen *s = &r->seen[r->seen_count];
     s->topic = strdup(topic);
     s->payload = len ? malloc(len + 1) : NULL;

@@ -1,18 +1,17 @@
 /* rollup.c — the district's figures handed upward as report files (contract in
  * rollup.h). */
+#include "array.h"
 #include "rollup.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "clock.h"
+#include "file.h"
 #include "log.h"
 #include "rules.h"
 #include "store_rollup.h"
@@ -113,14 +112,8 @@ static enum wp_err rollup_sent_add(void *ctx, const char *period, int64_t value)
 {
     struct rollup_sent_walk *w = ctx;
     struct rollup *r = w->rollup;
-    if (w->n == r->sent_cap) {
-        size_t cap = r->sent_cap ? 2 * r->sent_cap : 256;
-        struct rollup_sent_value *bigger = realloc(r->sent, cap * sizeof *bigger);
-        if (!bigger)
+    if (!WP_ARRAY_RESERVE(r->sent, r->sent_cap, w->n + 1))
             return WP_ERR_NOMEM;
-        r->sent = bigger;
-        r->sent_cap = cap;
-    }
     snprintf(r->sent[w->n].period, sizeof r->sent[w->n].period, "%s", period);
     r->sent[w->n++].value = value;
     return WP_OK;
@@ -142,14 +135,8 @@ static enum wp_err rollup_load_sent(struct rollup *r, const char *indicator, siz
 static enum wp_err rollup_add_change(struct rollup *r, const struct rule_point *p,
                                      size_t indicator)
 {
-    if (r->change_count == r->change_cap) {
-        size_t cap = r->change_cap ? 2 * r->change_cap : 256;
-        struct rollup_change *bigger = realloc(r->changes, cap * sizeof *bigger);
-        if (!bigger)
+    if (!WP_ARRAY_RESERVE(r->changes, r->change_cap, r->change_count + 1))
             return WP_ERR_NOMEM;
-        r->changes = bigger;
-        r->change_cap = cap;
-    }
     r->changes[r->change_count].point = *p;
     r->changes[r->change_count++].indicator = indicator;
     return WP_OK;
@@ -276,51 +263,14 @@ static int rollup_file_holds(const char *path, const char *text)
 static enum wp_err rollup_write_file(const char *dir, const char *name, const char *text,
                                      int level)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    size_t len = strlen(text), done = 0;
-    int saved = 0;
     /* Group-readable whatever the umask (the unit's is 0077): the district's agent runs
      * as another user, in the spool folder's group. */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        goto failed;
-    if (fchmod(fd, 0640) != 0)
-        goto failed;
-    while (done < len) {
-        ssize_t n = write(fd, text + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            goto failed;
-        done += (size_t)n;
-    }
-    if (fsync(fd) != 0)
-        goto failed;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto failed;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        goto failed;
-    /* The rename itself must survive a power cut before the database says it happened. */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        if (fsync(dfd) != 0)
-            wp_log(WP_LOG_WARNING, "rollup: fsync of %s: %s", dir, strerror(errno));
-        close(dfd);
-    }
-    return WP_OK;
-
-failed:
-    saved = errno;
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    wp_log(level, "rollup: writing %s: %s; trying again later", path, strerror(saved));
-    return saved == ENOSPC || saved == EDQUOT ? WP_ERR_FULL : WP_ERR_IO;
+    enum wp_err e = wp_file_write_whole(path, text, strlen(text), 0640, false);
+    if (e != WP_OK)
+        wp_log(level, "rollup: writing %s: %s; trying again later", path, strerror(errno));
+    return e;
 }
 
 /* The name of the file, and whether it is there already (a pass repeated after a crash

@@ -1,5 +1,6 @@
 /* series.c — value series and district roll-ups, read through the store (contract in
  * series.h). */
+#include "array.h"
 #include "series.h"
 
 #include <stdio.h>
@@ -100,14 +101,8 @@ static bool series_entry_set(struct series_entry *e, const char *period, int64_t
         e->points[lo].value = value;
         return true;
     }
-    if (e->series.count == e->cap) {
-        size_t cap = e->cap ? 2 * e->cap : 16;
-        struct rule_point *bigger = realloc(e->points, cap * sizeof *bigger);
-        if (!bigger)
+    if (!WP_ARRAY_RESERVE(e->points, e->cap, e->series.count + 1))
             return false;
-        e->points = bigger;
-        e->cap = cap;
-    }
     memmove(e->points + lo + 1, e->points + lo, (e->series.count - lo) * sizeof p);
     e->points[lo] = p;
     e->series.count++;
@@ -159,14 +154,8 @@ static bool series_push(struct rule_point **points, size_t *n, size_t *cap, cons
     int days;
     if (!wp_period_parse(period, &first, &days))
         return true;   /* the store only holds valid periods; skip rather than fail */
-    if (*n == *cap) {
-        size_t bigger_cap = *cap ? 2 * *cap : 64;
-        struct rule_point *bigger = realloc(*points, bigger_cap * sizeof *bigger);
-        if (!bigger)
+    if (!WP_ARRAY_RESERVE(*points, *cap, *n + 1))
             return false;
-        *points = bigger;
-        *cap = bigger_cap;
-    }
     struct rule_point *p = &(*points)[(*n)++];
     snprintf(p->period, sizeof p->period, "%s", period);
     p->first_day = first;

@@ -1,4 +1,5 @@
 /* summary.c — each unit as `wardpulse status` shows it (summary.h). */
+#include "calendar.h"
 #include "summary.h"
 
 #include <stdio.h>
@@ -141,9 +142,9 @@ enum wp_err summary_build(struct store *store, const struct plan *plan, const ch
     if (!s)
         return WP_ERR_NOMEM;
     int offset = plan ? plan->utc_offset_minutes : WP_LOCAL_OFFSET_MIN;
-    int64_t today = text_local_day(now_ms, offset);
+    int64_t today = wp_local_day_at(now_ms, offset);
     char week[16];
-    text_isoweek(today, week, sizeof week);   /* the levels before it: complete weeks */
+    wp_isoweek_format(today, week, sizeof week, NULL);   /* the levels before it: complete weeks */
     enum wp_err err = summary_units(s, store, plan, served_code);
     if (err == WP_OK)
         err = store_read_last_reports(store, summary_take_last, s);

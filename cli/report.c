@@ -2,6 +2,7 @@
  * district health office sends up (report_model.h). Gathers the week once from the database
  * and the plan, then hands it to the Markdown writer below or to report_html.c.
  */
+#include "array.h"
 #include "report_model.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "commands.h"
 #include "db.h"
 #include "timefmt.h"
@@ -194,7 +196,7 @@ static int report_levels_and_firing(struct report *r)
     /* Firing at the end of the week. */
     if (err == WP_OK)
         err = store_read_firing_at(r->store,
-                                   cli_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes),
+                                   wp_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes),
                                    report_take_firing, r);
     return err == WP_OK ? 0 : cli_db_fail(r->store, "report", err);
 }
@@ -320,14 +322,8 @@ static int report_take_event(void *ctx, const struct store_alert_event *from)
 {
     struct report_events_read *x = ctx;
     struct report *r = x->report;
-    if (r->event_count == x->cap) {
-        size_t cap = x->cap ? x->cap * 2 : 64;
-        struct report_event *more = realloc(r->events, cap * sizeof *more);
-        if (!more)
+    if (!WP_ARRAY_RESERVE(r->events, x->cap, r->event_count + 1))
             return 1;
-        r->events = more;
-        x->cap = cap;
-    }
     struct report_event *e = &r->events[r->event_count++];
     e->at_ms = from->at_ms;
     e->rule = strdup(from->rule);
@@ -348,8 +344,8 @@ static int report_events(struct report *r)
 {
     struct report_events_read x = {r, 0};
     enum wp_err err = store_read_alert_events(
-        r->store, cli_day_start_ms(r->monday, r->plan->utc_offset_minutes),
-        cli_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes), report_take_event, &x);
+        r->store, wp_day_start_ms(r->monday, r->plan->utc_offset_minutes),
+        wp_day_start_ms(r->monday + 7, r->plan->utc_offset_minutes), report_take_event, &x);
     return err == WP_OK ? 0 : cli_db_fail(r->store, "report", err);
 }
 
@@ -542,7 +538,7 @@ static void md_coverage_over_time(const struct report *r, struct cli_buf *out)
             if (!c->has[k])
                 continue;
             char week[16], pct[32];
-            cli_iso_week(c->first_monday + 7 * w, week, sizeof week, NULL);
+            wp_isoweek_format(c->first_monday + 7 * w, week, sizeof week, NULL);
             report_percent(pct, sizeof pct, c->value[k]);
             cli_buf_printf(out, "%s tuần %s: %s", any ? "," : "", week + 6, pct);
             any = true;

@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "calendar.h"
 #include "report_model.h"
 
 #define SVG_W 760
@@ -66,7 +67,7 @@ static void svg_axes(const struct report_chart *c, const struct svg_frame *f,
                             "stroke=\"#444\"/>", x, f->y1, x, f->y1 + 4);
         if ((c->axis_weeks - 1 - w) % every == 0) {
             char week[16];
-            cli_iso_week(c->first_monday + 7 * w, week, sizeof week, NULL);
+            wp_isoweek_format(c->first_monday + 7 * w, week, sizeof week, NULL);
             cli_buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
                                 "text-anchor=\"middle\" fill=\"#555\">T%s</text>",
                            x, f->y1 + 17, week + 6);

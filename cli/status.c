@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "commands.h"
 #include "db.h"
 #include "options.h"
@@ -222,7 +223,7 @@ static void status_print_row(const struct status *s, const struct status_layout 
         double ratio = r->coverage[t];
         const char *colour = ratio >= rule->u.coverage.target ? STATUS_GREEN
                              : (rule->u.coverage.deadline_day != PLAN_DAY_NONE
-                                && cli_local_day(s->common.now_ms, s->offset) > rule->u.coverage.deadline_day)
+                                && wp_local_day_at(s->common.now_ms, s->offset) > rule->u.coverage.deadline_day)
                                  ? STATUS_RED
                                  : NULL;
         if (bar > 0) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "calendar.h"
 #include "utf8.h"
 
 static bool cli_buf_reserve(struct cli_buf *b, size_t more)
@@ -253,85 +254,30 @@ void cli_format_percent(char *buf, size_t size, double ratio, int decimals, char
         snprintf(buf, size, "%s%lld%c%lld", sign, tenths / 10, mark, tenths % 10);
 }
 
-/* Days ↔ civil dates in the proleptic Gregorian calendar (H. Hinnant's algorithms). */
-void cli_day_ymd(int64_t day, int *y, int *m, int *d)
-{
-    int64_t z = day + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-int64_t cli_day_from_ymd(int y, int m, int d)
-{
-    int64_t yy = y - (m <= 2);
-    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-    int64_t yoe = yy - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int64_t cli_floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-int64_t cli_local_day(int64_t unix_ms, int utc_offset_minutes)
-{
-    return cli_floor_div(unix_ms + (int64_t)utc_offset_minutes * 60000, 86400000);
-}
-
-int64_t cli_day_start_ms(int64_t day, int utc_offset_minutes)
-{
-    return day * 86400000 - (int64_t)utc_offset_minutes * 60000;
-}
-
-void cli_iso_week(int64_t day, char *buf, size_t size, int64_t *monday)
-{
-    /* 1970-01-01 was a Thursday: (day + 3) mod 7 counts from Monday. */
-    int64_t mon = day - ((day + 3) - cli_floor_div(day + 3, 7) * 7);
-    int64_t thursday = mon + 3;
-    int y, m, d;
-    cli_day_ymd(thursday, &y, &m, &d);
-    int week = (int)((thursday - cli_day_from_ymd(y, 1, 1)) / 7 + 1);
-    snprintf(buf, size, "%04d-W%02d", y, week);
-    if (monday)
-        *monday = mon;
-}
-
 void cli_format_day(char *buf, size_t size, int64_t day, bool vi)
 {
-    int y, m, d;
-    cli_day_ymd(day, &y, &m, &d);
     if (vi)
-        snprintf(buf, size, "%02d/%02d/%04d", d, m, y);
+        wp_date_format_dmy(day, buf, size);
     else
-        snprintf(buf, size, "%04d-%02d-%02d", y, m, d);
+        wp_date_format(day, buf, size);
 }
 
 static void cli_hm(int64_t unix_ms, int utc_offset_minutes, int64_t *day, int *h, int *min)
 {
-    int64_t local = unix_ms + (int64_t)utc_offset_minutes * 60000;
-    *day = cli_floor_div(local, 86400000);
-    int64_t minute = (local - *day * 86400000) / 60000;
-    *h = (int)(minute / 60);
-    *min = (int)(minute % 60);
+    *day = wp_local_day_at(unix_ms, utc_offset_minutes);
+    int minute = wp_local_minute_of_day(unix_ms, utc_offset_minutes);
+    *h = minute / 60;
+    *min = minute % 60;
 }
 
 void cli_format_short_time(char *buf, size_t size, int64_t unix_ms, int utc_offset_minutes,
                            bool vi)
 {
     int64_t day;
-    int h, min, y, m, d;
+    int64_t y;
+    int h, min, m, d;
     cli_hm(unix_ms, utc_offset_minutes, &day, &h, &min);
-    cli_day_ymd(day, &y, &m, &d);
+    wp_day_to_ymd(day, &y, &m, &d);
     if (vi)
         snprintf(buf, size, "%02d/%02d %02d:%02d", d, m, h, min);
     else

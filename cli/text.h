@@ -62,13 +62,7 @@ void cli_format_int(char *buf, size_t size, int64_t n, char sep);
  * ≥ 32 bytes. */
 void cli_format_percent(char *buf, size_t size, double ratio, int decimals, char mark);
 
-/* Calendar. */
-void cli_day_ymd(int64_t day, int *y, int *m, int *d);
-int64_t cli_day_from_ymd(int y, int m, int d);
-int64_t cli_local_day(int64_t unix_ms, int utc_offset_minutes);
-int64_t cli_day_start_ms(int64_t day, int utc_offset_minutes);
-/* ISO week of day as "2022-W18" (buf ≥ 9 bytes); *monday (may be NULL) its Monday. */
-void cli_iso_week(int64_t day, char *buf, size_t size, int64_t *monday);
+/* The calendar (days, ISO weeks, local days) is common/calendar.h. */
 
 /* "03/05/2022" (vi) or "2022-05-03" (en). buf ≥ 16 bytes. */
 void cli_format_day(char *buf, size_t size, int64_t day, bool vi);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "jsonschema_tree.h"
 
 #define MAX_COMPILE_DEPTH 512    /* subschemas nested while compiling, refs included */
@@ -473,14 +474,8 @@ static struct node *compile_node(struct compiler *c, const cJSON *json)
             return schema->nodes[i];
     if (c->depth >= MAX_COMPILE_DEPTH)
         return compile_error(c, "schema nested too deeply"), NULL;
-    if (schema->node_count == schema->node_cap) {
-        size_t cap = schema->node_cap ? 2 * schema->node_cap : 16;
-        struct node **nodes = realloc(schema->nodes, cap * sizeof *nodes);
-        if (!nodes)
-            return compile_error(c, "out of memory"), NULL;
-        schema->nodes = nodes;
-        schema->node_cap = cap;
-    }
+    if (!WP_ARRAY_RESERVE(schema->nodes, schema->node_cap, schema->node_count + 1))
+        return compile_error(c, "out of memory"), NULL;
     struct node *n = calloc(1, sizeof *n);
     if (!n)
         return compile_error(c, "out of memory"), NULL;

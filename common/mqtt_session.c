@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "clock.h"
 #include "file.h"
 #include "log.h"
@@ -94,6 +95,15 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid)
 {
     (void)mosq;
     struct wp_mqtt *m = obj;
+    /* Acks come mostly in order: the mid is nearly always the first. */
+    for (size_t i = 0; i < m->unacked_count; i++) {
+        if (m->unacked_mids[i] == mid) {
+            memmove(m->unacked_mids + i, m->unacked_mids + i + 1,
+                    (m->unacked_count - i - 1) * sizeof *m->unacked_mids);
+            m->unacked_count--;
+            break;
+        }
+    }
     if (m->opts.on_publish)
         m->opts.on_publish(m->opts.userdata, mid);
 }
@@ -281,18 +291,37 @@ void wp_mqtt_loop(struct wp_mqtt *m, int timeout_ms)
 int wp_mqtt_publish(struct wp_mqtt *m, int *mid, const char *topic, const void *payload,
                     size_t len, int qos, bool retain)
 {
-    return mosquitto_publish(m->mosq, mid, topic, (int)len, payload, qos, retain);
+    int own_mid = 0;
+    if (m->unacked_count >= 65535) {
+        /* mids are 16 bits: more entries than mids means some were never acknowledged
+         * (their messages dropped by libmosquitto); the oldest go */
+        memmove(m->unacked_mids, m->unacked_mids + 1, --m->unacked_count * sizeof *m->unacked_mids);
+    }
+    if (qos > 0 && !WP_ARRAY_RESERVE(m->unacked_mids, m->unacked_cap, m->unacked_count + 1))
+        return MOSQ_ERR_NOMEM;
+    int rc = mosquitto_publish(m->mosq, &own_mid, topic, (int)len, payload, qos, retain);
+    /* NO_CONN: queued for the next connection of the session, so unacknowledged too. */
+    if (qos > 0 && (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN))
+        m->unacked_mids[m->unacked_count++] = own_mid;
+    if (mid)
+        *mid = own_mid;
+    return rc;
 }
 
-/* An orderly DISCONNECT, so that the broker discards our Last Will. Two ways to lose it,
- * both seen on a loaded machine: a socket closed before the DISCONNECT is out, and a
+/* An orderly DISCONNECT, so that the broker discards our Last Will. Three ways to lose
+ * it, all seen on a loaded machine: a socket closed before the DISCONNECT is out; a
  * socket closed with bytes still unread (e.g. our own retained status echoed back by a
  * subscription), which makes the kernel send a reset that can overtake the DISCONNECT
- * at the broker. So: let queued messages leave, read until the link has been quiet for
- * a moment, then disconnect and wait for the socket to close (on_disconnect). */
+ * at the broker; and a socket closed before the broker acknowledged our last QoS 1
+ * publication (the offline status): the broker reads that PUBLISH, its PUBACK meets a
+ * closed socket, and it drops the link (logging "out of memory") without ever reading
+ * the DISCONNECT behind it. So: let queued messages leave and wait until the broker
+ * acknowledged every one (at most 2 s), read until the link has been quiet for a
+ * moment, then disconnect and wait for the socket to close (on_disconnect). */
 static void say_goodbye(struct wp_mqtt *m)
 {
-    for (int i = 0; i < 20 && m->connected && mosquitto_want_write(m->mosq); i++)
+    for (int i = 0; i < 40 && m->connected
+                    && (mosquitto_want_write(m->mosq) || m->unacked_count > 0); i++)
         mosquitto_loop(m->mosq, 50, 1);
     for (int i = 0; i < 20 && m->connected; i++) {
         struct pollfd p = {.fd = mosquitto_socket(m->mosq), .events = POLLIN};
@@ -329,5 +358,8 @@ void wp_mqtt_destroy(struct wp_mqtt *m)
         say_goodbye(m);
     mosquitto_destroy(m->mosq);
     m->mosq = NULL;
+    free(m->unacked_mids);
+    m->unacked_mids = NULL;
+    m->unacked_count = m->unacked_cap = 0;
     m->connected = false;
 }

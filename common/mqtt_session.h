@@ -60,6 +60,10 @@ struct wp_mqtt {
     int64_t next_attempt_ms;        /* monotonic time of the next (re)connect attempt */
     int64_t backoff_ms;
     char last_error[256];           /* why the last attempt or the link failed */
+    /* mids of our QoS > 0 publications the broker has not acknowledged yet: an orderly
+     * goodbye waits for them (see say_goodbye in mqtt_session.c) */
+    int *unacked_mids;
+    size_t unacked_count, unacked_cap;
 };
 
 /* Creates the client and starts the first connection attempt (non-blocking: a broker
@@ -71,7 +75,8 @@ enum wp_err wp_mqtt_init(struct wp_mqtt *m, const struct wp_mqtt_options *opts, 
 /* Services the network for up to timeout_ms, reconnecting when due. Never blocks longer. */
 void wp_mqtt_loop(struct wp_mqtt *m, int timeout_ms);
 
-/* Publishes; returns the libmosquitto code (MOSQ_ERR_SUCCESS, MOSQ_ERR_NO_CONN, …).
+/* Publishes; returns the libmosquitto code (MOSQ_ERR_SUCCESS, MOSQ_ERR_NO_CONN, …,
+ * MOSQ_ERR_NOMEM when the session cannot even note the message as unacknowledged).
  * With MOSQ_ERR_NO_CONN libmosquitto has still queued a QoS > 0 message for the next
  * connection of this session. mid may be NULL. */
 int wp_mqtt_publish(struct wp_mqtt *m, int *mid, const char *topic, const void *payload,

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WP_LOCAL_OFFSET_MIN (7 * 60)   /* +07:00 */
+#include "calendar.h"   /* the arithmetic of days and weeks, and wp_date_format */
 
 /* "YYYY-MM-DD": true if a real date; *days = days since 1970-01-01 (may be NULL). */
 bool wp_date_parse(const char *s, int64_t *days);
@@ -29,11 +29,5 @@ bool wp_datetime_parse(const char *s, int64_t *unix_ms);
 
 /* Formats unix_ms as "YYYY-MM-DDThh:mm:ss+07:00" (local offset). buf >= 32 bytes. */
 void wp_datetime_format_local(int64_t unix_ms, char *buf, size_t size);
-
-/* The local day (days since epoch, at the local offset) of an instant. */
-int64_t wp_local_day(int64_t unix_ms);
-
-/* Formats days since epoch as "YYYY-MM-DD". buf >= 11 bytes. */
-void wp_date_format(int64_t days, char *buf, size_t size);
 
 #endif

@@ -7,15 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "timefmt.h"
-
-#define MS_PER_DAY INT64_C(86400000)
-
-static int64_t text_floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
 
 void text_clear(struct text *t)
 {
@@ -59,18 +52,16 @@ void text_append(struct text *t, const char *fmt, ...)
 
 static void text_ymd(int64_t day, int *y, int *m, int *d)
 {
-    char iso[16];
-    wp_date_format(day, iso, sizeof iso);
-    *y = atoi(iso);
-    *m = atoi(iso + 5);
-    *d = atoi(iso + 8);
+    int64_t year;
+    wp_day_to_ymd(day, &year, m, d);
+    *y = (int)year;
 }
 
 void text_date_vi(struct text *t, int64_t day)
 {
-    int y, m, d;
-    text_ymd(day, &y, &m, &d);
-    text_append(t, "%02d/%02d/%04d", d, m, y);
+    char dmy[16];
+    wp_date_format_dmy(day, dmy, sizeof dmy);
+    text_append(t, "%s", dmy);
 }
 
 static const char *const text_months_en[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -223,32 +214,8 @@ void text_period_en(struct text *t, const char *period)
                     text_months_en[m2 - 1], y2);
 }
 
-int64_t text_local_day(int64_t unix_ms, int utc_offset_minutes)
-{
-    return text_floor_div(unix_ms + (int64_t)utc_offset_minutes * 60000, MS_PER_DAY);
-}
-
-int64_t text_day_start_ms(int64_t day, int utc_offset_minutes)
-{
-    return day * MS_PER_DAY - (int64_t)utc_offset_minutes * 60000;
-}
-
 void text_clock_time(struct text *t, int64_t unix_ms, int utc_offset_minutes)
 {
-    int64_t local = unix_ms + (int64_t)utc_offset_minutes * 60000;
-    int64_t minute_of_day = (local - text_floor_div(local, MS_PER_DAY) * MS_PER_DAY) / 60000;
-    text_append(t, "%02d:%02d", (int)(minute_of_day / 60), (int)(minute_of_day % 60));
-}
-
-void text_isoweek(int64_t day, char *buf, size_t size)
-{
-    /* The ISO year is the year of the week's Thursday; week 1 holds January 4th. */
-    int64_t weekday = day + 3 - text_floor_div(day + 3, 7) * 7;   /* 0 = Monday */
-    int64_t thursday = day - weekday + 3;
-    char iso[16], jan1[16];
-    wp_date_format(thursday, iso, sizeof iso);
-    snprintf(jan1, sizeof jan1, "%.4s-01-01", iso);
-    int64_t first = 0;
-    wp_date_parse(jan1, &first);
-    snprintf(buf, size, "%.4s-W%02d", iso, (int)((thursday - first) / 7 + 1));
+    int minute_of_day = wp_local_minute_of_day(unix_ms, utc_offset_minutes);
+    text_append(t, "%02d:%02d", minute_of_day / 60, minute_of_day % 60);
 }

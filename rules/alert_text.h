@@ -47,12 +47,6 @@ void text_period_en(struct text *t, const char *period);
 /* Local time of day of an instant ("17:00"), with the plan's UTC offset in minutes. */
 void text_clock_time(struct text *t, int64_t unix_ms, int utc_offset_minutes);
 
-/* Local day (days since epoch) of an instant, and the instant local midnight of a day
- * starts, under a UTC offset in minutes. */
-int64_t text_local_day(int64_t unix_ms, int utc_offset_minutes);
-int64_t text_day_start_ms(int64_t day, int utc_offset_minutes);
-
-/* ISO week of a day: "2022-W18" into buf (≥ 9 bytes). */
-void text_isoweek(int64_t day, char *buf, size_t size);
+/* The calendar (local days, day starts, ISO weeks) is common/calendar.h. */
 
 #endif

@@ -1,6 +1,7 @@
 /* rule_announce.c — announce rules: each value > 0 of a daily indicator, the day it is
  * reported (rules.h). */
 #include "rules.h"
+#include "calendar.h"
 
 /* The unit's point for exactly day (a daily period); NULL when it has none. */
 static const struct rule_point *announce_day(const struct rule_series *s, int64_t day)
@@ -32,7 +33,7 @@ void rule_announce_evaluate(const struct plan *plan, const struct plan_rule *rul
 {
     const struct plan_announce *a = &rule->u.announce;
     rule_outcome_init(out, rule);
-    int64_t today = text_local_day(now_ms, plan->utc_offset_minutes);
+    int64_t today = wp_local_day_at(now_ms, plan->utc_offset_minutes);
     const struct rule_point *p = announce_day(series, today);
     if (p && p->value > 0) {
         out->state = RULE_FIRING;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "rules.h"
+#include "calendar.h"
 
 /* The latest point whose period ended on or before day; NULL when none. */
 static const struct rule_point *coverage_as_of(const struct rule_series *s, int64_t day)
@@ -37,7 +38,7 @@ static void coverage_missed(const struct plan *plan, const struct plan_rule *rul
     const struct rule_point *at = coverage_as_of(numerator, c->deadline_day);
     out->state = RULE_FIRING;
     out->severity = PLAN_SEVERITY_CRITICAL;
-    out->since_ms = text_day_start_ms(c->deadline_day + 1, plan->utc_offset_minutes);
+    out->since_ms = wp_day_start_ms(c->deadline_day + 1, plan->utc_offset_minutes);
     text_append(&out->vi, "%s không đạt mục tiêu ", unit->name_vi);
     text_append(&out->en, "%s missed the target ", unit->name_en);
     coverage_goal(rule, out);
@@ -172,7 +173,7 @@ static void coverage_missed_no_figures(const struct plan *plan, const struct pla
     const struct plan_coverage *c = &rule->u.coverage;
     out->state = RULE_FIRING;
     out->severity = PLAN_SEVERITY_CRITICAL;
-    out->since_ms = text_day_start_ms(c->deadline_day + 1, plan->utc_offset_minutes);
+    out->since_ms = wp_day_start_ms(c->deadline_day + 1, plan->utc_offset_minutes);
     text_append(&out->vi, "%s không đạt mục tiêu ", unit->name_vi);
     text_append(&out->en, "%s missed the target ", unit->name_en);
     coverage_goal(rule, out);
@@ -197,7 +198,7 @@ void rule_coverage_evaluate(const struct plan *plan, const struct plan_rule *rul
                             int64_t now_ms, struct rule_outcome *out)
 {
     const struct plan_coverage *c = &rule->u.coverage;
-    int64_t today = text_local_day(now_ms, plan->utc_offset_minutes);
+    int64_t today = wp_local_day_at(now_ms, plan->utc_offset_minutes);
     rule_outcome_init(out, rule);
     out->deadline_day = c->deadline_day;
     out->has_target = true;

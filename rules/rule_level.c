@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "rules.h"
+#include "calendar.h"
 
 const char *rule_level_color_vi(int level)
 {
@@ -13,11 +14,6 @@ const char *rule_level_color_en(int level)
 {
     static const char *const names[] = {"?", "green", "yellow", "orange", "red"};
     return names[level >= 1 && level <= 4 ? level : 0];
-}
-
-static int64_t level_monday(int64_t day)
-{
-    return day - ((day + 3) % 7 + 7) % 7;
 }
 
 static const struct plan_level_version *level_version_on(const struct plan_level *l,
@@ -137,8 +133,8 @@ size_t rule_level_weeks(const struct plan *plan, const struct plan_rule *rule,
                         struct level_week *weeks, size_t max)
 {
     const struct plan_level *l = &rule->u.level;
-    int64_t today = text_local_day(now_ms, plan->utc_offset_minutes);
-    int64_t last = level_monday(today) - 7;   /* the last complete week */
+    int64_t today = wp_local_day_at(now_ms, plan->utc_offset_minutes);
+    int64_t last = wp_monday_of(today) - 7;   /* the last complete week */
     /* The first week: the earliest figure of any criterion, within the versions. */
     int64_t first = INT64_MAX, earliest_version = INT64_MAX;
     for (size_t i = 0; i < l->version_count; i++) {
@@ -155,7 +151,7 @@ size_t rule_level_weeks(const struct plan *plan, const struct plan_rule *rule,
         return 0;
     if (first < earliest_version)
         first = earliest_version;
-    first = level_monday(first);
+    first = wp_monday_of(first);
     /* Only the newest max weeks are kept; one more before them seeds no_lowering. */
     if (last - first > (int64_t)max * 7)
         first = last - (int64_t)max * 7;
@@ -165,7 +161,7 @@ size_t rule_level_weeks(const struct plan *plan, const struct plan_rule *rule,
         struct level_week w;
         memset(&w, 0, sizeof w);
         w.monday = monday;
-        text_isoweek(monday, w.week, sizeof w.week);
+        wp_isoweek_format(monday, w.week, sizeof w.week, NULL);
         const struct plan_level_version *v = level_version_on(l, monday + 6);
         if (!v || !level_week_compute(v, data, previous, &w))
             continue;
@@ -235,7 +231,7 @@ void rule_level_evaluate(const struct plan *plan, const struct plan_rule *rule,
     text_append(&out->en, " (criteria of %s)", v->document);
     if (w->level >= alert_at) {
         out->state = RULE_FIRING;
-        out->since_ms = text_day_start_ms(w->monday + 7, plan->utc_offset_minutes);
+        out->since_ms = wp_day_start_ms(w->monday + 7, plan->utc_offset_minutes);
     } else {
         text_append(&out->vi, ", dưới mức cảnh báo (cấp độ %d)", alert_at);
         text_append(&out->en, ", below the alert level (level %d)", alert_at);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "rules.h"
+#include "calendar.h"
 
 static int ratio_point_cmp(const struct rule_point *a, const struct rule_point *b)
 {
@@ -50,7 +51,7 @@ void rule_ratio_evaluate(const struct plan *plan, const struct plan_rule *rule,
     rule_outcome_init(out, rule);
     out->has_target = true;
     out->target = r->target;
-    int64_t today = text_local_day(now_ms, plan->utc_offset_minutes);
+    int64_t today = wp_local_day_at(now_ms, plan->utc_offset_minutes);
     const struct rule_series *series[2] = {numerator, denominator};
     const char *ids[2] = {r->numerator, r->denominator};
     const char *indicator = NULL;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "rules.h"
+#include "calendar.h"
 #include "timefmt.h"
 
 #define MS_PER_MINUTE INT64_C(60000)
@@ -13,7 +14,7 @@ int64_t rule_schedule_due_ms(const struct plan *plan, const struct plan_rule *ru
                              int64_t period_last_day)
 {
     const struct plan_schedule *s = &rule->u.schedule;
-    return text_day_start_ms(period_last_day + s->cutoff_day_offset, plan->utc_offset_minutes)
+    return wp_day_start_ms(period_last_day + s->cutoff_day_offset, plan->utc_offset_minutes)
            + s->cutoff_minute * MS_PER_MINUTE;
 }
 
@@ -30,8 +31,7 @@ size_t rule_schedule_slots(const struct plan *plan, const struct plan_rule *rule
         return 0;
     if (s->weekly) {
         /* A weekly rule starts with the ISO week holding its first day. */
-        int64_t weekday = ((first + 3) % 7 + 7) % 7;
-        first -= weekday;
+        first = wp_monday_of(first);
     }
     /* Count first, so that only the newest max are written when there are more. */
     size_t total = 0;
@@ -46,7 +46,7 @@ size_t rule_schedule_slots(const struct plan *plan, const struct plan_rule *rule
         struct schedule_slot *slot = &slots[i++];
         memset(slot, 0, sizeof *slot);
         if (s->weekly)
-            text_isoweek(d, slot->period, sizeof slot->period);
+            wp_isoweek_format(d, slot->period, sizeof slot->period, NULL);
         else
             wp_date_format(d, slot->period, sizeof slot->period);
         slot->due_ms = rule_schedule_due_ms(plan, rule, d + step - 1);
@@ -66,7 +66,7 @@ static void schedule_due_text(const struct plan *plan, const struct plan_rule *r
     text_append(en, "due ");
     text_clock_time(en, slot->due_ms, plan->utc_offset_minutes);
     if (s->weekly || s->cutoff_day_offset > 0) {
-        int64_t day = text_local_day(slot->due_ms, plan->utc_offset_minutes);
+        int64_t day = wp_local_day_at(slot->due_ms, plan->utc_offset_minutes);
         text_append(vi, " ngày ");
         text_date_vi(vi, day);
         text_append(en, " on ");
@@ -200,7 +200,7 @@ static size_t schedule_episode_periods(const struct schedule_slot *slots, size_t
 static void schedule_clock_on(int64_t ms, int offset, int64_t named_day, struct text *vi,
                               struct text *en)
 {
-    int64_t day = text_local_day(ms, offset);
+    int64_t day = wp_local_day_at(ms, offset);
     text_clock_time(vi, ms, offset);
     text_clock_time(en, ms, offset);
     if (day == named_day) {
@@ -219,9 +219,9 @@ static void schedule_delayed_text(const struct plan *plan, const struct plan_rul
                                   const struct schedule_slot *slot, struct rule_outcome *out)
 {
     int offset = plan->utc_offset_minutes;
-    int64_t committed_day = text_local_day(slot->complete_ms, offset);
+    int64_t committed_day = wp_local_day_at(slot->complete_ms, offset);
     int64_t period_day = rule->u.schedule.weekly ? INT64_MIN
-                                                 : text_local_day(slot->due_ms, offset)
+                                                 : wp_local_day_at(slot->due_ms, offset)
                                                        - rule->u.schedule.cutoff_day_offset;
     text_append(&out->vi, "%s đã gửi báo cáo ", unit->name_vi);
     text_period_vi(&out->vi, slot->period);
@@ -280,7 +280,7 @@ void rule_schedule_evaluate(const struct plan *plan, const struct plan_rule *rul
     if (late) {
         /* What resolved it: the latest report that came after the alert had fired, and
          * how many periods were missing in that episode. */
-        int64_t day = text_local_day(late->complete_ms, plan->utc_offset_minutes);
+        int64_t day = wp_local_day_at(late->complete_ms, plan->utc_offset_minutes);
         size_t periods = schedule_episode_periods(slots, count, late);
         const bool weekly = rule->u.schedule.weekly;
         if (periods > 1) {
@@ -295,8 +295,8 @@ void rule_schedule_evaluate(const struct plan *plan, const struct plan_rule *rul
         /* "… lúc 19:40 cùng ngày, chậm 2 giờ 40 phút so với hạn (17:00)": the day is
          * said only when it is not the one just named (the period's, then the arrival's). */
         const bool same_day = !weekly && rule->u.schedule.cutoff_day_offset == 0
-                              && day == text_local_day(late->due_ms, plan->utc_offset_minutes);
-        int64_t due_day = text_local_day(late->due_ms, plan->utc_offset_minutes);
+                              && day == wp_local_day_at(late->due_ms, plan->utc_offset_minutes);
+        int64_t due_day = wp_local_day_at(late->due_ms, plan->utc_offset_minutes);
         text_period_vi(&out->vi, late->period);
         text_append(&out->vi, " lúc ");
         text_clock_time(&out->vi, late->complete_ms, plan->utc_offset_minutes);

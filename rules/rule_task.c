@@ -2,12 +2,12 @@
 #include <string.h>
 
 #include "rules.h"
+#include "calendar.h"
 
-#define MS_PER_DAY INT64_C(86400000)
 
 int64_t rule_task_due_end_ms(const struct plan *plan, const struct plan_rule *rule)
 {
-    return text_day_start_ms(rule->u.task.due_day + 1, plan->utc_offset_minutes);
+    return wp_day_start_ms(rule->u.task.due_day + 1, plan->utc_offset_minutes);
 }
 
 /* The offices of one role among the assignees (entries that are not unit codes), after
@@ -66,7 +66,7 @@ void rule_task_evaluate(const struct plan *plan, const struct plan_rule *rule,
     }
     if (now_ms < due_end)
         return;
-    int64_t days = (now_ms - due_end) / MS_PER_DAY + 1;   /* the day after due is day 1 */
+    int64_t days = (now_ms - due_end) / WP_MS_PER_DAY + 1;   /* the day after due is day 1 */
     out->state = RULE_FIRING;
     out->since_ms = due_end;
     out->has_value = true;

@@ -1,5 +1,6 @@
 /* rules.c — what the rule kinds share (contract in rules.h). */
 #include "rules.h"
+#include "calendar.h"
 
 #include <math.h>
 #include <string.h>
@@ -56,7 +57,7 @@ void rule_silence(const struct plan *plan, const struct plan_rule *rule,
     out->state = RULE_FIRING;
     out->severity = rule->severity == PLAN_SEVERITY_INFO ? PLAN_SEVERITY_INFO
                                                          : PLAN_SEVERITY_WARNING;
-    out->since_ms = text_day_start_ms(since + silence_days, plan->utc_offset_minutes);
+    out->since_ms = wp_day_start_ms(since + silence_days, plan->utc_offset_minutes);
     text_append(&out->vi, "%s chưa gửi số liệu \"%s\"", unit->name_vi,
                 ind ? ind->name.vi : indicator);
     text_append(&out->en, "%s has sent no figures for \"%s\"", unit->name_en,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "timefmt.h"
 
 /* Reports, values, tasks, rejections, streams and lost seqs (store_reports.c,
@@ -247,8 +248,7 @@ enum wp_err store_add_report(struct store *store, const struct wp_report *report
      * late). */
     int64_t committed_ms = 0, judged_ms = received_ms;
     if (report->committed_at[0] && wp_datetime_parse(report->committed_at, &committed_ms)) {
-        int64_t period_start_ms = first_day * INT64_C(86400000)
-                                  - (int64_t)WP_LOCAL_OFFSET_MIN * 60000;
+        int64_t period_start_ms = wp_day_start_ms(first_day, WP_LOCAL_OFFSET_MIN);
         judged_ms = committed_ms < period_start_ms ? period_start_ms : committed_ms;
         if (judged_ms > received_ms)
             judged_ms = received_ms;
@@ -276,8 +276,7 @@ static enum wp_err store_rejection_fits(struct store *store, const char *ward,
     *fits = true;
     if (store->rejected_max_count <= 0 && store->rejected_max_bytes <= 0)
         return WP_OK;
-    int64_t day_start = wp_local_day(received_ms) * 86400000
-                        - (int64_t)WP_LOCAL_OFFSET_MIN * 60000;
+    int64_t day_start = wp_day_start_ms(wp_local_day(received_ms), WP_LOCAL_OFFSET_MIN);
     sqlite3_stmt *stmt = store__stmt(store, STMT_REJECTED_TODAY);
     if (ward)
         sqlite3_bind_text(stmt, 1, ward, -1, SQLITE_STATIC);

@@ -103,7 +103,8 @@ def test_one_bad_line_refuses_the_whole_file_then_the_fixed_file_is_taken():
         agent, spool = spool_agent(tmp)
         agent.start()
         drop(spool, "thang-5.csv", hundred_rows(bad_line=57))
-        wait_for(lambda: "thang-5.csv.error" in listing(spool, "rejected"), "a .error file")
+        # the .error comes first, the file is moved after it
+        wait_for(lambda: "thang-5.csv" in listing(spool, "rejected"), "a .error file")
         assert listing(spool, "rejected") == ["thang-5.csv", "thang-5.csv.error"]
         with open(os.path.join(spool, "rejected", "thang-5.csv.error"), encoding="utf-8") as f:
             error = f.read()

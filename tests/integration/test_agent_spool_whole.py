@@ -185,7 +185,8 @@ def test_a_csv_whose_last_line_never_ends_is_refused_after_the_timeout():
         agent.start()
         with open(os.path.join(spool, "dead.csv"), "w", encoding="utf-8") as f:
             f.write("period,indicator,value\n2022-05-03,deaths,1\n2022-05-03,cases_new_comm")
-        wait_for(lambda: "dead.csv.error" in listing(spool, "rejected"), "the file refused")
+        # The .error comes first, the file is moved after it, and the refusal logged last.
+        wait_for(lambda: count(agent, "refused dead.csv") >= 1, "the file refused")
         with open(os.path.join(spool, "rejected", "dead.csv.error"), encoding="utf-8") as f:
             error = f.read()
         assert "the last line has no line end" in error, error
@@ -234,7 +235,7 @@ def test_a_spool_folder_removed_and_made_again_is_watched_again():
             f.write("period,indicator,value\n2022-05-03,deaths,3\n")
         wait_for(lambda: "c.csv" in listing(spool, "done"), "a later file taken")
         drop(spool, "d.csv", "period,indicator,value\n2022-05-03,deaths,-1\n")
-        wait_for(lambda: "d.csv.error" in listing(spool, "rejected"), "a bad file refused")
+        wait_for(lambda: count(agent, "refused d.csv") >= 1, "a bad file refused")
         assert [r["period"] for r in entries(agent)] == ["2022-05-01", "2022-05-02", "2022-05-03"]
         lines = spool_log_lines(agent)
         repeated = sorted({line for line in lines if lines.count(line) > 1})

@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import AGENT_BIN, Agent, Broker, TempDir, publish, run_tests, wait_for
+from harness import AGENT_BIN, Agent, Broker, Skip, TempDir, publish, run_tests, wait_for
 
 WARD = "00001"
 STAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00"
@@ -55,8 +55,9 @@ def test_status_shows_link_queue_acks_and_rejections():
         publish(broker.port, "wardpulse/v1/ack/" + WARD,
                 {"v": 1, "ward": WARD, "stream": stream_of(agent), "acked_through": 2,
                  "rejected": [{"seq": 2, "reason": reason}]})
+        # the .error comes first, the file is moved after it
         wait_for(lambda: queued(agent) == [3] and os.path.exists(
-            os.path.join(spool, "rejected", "bad.csv.error")), "ack applied, file refused")
+            os.path.join(spool, "rejected", "bad.csv")), "ack applied, file refused")
         status = agent.command("status").stdout
         assert re.fullmatch(r"running \(pid %d\)" % agent.proc.pid, row(status, "Agent daemon")), status
         assert re.fullmatch(r"connected to 127\.0\.0\.1:%d since %s \(\d+ s\)" % (broker.port, STAMP),
@@ -101,8 +102,7 @@ def snapshot(agent):
 
 def test_status_is_read_only():
     if os.geteuid() != 0 or not shutil.which("setpriv"):
-        print("skipped: needs root and setpriv to run status as another user")
-        return
+        raise Skip("needs root and setpriv to run status as another user")
     with TempDir() as tmp:
         os.chmod(tmp, 0o755)
         broker = Broker(tmp).start()

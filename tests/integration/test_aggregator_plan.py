@@ -85,9 +85,7 @@ def test_bad_plan_stops_the_start_naming_file_and_path():
 
 
 def test_ready_plan_passes_check_config():
-    if not os.path.exists(os.path.join(READY, "plan.json")):
-        print("(plans/ba-dinh-2022/plan.json not there yet)")
-        return
+    assert os.path.exists(os.path.join(READY, "plan.json")), "plans/ba-dinh-2022 is part of the tree"
     r = check_config("--plan_dir", READY)
     assert r.returncode == 0, r.stderr
 

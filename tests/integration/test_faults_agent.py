@@ -109,7 +109,10 @@ def test_spool_file_with_one_bad_line_then_fixed():
         drop(bad)
         error_file = os.path.join(spool, "rejected", "thang-5.csv.error")
         district.stream(140)  # the other submissions go on meanwhile
-        wait_for(lambda: os.path.exists(error_file), "the file refused")
+        # the .error comes first, the file is moved after it: the fixed file dropped under
+        # the same name must not meet the refused one still in the spool
+        wait_for(lambda: os.path.exists(os.path.join(spool, "rejected", "thang-5.csv")),
+                 "the file refused")
         with open(error_file, encoding="utf-8") as f:
             error = f.read()
         assert re.search(r"(?m)^line 57: values\.\w+: must be ≥ 0$", error), error

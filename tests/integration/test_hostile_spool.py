@@ -188,13 +188,17 @@ def test_a_100_mb_file_is_refused_unread_and_memory_stays_bounded():
                 f.write(os.urandom(MB))
         os.rename(os.path.join(spool, "huge.json.tmp"), os.path.join(spool, "huge.json"))
 
-        wait_for(lambda: {"huge.csv.error", "huge.json.error"} <= set(listing(spool, "rejected")),
-                 "both 100 MB files refused", timeout=60)
+        # The agent writes a file's .error first and moves the file after it (a crash in
+        # between leaves the file in the spool): refused means the file itself is there.
+        wait_for(lambda: {"huge.csv", "huge.csv.error", "huge.json", "huge.json.error"}
+                 <= set(listing(spool, "rejected")), "both 100 MB files refused", timeout=60)
         for name in ("huge.csv", "huge.json"):
             error = error_of(spool, name)
             assert ("the file is %d bytes; a spool file may have at most 4194304 (spool_max_bytes)"
                     % size) in error, error
             assert os.path.getsize(os.path.join(spool, "rejected", name)) == size
+        # logged right after the move
+        wait_for(lambda: "spool: refused huge.json" in agent.output(), "the refusals logged")
         assert "spool: refused huge.csv" in agent.output(), agent.output()[-2000:]
 
         take_good_file(agent, spool, "after.csv", "2022-05-02")

@@ -13,9 +13,8 @@ import json
 import os
 import shutil
 import sqlite3
-import sys
 
-from harness import (SRC, Agent, Aggregator, Broker, Subscriber, TempDir, export_values,
+from harness import (SRC, Agent, Skip, Aggregator, Broker, Subscriber, TempDir, export_values,
                      publish, run_tests, wait_for)
 
 READY = os.path.join(SRC, "plans", "ba-dinh-2022")
@@ -91,8 +90,7 @@ def test_a_clock_jump_corrected_soon_after_does_not_wedge_evaluation():
     aggregator. The clock is put right: the aggregator follows it back, the task alert
     resolves, and evaluation goes on (the retained alert topic is cleared)."""
     if not os.path.exists(FAKETIME):
-        print("SKIPPED: needs Debian's faketime (libfaketime)")
-        sys.exit(77)
+        raise Skip("needs Debian's faketime (libfaketime)")
     with TempDir() as tmp:
         broker = Broker(tmp).start()
         due = (datetime.datetime.now(ICT) + datetime.timedelta(days=10)).date().isoformat()

@@ -1,10 +1,12 @@
-/* test_ack.c — the agent's ack codec and what it keeps of acks the outbox could not take
- * yet (agent/ack.h): an ack is cumulative, so the newest acked_through stands; refusals
+/* test_ack.c — the ack codec both sides call (common/ack_payload.h): the exact bytes the
+ * aggregator publishes, and what the agent reads back; what the agent keeps of acks the
+ * outbox could not take yet (agent/ack.h): an ack is cumulative, so the newest acked_through stands; refusals
  * add up, one reason per seq; the earliest resend_from stands; nothing is dropped. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ack.h"
+#include "ack_payload.h"
 #include "check.h"
 #include "schema_registry.h"
 
@@ -83,8 +85,53 @@ static void test_ack_of_another_stream_is_refused(void)
     CHECK_CONTAINS(err, "stream");
 }
 
+static void test_codec_round_trip(void)
+{
+    struct wp_ack_rejection rejected[] = {{40, "values.deaths: must be ≥ 0"}, {41, ""}};
+    struct wp_ack ack = {.ward = "00001", .stream = STREAM, .acked_through = 42,
+                         .rejected_count = 2, .rejected = rejected};
+    char *text = wp_ack_encode(&ack);
+    /* the bytes of docs/topics-and-payloads.md: key order, no spaces, empty reason named */
+    CHECK_STR(text, "{\"v\":1,\"ward\":\"00001\",\"stream\":\"" STREAM "\",\"acked_through\":42,"
+                    "\"rejected\":[{\"seq\":40,\"reason\":\"values.deaths: must be ≥ 0\"},"
+                    "{\"seq\":41,\"reason\":\"rejected\"}]}");
+    struct wp_ack back;
+    char err[256] = "";
+    CHECK(text && wp_ack_decode(text, strlen(text), &back, err, sizeof err) == WP_OK);
+    CHECK_STR(back.ward, "00001");
+    CHECK_STR(back.stream, STREAM);
+    CHECK(back.acked_through == 42 && back.resend_from == 0 && back.rejected_count == 2);
+    CHECK(back.rejected && back.rejected[1].seq == 41);
+    CHECK_STR(back.rejected ? back.rejected[0].reason : NULL, "values.deaths: must be ≥ 0");
+    wp_ack_clear(&back);
+    free(text);
+
+    /* resend_from only when asked; rejected always there; the largest seq kept exact */
+    struct wp_ack asked = {.ward = "001", .stream = STREAM, .acked_through = 999999999999999LL,
+                           .resend_from = 7};
+    text = wp_ack_encode(&asked);
+    CHECK_STR(text, "{\"v\":1,\"ward\":\"001\",\"stream\":\"" STREAM "\","
+                    "\"acked_through\":999999999999999,\"resend_from\":7,\"rejected\":[]}");
+    CHECK(text && wp_ack_decode(text, strlen(text), &back, err, sizeof err) == WP_OK);
+    CHECK(back.acked_through == 999999999999999LL && back.resend_from == 7
+          && back.rejected_count == 0);
+    wp_ack_clear(&back);
+    free(text);
+
+    /* what the schema refuses is refused, and leaves nothing to free */
+    const char *bad[] = {"{", "[]", "{\"v\":2,\"ward\":\"00001\",\"stream\":\"" STREAM
+                                    "\",\"acked_through\":1}",
+                         "{\"v\":1,\"ward\":\"00001\",\"stream\":\"" STREAM
+                         "\",\"acked_through\":-1}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK(wp_ack_decode(bad[i], strlen(bad[i]), &back, err, sizeof err) == WP_ERR_INVALID);
+        CHECK(back.doc == NULL && back.rejected == NULL);
+    }
+}
+
 int main(void)
 {
+    test_codec_round_trip();
     test_resend_from_is_decoded();
     test_pending_acks_add_up();
     test_ack_of_another_stream_is_refused();

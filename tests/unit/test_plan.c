@@ -325,10 +325,10 @@ static void test_ready_plans(void)
     const char *src = getenv("WP_SOURCE_DIR");
     char path[512], err[1024];
     if (!src)
-        return;
+        src = "..";
+    /* Part of the tree: not there is a failure, never a quiet pass. */
     snprintf(path, sizeof path, "%s/plans/ba-dinh-2022/plan.json", src);
-    if (access(path, R_OK) != 0)
-        return;
+    CHECK(access(path, R_OK) == 0);
     snprintf(path, sizeof path, "%s/plans/ba-dinh-2022", src);
     struct plan *plan = NULL;
     enum wp_err rc = plan_load(path, "001", &plan, err, sizeof err);

@@ -59,16 +59,6 @@ static void test_text(void)
     text_period_vi(&t, "2022-05-03");
     CHECK_STR(t.buf, "tuần 18/2022 (02/05–08/05/2022)|week 18 of 2022 (2–8 May 2022)|"
                      "week 22 of 2022 (30 May – 5 Jun 2022)|ngày 03/05/2022");
-    char week[16];
-    text_isoweek(day("2022-05-08"), week, sizeof week);
-    CHECK_STR(week, "2022-W18");
-    text_isoweek(day("2021-01-03"), week, sizeof week);
-    CHECK_STR(week, "2020-W53");
-    text_isoweek(day("2024-12-30"), week, sizeof week);
-    CHECK_STR(week, "2025-W01");
-    CHECK(text_local_day(at("2022-05-03T23:59:00+07:00"), 420) == day("2022-05-03"));
-    CHECK(text_local_day(at("2022-05-03T00:00:00+07:00"), 420) == day("2022-05-03"));
-    CHECK(text_day_start_ms(day("2022-05-03"), 420) == at("2022-05-03T00:00:00+07:00"));
     text_clear(&t);
     text_clock_time(&t, at("2022-05-03T10:00:00Z"), 420);
     CHECK_STR(t.buf, "17:00");

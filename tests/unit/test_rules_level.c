@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "calendar.h"
 #include "alert_text.h"
 #include "plan.h"
 #include "rules.h"
@@ -117,7 +118,7 @@ static void test_level_incomplete_min_count_matrix(void)
      * (5/100k, which alone would be 3) below min_count 3: level 2, lowered since complete. */
     struct rule_point cases[21], deaths[21];
     size_t nc = 0, nd = 0;
-    int64_t monday = text_local_day(at("2022-05-09T12:00:00+07:00"), 420);
+    int64_t monday = wp_local_day_at(at("2022-05-09T12:00:00+07:00"), 420);
     for (int d = 0; d < 21; d++) {
         if (d >= 7 && d < 14 && d % 3 != 1)
             continue;   /* W20: figures on 3 days only */
@@ -234,7 +235,7 @@ static void test_level_ready_plan_feb_mar_2022(void)
     int64_t p18 = 0, p50 = 0;
     CHECK(plan_population(ready, phuc_xa, "18p", &p18) && plan_population(ready, phuc_xa, "50p", &p50));
     struct rule_point cases[7], deaths[7], oxygen[1], admissions[1], care[1], dose2[1], full50[1];
-    int64_t monday = text_local_day(at("2022-03-07T12:00:00+07:00"), 420);
+    int64_t monday = wp_local_day_at(at("2022-03-07T12:00:00+07:00"), 420);
     for (int d = 0; d < 7; d++) {
         char date[16];
         wp_date_format(monday + d, date, sizeof date);

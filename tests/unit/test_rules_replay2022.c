@@ -266,10 +266,11 @@ int main(void)
              src);
     snprintf(plan_dir, sizeof plan_dir, "%s/plans/ba-dinh-2022", src);
     char *golden_text = slurp(golden_path);
-    if (access(generator, R_OK) != 0 || !golden_text) {
-        printf("replay generator or golden file not there: skipped\n");
+    if (access(generator, R_OK) != 0 || !golden_text || access("/usr/bin/python3", X_OK) != 0) {
+        /* CTest's SKIP_RETURN_CODE (tests/CMakeLists.txt): skipped, never passed. */
+        printf("SKIP: needs %s, %s and /usr/bin/python3\n", generator, golden_path);
         free(golden_text);
-        return CHECK_DONE();
+        return 77;
     }
     cJSON *golden = cJSON_Parse(golden_text);
     free(golden_text);

@@ -1,7 +1,9 @@
-/* test_timefmt — strict dates, ISO weeks and RFC 3339 instants (common/timefmt.c). */
+/* test_timefmt — strict dates, ISO weeks and RFC 3339 instants (common/timefmt.c), and the
+ * calendar they stand on (common/calendar.c). */
 #include <stdio.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "check.h"
 #include "timefmt.h"
 
@@ -172,11 +174,85 @@ static void test_formatting(void)
     CHECK_STR(small, "1970-01");
 }
 
+static const char *week_of(const char *date)
+{
+    static char week[16];
+    wp_isoweek_format(date_days(date), week, sizeof week, NULL);
+    return week;
+}
+
+static void test_calendar(void)
+{
+    /* ISO weeks at the turn of the year: the year of the week's Thursday names it */
+    CHECK_STR(week_of("2020-12-31"), "2020-W53");
+    CHECK_STR(week_of("2021-01-03"), "2020-W53");
+    CHECK_STR(week_of("2021-01-04"), "2021-W01");
+    CHECK_STR(week_of("2019-12-30"), "2020-W01");
+    CHECK_STR(week_of("2024-12-30"), "2025-W01");
+    CHECK_STR(week_of("2022-01-02"), "2021-W52");
+    CHECK_STR(week_of("2022-01-03"), "2022-W01");
+    CHECK_STR(week_of("2022-05-08"), "2022-W18");
+    CHECK_STR(week_of("2026-12-31"), "2026-W53");
+    CHECK_STR(week_of("1970-01-01"), "1970-W01");
+    CHECK_STR(week_of("1969-12-28"), "1969-W52");
+    int64_t monday = -1;
+    char week[16];
+    wp_isoweek_format(date_days("2020-02-29"), week, sizeof week, &monday);
+    CHECK_STR(week, "2020-W09");
+    CHECK(monday == date_days("2020-02-24"));
+    CHECK(wp_isoweek_count(2020) == 53 && wp_isoweek_count(2021) == 52
+          && wp_isoweek_count(2015) == 53 && wp_isoweek_count(2022) == 52);
+
+    /* every day of 1899..2101: the week's code parses back to its Monday; the civil
+     * date round-trips; weekdays cycle */
+    int bad = 0;
+    for (int64_t d = date_days("1899-01-01"); d <= date_days("2101-12-31"); d++) {
+        int64_t y, back = INT64_MIN;
+        int m, dd;
+        wp_isoweek_format(d, week, sizeof week, &monday);
+        if (!wp_isoweek_parse(week, &back) || back != monday || monday != d - wp_weekday(d)
+            || wp_weekday(d) != wp_weekday(d - 7) || wp_weekday(d) == wp_weekday(d - 1))
+            bad++;
+        wp_day_to_ymd(d, &y, &m, &dd);
+        if (wp_day_from_ymd(y, m, dd) != d || dd > wp_days_in_month(y, m))
+            bad++;
+    }
+    CHECK(bad == 0);
+
+    /* leap days */
+    CHECK(wp_days_in_month(2020, 2) == 29 && wp_days_in_month(2000, 2) == 29
+          && wp_days_in_month(2100, 2) == 28 && wp_days_in_month(2022, 2) == 28);
+    CHECK(wp_day_from_ymd(2020, 3, 1) - wp_day_from_ymd(2020, 2, 28) == 2);
+    CHECK(wp_day_from_ymd(2100, 3, 1) - wp_day_from_ymd(2100, 2, 28) == 1);
+    CHECK(wp_weekday(0) == 3);                       /* 1970-01-01, a Thursday */
+    CHECK(wp_weekday(date_days("2022-05-02")) == 0); /* a Monday */
+
+    /* local days under an offset, and the instant a local day starts */
+    CHECK(wp_local_day_at(instant("2022-05-03T23:59:00+07:00"), 420) == date_days("2022-05-03"));
+    CHECK(wp_local_day_at(instant("2022-05-03T00:00:00+07:00"), 420) == date_days("2022-05-03"));
+    CHECK(wp_local_day_at(instant("2022-05-02T23:59:59.999+07:00"), 420)
+          == date_days("2022-05-02"));
+    CHECK(wp_local_day_at(instant("2022-05-03T00:30:00Z"), -60) == date_days("2022-05-02"));
+    CHECK(wp_local_day_at(-1, 0) == -1);
+    CHECK(wp_day_start_ms(date_days("2022-05-03"), 420) == instant("2022-05-03T00:00:00+07:00"));
+    CHECK(wp_local_day(instant("2022-05-03T17:00:00Z")) == date_days("2022-05-04"));
+    CHECK(wp_local_minute_of_day(instant("2022-05-03T10:00:00Z"), 420) == 17 * 60);
+    CHECK(wp_local_minute_of_day(instant("1969-12-31T23:59:00Z"), 0) == 1439);
+
+    /* dates the way the alert texts write them */
+    char buf[16];
+    wp_date_format_dmy(date_days("2022-05-03"), buf, sizeof buf);
+    CHECK_STR(buf, "03/05/2022");
+    wp_date_format_dmy(date_days("2020-02-29"), buf, sizeof buf);
+    CHECK_STR(buf, "29/02/2020");
+}
+
 int main(void)
 {
     test_dates();
     test_weeks();
     test_datetimes();
     test_formatting();
+    test_calendar();
     return CHECK_DONE();
 }
