@@ -226,12 +226,39 @@ enum wp_err store__fail(struct store *store, int rc, const char *what)
     return wp_db_error(store->db, rc);
 }
 
-/* Resets and clears a cached statement, ready for its next use. */
+/* Every group's statements (store_private.h): the daemon's store prepares them all when
+ * it opens, so that a statement the schema cannot take stops it at the start; a reader's
+ * store (store_read.h) prepares each at its first use, since it reads a few. */
+static const struct store_statement *const store_statement_groups[] = {
+    store__report_statements, store__alert_statements, store__schedule_statements,
+    store__level_statements, store__rollup_statements,
+};
+
+static enum wp_err store_prepare(struct store *store, const struct store_statement *st)
+{
+    int rc = sqlite3_prepare_v3(store->db, st->sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                &store->stmt[st->which], NULL);
+    return rc == SQLITE_OK ? WP_OK : store__fail(store, rc, "preparing a statement");
+}
+
+/* Resets and clears a cached statement, ready for its next use; prepares it first if it
+ * is not yet. NULL when it cannot be prepared (store->errmsg says why): SQLite answers
+ * SQLITE_MISUSE to binding or stepping a NULL statement, which the caller's error path
+ * takes as a failure. */
 sqlite3_stmt *store__stmt(struct store *store, enum store_stmt which)
 {
+    for (size_t g = 0; !store->stmt[which] && g < sizeof store_statement_groups
+                                                     / sizeof store_statement_groups[0]; g++)
+        for (const struct store_statement *st = store_statement_groups[g]; st->sql; st++)
+            if (st->which == which) {
+                store_prepare(store, st);
+                break;
+            }
     sqlite3_stmt *stmt = store->stmt[which];
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
+    if (stmt) {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+    }
     return stmt;
 }
 
@@ -395,20 +422,12 @@ enum wp_err store_open(const char *path, struct store **out, char *err, size_t e
         snprintf(err, errlen, "%s: %s", path, store->errmsg);
         goto cleanup;
     }
-    static const struct store_statement *const groups[] = {
-        store__report_statements, store__alert_statements, store__schedule_statements,
-        store__level_statements, store__rollup_statements,
-    };
-    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
-        for (const struct store_statement *st = groups[g]; st->sql; st++) {
-            src = sqlite3_prepare_v3(store->db, st->sql, -1, SQLITE_PREPARE_PERSISTENT,
-                                     &store->stmt[st->which], NULL);
-            if (src != SQLITE_OK) {
-                rc = store__fail(store, src, "preparing a statement");
+    for (size_t g = 0; g < sizeof store_statement_groups / sizeof store_statement_groups[0]; g++)
+        for (const struct store_statement *st = store_statement_groups[g]; st->sql; st++)
+            if ((rc = store_prepare(store, st)) != WP_OK) {
                 snprintf(err, errlen, "%s: %s", path, store->errmsg);
                 goto cleanup;
             }
-        }
     *out = store;
     return WP_OK;
 
