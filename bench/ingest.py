@@ -48,6 +48,8 @@ BASE = {"burst": (10600, 1), "sustained": (1000, 20), "full": (1000, 20)}
 FULL_DAYS = 60
 STREAM_SEED = 7          # the same streams for the prepared database and the full run
 WARD_BASE = 10000        # wards 10000, 10001, …
+PROBE_WARD = "99999"     # the loadgen's readiness probe (bench/loadgen.c)
+PLAN_CLOCK = "2022-04-01T08:00:00+07:00"   # --plan: the aggregator's clock, after every period
 
 
 def free_port():
@@ -131,6 +133,8 @@ class Run:
                 "--seq-start", str(seq_start), "--day-start", str(day_start),
                 "--stream-seed", str(STREAM_SEED), "--rate", str(rate),
                 "--timeout", str(self.args.timeout)]
+        if self.args.plan:
+            argv += ["--ids", ",".join(self.args.ids), "--max-value", str(self.args.max_value)]
         r = subprocess.run(argv, capture_output=True, text=True)
         if r.returncode == 2 or not r.stdout.strip():
             raise SystemExit("loadgen failed (%d): %s" % (r.returncode, r.stderr))
@@ -147,10 +151,57 @@ class Run:
         with open(conf, "w") as f:
             f.write("broker_host 127.0.0.1\nbroker_port %d\nclient_id wardpulse-aggregator-bench\n"
                     "db_path %s\nlog_level info\n" % (self.port, db))
+            if self.args.plan:
+                f.write("plan_dir %s\ndistrict 001\nclock_start %s\n"
+                        % (self.args.plan_dir, PLAN_CLOCK))
             for kv in self.args.set or []:
                 f.write(kv.replace("=", " ", 1) + "\n")
         return self.spawn("aggregator", [os.path.join(self.args.build, "aggregator",
                                                       "wardpulse-aggregator"), "-c", conf])
+
+
+def make_plan(args, wards):
+    """--plan: plans/ba-dinh-2022 (its rules and catalog) for `wards` wards (codes from
+    WARD_BASE, and the probe's), each with a Ba Đình ward's population and every ward task; the catalog gets
+    bench_extra_NN indicators up to --indicators. The reports name the first --indicators
+    ids of that catalog, with values below the smallest of their upper bounds."""
+    src = os.path.join(SRC, "plans", "ba-dinh-2022")
+    dst = os.path.join(args.cache, "plan-%dw-%di" % (wards, args.indicators))
+    os.makedirs(dst, exist_ok=True)
+    with open(os.path.join(src, "catalog.json")) as f:
+        catalog = json.load(f)
+    with open(os.path.join(src, "orgunits.json")) as f:
+        orgunits = json.load(f)
+    inds = catalog["indicators"]
+    for n in range(len(inds), args.indicators):
+        inds.append({"id": "bench_extra_%02d" % n, "name": {"vi": "Chỉ số thử %d" % n,
+                     "en": "Benchmark indicator %d" % n}, "kind": "gauge", "rollup": "latest",
+                     "unit": "người", "bounds": {"min": 0, "max": 100000}})
+    used = inds[:args.indicators]
+    args.ids = [i["id"] for i in used]
+    args.max_value = min(i.get("bounds", {}).get("max", 100000) for i in used) + 1
+    template = next(u for u in orgunits["units"] if u["level"] == "ward")
+    units = [u for u in orgunits["units"] if u["level"] != "ward"]
+    district = next(u for u in units if u["level"] == "district")
+    codes = ["%05d" % (WARD_BASE + i) for i in range(wards)] + [PROBE_WARD]
+    for code in codes:
+        w = dict(template, code=code, name_vi="Phường thử %s" % code, name_en="Ward %s" % code)
+        w.pop("note", None)
+        units.append(w)
+    district["population"] = {k: v * len(codes) for k, v in template["population"].items()}
+    orgunits["units"] = units
+    for name, doc in (("catalog.json", catalog), ("orgunits.json", orgunits)):
+        with open(os.path.join(dst, name), "w") as f:
+            json.dump(doc, f, ensure_ascii=False)
+    with open(os.path.join(src, "plan.json")) as f:
+        plan = json.load(f)
+    for rule in plan["rules"]:   # ward tasks: assigned to every ward, as in Ba Đình
+        a = rule.get("assignees")
+        if a and any(isinstance(x, str) and len(x) == 5 for x in a):
+            rule["assignees"] = codes + [x for x in a if not isinstance(x, str)]
+    with open(os.path.join(dst, "plan.json"), "w") as f:
+        json.dump(plan, f, ensure_ascii=False)
+    args.plan_dir = dst
 
 
 def db_figures(db):
@@ -195,9 +246,9 @@ def run_load(args, name, kind, wards, reports, rate=0.0, seed_db=None, seq_start
 def full_seed(args, wards):
     """The database of the `full` scenario: 60 days of `wards` wards, stored by the aggregator
     itself (so it is its own schema), cached by size and indicator count."""
-    cache = os.path.join(args.build, "bench-cache")
-    os.makedirs(cache, exist_ok=True)
-    path = os.path.join(cache, "full-%dw-%dd-%di.db" % (wards, FULL_DAYS, args.indicators))
+    os.makedirs(args.cache, exist_ok=True)
+    path = os.path.join(args.cache, "full-%dw-%dd-%di%s.db" % (wards, FULL_DAYS, args.indicators,
+                                                         "-plan" if args.plan else ""))
     if os.path.exists(path) and not args.fresh_seed:
         return path, None
     t = time.monotonic()
@@ -261,8 +312,8 @@ def agent_scenario(args, results):
         sub = run.spawn("mosquitto_sub", ["mosquitto_sub", "-h", "127.0.0.1", "-p",
                                           str(run.port), "-q", "1", "-i", "bench-sub",
                                           "-t", "wardpulse/v1/ack/00001"])
-        time.sleep(3)
         window = args.agent_window
+        time.sleep(3 if window >= 5 else 1)   # connected, birth published, settled
         sw = {p: sum(proc_status(p.pid, k) or 0 for k in
                      ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"))
               for p in (agent, sub)}
@@ -286,6 +337,16 @@ def agent_scenario(args, results):
         results["agent"] = out
 
 
+def machine_info():
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+    version = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True).stdout
+    return {"nproc": os.cpu_count(), "ram_gb": mem_kb / 1024 / 1024,
+            "kernel": os.uname().release,
+            "mosquitto": (version.splitlines() or ["mosquitto ?"])[0].strip(),
+            "loadavg": " ".join(open("/proc/loadavg").read().split()[:3])}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -300,25 +361,39 @@ def main():
                          "the sustained run, run first if not selected)")
     ap.add_argument("--set", action="append", metavar="KEY=VALUE",
                     help="an aggregator setting for every real run (e.g. batch_max=2000)")
+    ap.add_argument("--plan", action="store_true",
+                    help="run the aggregator under a generated plan (plans/ba-dinh-2022's rules "
+                         "and catalog, one ward per simulated ward) instead of none")
+    ap.add_argument("--cache", help="where the prepared database and plans are kept "
+                                     "(default: <build>/bench-cache)")
     ap.add_argument("--fresh-seed", action="store_true", help="prepare the full database anew")
     ap.add_argument("--agent-window", type=int, default=10)
     ap.add_argument("--json", help="write every figure to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directories")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
+    args.cache = os.path.abspath(args.cache or os.path.join(args.build, "bench-cache"))
     scenarios = [s for s in args.scenario.split(",") if s]
     for s in scenarios:
         if s not in ("burst", "sustained", "full", "half", "agent"):
             ap.error("unknown scenario %s" % s)
 
     def wards(name):
-        return max(1, round(BASE[name][0] * args.scale))
+        """The scenario's ward count; under --plan, a plan with exactly those wards."""
+        n = max(1, round(BASE[name][0] * args.scale))
+        if args.plan:
+            make_plan(args, n)
+        return n
 
     start = time.monotonic()
-    print("wardpulse ingest benchmark: scale %g, %d indicators, %s, load average %s\n"
-          % (args.scale, args.indicators, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    machine = machine_info()
+    print("machine: %(nproc)d cores, %(ram_gb).1f GB RAM, Linux %(kernel)s, %(mosquitto)s"
+          % machine)
+    print("wardpulse ingest benchmark: scale %g, %d indicators, %s, %s, load average %s\n"
+          % (args.scale, args.indicators, "plan: ba-dinh-2022's rules" if args.plan else "no plan", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
              " ".join(open("/proc/loadavg").read().split()[:3])), flush=True)
-    results = {"scale": args.scale, "indicators": args.indicators,
+    results = {"scale": args.scale, "indicators": args.indicators, "plan": args.plan,
+               "machine": machine, "argv": sys.argv[1:],
                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     if "burst" in scenarios:
         compare(args, results, "burst", wards("burst"), BASE["burst"][1])

@@ -6,8 +6,9 @@
  *    continues the same streams (the `full` scenario does that on a prepared database).
  *  - Report j (0 ≤ j < M) of every ward has seq = seq_start + j and the period
  *    2022-01-01 + (day_start + j) days; observed_at and committed_at are 17:05 local (+07:00)
- *    that day; K integer values named ind_00 … ind_(K-1) (the schema's indicator pattern;
- *    an aggregator without a plan takes any such id); unacked_from = seq_start, kept_from = 1,
+ *    that day; K integer values, 0 ≤ value < --max-value, named ind_00 … ind_(K-1) (the
+ *    schema's indicator pattern: an aggregator without a plan takes any such id) or, with
+ *    --ids a,b,c, those ids (a plan's catalog); unacked_from = seq_start, kept_from = 1,
  *    as an agent draining a backlog would send them. Every report is valid and new.
  *  - Reports go out QoS 1 on wardpulse/v1/report/<ward>, round by round (every ward's
  *    j-th report, then the (j+1)-th), either as fast as libmosquitto takes them (burst,
@@ -47,6 +48,8 @@ struct opts {
     long wards, reports, indicators, ward_base, seq_start, day_start;
     uint64_t stream_seed;
     double rate, timeout;
+    long max_value;
+    char *ids[100]; /* --ids, or NULL: ind_NN */
 };
 
 struct state {
@@ -112,9 +115,13 @@ static int build_report(const struct state *st, const char *ward, const char *st
                                 "\"period\":\"%s\",\"observed_at\":\"%sT17:05:00+07:00\","
                                 "\"committed_at\":\"%sT17:05:00+07:00\",\"values\":{",
                                 ward, stream, seq, period, period, period);
-    for (long k = 0; k < st->o.indicators && n < cap; k++)
-        n += (size_t)snprintf(buf + n, cap - n, "%s\"ind_%02ld\":%ld", k ? "," : "", k,
-                              (salt * 131 + seq * 17 + k * 7) % 5000);
+    for (long k = 0; k < st->o.indicators && n < cap; k++) {
+        long v = (salt * 131 + seq * 17 + k * 7) % st->o.max_value;
+        if (st->o.ids[0])
+            n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\":%ld", k ? "," : "", st->o.ids[k], v);
+        else
+            n += (size_t)snprintf(buf + n, cap - n, "%s\"ind_%02ld\":%ld", k ? "," : "", k, v);
+    }
     if (n < cap)
         n += (size_t)snprintf(buf + n, cap - n, "},\"unacked_from\":%ld,\"kept_from\":1}",
                               st->o.seq_start);
@@ -228,6 +235,7 @@ static void usage(void)
             "usage: wardpulse-loadgen [--host H] [--port P] [--wards N] [--reports M]\n"
             "         [--indicators K] [--ward-base B] [--seq-start S] [--day-start D]\n"
             "         [--stream-seed X] [--rate R] [--timeout SECONDS]\n"
+            "         [--ids ID,ID,...] [--max-value V]\n"
             "  --rate 0 (default): burst; otherwise R reports per second\n");
 }
 
@@ -238,8 +246,10 @@ static int parse(int argc, char **argv, struct opts *o)
         {"reports", 1, 0, 'm'},    {"indicators", 1, 0, 'k'},  {"ward-base", 1, 0, 'b'},
         {"seq-start", 1, 0, 's'},  {"day-start", 1, 0, 'd'},   {"stream-seed", 1, 0, 'x'},
         {"rate", 1, 0, 'r'},       {"timeout", 1, 0, 't'},     {"help", 0, 0, '?'},
+        {"ids", 1, 0, 'I'},        {"max-value", 1, 0, 'V'},
         {0, 0, 0, 0}};
-    *o = (struct opts){"127.0.0.1", 1883, 100, 1, 40, 10000, 1, 0, 1, 0, 300};
+    *o = (struct opts){"127.0.0.1", 1883, 100, 1, 40, 10000, 1, 0, 1, 0, 300, 5000, {0}};
+    long n_ids = 0;
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -254,14 +264,22 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'x': o->stream_seed = strtoull(optarg, NULL, 0); break;
         case 'r': o->rate = atof(optarg); break;
         case 't': o->timeout = atof(optarg); break;
+        case 'V': o->max_value = atol(optarg); break;
+        case 'I':
+            for (char *save, *id = strtok_r(optarg, ",", &save); id && n_ids < 100;
+                 id = strtok_r(NULL, ",", &save))
+                o->ids[n_ids++] = id;
+            break;
         default: usage(); return -1;
         }
     }
     if (o->wards < 1 || o->reports < 1 || o->indicators < 0 || o->indicators > 100 ||
-        o->seq_start < 1 || o->ward_base < 1 || o->ward_base + o->wards > 99999 || o->rate < 0) {
+        o->seq_start < 1 || o->max_value < 1 || o->ward_base < 1 || o->ward_base + o->wards > 99999 || o->rate < 0) {
         usage();
         return -1;
     }
+    if (n_ids)
+        o->indicators = n_ids;
     return 0;
 }
 
