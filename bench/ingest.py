@@ -140,10 +140,22 @@ class Run:
                 "--timeout", str(self.args.timeout)]
         if self.args.plan:
             argv += ["--ids", ",".join(self.args.ids), "--max-value", str(self.args.max_value)]
-        r = subprocess.run(argv, capture_output=True, text=True)
-        if r.returncode == 2 or not r.stdout.strip():
-            raise SystemExit("loadgen failed (%d): %s" % (r.returncode, r.stderr))
-        return json.loads(r.stdout)
+        gen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while gen.poll() is None:   # an aggregator that dies ends the run at once
+            dead = [p for p in self.procs if p.poll() is not None]
+            if dead:
+                gen.kill()
+                gen.wait()
+                logs = [n for n in os.listdir(self.dir) if n.endswith(".log")]
+                tails = "".join("--- %s:\n%s\n" % (n, open(os.path.join(self.dir, n),
+                                errors="replace").read()[-2000:]) for n in logs)
+                raise SystemExit("a process of the run exited (%s) during the load:\n%s"
+                                 % (dead[0].args[0], tails))
+            time.sleep(0.05)
+        out, err = gen.communicate()
+        if gen.returncode == 2 or not out.strip():
+            raise SystemExit("loadgen failed (%d): %s" % (gen.returncode, err))
+        return json.loads(out)
 
     def null_aggregator(self):
         p = self.spawn("null-aggregator",
@@ -204,7 +216,9 @@ def make_plan(args, wards):
     for rule in plan["rules"]:   # ward tasks: assigned to every ward, as in Ba Đình
         a = rule.get("assignees")
         if a and any(isinstance(x, str) and len(x) == 5 for x in a):
-            rule["assignees"] = codes + [x for x in a if not isinstance(x, str)]
+            # the plan schema allows 1000 assignees: beyond, the first wards get the task
+            others = [x for x in a if not isinstance(x, str)]
+            rule["assignees"] = codes[:1000 - len(others)] + others
     with open(os.path.join(dst, "plan.json"), "w") as f:
         json.dump(plan, f, ensure_ascii=False)
     args.plan_dir = dst
