@@ -11,7 +11,7 @@ Scenarios (wards × reports per ward × indicators; --scale multiplies the wards
   sustained  1,000 × 20 × 40: a district's backlog arriving at once
   full       the sustained load on a database already holding 60 days of 1,000 wards
              (prepared once by driving the aggregator itself with 60 reports per ward, then
-             cached under <build>/bench-cache/ and copied for each run)
+             cached under <build>/bench-cache/ per version of store/, copied for each run)
   half       the sustained load offered at half the capacity the sustained run measured
              (the real aggregator; ack latency p50/p99)
   agent      idle RSS and wake-ups of wardpulse-agent against mosquitto_sub's
@@ -31,6 +31,7 @@ Exit status 1 if any run did not get every report acked (or, for the real aggreg
 stored), so a smoke test can rely on it.
 """
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -267,10 +268,18 @@ def run_load(args, name, kind, wards, reports, rate=0.0, seed_db=None, seq_start
 
 def full_seed(args, wards):
     """The database of the `full` scenario: 60 days of `wards` wards, stored by the aggregator
-    itself (so it is its own schema), cached by size and indicator count."""
+    itself (so it is its own schema), cached by size, indicator count and a digest of the
+    store's sources (store/: where the schema and its migrations live), so that a changed store
+    prepares its own database rather than timing a migration of the old one."""
     os.makedirs(args.cache, exist_ok=True)
-    path = os.path.join(args.cache, "full-%dw-%dd-%di%s.db" % (wards, FULL_DAYS, args.indicators,
-                                                         "-plan" if args.plan else ""))
+    digest = hashlib.sha1()
+    store = os.path.join(SRC, "store")
+    for name in sorted(os.listdir(store)) if os.path.isdir(store) else []:
+        if name.endswith((".c", ".h")):
+            with open(os.path.join(store, name), "rb") as f:
+                digest.update(name.encode() + b"\0" + f.read())
+    path = os.path.join(args.cache, "full-%dw-%dd-%di%s-%s.db" % (
+        wards, FULL_DAYS, args.indicators, "-plan" if args.plan else "", digest.hexdigest()[:10]))
     if os.path.exists(path) and not args.fresh_seed:
         return path, None
     t = time.monotonic()

@@ -404,5 +404,8 @@ int main(int argc, char **argv)
     mosquitto_destroy(mosq);
     mosquitto_lib_cleanup();
     free(lat);
+    free(st.pub);
+    free(st.ack);
+    free(st.acked_through);
     return st.n_acked == total ? 0 : 1;
 }
