@@ -1,6 +1,8 @@
 # wardpulse — the two commands of the quick start, and a few more.
 #   make demo    a local broker, the aggregator and the 14 Ba Đình agents, end to end
 #   make check   build and run every test (unit and integration) with CTest
+#   make bench   the ingest benchmark (bench/ingest.py, issue 13): ~6 min on 2 cores (+1.5 min the first time);
+#                make bench BENCH_ARGS="--scale=0.1 --repeat=1" for a quick one (~30 s)
 # Both install missing Debian packages first (scripts/install-deps.sh; make check also
 # what only the tests need, such as chromium for the HTML report test).
 
@@ -8,7 +10,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps deps-tests build check check-asan demo install deb clean
+.PHONY: all deps deps-tests build check check-asan demo bench install deb clean
 
 all: build
 
@@ -33,6 +35,12 @@ check-asan: deps-tests
 
 demo: build
 	/usr/bin/python3 scripts/demo.py $(BUILD)
+
+# The ingest benchmark: the real aggregator against a null aggregator on a real broker,
+# every scenario (bench/ingest.py --help; figures in bench/RESULTS.md).
+BENCH_ARGS ?=
+bench: build
+	/usr/bin/python3 bench/ingest.py --build $(BUILD) --repeat 3 $(BENCH_ARGS)
 
 install: build
 	cmake --install $(BUILD)
