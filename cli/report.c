@@ -266,11 +266,10 @@ static int report_coverage(struct report *r)
         /* The first week any ward of the district has a figure. */
         int64_t first = r->monday;
         for (size_t i = 0; err == WP_OK && i < r->ward_count; i++) {
-            const struct rule_series *num;
-            if ((err = series_get(r->series, r->plan, r->wards[i], rule->u.coverage.numerator,
-                                  &num)) != WP_OK || num->count == 0)
+            int64_t earliest;
+            if ((err = series_first_figure(r->series, r->plan, rule, r->wards[i], &earliest))
+                != WP_OK || earliest == PLAN_DAY_NONE)
                 continue;
-            int64_t earliest = num->points[0].last_day;   /* ordered by last_day */
             for (int64_t back = r->monday - 7 * (REPORT_WEEKS_MAX - 1); back < first;
                  back += 7)
                 if (earliest <= back + 6) {
@@ -295,14 +294,10 @@ static int report_coverage(struct report *r)
             return report_fail_memory();
         for (size_t i = 0; err == WP_OK && i < r->row_count; i++) {
             struct report_row *row = &r->rows[i];
-            for (int w = 0; err == WP_OK && w < c->week_count; w++) {
-                size_t k = i * (size_t)c->week_count + (size_t)w;
-                int64_t day = first + 7 * w + 6;
-                struct coverage_input in;
-                if ((err = series_coverage_input(r->series, r->plan, rule, row->unit, day, &in))
-                    == WP_OK)
-                    c->has[k] = rule_coverage_value(&in, day, &c->value[k]);
-            }
+            size_t at = i * (size_t)c->week_count;
+            /* Each week's Sunday. */
+            err = series_coverage_days(r->series, r->plan, rule, row->unit, first + 6, 7,
+                                       (size_t)c->week_count, &c->has[at], &c->value[at]);
             size_t last = i * (size_t)c->week_count + (size_t)c->week_count - 1;
             row->has_coverage[t] = c->has[last];
             row->coverage[t] = c->value[last];
