@@ -37,6 +37,7 @@
 #include "store.h"
 #include "timefmt.h"
 #include "topic.h"
+#include "web_reports.h"
 
 #define AGGREGATOR_REPORT_FILTER WP_TOPIC_ROOT "report/+"
 #define AGGREGATOR_STATUS_TOPIC WP_TOPIC_ROOT "aggregator/status"
@@ -78,6 +79,9 @@ struct aggregator {
     struct alerts *alerts;
     struct levels *levels;
     struct dashboard *dashboard;   /* summary and series topics */
+    char web_week[16];        /* web_dir: the ISO week of the evaluation whose finished
+                               * weeks were written; "" before the first */
+    int64_t web_retry_mono_ms;   /* a failed pass runs again from then */
     struct evaluate *evaluate;
     struct rollup *rollup;    /* NULL without rollup_spool_dir */
     struct reconcile *reconcile;   /* the broker's retained alerts and levels, per connection */
@@ -544,6 +548,25 @@ static void aggregator_rollup(struct aggregator *agg, bool now)
         agg->rollup_retry_mono_ms = wp_monotonic_ms() + AGGREGATOR_ROLLUP_RETRY_MS;
 }
 
+/* web_dir: once an evaluation is in a new ISO week (the first after its Monday 00:00, or
+ * the first of the run), the finished weeks' reports the index lacks (web_reports.h). */
+static void aggregator_web_reports(struct aggregator *agg)
+{
+    if (!agg->cfg.web_dir || !agg->plan || agg->last_evaluation_ms == 0
+        || wp_monotonic_ms() < agg->web_retry_mono_ms)
+        return;
+    char week[16];
+    wp_isoweek_format(wp_local_day_at(agg->last_evaluation_ms, agg->plan->utc_offset_minutes),
+                      week, sizeof week, NULL);
+    if (strcmp(week, agg->web_week) == 0)
+        return;
+    if (web_reports_update(agg->cfg.web_dir, agg->store, agg->plan, agg->last_evaluation_ms)
+        == WP_OK)
+        snprintf(agg->web_week, sizeof agg->web_week, "%s", week);
+    else
+        agg->web_retry_mono_ms = wp_monotonic_ms() + AGGREGATOR_ROLLUP_RETRY_MS;
+}
+
 /* Another aggregator with our client_id holds the session (presence.h): say offline,
  * leave the broker and come back later. The batch in hand is committed and acked as
  * usual; its acks leave at the next connection of the session. */
@@ -610,6 +633,7 @@ static void aggregator_run(struct aggregator *agg)
             levels_publish(agg->levels);
         dashboard_update(agg->dashboard, agg->plan, agg->last_evaluation_ms,
                          agg->mqtt.connected);
+        aggregator_web_reports(agg);
         if (agg->stats_due_mono_ms > 0 && wp_monotonic_ms() >= agg->stats_due_mono_ms)
             aggregator_publish_stats(agg);
         alerts_reap(agg->alerts);
