@@ -13,7 +13,10 @@ would (cli_fixture's figures). Then:
     the district's last point the district summary's value;
   - a correction from a ward's agent that raises its 5–11 coverage republishes that
     ward's summary, the district's and the series, and no other ward's summary;
-  - with web_dir set, the finished weeks' HTML reports and reports/index.json are written.
+  - a broker killed before it saved its retained messages gets them all again when the
+    aggregator reconnects;
+  - with web_dir set, the finished weeks' HTML reports and reports/index.json are written,
+    the HTML exactly `wardpulse report`'s.
 """
 import json
 import os
@@ -109,11 +112,31 @@ class Scene:
                               "2022-W18", "--now", "2022-05-09T00:00:00+07:00",
                               "--config", "/dev/null").stdout
         self.correct()
+        self.restart_broker()
 
     @staticmethod
     def topics():
         return ([SUMMARY + w for w in BA_DINH_WARDS + ["district"]]
                 + [SERIES + r for r in COVERAGE])
+
+    def restart_broker(self):
+        """A broker killed before its next save forgets the retained messages since (or has
+        older ones from its file); the aggregator's next connection publishes them all
+        again."""
+        self.final = {t: self.latest(t) for t in self.topics()}
+        self.broker.kill9()
+        self.broker.start()
+        fresh = Subscriber(self.broker.port, SUMMARY + "#", SERIES + "#",
+                           client_id="dashboard-test-fresh")
+        try:
+            # What the broker saved before (an older summary) comes back from its file at
+            # once; the aggregator's payloads must follow it.
+            wait_for(lambda: all(fresh.payloads(t) and fresh.payloads(t)[-1] == self.final[t]
+                                 for t in self.topics()),
+                     "every summary and series again after the broker's restart", timeout=60)
+            self.after_restart = {t: fresh.payloads(t)[-1] for t in self.topics()}
+        finally:
+            fresh.close()
 
     def correct(self):
         """The agent of CHANGED corrects its 5–11 doses of 8 May."""
@@ -217,6 +240,12 @@ def test_a_correction_republishes_its_ward_the_district_and_the_series():
         assert s.count_after[t] == s.count_before[t] + 1, (t, s.count_before[t], s.count_after[t])
     for row in s.rows_after:
         assert without_at(row) == without_at(s.latest(SUMMARY + row["scope"])), row
+
+
+def test_a_broker_that_lost_its_retained_messages_gets_them_again():
+    s = Scene.get()
+    for t in Scene.topics():
+        assert s.after_restart[t] == s.final[t], (t, s.after_restart[t], s.final[t])
 
 
 def test_finished_weeks_are_written_for_the_page():
