@@ -56,9 +56,9 @@
 /* How long an orderly shutdown waits for the last acks and the offline status to be
  * acknowledged by the broker. */
 #define AGGREGATOR_DRAIN_MS 2000
-/* A rollup pass that failed (a full disk, a spool folder gone) is tried again this much
- * later (real time); what it would have written stays derivable from the database. */
-#define AGGREGATOR_ROLLUP_RETRY_MS 5000
+/* A rollup or web_dir pass that failed (a full disk, a folder gone) is tried again this
+ * much later (real time); what it would have written stays derivable from the database. */
+#define AGGREGATOR_PASS_RETRY_MS 5000
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -545,7 +545,7 @@ static void aggregator_rollup(struct aggregator *agg, bool now)
     if (rollup_run(agg->rollup, agg->evaluate, agg->plan) == WP_OK)
         agg->rollup_due = false;
     else
-        agg->rollup_retry_mono_ms = wp_monotonic_ms() + AGGREGATOR_ROLLUP_RETRY_MS;
+        agg->rollup_retry_mono_ms = wp_monotonic_ms() + AGGREGATOR_PASS_RETRY_MS;
 }
 
 /* web_dir: once an evaluation is in a new ISO week (the first after its Monday 00:00, or
@@ -564,7 +564,7 @@ static void aggregator_web_reports(struct aggregator *agg)
         == WP_OK)
         snprintf(agg->web_week, sizeof agg->web_week, "%s", week);
     else
-        agg->web_retry_mono_ms = wp_monotonic_ms() + AGGREGATOR_ROLLUP_RETRY_MS;
+        agg->web_retry_mono_ms = wp_monotonic_ms() + AGGREGATOR_PASS_RETRY_MS;
 }
 
 /* Another aggregator with our client_id holds the session (presence.h): say offline,
