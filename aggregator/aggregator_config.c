@@ -37,6 +37,12 @@ const struct wp_config_option aggregator_config_options[] = {
      "changed, rolled up from its wards (the catalog's rollup_up indicators), as report "
      "files into this folder: the spool_dir of the district's own agent, which sends them "
      "to the city. Must exist. Unset: nothing goes upward"},
+    {"web_dir", WP_CONFIG_STRING, NULL, 0, 0, OPT(web_dir), 0,
+     "folder the district's page is served from (the broker's http_dir, or a folder beside "
+     "it): after each finished ISO week the aggregator writes that week's report (as "
+     "`wardpulse report --format html` makes it) to reports/<district>-<week>.html there "
+     "and keeps reports/index.json, newest first; weeks missing from the index are "
+     "written at start. Unset: no reports are written"},
     {"rollup_unit", WP_CONFIG_STRING, NULL, 0, 0, OPT(rollup_unit), 0,
      "unit code the rollup reports are for, three digits (default: district); reports of "
      "this unit on this broker are then the city's to acknowledge: stored here too, never "

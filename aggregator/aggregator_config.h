@@ -27,6 +27,7 @@ struct aggregator_config {
     const char *unit;         /* derived: the served unit's code, city or district (not
                                * owned: points at one of them) */
     char *rollup_spool_dir;   /* NULL: no rollup upward */
+    char *web_dir;            /* NULL: no weekly reports for the page (web_reports.h) */
     char *rollup_unit;        /* unit code of the rollup reports; the district when unset */
     long long batch_max;      /* reports per transaction at most */
     int64_t batch_delay_ms;   /* commit when the oldest report in hand is this old */

@@ -20,6 +20,7 @@
 #include "alerts.h"
 #include "clock.h"
 #include "config.h"
+#include "dashboard.h"
 #include "db_file.h"
 #include "evaluate.h"
 #include "ingest.h"
@@ -36,6 +37,7 @@
 #include "store.h"
 #include "timefmt.h"
 #include "topic.h"
+#include "web_reports.h"
 
 #define AGGREGATOR_REPORT_FILTER WP_TOPIC_ROOT "report/+"
 #define AGGREGATOR_STATUS_TOPIC WP_TOPIC_ROOT "aggregator/status"
@@ -54,9 +56,9 @@
 /* How long an orderly shutdown waits for the last acks and the offline status to be
  * acknowledged by the broker. */
 #define AGGREGATOR_DRAIN_MS 2000
-/* A rollup pass that failed (a full disk, a spool folder gone) is tried again this much
- * later (real time); what it would have written stays derivable from the database. */
-#define AGGREGATOR_ROLLUP_RETRY_MS 5000
+/* A rollup or web_dir pass that failed (a full disk, a folder gone) is tried again this
+ * much later (real time); what it would have written stays derivable from the database. */
+#define AGGREGATOR_PASS_RETRY_MS 5000
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -76,6 +78,10 @@ struct aggregator {
     struct plan *plan;        /* NULL without plan_dir; replaced whole on SIGHUP */
     struct alerts *alerts;
     struct levels *levels;
+    struct dashboard *dashboard;   /* summary and series topics */
+    char web_week[16];        /* web_dir: the ISO week of the evaluation whose finished
+                               * weeks were written; "" before the first */
+    int64_t web_retry_mono_ms;   /* a failed pass runs again from then */
     struct evaluate *evaluate;
     struct rollup *rollup;    /* NULL without rollup_spool_dir */
     struct reconcile *reconcile;   /* the broker's retained alerts and levels, per connection */
@@ -244,6 +250,7 @@ static void aggregator_evaluate_all(struct aggregator *agg, int64_t as_of)
         return;
     }
     agg->rollup_due = true;
+    dashboard_note_evaluation(agg->dashboard);
     agg->next_evaluation_ms = evaluate_next_due_ms(agg->evaluate, now);
     wp_log(WP_LOG_DEBUG, "full evaluation in %lld ms, %zu alert(s) firing",
            (long long)(wp_monotonic_ms() - started), alerts_firing_count(agg->alerts));
@@ -319,6 +326,7 @@ static void aggregator_on_connect(void *userdata)
     agg->stats_due_mono_ms = wp_monotonic_ms();   /* at once, in the loop */
     alerts_on_connect(agg->alerts);
     levels_on_connect(agg->levels);
+    dashboard_on_connect(agg->dashboard);
 }
 
 static void aggregator_on_message(void *userdata, const char *topic, const void *payload,
@@ -359,6 +367,7 @@ static void aggregator_on_publish(void *userdata, int mid)
         agg->unconfirmed--;
     alerts_on_puback(agg->alerts, mid);
     levels_on_puback(agg->levels, mid);
+    dashboard_on_puback(agg->dashboard, mid);
 }
 
 static void aggregator_usage(FILE *out)
@@ -472,7 +481,12 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
         .publish = aggregator_publish_alert,
         .publish_ctx = agg,
     };
+    struct dashboard_options dopts = {
+        .publish = aggregator_publish_alert,
+        .publish_ctx = agg,
+    };
     if ((rc = ingest_create(agg->store, &iopts, &agg->ingest)) != WP_OK
+        || (rc = dashboard_create(agg->store, &dopts, &agg->dashboard)) != WP_OK
         || (rc = alerts_create(agg->store, &aopts, &agg->alerts)) != WP_OK
         || (rc = levels_create(agg->store, &lopts, &agg->levels)) != WP_OK
         || (rc = evaluate_create(agg->store, agg->alerts, agg->levels, &agg->evaluate))
@@ -531,7 +545,26 @@ static void aggregator_rollup(struct aggregator *agg, bool now)
     if (rollup_run(agg->rollup, agg->evaluate, agg->plan) == WP_OK)
         agg->rollup_due = false;
     else
-        agg->rollup_retry_mono_ms = wp_monotonic_ms() + AGGREGATOR_ROLLUP_RETRY_MS;
+        agg->rollup_retry_mono_ms = wp_monotonic_ms() + AGGREGATOR_PASS_RETRY_MS;
+}
+
+/* web_dir: once an evaluation is in a new ISO week (the first after its Monday 00:00, or
+ * the first of the run), the finished weeks' reports the index lacks (web_reports.h). */
+static void aggregator_web_reports(struct aggregator *agg)
+{
+    if (!agg->cfg.web_dir || !agg->plan || agg->last_evaluation_ms == 0
+        || wp_monotonic_ms() < agg->web_retry_mono_ms)
+        return;
+    char week[16];
+    wp_isoweek_format(wp_local_day_at(agg->last_evaluation_ms, agg->plan->utc_offset_minutes),
+                      week, sizeof week, NULL);
+    if (strcmp(week, agg->web_week) == 0)
+        return;
+    if (web_reports_update(agg->cfg.web_dir, agg->store, agg->plan, agg->last_evaluation_ms)
+        == WP_OK)
+        snprintf(agg->web_week, sizeof agg->web_week, "%s", week);
+    else
+        agg->web_retry_mono_ms = wp_monotonic_ms() + AGGREGATOR_PASS_RETRY_MS;
 }
 
 /* Another aggregator with our client_id holds the session (presence.h): say offline,
@@ -587,8 +620,10 @@ static void aggregator_run(struct aggregator *agg)
         if (agg->reports_due_mono_ms > 0 && wp_monotonic_ms() >= agg->reports_due_mono_ms) {
             agg->reports_due_mono_ms = 0;
             if (evaluate_reports(agg->evaluate, aggregator_evaluation_time(agg, wp_now_ms()))
-                == WP_OK)
+                == WP_OK) {
                 agg->rollup_due = true;
+                dashboard_note_evaluation(agg->dashboard);
+            }
         }
         aggregator_rollup(agg, false);
         int64_t now = wp_now_ms();
@@ -596,6 +631,9 @@ static void aggregator_run(struct aggregator *agg)
             alerts_publish(agg->alerts, now);
         if (agg->mqtt.connected && levels_publish_due(agg->levels))
             levels_publish(agg->levels);
+        dashboard_update(agg->dashboard, agg->plan, agg->last_evaluation_ms,
+                         agg->mqtt.connected);
+        aggregator_web_reports(agg);
         if (agg->stats_due_mono_ms > 0 && wp_monotonic_ms() >= agg->stats_due_mono_ms)
             aggregator_publish_stats(agg);
         alerts_reap(agg->alerts);
@@ -614,6 +652,7 @@ static void aggregator_drain(struct aggregator *agg)
     if (agg->mqtt.connected) {
         alerts_publish(agg->alerts, wp_now_ms());
         levels_publish(agg->levels);
+        dashboard_update(agg->dashboard, NULL, 0, true);   /* what is built and unsent */
     }
     char now[40];
     wp_datetime_format_local(wp_now_ms(), now, sizeof now);
@@ -738,6 +777,7 @@ cleanup:
     rollup_destroy(&agg.rollup);
     evaluate_destroy(&agg.evaluate);
     levels_destroy(&agg.levels);
+    dashboard_destroy(&agg.dashboard);
     alerts_destroy(&agg.alerts);
     store_close(&agg.store);
     plan_free(&agg.plan);

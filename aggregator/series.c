@@ -424,3 +424,30 @@ enum wp_err series_coverage_input(struct series_cache *c, const struct plan *pla
     }
     return WP_OK;
 }
+
+enum wp_err series_first_figure(struct series_cache *c, const struct plan *plan,
+                                const struct plan_rule *rule, const struct plan_unit *unit,
+                                int64_t *day)
+{
+    const struct rule_series *num;
+    *day = PLAN_DAY_NONE;
+    enum wp_err err = series_get(c, plan, unit, rule->u.coverage.numerator, &num);
+    if (err == WP_OK && num->count > 0)
+        *day = num->points[0].last_day;   /* ordered by last_day */
+    return err;
+}
+
+enum wp_err series_coverage_days(struct series_cache *c, const struct plan *plan,
+                                 const struct plan_rule *rule, const struct plan_unit *unit,
+                                 int64_t first_day, int step, size_t count, bool *has,
+                                 double *value)
+{
+    enum wp_err err = WP_OK;
+    for (size_t k = 0; err == WP_OK && k < count; k++) {
+        int64_t day = first_day + (int64_t)step * (int64_t)k;
+        struct coverage_input in;
+        if ((err = series_coverage_input(c, plan, rule, unit, day, &in)) == WP_OK)
+            has[k] = rule_coverage_value(&in, day, &value[k]);
+    }
+    return err;
+}

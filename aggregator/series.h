@@ -22,6 +22,8 @@
 #ifndef WP_AGGREGATOR_SERIES_H
 #define WP_AGGREGATOR_SERIES_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -59,6 +61,21 @@ enum wp_err series_get(struct series_cache *cache, const struct plan *plan,
 enum wp_err series_coverage_input(struct series_cache *cache, const struct plan *plan,
                                   const struct plan_rule *rule, const struct plan_unit *unit,
                                   int64_t day, struct coverage_input *in);
+
+/* The last day of the first period with a figure of rule's numerator (a coverage rule)
+ * for unit; PLAN_DAY_NONE when there is none. */
+enum wp_err series_first_figure(struct series_cache *cache, const struct plan *plan,
+                                const struct plan_rule *rule, const struct plan_unit *unit,
+                                int64_t *day);
+
+/* A coverage rule's value for unit over time: for k < count, has[k] and value[k] are what
+ * the rule computes on day first_day + k * step (series_coverage_input, then
+ * rule_coverage_value); has[k] is false where it computes none. The weekly report's
+ * charts (step 7) and the aggregator's series topic (step 1) are both made here. */
+enum wp_err series_coverage_days(struct series_cache *cache, const struct plan *plan,
+                                 const struct plan_rule *rule, const struct plan_unit *unit,
+                                 int64_t first_day, int step, size_t count, bool *has,
+                                 double *value);
 
 /* A district comparison between two indicators (a check, or a ratio rule's numerator and
  * denominator), period by period, over the wards that reported both for that period: a

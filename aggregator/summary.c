@@ -58,14 +58,18 @@ static int summary_take_rates(void *ctx, const char *unit, const struct store_ra
     return 0;
 }
 
-static int summary_take_level(void *ctx, const char *scope, int level, const char *name)
+static int summary_take_level(void *ctx, const struct store_level_last *last)
 {
     struct summary *s = ctx;
-    struct summary_unit *u = summary_scope(s, scope);
+    struct summary_unit *u = summary_scope(s, last->scope);
     if (!u)
         return 0;
-    if (level > u->level)
-        u->level = level;
+    if (last->level > u->level) {
+        u->level = last->level;
+        snprintf(u->level_week, sizeof u->level_week, "%s", last->week);
+        u->level_incomplete = last->incomplete;
+    }
+    const char *name = last->name;
     /* Without a plan, the level's payload is where the unit's name is. */
     size_t i = (size_t)(u - s->units);
     if (!u->name_vi && s->names && name && !s->names[i]) {
@@ -125,10 +129,8 @@ static enum wp_err summary_coverage(struct summary *s, struct store *store,
             struct summary_unit *u = &s->units[i];
             const struct plan_unit *unit = i + 1 < s->unit_count ? plan->wards[i]
                                                                  : plan->district;
-            struct coverage_input in;
-            if ((err = series_coverage_input(cache, plan, s->targets[t], unit, today, &in))
-                == WP_OK)
-                u->has_coverage[t] = rule_coverage_value(&in, today, &u->coverage[t]);
+            err = series_coverage_days(cache, plan, s->targets[t], unit, today, 1, 1,
+                                       &u->has_coverage[t], &u->coverage[t]);
         }
     series_cache_destroy(&cache);
     return err;
@@ -143,6 +145,8 @@ enum wp_err summary_build(struct store *store, const struct plan *plan, const ch
         return WP_ERR_NOMEM;
     int offset = plan ? plan->utc_offset_minutes : WP_LOCAL_OFFSET_MIN;
     int64_t today = wp_local_day_at(now_ms, offset);
+    s->at_ms = now_ms;
+    s->today = today;
     char week[16];
     wp_isoweek_format(today, week, sizeof week, NULL);   /* the levels before it: complete weeks */
     enum wp_err err = summary_units(s, store, plan, served_code);

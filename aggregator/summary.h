@@ -6,7 +6,8 @@
  *   - when its newest report arrived;
  *   - its reporting under the schedule rules (store_read_rates; the served unit's are
  *     its units' added up, and so is its newest report);
- *   - the epidemic level of the last complete ISO week (the highest over level rules);
+ *   - the epidemic level of the last complete ISO week (the highest over level rules),
+ *     with that week and whether it had days missing;
  *   - the alerts firing on it, and how many are critical;
  *   - the coverage of each coverage rule of the plan on its local day: what the rule
  *     itself computes (series_coverage_input, rule_coverage_value), for the served unit
@@ -36,12 +37,16 @@ struct summary_unit {
     int64_t last_report_ms;       /* 0: none */
     struct store_rates rates;
     int level;                    /* 0: none recorded */
+    char level_week[12];          /* its week ("2022-W18"); "" with no level */
+    bool level_incomplete;        /* that week had days missing: the level is a floor */
     int firing, critical;         /* alerts firing on it */
     bool has_coverage[SUMMARY_TARGETS_MAX];
     double coverage[SUMMARY_TARGETS_MAX];   /* per target, as targets[] */
 };
 
 struct summary {
+    int64_t at_ms;                /* the instant it is as of */
+    int64_t today;                /* its local day (days since the epoch) */
     size_t target_count;
     const struct plan_rule *targets[SUMMARY_TARGETS_MAX];   /* the plan's coverage rules,
                                                              * in plan order (the first

@@ -19,6 +19,7 @@
 #include "options.h"
 #include "plan.h"
 #include "summary.h"
+#include "summary_payload.h"
 #include "text.h"
 
 #define STATUS_WIDTH 80
@@ -28,6 +29,7 @@
 struct status {
     struct cli_common common;
     bool vi;
+    bool json;                 /* --format json: the summary payloads (summary_payload.h) */
     bool colour;
     struct store *store;
     struct plan *plan;
@@ -39,7 +41,7 @@ static void status_usage(FILE *out)
 {
     fprintf(out,
             "usage: wardpulse status [--db PATH] [--plan DIR] [--district CODE] [--lang vi|en]\n"
-            "                        [--config FILE] [--now TIME]\n"
+            "                        [--format text|json] [--config FILE] [--now TIME]\n"
             "\n"
             "One line per ward of the district: its last report and how long ago it came,\n"
             "reporting rates on time and complete (DHIS2's, per ward since the plan's\n"
@@ -50,6 +52,8 @@ static void status_usage(FILE *out)
             "\n"
             "%s"
             "  --lang LANG      vi (default) or en: the headings\n"
+            "  --format FORMAT  text (default) or json: an array of the payloads the\n"
+            "                   aggregator publishes on summary/<district>/<scope>, wards first\n"
             "  -h, --help       this text\n",
             cli_common_help);
 }
@@ -105,6 +109,14 @@ static int status_parse_args(struct status *s, int argc, char **argv)
                 return 2;
             }
             s->vi = strcmp(v, "vi") == 0;
+        } else if ((rc = cli_option("status", argc, argv, &i, "--format", &v)) != 0) {
+            if (rc < 0)
+                return 2;
+            if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0) {
+                fprintf(stderr, "wardpulse status: --format: '%s' is not text or json\n", v);
+                return 2;
+            }
+            s->json = strcmp(v, "json") == 0;
         } else {
             fprintf(stderr, "wardpulse status: unknown option '%s' (see --help)\n", argv[i]);
             return 2;
@@ -350,6 +362,23 @@ static void status_print(struct status *s, struct cli_buf *out)
                                      : "No plan: add --plan DIR for ward names and coverage.");
 }
 
+/* The same layout of the same summary as the aggregator's summary topics. */
+static void status_print_json(struct status *s, struct cli_buf *out)
+{
+    cli_buf_puts(out, "[");
+    for (size_t i = 0; i < s->summary->unit_count; i++) {
+        char *payload = summary_payload(s->summary, s->plan, i);
+        if (!payload) {
+            out->failed = true;
+            return;
+        }
+        cli_buf_puts(out, i ? ",\n" : "");
+        cli_buf_puts(out, payload);
+        free(payload);
+    }
+    cli_buf_puts(out, "]\n");
+}
+
 static int status_run(struct status *s)
 {
     s->offset = 7 * 60;
@@ -366,7 +395,10 @@ static int status_run(struct status *s)
     if (err != WP_OK)
         return cli_db_fail(s->store, "status", err);
     struct cli_buf out = {0};
-    status_print(s, &out);
+    if (s->json)
+        status_print_json(s, &out);
+    else
+        status_print(s, &out);
     if (out.failed) {
         cli_buf_free(&out);
         fprintf(stderr, "wardpulse status: out of memory\n");

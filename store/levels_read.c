@@ -2,25 +2,31 @@
 #include "read_private.h"
 
 struct levels_read_last {
-    int (*fn)(void *ctx, const char *scope, int level, const char *name);
+    int (*fn)(void *ctx, const struct store_level_last *last);
     void *ctx;
 };
 
 static int levels_read_last_row(void *ctx, sqlite3_stmt *stmt)
 {
     struct levels_read_last *c = ctx;
-    const char *name = sqlite3_column_type(stmt, 2) == SQLITE_TEXT
-                           ? store__read_text(stmt, 2) : NULL;
-    return c->fn(c->ctx, store__read_text(stmt, 0), sqlite3_column_int(stmt, 1), name);
+    struct store_level_last last = {
+        .scope = store__read_text(stmt, 0),
+        .level = sqlite3_column_int(stmt, 1),
+        .name = sqlite3_column_type(stmt, 2) == SQLITE_TEXT ? store__read_text(stmt, 2) : NULL,
+        .week = store__read_text(stmt, 3),
+        .incomplete = sqlite3_column_type(stmt, 4) != SQLITE_NULL
+                      && sqlite3_column_int(stmt, 4) == 0,
+    };
+    return c->fn(c->ctx, &last);
 }
 
 enum wp_err store_read_last_levels(struct store *store, const char *week,
-                                   int (*fn)(void *ctx, const char *scope, int level,
-                                             const char *name),
+                                   int (*fn)(void *ctx, const struct store_level_last *last),
                                    void *ctx)
 {
     sqlite3_stmt *stmt = store__read_prepare(store,
-        "SELECT scope, level, json_extract(payload, '$.name') FROM levels l "
+        "SELECT scope, level, json_extract(payload, '$.name'), week, "
+        "json_extract(payload, '$.complete') FROM levels l "
         "WHERE week = (SELECT MAX(week) FROM levels m WHERE m.rule = l.rule "
         "AND m.scope = l.scope AND m.week < ?1)");
     if (stmt)

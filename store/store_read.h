@@ -143,11 +143,17 @@ enum wp_err store_read_served_code(struct store *store, char *code, size_t size)
 
 /* ---- levels_read.c: epidemic levels ------------------------------------------------- */
 
+/* A level recorded for a unit's week. */
+struct store_level_last {
+    const char *scope, *week;
+    int level;
+    const char *name;    /* the unit's name from its payload; NULL when absent */
+    bool incomplete;     /* the week had days missing: the level is a floor */
+};
 /* Per scope and level rule, the level of the latest week recorded before `week` (the
- * last complete one), with the unit's name from its payload (NULL when absent). */
+ * last complete one). */
 enum wp_err store_read_last_levels(struct store *store, const char *week,
-                                   int (*fn)(void *ctx, const char *scope, int level,
-                                             const char *name),
+                                   int (*fn)(void *ctx, const struct store_level_last *last),
                                    void *ctx);
 
 /* Per scope, the highest level recorded for `week`. */

@@ -1,6 +1,8 @@
-/* report_model.h — `wardpulse report`: the weekly district summary, gathered once (report.c)
- * and written as Markdown (report.c) or self-contained HTML (report_html.c) with inline
- * SVG charts (report_svg.c).
+/* report_model.h — the weekly district report, gathered once (report_build.c) and written
+ * as Markdown (report_build.c) or self-contained HTML (report_html.c) with inline SVG
+ * charts (report_svg.c). `wardpulse report` prints it; the aggregator writes each
+ * finished week's HTML for the district's page (aggregator/web_reports.h): one library,
+ * wpreport, both link.
  *
  * Everything is measured as of the end of the ISO week (Sunday 24:00, the plan's local
  * time): the values in force then, the reporting of the week's days whose cut-off has
@@ -8,16 +10,16 @@
  * dated within it. The plan gives names, populations and targets, so it is required.
  * Text is Vietnamese, as the district office sends it up.
  */
-#ifndef WP_CLI_REPORT_MODEL_H
-#define WP_CLI_REPORT_MODEL_H
+#ifndef WP_REPORT_MODEL_H
+#define WP_REPORT_MODEL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "options.h"
 #include "series.h"
 #include "store_read.h"
 #include "plan.h"
+#include "error.h"
 #include "text.h"
 
 #define REPORT_TARGETS_MAX 16
@@ -52,12 +54,11 @@ struct report_event {
 };
 
 struct report {
-    struct cli_common common;
-    bool html;
-    const char *week;            /* "2022-W18" */
+    int64_t now_ms;              /* when it is made (the document says so) */
+    char week[12];               /* "2022-W18" */
     int64_t monday;              /* its first day */
-    struct store *store;
-    struct plan *plan;
+    struct store *store;         /* the caller's */
+    const struct plan *plan;     /* the caller's */
     struct series_cache *series; /* the rules' series of the values in force */
     const struct plan_unit *district;
     size_t ward_count;
@@ -73,6 +74,14 @@ struct report {
     struct report_event *events;
     int fired, resolved;         /* transitions in the week */
 };
+
+/* Gathers the report of the ISO week `week` ("2022-W18") from store (read-only is enough)
+ * with plan's names, populations and targets; store and plan stay the caller's and must
+ * outlive r. WP_ERR_INVALID: week is not an ISO week; WP_ERR_NOMEM; WP_ERR_DB:
+ * store_read_error(store) says why. Call report_free after, whatever it returned. */
+enum wp_err report_build(struct report *r, struct store *store, const struct plan *plan,
+                         const char *week, int64_t now_ms);
+void report_free(struct report *r);
 
 /* The writers: append the whole document to out. */
 void report_write_markdown(const struct report *r, struct cli_buf *out);

@@ -231,7 +231,7 @@ void report_write_html(const struct report *r, struct cli_buf *out)
     char from[16], to[16], now[32];
     report_day(from, sizeof from, r->monday);
     report_day(to, sizeof to, r->monday + 6);
-    cli_format_time(now, sizeof now, r->common.now_ms, r->plan->utc_offset_minutes, true);
+    cli_format_time(now, sizeof now, r->now_ms, r->plan->utc_offset_minutes, true);
     cli_buf_puts(out, "<!DOCTYPE html>\n<html lang=\"vi\">\n<head>\n<meta charset=\"utf-8\">\n"
                       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
                       "'none'; style-src 'unsafe-inline'\">\n<meta name=\"viewport\" "

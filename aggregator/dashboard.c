@@ -1,0 +1,198 @@
+/* dashboard.c — summary and series topics, built after evaluations (dashboard.h). */
+#include "dashboard.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "array.h"
+#include "clock.h"
+#include "log.h"
+#include "series.h"
+#include "summary.h"
+#include "summary_payload.h"
+#include "topic.h"
+
+struct dashboard_topic {
+    char *topic;
+    char *payload;     /* the last one built */
+    bool sent;         /* handed to the client since it was built or since the connection */
+    int mid;           /* its PUBACK outstanding; 0: none */
+};
+
+struct dashboard {
+    struct store *store;
+    bool (*publish)(void *ctx, int *mid, const char *topic, const char *payload, size_t len,
+                    bool retain);
+    void *publish_ctx;
+    bool due;                    /* an evaluation committed since the last build */
+    int64_t next_build_mono_ms;  /* pacing */
+    struct dashboard_topic *topics;
+    size_t topic_count, topic_cap;
+};
+
+enum wp_err dashboard_create(struct store *store, const struct dashboard_options *opts,
+                             struct dashboard **out)
+{
+    *out = NULL;
+    struct dashboard *d = calloc(1, sizeof *d);
+    if (!d)
+        return WP_ERR_NOMEM;
+    d->store = store;
+    d->publish = opts->publish;
+    d->publish_ctx = opts->publish_ctx;
+    *out = d;
+    return WP_OK;
+}
+
+void dashboard_destroy(struct dashboard **dashboard)
+{
+    if (!dashboard || !*dashboard)
+        return;
+    struct dashboard *d = *dashboard;
+    for (size_t i = 0; i < d->topic_count; i++) {
+        free(d->topics[i].topic);
+        free(d->topics[i].payload);
+    }
+    free(d->topics);
+    free(d);
+    *dashboard = NULL;
+}
+
+void dashboard_note_evaluation(struct dashboard *d)
+{
+    d->due = true;
+}
+
+/* Whether two payloads are the same but for the value of "at". Inside a JSON string a
+ * quote is escaped, so the first `"at":"` of a payload is its key. */
+static bool dashboard_same_but_at(const char *a, const char *b)
+{
+    const char *key = "\"at\":\"";
+    const char *ka = strstr(a, key), *kb = strstr(b, key);
+    if (!ka || !kb || ka - a != kb - b || strncmp(a, b, (size_t)(ka - a)) != 0)
+        return strcmp(a, b) == 0;
+    const char *ea = strchr(ka + strlen(key), '"'), *eb = strchr(kb + strlen(key), '"');
+    return ea && eb && strcmp(ea, eb) == 0;
+}
+
+/* Takes payload (owned) for topic: kept and marked unsent when its content changed. */
+static void dashboard_offer(struct dashboard *d, const char *topic, char *payload)
+{
+    for (size_t i = 0; i < d->topic_count; i++) {
+        struct dashboard_topic *t = &d->topics[i];
+        if (strcmp(t->topic, topic) != 0)
+            continue;
+        if (dashboard_same_but_at(t->payload, payload)) {
+            free(payload);
+            return;
+        }
+        free(t->payload);
+        t->payload = payload;
+        t->sent = false;
+        return;
+    }
+    char *copy = strdup(topic);
+    if (!copy || !WP_ARRAY_RESERVE(d->topics, d->topic_cap, d->topic_count + 1)) {
+        wp_log(WP_LOG_ERR, "dashboard: out of memory keeping %s", topic);
+        free(copy);
+        free(payload);
+        return;
+    }
+    d->topics[d->topic_count++] = (struct dashboard_topic){copy, payload, false, 0};
+}
+
+static enum wp_err dashboard_build_summary(struct dashboard *d, const struct plan *plan,
+                                           int64_t now_ms)
+{
+    struct summary *s = NULL;
+    enum wp_err err = summary_build(d->store, plan, NULL, now_ms, &s);
+    if (err != WP_OK)
+        return err;
+    for (size_t i = 0; i < s->unit_count; i++) {
+        char topic[WP_TOPIC_MAX];
+        char *payload = summary_payload(s, plan, i);
+        if (!payload) {
+            err = WP_ERR_NOMEM;
+            break;
+        }
+        snprintf(topic, sizeof topic, WP_TOPIC_ROOT "summary/%s/%s", plan->district->code,
+                 summary_payload_scope(s, plan, i));
+        dashboard_offer(d, topic, payload);
+    }
+    summary_free(&s);
+    return err;
+}
+
+static enum wp_err dashboard_build_series(struct dashboard *d, const struct plan *plan,
+                                          int64_t now_ms)
+{
+    struct series_cache *cache = NULL;
+    enum wp_err err = series_cache_create(d->store, &cache);
+    for (size_t r = 0; err == WP_OK && r < plan->rule_count; r++) {
+        const struct plan_rule *rule = &plan->rules[r];
+        if (rule->kind != PLAN_RULE_COVERAGE)
+            continue;
+        char topic[WP_TOPIC_MAX], *payload = NULL;
+        if ((err = series_payload(cache, plan, rule, now_ms, &payload)) != WP_OK)
+            break;
+        snprintf(topic, sizeof topic, WP_TOPIC_ROOT "series/%s/%s", plan->district->code,
+                 rule->id);
+        dashboard_offer(d, topic, payload);
+    }
+    series_cache_destroy(&cache);
+    return err;
+}
+
+static void dashboard_build(struct dashboard *d, const struct plan *plan, int64_t now_ms)
+{
+    int64_t started = wp_monotonic_ms();
+    enum wp_err err = dashboard_build_summary(d, plan, now_ms);
+    if (err == WP_OK)
+        err = dashboard_build_series(d, plan, now_ms);
+    int64_t took = wp_monotonic_ms() - started;
+    int64_t wait = took * DASHBOARD_PACE;
+    d->next_build_mono_ms = wp_monotonic_ms()
+                            + (wait < DASHBOARD_PACE_MAX_MS ? wait : DASHBOARD_PACE_MAX_MS);
+    if (err != WP_OK) {
+        /* Built again after the next evaluation; what was kept stays published. */
+        wp_log(WP_LOG_ERR, "dashboard: building the summary and series: %s%s%s",
+               wp_strerror(err), err == WP_ERR_DB ? ": " : "",
+               err == WP_ERR_DB ? store_errmsg(d->store) : "");
+        return;
+    }
+    d->due = false;
+    wp_log(WP_LOG_DEBUG, "dashboard: summary and series built in %lld ms", (long long)took);
+}
+
+void dashboard_update(struct dashboard *d, const struct plan *plan, int64_t now_ms,
+                      bool connected)
+{
+    if (plan && d->due && wp_monotonic_ms() >= d->next_build_mono_ms)
+        dashboard_build(d, plan, now_ms);
+    for (size_t i = 0; connected && i < d->topic_count; i++) {
+        struct dashboard_topic *t = &d->topics[i];
+        if (t->sent)
+            continue;
+        int mid = 0;
+        if (!d->publish(d->publish_ctx, &mid, t->topic, t->payload, strlen(t->payload), true))
+            return;   /* the rest at the next turn */
+        t->sent = true;
+        t->mid = mid;
+    }
+}
+
+void dashboard_on_connect(struct dashboard *d)
+{
+    for (size_t i = 0; i < d->topic_count; i++) {
+        d->topics[i].sent = false;
+        d->topics[i].mid = 0;
+    }
+}
+
+void dashboard_on_puback(struct dashboard *d, int mid)
+{
+    for (size_t i = 0; mid != 0 && i < d->topic_count; i++)
+        if (d->topics[i].mid == mid)
+            d->topics[i].mid = 0;
+}
