@@ -61,6 +61,7 @@ void alerts_destroy(struct alerts **alerts)
     for (size_t i = 0; i < a->inflight_count; i++)
         free(a->inflight[i].key);
     free(a->inflight);
+    alerts_hook_queue_free(a);
     alerts_sweep_clear(a);
     free(a->swept);
     free(a->command);

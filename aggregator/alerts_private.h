@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "alerts.h"
 #include "store_alerts.h"
@@ -13,6 +14,9 @@
  * libmosquitto re-sends its in-flight messages after a reconnect, so this only catches
  * a message it dropped. */
 #define ALERTS_INFLIGHT_RETRY_MS 60000
+
+/* At most this many alert payloads wait for the hook (alerts.h): the oldest is dropped. */
+#define ALERTS_HOOK_QUEUE_MAX 1000
 
 struct alerts_inflight {
     int mid;                 /* of the last message of the announcement */
@@ -39,9 +43,19 @@ struct alerts {
     struct alerts_inflight *inflight;
     size_t inflight_count, inflight_cap;
 
+    /* The hook runs one command at a time, in the order of the transitions: hook_pid is
+     * the one running (0: none), hook_queue the payloads waiting (a ring, oldest at
+     * hook_head). */
+    pid_t hook_pid;
+    char **hook_queue;
+    size_t hook_head, hook_count;
+
     bool sweeping;
     char **swept;            /* keys recorded since alerts_sweep_begin */
     size_t swept_count, swept_cap;
 };
+
+/* Frees the payloads waiting for the hook (alerts_destroy). */
+void alerts_hook_queue_free(struct alerts *a);
 
 #endif

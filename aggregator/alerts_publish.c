@@ -34,7 +34,8 @@ static void alerts_inflight_remove(struct alerts *a, struct alerts_inflight *f)
     *f = a->inflight[--a->inflight_count];
 }
 
-static void alerts_run_hook(struct alerts *a, const char *payload)
+/* Starts the hook on payload; a->hook_pid is its child (0 when it could not start). */
+static void alerts_start_hook(struct alerts *a, const char *payload)
 {
     cJSON *j = cJSON_Parse(payload);
     cJSON *summary = cJSON_GetObjectItemCaseSensitive(j, "summary");
@@ -56,6 +57,7 @@ static void alerts_run_hook(struct alerts *a, const char *payload)
         return;
     }
     pid_t pid = fork();
+    a->hook_pid = pid > 0 ? pid : 0;
     if (pid == 0) {
         /* The child: an exec'd program inherits an ignored SIGPIPE; give it the default. */
         signal(SIGPIPE, SIG_DFL);
@@ -79,6 +81,52 @@ static void alerts_run_hook(struct alerts *a, const char *payload)
     }
     close(fds[1]);
     cJSON_Delete(j);
+}
+
+/* Starts the next waiting payload's hook, if none runs; one that cannot start is dropped
+ * (logged by alerts_start_hook) and the next tried. */
+static void alerts_next_hook(struct alerts *a)
+{
+    while (a->hook_pid == 0 && a->hook_count > 0) {
+        char *payload = a->hook_queue[a->hook_head];
+        a->hook_head = (a->hook_head + 1) % ALERTS_HOOK_QUEUE_MAX;
+        a->hook_count--;
+        alerts_start_hook(a, payload);
+        free(payload);
+    }
+}
+
+/* Queues payload for the hook (alerts.h: one at a time, in order, at most
+ * ALERTS_HOOK_QUEUE_MAX waiting) and starts it if nothing runs. */
+static void alerts_run_hook(struct alerts *a, const char *payload)
+{
+    if (!a->hook_queue && !(a->hook_queue = calloc(ALERTS_HOOK_QUEUE_MAX, sizeof *a->hook_queue))) {
+        wp_log(WP_LOG_ERR, "alert_command: out of memory: an alert's hook is not run");
+        return;
+    }
+    if (a->hook_count == ALERTS_HOOK_QUEUE_MAX) {
+        wp_log(WP_LOG_WARNING, "alert_command: %d alerts wait for the hook (is it stuck?): "
+               "the oldest is dropped", ALERTS_HOOK_QUEUE_MAX);
+        free(a->hook_queue[a->hook_head]);
+        a->hook_head = (a->hook_head + 1) % ALERTS_HOOK_QUEUE_MAX;
+        a->hook_count--;
+    }
+    char *copy = strdup(payload);
+    if (!copy) {
+        wp_log(WP_LOG_ERR, "alert_command: out of memory: an alert's hook is not run");
+        return;
+    }
+    a->hook_queue[(a->hook_head + a->hook_count++) % ALERTS_HOOK_QUEUE_MAX] = copy;
+    alerts_next_hook(a);
+}
+
+void alerts_hook_queue_free(struct alerts *a)
+{
+    for (size_t i = 0; i < a->hook_count; i++)
+        free(a->hook_queue[(a->hook_head + i) % ALERTS_HOOK_QUEUE_MAX]);
+    free(a->hook_queue);
+    a->hook_queue = NULL;
+    a->hook_count = a->hook_head = 0;
 }
 
 /* Sends one unannounced change: the retained topic, then events/alert if a transition. */
@@ -281,10 +329,14 @@ void alerts_reap(struct alerts *a)
         return;
     int status;
     pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             wp_log(WP_LOG_WARNING, "alert_command (pid %d) failed: %s %d", (int)pid,
                    WIFEXITED(status) ? "exit status" : "signal",
                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        if (pid == a->hook_pid)
+            a->hook_pid = 0;
+    }
+    alerts_next_hook(a);
 }
 

@@ -127,7 +127,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/a.db", dir);
     struct store *store = NULL;
     CHECK(store_open(path, &store, err, sizeof err) == WP_OK);
-    CHECK(store_schema_version(store) == 5);
+    CHECK(store_schema_version(store) == STORE_SCHEMA_VERSION);
     struct alerts_options opts = {"001", 0, NULL, fake_publish, NULL};
     struct alerts *a = NULL;
     CHECK(alerts_create(store, &opts, &a) == WP_OK);
@@ -334,6 +334,39 @@ int main(void)
     struct events_text values = {"00007", ""};
     CHECK(store_alert_each_event(store, events_text_add, &values) == WP_OK);
     CHECK_STR(values.text, "3,4");
+    unlink(hook_path);
+
+    /* The hook runs one command at a time, in the order of the transitions: a slow
+     * command for the first must not let the second's finish first. */
+    alerts_destroy(&a);
+    snprintf(command, sizeof command, "case \"$WP_ALERT_STATE\" in firing) sleep 0.3;; esac; "
+             "echo \"$WP_ALERT_STATE $WP_ALERT_SCOPE\" >> %s", hook_path);
+    CHECK(alerts_create(store, &hooked, &a) == WP_OK);
+    struct rule_outcome ho;
+    const char *order_scopes[] = {"00010", "00013", "00016"};
+    sent_count = 0;
+    for (int i = 0; i < 6; i++) {
+        int64_t at = t0 + 20 * 86400000LL + i * 1000;
+        outcome(&ho, i % 2 ? RULE_OK : RULE_FIRING, "hook order", i % 2 ? 0 : 1);
+        record(store, a, order_scopes[i / 2], &ho, at);
+        alerts_publish(a, at);
+        ack_all(a);
+    }
+    const char *order_want = "firing 00010\nresolved 00010\nfiring 00013\nresolved 00013\n"
+                             "firing 00016\nresolved 00016\n";
+    char order_text[512] = "";
+    for (int tries = 0; tries < 500; tries++) {
+        alerts_reap(a);
+        FILE *f = fopen(hook_path, "r");
+        size_t got = f ? fread(order_text, 1, sizeof order_text - 1, f) : 0;
+        order_text[got] = '\0';
+        if (f)
+            fclose(f);
+        if (strlen(order_text) >= strlen(order_want))
+            break;
+        usleep(10000);
+    }
+    CHECK_STR(order_text, order_want);
     unlink(hook_path);
 
     alerts_destroy(&a);
