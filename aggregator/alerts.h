@@ -110,6 +110,29 @@ enum wp_err alerts_each_retained(struct alerts *alerts,
                                             bool settled),
                                  void *ctx);
 
+/* Officers' acknowledgements and silences (control.h applies the commands; contract in
+ * docs/topics-and-payloads.md). An acknowledgement is the firing payload's
+ * "acknowledged" field: kept while the episode goes on, dropped by the resolve. A
+ * silence covering (rule, scope) at the evaluation instant adds "silenced" to the
+ * payload; such an alert is still recorded and announced, but its transitions run no
+ * hook and it is not repeated. A change of either re-publishes the retained alert
+ * only (no event). */
+
+/* Acknowledges the firing alert (rule, scope) for by at now_ms (note may be NULL).
+ * WP_ERR_INVALID with err set when there is no such alert or it is not firing. Inside a
+ * store transaction, like alerts_record. */
+enum wp_err alerts_acknowledge(struct alerts *alerts, const char *rule, const char *scope,
+                               const char *by, const char *note, int64_t now_ms, char *err,
+                               size_t errlen);
+
+/* Loads the silences in force at now_ms from the store (store_control.h) and sets or
+ * clears "silenced" on every firing alert accordingly. Inside a store transaction. */
+enum wp_err alerts_silences_reload(struct alerts *alerts, int64_t now_ms);
+
+/* The clock instant the first loaded silence ends (INT64_MAX: none): the caller reloads
+ * then. */
+int64_t alerts_silences_next_end(const struct alerts *alerts);
+
 /* Collects exited hook commands and starts the next waiting one (never blocks). */
 void alerts_reap(struct alerts *alerts);
 

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <cjson/cJSON.h>
+
 #include "alerts.h"
 #include "store_alerts.h"
 
@@ -50,10 +52,27 @@ struct alerts {
     char **hook_queue;
     size_t hook_head, hook_count;
 
+    /* The silences in force as last loaded (alerts_silences_reload), for the payloads'
+     * "silenced" field; one past its until_ms no longer covers anything. */
+    struct alerts_silence {
+        int64_t id, until_ms;
+        char *rule, *scope, *by;   /* rule, scope NULL: any */
+    } *silences;
+    size_t silence_count, silence_cap;
+
     bool sweeping;
     char **swept;            /* keys recorded since alerts_sweep_begin */
     size_t swept_count, swept_cap;
 };
+
+/* payload (an alert JSON of (rule, scope)) with its "acknowledged" set to acknowledged
+ * (NULL: none) and its "silenced" to the silence covering it at now_ms (none: absent).
+ * Caller frees; NULL when out of memory. alerts_control.c. */
+char *alerts_decorate(const struct alerts *a, const char *payload, const char *rule,
+                      const char *scope, const cJSON *acknowledged, int64_t now_ms);
+
+/* Frees the in-memory silences (alerts_destroy). */
+void alerts_silences_free(struct alerts *a);
 
 /* Frees the payloads waiting for the hook (alerts_destroy). */
 void alerts_hook_queue_free(struct alerts *a);

@@ -19,6 +19,7 @@
 #include "aggregator_config.h"
 #include "alerts.h"
 #include "clock.h"
+#include "control.h"
 #include "config.h"
 #include "db_file.h"
 #include "evaluate.h"
@@ -75,6 +76,7 @@ struct aggregator {
     struct ingest *ingest;
     struct plan *plan;        /* NULL without plan_dir; replaced whole on SIGHUP */
     struct alerts *alerts;
+    struct control *control;  /* officers' commands on control/<district>/+ */
     struct levels *levels;
     struct evaluate *evaluate;
     struct rollup *rollup;    /* NULL without rollup_spool_dir */
@@ -315,6 +317,11 @@ static void aggregator_on_connect(void *userdata)
     if (rc != MOSQ_ERR_SUCCESS)
         wp_log(WP_LOG_ERR, "subscribing to %s: %s", AGGREGATOR_STATUS_TOPIC,
                mosquitto_strerror(rc));
+    rc = mosquitto_subscribe(agg->mqtt.mosq, NULL, control_filter(agg->control), 1);
+    if (rc != MOSQ_ERR_SUCCESS)
+        wp_log(WP_LOG_ERR, "subscribing to %s: %s", control_filter(agg->control),
+               mosquitto_strerror(rc));
+    control_on_connect(agg->control);
     aggregator_publish_status(agg, "online", agg->since);
     agg->stats_due_mono_ms = wp_monotonic_ms();   /* at once, in the loop */
     alerts_on_connect(agg->alerts);
@@ -336,6 +343,8 @@ static void aggregator_on_message(void *userdata, const char *topic, const void 
         return;
     }
     if (reconcile_on_message(agg->reconcile, topic, payload, len))
+        return;
+    if (control_on_message(agg->control, topic, payload, len, retain, wp_now_ms()))
         return;
     /* mosquitto 2.0 (MQTT 3.1.1) sets the retain flag only on a message sent from its
      * retained store because of a new subscription, which the aggregator makes at every
@@ -474,6 +483,10 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
     };
     if ((rc = ingest_create(agg->store, &iopts, &agg->ingest)) != WP_OK
         || (rc = alerts_create(agg->store, &aopts, &agg->alerts)) != WP_OK
+        || (rc = control_create(agg->store, &(struct control_options){
+                .district = agg->cfg.unit, .alerts = agg->alerts,
+                .publish = aggregator_publish_alert, .publish_ctx = agg}, &agg->control))
+               != WP_OK
         || (rc = levels_create(agg->store, &lopts, &agg->levels)) != WP_OK
         || (rc = evaluate_create(agg->store, agg->alerts, agg->levels, &agg->evaluate))
                != WP_OK) {
@@ -592,6 +605,9 @@ static void aggregator_run(struct aggregator *agg)
         }
         aggregator_rollup(agg, false);
         int64_t now = wp_now_ms();
+        control_tick(agg->control, now);
+        if (agg->mqtt.connected)
+            control_publish(agg->control, now);
         if (agg->mqtt.connected && alerts_publish_due(agg->alerts, now))
             alerts_publish(agg->alerts, now);
         if (agg->mqtt.connected && levels_publish_due(agg->levels))
@@ -738,6 +754,7 @@ cleanup:
     rollup_destroy(&agg.rollup);
     evaluate_destroy(&agg.evaluate);
     levels_destroy(&agg.levels);
+    control_destroy(&agg.control);
     alerts_destroy(&agg.alerts);
     store_close(&agg.store);
     plan_free(&agg.plan);
