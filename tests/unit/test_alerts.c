@@ -16,6 +16,7 @@
 #include "schema_registry.h"
 #include "store.h"
 #include "store_alerts.h"
+#include "store_control.h"
 
 /* What the fake broker received. */
 struct sent {
@@ -367,6 +368,66 @@ int main(void)
         usleep(10000);
     }
     CHECK_STR(order_text, order_want);
+    unlink(hook_path);
+
+    /* A silenced alert is announced with "silenced", but runs no hook and is not
+     * repeated; the others are. */
+    alerts_destroy(&a);
+    snprintf(command, sizeof command, "echo \"$WP_ALERT_STATE $WP_ALERT_SCOPE\" >> %s",
+             hook_path);
+    struct alerts_options repeating = {"001", 60000, command, fake_publish, NULL};
+    CHECK(alerts_create(store, &repeating, &a) == WP_OK);
+    int64_t ts = t0 + 30 * 86400000LL, sid = 0;
+    CHECK(store_begin(store) == WP_OK);
+    CHECK(store_silence_add(store, NULL, "00019", ts + 3600000, "bs.lan", NULL, ts, &sid)
+          == WP_OK);
+    CHECK(alerts_silences_reload(a, ts) == WP_OK);
+    CHECK(store_commit(store) == WP_OK);
+    CHECK(alerts_silences_next_end(a) == ts + 3600000);
+    sent_count = 0;
+    outcome(&ho, RULE_FIRING, "silenced", 1);
+    record(store, a, "00019", &ho, ts);
+    outcome(&ho, RULE_FIRING, "loud", 1);
+    record(store, a, "00022", &ho, ts);
+    alerts_publish(a, ts);
+    ack_all(a);
+    int silenced_events = 0, loud_events = 0;
+    for (int i = 0; i < sent_count; i++) {
+        if (strcmp(sent[i].topic, "wardpulse/v1/events/alert") != 0)
+            continue;
+        if (strcmp(field(sent[i].payload, "scope"), "00019") == 0) {
+            silenced_events++;
+            CHECK(strstr(sent[i].payload, "\"silenced\":{\"id\":\"s-") != NULL);
+        } else {
+            loud_events++;
+            CHECK(strstr(sent[i].payload, "silenced") == NULL);
+        }
+    }
+    CHECK(silenced_events == 1 && loud_events == 1);
+    /* The repeats: on the real clock, as alerts_on_puback dates the announcement. */
+    int before_repeat = sent_count;
+    alerts_publish(a, wp_now_ms() + 61000);
+    int repeated_silenced = 0, repeated_loud = 0;
+    for (int i = before_repeat; i < sent_count; i++) {
+        repeated_silenced += strcmp(field(sent[i].payload, "scope"), "00019") == 0;
+        repeated_loud += strcmp(field(sent[i].payload, "scope"), "00022") == 0;
+    }
+    CHECK(repeated_silenced == 0 && repeated_loud == 1);
+    /* Its time was recorded all the same: no repeat is due at once again. */
+    CHECK(!alerts_publish_due(a, wp_now_ms() + 62000));
+    char silenced_text[256] = "";
+    for (int tries = 0; tries < 300; tries++) {
+        alerts_reap(a);
+        FILE *f = fopen(hook_path, "r");
+        size_t got = f ? fread(silenced_text, 1, sizeof silenced_text - 1, f) : 0;
+        silenced_text[got] = '\0';
+        if (f)
+            fclose(f);
+        if (strstr(silenced_text, "00022"))
+            break;
+        usleep(10000);
+    }
+    CHECK_STR(silenced_text, "firing 00022\n");
     unlink(hook_path);
 
     alerts_destroy(&a);
