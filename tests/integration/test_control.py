@@ -11,7 +11,6 @@ hook's file, and the audit in the aggregator's control_log.
 import json
 import os
 import sqlite3
-import time
 from datetime import datetime, timedelta, timezone
 
 from harness import SRC, Subscriber, TempDir, run_tests, wait_for
@@ -61,6 +60,14 @@ class Control:
         text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
         self.s.sub.client.publish(CONTROL + command, text, qos=1)
 
+    def silence(self, rid, ahead, **fields):
+        """Sends a silence until the clock's now + ahead (whole seconds); returns that
+        instant and the reply."""
+        until = (self.clock() + ahead).replace(microsecond=0)
+        self.command("silence", dict({"v": 1, "id": rid, "by": "bs.lan",
+                                      "until": until.isoformat()}, **fields))
+        return until, self.reply(rid)
+
     def reply(self, rid):
         got = wait_for(lambda: self.sub.payloads(CONTROL + "reply/" + rid), "reply " + rid)
         if jsonschema:
@@ -89,8 +96,10 @@ class Control:
     def retained(self, scope, rule_id):
         return self.s.retained_topic(scope, rule_id)
 
-    def close(self):
+    def stop(self):
+        """Closes the test's client and stops the aggregator, which must exit cleanly."""
         self.sub.close()
+        assert self.s.agg.stop() == 0, self.s.agg.output()
 
 
 def severe(c, ward, treated, active=3):
@@ -120,18 +129,14 @@ def test_ack_is_recorded_shown_on_the_retained_alert_and_ends_with_the_episode()
         again = c.s.wait_event("severe-treated", "00001", "firing", count=2)
         assert "acknowledged" not in again, again
         assert "acknowledged" not in c.retained("00001", "severe-treated")
-        c.close()
-        assert c.s.agg.stop() == 0, c.s.agg.output()
+        c.stop()
 
 
 def test_silence_holds_the_hook_survives_a_restart_and_expires_on_the_clock():
     with TempDir() as tmp:
         c = Control(tmp)
-        until = (c.clock() + timedelta(minutes=120)).replace(microsecond=0)
-        c.command("silence", {"v": 1, "id": "s1", "by": "bs.lan", "rule": "severe-treated",
-                              "scope": None, "until": until.isoformat(),
-                              "comment": "Phường đang rà soát số liệu"})
-        r = c.reply("s1")
+        until, r = c.silence("s1", timedelta(minutes=120), rule="severe-treated", scope=None,
+                             comment="Phường đang rà soát số liệu")
         assert r["ok"] is True and r["silence"].startswith("s-"), r
         sid = r["silence"]
         listed = wait_for(lambda: [p for p in c.silences() if p["silences"]], "silences/001")[-1]
@@ -170,17 +175,13 @@ def test_silence_holds_the_hook_survives_a_restart_and_expires_on_the_clock():
         severe(c, "00006", 3)
         c.s.wait_event("severe-treated", "00006", "resolved")
         assert [a[2] for a in c.audit()] == ["ok: silence " + sid], c.audit()
-        c.close()
-        assert c.s.agg.stop() == 0, c.s.agg.output()
+        c.stop()
 
 
 def test_unsilence_ends_a_silence():
     with TempDir() as tmp:
         c = Control(tmp)
-        until = (c.clock() + timedelta(days=1)).replace(microsecond=0)
-        c.command("silence", {"v": 1, "id": "u1", "by": "bs.lan", "scope": "00008",
-                              "until": until.isoformat()})
-        sid = c.reply("u1")["silence"]
+        sid = c.silence("u1", timedelta(days=1), scope="00008")[1]["silence"]
         severe(c, "00008", 1)
         assert c.s.wait_event("severe-treated", "00008", "firing")["silenced"]["id"] == sid
         c.command("unsilence", {"v": 1, "id": "u2", "by": "bs.lan", "silence": sid})
@@ -188,8 +189,7 @@ def test_unsilence_ends_a_silence():
         wait_for(lambda: c.silences()[-1]["silences"] == [], "silences/001 empty")
         wait_for(lambda: "silenced" not in c.retained("00008", "severe-treated"),
                  "the alert no longer silenced")
-        c.close()
-        assert c.s.agg.stop() == 0, c.s.agg.output()
+        c.stop()
 
 
 def test_bad_commands_get_a_clear_error_and_are_audited():
@@ -221,8 +221,7 @@ def test_bad_commands_get_a_clear_error_and_are_audited():
                                             ("ack", "ack", "ack", "silence", "unsilence", "mute")]
         assert audit[0][1] is None and audit[1][1] == "bs.lan", audit
         assert c.silences()[-1]["silences"] == [], c.silences()
-        c.close()
-        assert c.s.agg.stop() == 0, c.s.agg.output()
+        c.stop()
 
 
 if __name__ == "__main__":

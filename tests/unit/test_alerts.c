@@ -120,6 +120,24 @@ static enum wp_err events_text_add(void *ctx, const struct store_alert_event *ev
     return WP_OK;
 }
 
+/* Collects exited hooks until the file at path holds `until` (or about 5 s passed), and
+ * leaves its text in buf. */
+static void wait_hook_text(struct alerts *a, const char *path, const char *until, char *buf,
+                           size_t size)
+{
+    for (int tries = 0; tries < 500; tries++) {
+        alerts_reap(a);
+        FILE *f = fopen(path, "r");
+        size_t got = f ? fread(buf, 1, size - 1, f) : 0;
+        buf[got] = '\0';
+        if (f)
+            fclose(f);
+        if (strstr(buf, until))
+            return;
+        usleep(10000);
+    }
+}
+
 int main(void)
 {
     char dir[] = "/tmp/wardpulse-test-alerts-XXXXXX", path[256], err[512];
@@ -320,17 +338,7 @@ int main(void)
     CHECK_STR(field(sent[before + 4].payload, "value"), "4");
     CHECK_STR(field(sent[before + 4].payload, "summary"), "level 4, 700.0");
     char hook_text[256] = "";
-    for (int tries = 0; tries < 200; tries++) {
-        alerts_reap(a);
-        FILE *f = fopen(hook_path, "r");
-        size_t got = f ? fread(hook_text, 1, sizeof hook_text - 1, f) : 0;
-        hook_text[got] = '\0';
-        if (f)
-            fclose(f);
-        if (strstr(hook_text, "level 4"))
-            break;
-        usleep(10000);
-    }
+    wait_hook_text(a, hook_path, "level 4", hook_text, sizeof hook_text);
     CHECK_STR(hook_text, "firing level 3, 200.0\nfiring level 4, 700.0\n");
     struct events_text values = {"00007", ""};
     CHECK(store_alert_each_event(store, events_text_add, &values) == WP_OK);
@@ -356,17 +364,7 @@ int main(void)
     const char *order_want = "firing 00010\nresolved 00010\nfiring 00013\nresolved 00013\n"
                              "firing 00016\nresolved 00016\n";
     char order_text[512] = "";
-    for (int tries = 0; tries < 500; tries++) {
-        alerts_reap(a);
-        FILE *f = fopen(hook_path, "r");
-        size_t got = f ? fread(order_text, 1, sizeof order_text - 1, f) : 0;
-        order_text[got] = '\0';
-        if (f)
-            fclose(f);
-        if (strlen(order_text) >= strlen(order_want))
-            break;
-        usleep(10000);
-    }
+    wait_hook_text(a, hook_path, "resolved 00016", order_text, sizeof order_text);
     CHECK_STR(order_text, order_want);
     unlink(hook_path);
 
@@ -416,17 +414,7 @@ int main(void)
     /* Its time was recorded all the same: no repeat is due at once again. */
     CHECK(!alerts_publish_due(a, wp_now_ms() + 62000));
     char silenced_text[256] = "";
-    for (int tries = 0; tries < 300; tries++) {
-        alerts_reap(a);
-        FILE *f = fopen(hook_path, "r");
-        size_t got = f ? fread(silenced_text, 1, sizeof silenced_text - 1, f) : 0;
-        silenced_text[got] = '\0';
-        if (f)
-            fclose(f);
-        if (strstr(silenced_text, "00022"))
-            break;
-        usleep(10000);
-    }
+    wait_hook_text(a, hook_path, "00022", silenced_text, sizeof silenced_text);
     CHECK_STR(silenced_text, "firing 00022\n");
     unlink(hook_path);
 
