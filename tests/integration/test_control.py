@@ -14,7 +14,7 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 
 from harness import SRC, Subscriber, TempDir, run_tests, wait_for
-from test_aggregator_alerts import ALERTS, Setup, rule
+from test_aggregator_alerts import Setup, rule
 
 CONTROL = "wardpulse/v1/control/001/"
 SILENCES = "wardpulse/v1/silences/001"
