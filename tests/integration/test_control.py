@@ -215,10 +215,23 @@ def test_bad_commands_get_a_clear_error_and_are_audited():
         assert r["error"] == "no silence s-999 in force (unknown, ended or expired)", r
         c.command("mute", {"v": 1, "id": "b6", "by": "bs.lan"})
         assert "unknown command" in c.reply("b6")["error"]
-        audit = wait_for(lambda: len(c.audit()) == 6 and c.audit(), "6 audited commands")
+        # Hostile payloads: bytes that are not UTF-8, a JSON array, far too much.
+        def unknown(n):
+            return wait_for(lambda: len(c.sub.payloads(CONTROL + "reply/unknown")) >= n and
+                            c.sub.payloads(CONTROL + "reply/unknown")[n - 1], "reply/unknown")
+
+        c.s.sub.client.publish(CONTROL + "ack", b'{"v":1,"id":"h1","by":"\xff"}', qos=1)
+        assert "not valid UTF-8" in unknown(2)["error"]
+        c.command("silence", [1, 2, 3])
+        assert unknown(3)["error"] == "(root): must be an object"
+        c.command("unsilence", json.dumps({"v": 1, "id": "h3", "by": "x" * 10000}))
+        assert "exceeds the limit" in unknown(4)["error"]
+        assert c.s.agg.alive(), c.s.agg.output()
+        audit = wait_for(lambda: len(c.audit()) == 9 and c.audit(), "9 audited commands")
         assert all(o.startswith("refused: ") for _, _, o in audit), audit
         assert [t for t, _, _ in audit] == [CONTROL + x for x in
-                                            ("ack", "ack", "ack", "silence", "unsilence", "mute")]
+                                            ("ack", "ack", "ack", "silence", "unsilence", "mute",
+                                             "ack", "silence", "unsilence")]
         assert audit[0][1] is None and audit[1][1] == "bs.lan", audit
         assert c.silences()[-1]["silences"] == [], c.silences()
         c.stop()
