@@ -135,7 +135,7 @@ def test_ack_is_recorded_shown_on_the_retained_alert_and_ends_with_the_episode()
 def test_silence_holds_the_hook_survives_a_restart_and_expires_on_the_clock():
     with TempDir() as tmp:
         c = Control(tmp)
-        until, r = c.silence("s1", timedelta(minutes=120), rule="severe-treated", scope=None,
+        until, r = c.silence("s1", timedelta(minutes=180), rule="severe-treated", scope=None,
                              comment="Phường đang rà soát số liệu")
         assert r["ok"] is True and r["silence"].startswith("s-"), r
         sid = r["silence"]
