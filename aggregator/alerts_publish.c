@@ -96,19 +96,26 @@ static void alerts_next_hook(struct alerts *a)
     }
 }
 
+/* True when an officer's silence covers the alert of payload (its "silenced" field). */
+static bool alerts_silenced(const char *payload)
+{
+    cJSON *j = cJSON_Parse(payload);
+    bool silenced = cJSON_GetObjectItemCaseSensitive(j, "silenced") != NULL;
+    cJSON_Delete(j);
+    return silenced;
+}
+
 /* Queues payload for the hook (alerts.h: one at a time, in order, at most
  * ALERTS_HOOK_QUEUE_MAX waiting) and starts it if nothing runs. */
 static void alerts_run_hook(struct alerts *a, const char *payload)
 {
     /* A silenced alert runs no hook, its resolve neither (alerts.h). */
-    cJSON *j = cJSON_Parse(payload);
-    bool silenced = cJSON_GetObjectItemCaseSensitive(j, "silenced") != NULL;
-    cJSON_Delete(j);
-    if (silenced) {
+    if (alerts_silenced(payload)) {
         wp_log(WP_LOG_INFO, "alert_command not run: the alert is silenced");
         return;
     }
-    if (!a->hook_queue && !(a->hook_queue = calloc(ALERTS_HOOK_QUEUE_MAX, sizeof *a->hook_queue))) {
+    if (!a->hook_queue
+        && !(a->hook_queue = calloc(ALERTS_HOOK_QUEUE_MAX, sizeof *a->hook_queue))) {
         wp_log(WP_LOG_ERR, "alert_command: out of memory: an alert's hook is not run");
         return;
     }
@@ -232,9 +239,9 @@ static enum wp_err alerts_repeat_one(void *ctx, const struct store_alert *alert)
     struct alerts *a = r->alerts;
     /* A silenced alert is not repeated; its time is recorded as if it were, so that the
      * next repeat is not due at once again. */
-    bool silenced = strstr(alert->payload, "\"silenced\":{") != NULL;
-    if (!silenced && !a->publish(a->publish_ctx, NULL, ALERTS_EVENTS_TOPIC, alert->payload,
-                                 strlen(alert->payload), false))
+    if (!alerts_silenced(alert->payload)
+        && !a->publish(a->publish_ctx, NULL, ALERTS_EVENTS_TOPIC, alert->payload,
+                       strlen(alert->payload), false))
         return WP_OK;
     if (!WP_ARRAY_RESERVE(r->done, r->cap, r->n + 1))
             return WP_ERR_NOMEM;

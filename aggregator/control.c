@@ -43,9 +43,12 @@ static enum wp_err control_reload(struct control *c, int64_t now_ms)
         store_rollback(c->store);   /* harmless when none is open */
         alerts_rollback(c->alerts);
     }
-    if (rc != WP_OK)
-        wp_log(WP_LOG_ERR, "control: loading the silences: %s", store_errmsg(c->store));
     c->next_end_ms = alerts_silences_next_end(c->alerts);
+    if (rc != WP_OK) {
+        /* control_tick tries again at once, in the loop. */
+        wp_log(WP_LOG_ERR, "control: loading the silences: %s", store_errmsg(c->store));
+        c->next_end_ms = 0;
+    }
     c->silences_due = true;
     return rc;
 }
@@ -64,11 +67,8 @@ enum wp_err control_create(struct store *store, const struct control_options *op
     snprintf(c->district, sizeof c->district, "%s", opts->district);
     snprintf(c->filter, sizeof c->filter, WP_TOPIC_ROOT "control/%s/+", c->district);
     snprintf(c->prefix, sizeof c->prefix, WP_TOPIC_ROOT "control/%s/", c->district);
-    enum wp_err rc = control_reload(c, wp_now_ms());
-    if (rc != WP_OK) {
-        control_destroy(&c);
-        return rc;
-    }
+    /* A store that fails here (busy, full) is tried again by control_tick. */
+    control_reload(c, wp_now_ms());
     *out = c;
     return WP_OK;
 }
@@ -244,9 +244,11 @@ bool control_on_message(struct control *c, const char *topic, const void *payloa
         snprintf(err, sizeof err, "%s", wp_strerror(rc));
     control_clean(err);
     if (begun && rc != WP_OK && rc != WP_ERR_INVALID) {
-        /* A store failure: nothing of the command stays; the audit in a fresh one. */
+        /* A store failure: nothing of the command stays (the silences in memory are
+         * read again), and the audit goes in a fresh transaction. */
         store_rollback(c->store);
         alerts_rollback(c->alerts);
+        control_reload(c, now_ms);
         begun = store_begin(c->store) == WP_OK;
     }
     char outcome[CONTROL_ERROR_MAX + 32];
@@ -283,7 +285,8 @@ void control_tick(struct control *c, int64_t now_ms)
 {
     if (now_ms < c->next_end_ms)
         return;
-    wp_log(WP_LOG_NOTICE, "control: a silence ended on the clock");
+    if (c->next_end_ms > 0)
+        wp_log(WP_LOG_NOTICE, "control: a silence ended on the clock");
     control_reload(c, now_ms);
 }
 

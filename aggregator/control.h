@@ -37,7 +37,8 @@ struct control_options {
 struct control;
 
 /* Loads the silences in force now into the alerts (a transaction of its own: call
- * before the first evaluation). The store stays the caller's. */
+ * before the first evaluation; if the store fails, control_tick tries again). The store
+ * stays the caller's. WP_ERR_NOMEM only. */
 enum wp_err control_create(struct store *store, const struct control_options *opts,
                            struct control **out);
 /* Frees and NULLs *control; accepts NULL. */

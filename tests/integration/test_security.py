@@ -435,7 +435,9 @@ def test_officer_commands_reach_the_aggregator_and_nobody_else_may_send_them():
         officer.publish("wardpulse/v1/control/001/ack",
                         {"v": 1, "id": "o2", "by": "lan", "rule": "r", "scope": "00001"})
         wait_for(lambda: officer.payloads("wardpulse/v1/control/001/reply/o2"), "reply o2")
-        time.sleep(0.3)
+        # What the broker delivers to one client it delivers in order: once the watcher has
+        # reply o2, it has had every control message before it.
+        wait_for(lambda: "wardpulse/v1/control/001/reply/o2" in watch.topics(), "watch o2")
         assert [t for t in watch.topics() if "/control/" in t] == [
             "wardpulse/v1/control/001/silence", "wardpulse/v1/control/001/reply/o1",
             "wardpulse/v1/control/001/ack", "wardpulse/v1/control/001/reply/o2"], watch.topics()
