@@ -162,6 +162,12 @@ static enum wp_err control_apply(struct control *c, const char *command, const c
         snprintf(err, errlen, "unknown command \"%s\" (ack, silence or unsilence)", command);
         return WP_ERR_INVALID;
     }
+    /* The schema's anyOf would say it in its own words; this is the officer's. */
+    if (which == 1 && !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc, "rule"))
+        && !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc, "scope"))) {
+        snprintf(err, errlen, "a silence needs a rule, a scope or both (both are null)");
+        return WP_ERR_INVALID;
+    }
     char schema[32];
     snprintf(schema, sizeof schema, "control_%s", command);
     if (!wp_schemas_validate(schema, doc, err, errlen))

@@ -213,6 +213,9 @@ def test_bad_commands_get_a_clear_error_and_are_audited():
         c.command("unsilence", {"v": 1, "id": "b5", "by": "bs.lan", "silence": "s-999"})
         r = c.reply("b5")
         assert r["error"] == "no silence s-999 in force (unknown, ended or expired)", r
+        c.command("silence", {"v": 1, "id": "b7", "by": "bs.lan", "rule": None,
+                              "until": "2022-06-01T00:00:00+07:00"})
+        assert c.reply("b7")["error"] == "a silence needs a rule, a scope or both (both are null)"
         c.command("mute", {"v": 1, "id": "b6", "by": "bs.lan"})
         assert "unknown command" in c.reply("b6")["error"]
         # Hostile payloads: bytes that are not UTF-8, a JSON array, far too much.
@@ -227,11 +230,11 @@ def test_bad_commands_get_a_clear_error_and_are_audited():
         c.command("unsilence", json.dumps({"v": 1, "id": "h3", "by": "x" * 10000}))
         assert "exceeds the limit" in unknown(4)["error"]
         assert c.s.agg.alive(), c.s.agg.output()
-        audit = wait_for(lambda: len(c.audit()) == 9 and c.audit(), "9 audited commands")
+        audit = wait_for(lambda: len(c.audit()) == 10 and c.audit(), "10 audited commands")
         assert all(o.startswith("refused: ") for _, _, o in audit), audit
         assert [t for t, _, _ in audit] == [CONTROL + x for x in
-                                            ("ack", "ack", "ack", "silence", "unsilence", "mute",
-                                             "ack", "silence", "unsilence")]
+                                            ("ack", "ack", "ack", "silence", "unsilence",
+                                             "silence", "mute", "ack", "silence", "unsilence")]
         assert audit[0][1] is None and audit[1][1] == "bs.lan", audit
         assert c.silences()[-1]["silences"] == [], c.silences()
         c.stop()
