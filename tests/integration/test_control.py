@@ -13,7 +13,7 @@ import os
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
-from harness import SRC, Subscriber, TempDir, run_tests, wait_for
+from harness import SRC, Subscriber, TempDir, cli, run_tests, wait_for
 from test_aggregator_alerts import Setup, rule
 
 CONTROL = "wardpulse/v1/control/001/"
@@ -121,6 +121,8 @@ def test_ack_is_recorded_shown_on_the_retained_alert_and_ends_with_the_episode()
         # A retained update, not an event.
         assert len(c.s.events("severe-treated", "00001")) == 1, c.s.events()
         assert c.audit() == [(CONTROL + "ack", "bs.lan", "ok")], c.audit()
+        out = cli("alerts", "--db", c.s.agg.db, "--config", "/dev/null").stdout
+        assert "  Đã xác nhận: bs.lan\n" in out, out
         # The resolve clears it, and a new episode is not acknowledged.
         severe(c, "00001", 3)
         resolved = c.s.wait_event("severe-treated", "00001", "resolved")
@@ -148,6 +150,8 @@ def test_silence_holds_the_hook_survives_a_restart_and_expires_on_the_clock():
         severe(c, "00004", 1)
         fired = c.s.wait_event("severe-treated", "00004", "firing")
         assert fired["silenced"] == {"id": sid, "until": until.isoformat(), "by": "bs.lan"}, fired
+        out = cli("alerts", "--db", c.s.agg.db, "--config", "/dev/null").stdout
+        assert "  Tạm tắt thông báo đến %s\n" % until.isoformat() in out, out
         c.s.report("00007", "2022-05-03", {"facilities_reported_on_time": 1, "facilities_total": 4})
         c.s.wait_event("facilities-on-time", "00007", "firing")
         wait_for(lambda: "firing 00007" in c.hooked(), "the hook of the unsilenced alert")
