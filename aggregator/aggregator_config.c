@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "db_file.h"
 #include "report.h"
+#include "topic.h"
 
 #define OPT(field) offsetof(struct aggregator_config, field)
 #define STR_(x) #x
@@ -178,4 +180,54 @@ enum wp_err aggregator_config_load(struct aggregator_config *cfg, const struct w
 void aggregator_config_free(struct aggregator_config *cfg)
 {
     wp_config_free(aggregator_config_options, cfg);
+}
+
+void aggregator_config_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: wardpulse-aggregator [-c FILE] [--key value ...] [--test-config]\n"
+            "\n"
+            "Receives ward reports on " WP_TOPIC_ROOT "report/<ward>, stores them in SQLite\n"
+            "and acknowledges them on " WP_TOPIC_ROOT "ack/<ward> after the commit.\n"
+            "\n"
+            "  -c, --config FILE                `key value` lines, # comments\n"
+            "  --test-config                    check the configuration and exit\n"
+            "  -h, --help                       this text\n"
+            "  -V, --version                    print the version\n"
+            "\n"
+            "settings (in FILE, or --key value on the command line, which wins):\n");
+    wp_config_print_help(out, aggregator_config_options);
+    fprintf(out, "\nsignals: TERM/INT commit the reports in hand, ack them and exit; "
+                 "HUP reloads the plan (a plan that fails its checks is not taken, the old "
+                 "one stays).\n"
+                 "exit status: 0 after TERM/INT; 1 when the start fails (a read-only "
+                 "database, another aggregator holding DB.lock, ...) or when db_path is "
+                 "deleted or replaced while running (nothing more is committed or acked; "
+                 "a restart opens the file then at the path); 2 on a usage error.\n"
+                 "Another aggregator with the same client_id on the broker is named in the "
+                 "log, and one of the two steps back from the broker for 60 s and more.\n");
+}
+
+bool aggregator_config_check_db_dir(const char *db_path, char *err, size_t errlen)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", db_path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "db_path: directory %.900s does not exist", dir);
+        return false;
+    }
+    char why[1024];
+    if (wp_db_check_writable(db_path, why, sizeof why) != WP_OK) {
+        snprintf(err, errlen, "db_path: %.1000s", why);
+        return false;
+    }
+    return true;
 }

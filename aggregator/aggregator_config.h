@@ -8,8 +8,10 @@
 #ifndef WP_AGGREGATOR_CONFIG_H
 #define WP_AGGREGATOR_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "daemon_config.h"
@@ -49,5 +51,13 @@ enum wp_err aggregator_config_load(struct aggregator_config *cfg, const struct w
                                    char *err, size_t errlen);
 
 void aggregator_config_free(struct aggregator_config *cfg);
+
+/* wardpulse-aggregator --help: the options, every setting with its default and bounds,
+ * the signals and the exit statuses. */
+void aggregator_config_usage(FILE *out);
+
+/* For --test-config: what the first start would trip over — db_path's directory missing
+ * or read-only, the database read-only. False with the reason in err. */
+bool aggregator_config_check_db_dir(const char *db_path, char *err, size_t errlen);
 
 #endif

@@ -61,6 +61,9 @@ void alerts_destroy(struct alerts **alerts)
     for (size_t i = 0; i < a->inflight_count; i++)
         free(a->inflight[i].key);
     free(a->inflight);
+    alerts_hook_queue_free(a);
+    alerts_silences_free(a);
+    free(a->silences);
     alerts_sweep_clear(a);
     free(a->swept);
     free(a->command);
@@ -208,7 +211,10 @@ static enum wp_err alerts_resolve(struct alerts *a, const char *rule, const char
                                   const char *firing_payload, const struct rule_outcome *o,
                                   const char *next_state, int64_t at_ms, int64_t now_ms)
 {
-    char *payload = alerts_resolved_payload(firing_payload, o, at_ms);
+    char *plain = alerts_resolved_payload(firing_payload, o, at_ms);
+    /* The acknowledgement ends with its episode; a silence still covers the resolve. */
+    char *payload = plain ? alerts_decorate(a, plain, rule, scope, NULL, now_ms) : NULL;
+    free(plain);
     if (!payload)
         return WP_ERR_NOMEM;
     enum wp_err rc = alerts_write(a, rule, scope, true, next_state, at_ms, payload, "resolved",
@@ -270,7 +276,15 @@ enum wp_err alerts_record(struct alerts *a, const struct plan_rule *rule, const 
     int64_t since = firing ? since_ms : o->since_ms > 0 ? o->since_ms : at_ms;
     if (!firing && exists && since < since_ms)
         since = since_ms;
-    char *payload = alerts_payload(a, rule, scope, o, "firing", since);
+    char *plain = alerts_payload(a, rule, scope, o, "firing", since);
+    /* The episode keeps its acknowledgement (alerts_acknowledge); a new one has none. */
+    cJSON *was = firing && old ? cJSON_Parse(old) : NULL;
+    char *payload = plain ? alerts_decorate(a, plain, rule->id, scope,
+                                            cJSON_GetObjectItemCaseSensitive(was, "acknowledged"),
+                                            now_ms)
+                          : NULL;
+    cJSON_Delete(was);
+    free(plain);
     if (!payload) {
         free(old);
         return WP_ERR_NOMEM;

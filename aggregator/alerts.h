@@ -26,7 +26,11 @@
  * Optional command hook: each announced transition runs `/bin/sh -c command` with the
  * alert JSON on standard input and WP_ALERT_RULE, WP_ALERT_SCOPE, WP_ALERT_STATE,
  * WP_ALERT_SEVERITY, WP_ALERT_SUMMARY_VI, WP_ALERT_SUMMARY_EN in its environment
- * (e-mail or SMS gateways). It is not waited for; alerts_reap collects exited children.
+ * (e-mail or SMS gateways). The daemon does not wait for it, but the commands run one at
+ * a time, in the order of the transitions: while one runs, the next payloads wait in a
+ * queue (at most 1000, ALERTS_HOOK_QUEUE_MAX; beyond, the oldest is dropped with a
+ * warning), and alerts_reap starts the next when the previous has exited. So a gateway
+ * receives "firing level 3" before "firing level 4", however loaded the machine.
  */
 #ifndef WP_AGGREGATOR_ALERTS_H
 #define WP_AGGREGATOR_ALERTS_H
@@ -56,7 +60,8 @@ struct alerts;
 /* The store stays the caller's and must outlive the alerts. */
 enum wp_err alerts_create(struct store *store, const struct alerts_options *opts,
                           struct alerts **out);
-/* Frees and NULLs *alerts (children of the hook are left to run); accepts NULL. */
+/* Frees and NULLs *alerts (a running hook is left to run; those still waiting are
+ * dropped); accepts NULL. */
 void alerts_destroy(struct alerts **alerts);
 
 /* Applies the outcome of (rule, scope) evaluated at now_ms. A transition is dated: for
@@ -105,7 +110,30 @@ enum wp_err alerts_each_retained(struct alerts *alerts,
                                             bool settled),
                                  void *ctx);
 
-/* Collects exited hook commands (never blocks). */
+/* Officers' acknowledgements and silences (control.h applies the commands; contract in
+ * docs/topics-and-payloads.md). An acknowledgement is the firing payload's
+ * "acknowledged" field: kept while the episode goes on, dropped by the resolve. A
+ * silence covering (rule, scope) at the evaluation instant adds "silenced" to the
+ * payload; such an alert is still recorded and announced, but its transitions run no
+ * hook and it is not repeated. A change of either re-publishes the retained alert
+ * only (no event). */
+
+/* Acknowledges the firing alert (rule, scope) for by at now_ms (note may be NULL).
+ * WP_ERR_INVALID with err set when there is no such alert or it is not firing. Inside a
+ * store transaction, like alerts_record. */
+enum wp_err alerts_acknowledge(struct alerts *alerts, const char *rule, const char *scope,
+                               const char *by, const char *note, int64_t now_ms, char *err,
+                               size_t errlen);
+
+/* Loads the silences in force at now_ms from the store (store_control.h) and sets or
+ * clears "silenced" on every firing alert accordingly. Inside a store transaction. */
+enum wp_err alerts_silences_reload(struct alerts *alerts, int64_t now_ms);
+
+/* The clock instant the first loaded silence ends (INT64_MAX: none): the caller reloads
+ * then. */
+int64_t alerts_silences_next_end(const struct alerts *alerts);
+
+/* Collects exited hook commands and starts the next waiting one (never blocks). */
 void alerts_reap(struct alerts *alerts);
 
 /* Alerts firing now (for the logs and aggregator/stats). */

@@ -5,6 +5,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
 
 #include "alerts.h"
 #include "store_alerts.h"
@@ -13,6 +16,9 @@
  * libmosquitto re-sends its in-flight messages after a reconnect, so this only catches
  * a message it dropped. */
 #define ALERTS_INFLIGHT_RETRY_MS 60000
+
+/* At most this many alert payloads wait for the hook (alerts.h): the oldest is dropped. */
+#define ALERTS_HOOK_QUEUE_MAX 1000
 
 struct alerts_inflight {
     int mid;                 /* of the last message of the announcement */
@@ -39,9 +45,36 @@ struct alerts {
     struct alerts_inflight *inflight;
     size_t inflight_count, inflight_cap;
 
+    /* The hook runs one command at a time, in the order of the transitions: hook_pid is
+     * the one running (0: none), hook_queue the payloads waiting (a ring, oldest at
+     * hook_head). */
+    pid_t hook_pid;
+    char **hook_queue;
+    size_t hook_head, hook_count;
+
+    /* The silences in force as last loaded (alerts_silences_reload), for the payloads'
+     * "silenced" field; one past its until_ms no longer covers anything. */
+    struct alerts_silence {
+        int64_t id, until_ms;
+        char *rule, *scope, *by;   /* rule, scope NULL: any */
+    } *silences;
+    size_t silence_count, silence_cap;
+
     bool sweeping;
     char **swept;            /* keys recorded since alerts_sweep_begin */
     size_t swept_count, swept_cap;
 };
+
+/* payload (an alert JSON of (rule, scope)) with its "acknowledged" set to acknowledged
+ * (NULL: none) and its "silenced" to the silence covering it at now_ms (none: absent).
+ * Caller frees; NULL when out of memory. alerts_control.c. */
+char *alerts_decorate(const struct alerts *a, const char *payload, const char *rule,
+                      const char *scope, const cJSON *acknowledged, int64_t now_ms);
+
+/* Frees the in-memory silences (alerts_destroy). */
+void alerts_silences_free(struct alerts *a);
+
+/* Frees the payloads waiting for the hook (alerts_destroy). */
+void alerts_hook_queue_free(struct alerts *a);
 
 #endif

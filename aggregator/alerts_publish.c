@@ -34,7 +34,8 @@ static void alerts_inflight_remove(struct alerts *a, struct alerts_inflight *f)
     *f = a->inflight[--a->inflight_count];
 }
 
-static void alerts_run_hook(struct alerts *a, const char *payload)
+/* Starts the hook on payload; a->hook_pid is its child (0 when it could not start). */
+static void alerts_start_hook(struct alerts *a, const char *payload)
 {
     cJSON *j = cJSON_Parse(payload);
     cJSON *summary = cJSON_GetObjectItemCaseSensitive(j, "summary");
@@ -56,6 +57,7 @@ static void alerts_run_hook(struct alerts *a, const char *payload)
         return;
     }
     pid_t pid = fork();
+    a->hook_pid = pid > 0 ? pid : 0;
     if (pid == 0) {
         /* The child: an exec'd program inherits an ignored SIGPIPE; give it the default. */
         signal(SIGPIPE, SIG_DFL);
@@ -79,6 +81,67 @@ static void alerts_run_hook(struct alerts *a, const char *payload)
     }
     close(fds[1]);
     cJSON_Delete(j);
+}
+
+/* Starts the next waiting payload's hook, if none runs; one that cannot start is dropped
+ * (logged by alerts_start_hook) and the next tried. */
+static void alerts_next_hook(struct alerts *a)
+{
+    while (a->hook_pid == 0 && a->hook_count > 0) {
+        char *payload = a->hook_queue[a->hook_head];
+        a->hook_head = (a->hook_head + 1) % ALERTS_HOOK_QUEUE_MAX;
+        a->hook_count--;
+        alerts_start_hook(a, payload);
+        free(payload);
+    }
+}
+
+/* True when an officer's silence covers the alert of payload (its "silenced" field). */
+static bool alerts_silenced(const char *payload)
+{
+    cJSON *j = cJSON_Parse(payload);
+    bool silenced = cJSON_GetObjectItemCaseSensitive(j, "silenced") != NULL;
+    cJSON_Delete(j);
+    return silenced;
+}
+
+/* Queues payload for the hook (alerts.h: one at a time, in order, at most
+ * ALERTS_HOOK_QUEUE_MAX waiting) and starts it if nothing runs. */
+static void alerts_run_hook(struct alerts *a, const char *payload)
+{
+    /* A silenced alert runs no hook, its resolve neither (alerts.h). */
+    if (alerts_silenced(payload)) {
+        wp_log(WP_LOG_INFO, "alert_command not run: the alert is silenced");
+        return;
+    }
+    if (!a->hook_queue
+        && !(a->hook_queue = calloc(ALERTS_HOOK_QUEUE_MAX, sizeof *a->hook_queue))) {
+        wp_log(WP_LOG_ERR, "alert_command: out of memory: an alert's hook is not run");
+        return;
+    }
+    if (a->hook_count == ALERTS_HOOK_QUEUE_MAX) {
+        wp_log(WP_LOG_WARNING, "alert_command: %d alerts wait for the hook (is it stuck?): "
+               "the oldest is dropped", ALERTS_HOOK_QUEUE_MAX);
+        free(a->hook_queue[a->hook_head]);
+        a->hook_head = (a->hook_head + 1) % ALERTS_HOOK_QUEUE_MAX;
+        a->hook_count--;
+    }
+    char *copy = strdup(payload);
+    if (!copy) {
+        wp_log(WP_LOG_ERR, "alert_command: out of memory: an alert's hook is not run");
+        return;
+    }
+    a->hook_queue[(a->hook_head + a->hook_count++) % ALERTS_HOOK_QUEUE_MAX] = copy;
+    alerts_next_hook(a);
+}
+
+void alerts_hook_queue_free(struct alerts *a)
+{
+    for (size_t i = 0; i < a->hook_count; i++)
+        free(a->hook_queue[(a->hook_head + i) % ALERTS_HOOK_QUEUE_MAX]);
+    free(a->hook_queue);
+    a->hook_queue = NULL;
+    a->hook_count = a->hook_head = 0;
 }
 
 /* Sends one unannounced change: the retained topic, then events/alert if a transition. */
@@ -174,8 +237,11 @@ static enum wp_err alerts_repeat_one(void *ctx, const struct store_alert *alert)
 {
     struct alerts_repeats *r = ctx;
     struct alerts *a = r->alerts;
-    if (!a->publish(a->publish_ctx, NULL, ALERTS_EVENTS_TOPIC, alert->payload,
-                    strlen(alert->payload), false))
+    /* A silenced alert is not repeated; its time is recorded as if it were, so that the
+     * next repeat is not due at once again. */
+    if (!alerts_silenced(alert->payload)
+        && !a->publish(a->publish_ctx, NULL, ALERTS_EVENTS_TOPIC, alert->payload,
+                       strlen(alert->payload), false))
         return WP_OK;
     if (!WP_ARRAY_RESERVE(r->done, r->cap, r->n + 1))
             return WP_ERR_NOMEM;
@@ -281,10 +347,14 @@ void alerts_reap(struct alerts *a)
         return;
     int status;
     pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             wp_log(WP_LOG_WARNING, "alert_command (pid %d) failed: %s %d", (int)pid,
                    WIFEXITED(status) ? "exit status" : "signal",
                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        if (pid == a->hook_pid)
+            a->hook_pid = 0;
+    }
+    alerts_next_hook(a);
 }
 

@@ -19,6 +19,7 @@
 #include "aggregator_config.h"
 #include "alerts.h"
 #include "clock.h"
+#include "control.h"
 #include "config.h"
 #include "dashboard.h"
 #include "db_file.h"
@@ -77,6 +78,7 @@ struct aggregator {
     struct ingest *ingest;
     struct plan *plan;        /* NULL without plan_dir; replaced whole on SIGHUP */
     struct alerts *alerts;
+    struct control *control;  /* officers' commands on control/<district>/+ */
     struct levels *levels;
     struct dashboard *dashboard;   /* summary and series topics */
     char web_week[16];        /* web_dir: the ISO week of the evaluation whose finished
@@ -322,6 +324,11 @@ static void aggregator_on_connect(void *userdata)
     if (rc != MOSQ_ERR_SUCCESS)
         wp_log(WP_LOG_ERR, "subscribing to %s: %s", AGGREGATOR_STATUS_TOPIC,
                mosquitto_strerror(rc));
+    rc = mosquitto_subscribe(agg->mqtt.mosq, NULL, control_filter(agg->control), 1);
+    if (rc != MOSQ_ERR_SUCCESS)
+        wp_log(WP_LOG_ERR, "subscribing to %s: %s", control_filter(agg->control),
+               mosquitto_strerror(rc));
+    control_on_connect(agg->control);
     aggregator_publish_status(agg, "online", agg->since);
     agg->stats_due_mono_ms = wp_monotonic_ms();   /* at once, in the loop */
     alerts_on_connect(agg->alerts);
@@ -344,6 +351,8 @@ static void aggregator_on_message(void *userdata, const char *topic, const void 
         return;
     }
     if (reconcile_on_message(agg->reconcile, topic, payload, len))
+        return;
+    if (control_on_message(agg->control, topic, payload, len, retain, wp_now_ms()))
         return;
     /* mosquitto 2.0 (MQTT 3.1.1) sets the retain flag only on a message sent from its
      * retained store because of a new subscription, which the aggregator makes at every
@@ -368,58 +377,6 @@ static void aggregator_on_publish(void *userdata, int mid)
     alerts_on_puback(agg->alerts, mid);
     levels_on_puback(agg->levels, mid);
     dashboard_on_puback(agg->dashboard, mid);
-}
-
-static void aggregator_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: wardpulse-aggregator [-c FILE] [--key value ...] [--test-config]\n"
-            "\n"
-            "Receives ward reports on " WP_TOPIC_ROOT "report/<ward>, stores them in SQLite\n"
-            "and acknowledges them on " WP_TOPIC_ROOT "ack/<ward> after the commit.\n"
-            "\n"
-            "  -c, --config FILE                `key value` lines, # comments\n"
-            "  --test-config                    check the configuration and exit\n"
-            "  -h, --help                       this text\n"
-            "  -V, --version                    print the version\n"
-            "\n"
-            "settings (in FILE, or --key value on the command line, which wins):\n");
-    wp_config_print_help(out, aggregator_config_options);
-    fprintf(out, "\nsignals: TERM/INT commit the reports in hand, ack them and exit; "
-                 "HUP reloads the plan (a plan that fails its checks is not taken, the old "
-                 "one stays).\n"
-                 "exit status: 0 after TERM/INT; 1 when the start fails (a read-only "
-                 "database, another aggregator holding DB.lock, ...) or when db_path is "
-                 "deleted or replaced while running (nothing more is committed or acked; "
-                 "a restart opens the file then at the path); 2 on a usage error.\n"
-                 "Another aggregator with the same client_id on the broker is named in the "
-                 "log, and one of the two steps back from the broker for 60 s and more.\n");
-}
-
-/* --test-config also checks what the first start would trip over: a missing or
- * read-only directory, a read-only database. */
-static bool aggregator_check_db_dir(const char *db_path, char *err, size_t errlen)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", db_path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "db_path: directory %.900s does not exist", dir);
-        return false;
-    }
-    char why[1024];
-    if (wp_db_check_writable(db_path, why, sizeof why) != WP_OK) {
-        snprintf(err, errlen, "db_path: %.1000s", why);
-        return false;
-    }
-    return true;
 }
 
 static void aggregator_install_signals(void)
@@ -488,6 +445,10 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
     if ((rc = ingest_create(agg->store, &iopts, &agg->ingest)) != WP_OK
         || (rc = dashboard_create(agg->store, &dopts, &agg->dashboard)) != WP_OK
         || (rc = alerts_create(agg->store, &aopts, &agg->alerts)) != WP_OK
+        || (rc = control_create(agg->store, &(struct control_options){
+                .district = agg->cfg.unit, .alerts = agg->alerts,
+                .publish = aggregator_publish_alert, .publish_ctx = agg}, &agg->control))
+               != WP_OK
         || (rc = levels_create(agg->store, &lopts, &agg->levels)) != WP_OK
         || (rc = evaluate_create(agg->store, agg->alerts, agg->levels, &agg->evaluate))
                != WP_OK) {
@@ -627,6 +588,9 @@ static void aggregator_run(struct aggregator *agg)
         }
         aggregator_rollup(agg, false);
         int64_t now = wp_now_ms();
+        control_tick(agg->control, now);
+        if (agg->mqtt.connected)
+            control_publish(agg->control, now);
         if (agg->mqtt.connected && alerts_publish_due(agg->alerts, now))
             alerts_publish(agg->alerts, now);
         if (agg->mqtt.connected && levels_publish_due(agg->levels))
@@ -705,7 +669,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (cmd.help) {
-        aggregator_usage(stdout);
+        aggregator_config_usage(stdout);
         return 0;
     }
     if (cmd.version) {
@@ -718,7 +682,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (aggregator_config_load(&agg.cfg, &cmd, err, sizeof err) != WP_OK
-        || !aggregator_check_db_dir(agg.cfg.db_path, err, sizeof err)) {
+        || !aggregator_config_check_db_dir(agg.cfg.db_path, err, sizeof err)) {
         fprintf(stderr, "wardpulse-aggregator: %s\n", err);
         goto cleanup;
     }
@@ -778,6 +742,7 @@ cleanup:
     evaluate_destroy(&agg.evaluate);
     levels_destroy(&agg.levels);
     dashboard_destroy(&agg.dashboard);
+    control_destroy(&agg.control);
     alerts_destroy(&agg.alerts);
     store_close(&agg.store);
     plan_free(&agg.plan);

@@ -7,16 +7,19 @@
 #                                                        reports to it (three digits, e.g. 001)
 #   provision-ward.sh [NAME] --role aggregator [options] the aggregator (NAME: wardpulse-aggregator)
 #   provision-ward.sh NAME --role operator [options]     an operator (NAME starts with a letter)
+#   provision-ward.sh NAME --role officer [options]      an officer of the district health
+#                                                        office: NAME = officer-<district>[-<who>],
+#                                                        e.g. officer-001-lan (district 001)
 #
 # Draws a random password (192 bits from /dev/urandom), sets it in the broker's password
 # file with mosquitto_passwd, writes it to DIR/NAME.password (mode 0600) for the client,
 # and prints the client's configuration (for a district: the lines of its bridge). Running it again for the same name ROTATES the
 # password: the old one stops working when the broker reloads. --revoke deletes the account.
-# For a new aggregator or operator name it also appends the role's section to the ACL file
+# For a new aggregator, operator or officer name it also appends the role's section to the ACL file
 # (wards and districts need none: the %u patterns of the ACL cover every unit code).
 #
 # Options:
-#   --role ward|aggregator|operator   (default: ward)
+#   --role ward|aggregator|operator|officer   (default: ward)
 #   --password-file F   the broker's password file (default: /etc/mosquitto/passwd; created
 #                       if missing)
 #   --acl-file F        the broker's ACL file (default: /etc/mosquitto/aclfile)
@@ -95,7 +98,13 @@ case "$role" in
             || die "'$name' is not a valid operator name (a letter, then letters, digits, . _ -)"
         [ "$name" != "wardpulse-aggregator" ] || die "'$name' is the aggregator's name"
         ;;
-    *) die "unknown role '$role' (ward, aggregator or operator)" ;;
+    officer)
+        # The name carries the district whose control topics the officer may write.
+        echo "$name" | grep -Eqx 'officer-([0-9]{3}|[0-9]{2})(-[A-Za-z0-9._]{1,48})?' \
+            || die "'$name' is not a valid officer name (officer-<district code>[-<who>], e.g. officer-001-lan)"
+        district=$(echo "$name" | cut -d- -f2)
+        ;;
+    *) die "unknown role '$role' (ward, aggregator, operator or officer)" ;;
 esac
 echo "$broker_port" | grep -Eqx '[0-9]{1,5}' || die "--broker-port: '$broker_port' is not a port"
 
@@ -131,6 +140,21 @@ topic readwrite wardpulse/v1/alert/#
 topic write wardpulse/v1/events/#
 topic readwrite wardpulse/v1/level/#
 topic readwrite wardpulse/v1/aggregator/#
+topic read wardpulse/v1/control/+/+
+topic write wardpulse/v1/control/+/reply/#
+topic write wardpulse/v1/silences/#
+topic write wardpulse/v1/summary/#
+topic write wardpulse/v1/series/#
+topic deny wardpulse/v1/report/$name
+topic deny wardpulse/v1/status/$name
+EOF
+    elif [ "$1" = officer ]; then
+        cat <<EOF
+
+# officer $name of district $district (added by provision-ward.sh)
+user $name
+topic read wardpulse/v1/#
+topic write wardpulse/v1/control/$district/+
 topic deny wardpulse/v1/report/$name
 topic deny wardpulse/v1/status/$name
 EOF
@@ -228,6 +252,13 @@ EOF
         cat <<EOF
 # operator $name: watch everything (one connection per account at a time)
 mosquitto_sub -h $broker_host -p $broker_port --cafile $cafile -u $name -P "\$(cat $client_file)" -t 'wardpulse/v1/#' -v
+EOF
+        ;;
+    officer)
+        cat <<EOF
+# officer $name: log in to the district's page with this name and the password of
+# $client_file, or acknowledge from a terminal, e.g.
+mosquitto_pub -h $broker_host -p $broker_port --cafile $cafile -u $name -P "\$(cat $client_file)" -q 1 -t 'wardpulse/v1/control/$district/ack' -m '{"v":1,"id":"r1","by":"$name","rule":"RULE","scope":"SCOPE"}'
 EOF
         ;;
 esac

@@ -187,6 +187,13 @@ static int alerts_print_alert(void *ctx, const struct store_alert *a)
     cli_buf_puts(out, "\n");
     cli_text_wrap(out, a->summary, ALERTS_WIDTH - 1, 2, true);
     cli_buf_puts(out, "\n");
+    /* What officers did (control/<district>/…): only when they did something. */
+    if (a->acknowledged_by[0])
+        cli_buf_printf(out, "  %s %s\n", o->vi ? "Đã xác nhận:" : "Acknowledged by",
+                       a->acknowledged_by);
+    if (a->silenced_until[0])
+        cli_buf_printf(out, "  %s %s\n", o->vi ? "Tạm tắt thông báo đến" : "Silenced until",
+                       a->silenced_until);
     return 0;
 }
 

@@ -51,7 +51,8 @@ static int alerts_read_list_row(void *ctx, sqlite3_stmt *stmt)
     struct store_alert a = {store__read_text(stmt, 0), store__read_text(stmt, 1),
                             sqlite3_column_int64(stmt, 2), store__read_text(stmt, 3),
                             store__read_text(stmt, 4), store__read_text(stmt, 5),
-                            store__read_text(stmt, 6)};
+                            store__read_text(stmt, 6), store__read_text(stmt, 7),
+                            store__read_text(stmt, 8)};
     return c->fn(c->ctx, &a);
 }
 
@@ -62,7 +63,8 @@ enum wp_err store_read_alerts(struct store *store, const char *state, int64_t si
     sqlite3_stmt *stmt = store__read_prepare(store,
         "SELECT rule, scope, since_ms, json_extract(payload, '$.severity'), "
         "json_extract(payload, '$.district'), json_extract(payload, ?3), "
-        "json_extract(payload, '$.kind') FROM alerts "
+        "json_extract(payload, '$.kind'), json_extract(payload, '$.acknowledged.by'), "
+        "json_extract(payload, '$.silenced.until') FROM alerts "
         "WHERE payload IS NOT NULL AND state = ?1 AND since_ms >= ?2 "
         "ORDER BY CASE json_extract(payload, '$.severity') WHEN 'critical' THEN 0 "
         "WHEN 'warning' THEN 1 ELSE 2 END, since_ms DESC, scope = 'district' DESC, scope, rule");

@@ -211,6 +211,27 @@ static const char *const store_migrations[] = {
     "ALTER TABLE reports ADD COLUMN committed_ms INTEGER;"
     "ALTER TABLE reports ADD COLUMN judged_ms INTEGER;"
     "ALTER TABLE schedule_status ADD COLUMN received_ms INTEGER;",
+    /* 5 → 6: officers' commands (store_control.h): every one in control_log, the audit,
+     * even those refused; the silences they set. Acknowledgements live in the alert's
+     * payload (alerts table), for the episode they acknowledge. */
+    "CREATE TABLE control_log ("
+    "  id INTEGER PRIMARY KEY,"
+    "  received_ms INTEGER NOT NULL,"
+    "  received_at TEXT NOT NULL,"
+    "  topic TEXT NOT NULL,"
+    "  requested_by TEXT,"
+    "  payload BLOB NOT NULL,"
+    "  outcome TEXT NOT NULL);"
+    "CREATE TABLE silences ("
+    "  id INTEGER PRIMARY KEY,"
+    "  rule TEXT,"
+    "  scope TEXT,"
+    "  until_ms INTEGER NOT NULL,"
+    "  requested_by TEXT NOT NULL,"
+    "  comment TEXT,"
+    "  created_ms INTEGER NOT NULL,"
+    "  ended_ms INTEGER,"
+    "  ended_by TEXT);",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -231,7 +252,7 @@ enum wp_err store__fail(struct store *store, int rc, const char *what)
  * store (store_read.h) prepares each at its first use, since it reads a few. */
 static const struct store_statement *const store_statement_groups[] = {
     store__report_statements, store__alert_statements, store__schedule_statements,
-    store__level_statements, store__rollup_statements,
+    store__level_statements, store__rollup_statements, store__control_statements,
 };
 
 static enum wp_err store_prepare(struct store *store, const struct store_statement *st)

@@ -90,6 +90,12 @@
  *   schedule_status + received_ms (when the last expected indicator arrived, beside
  *                   complete_ms, which is now when it was committed, as judged)
  *
+ * Version 6 adds (store_control.h):
+ *   control_log     every officer's command as received (received_ms/_at, topic,
+ *                   requested_by, payload, outcome: "ok …" or "refused: <error>")
+ *   silences        id (shown as "s-<id>"), rule and/or scope (NULL: any), until_ms,
+ *                   requested_by, comment, created_ms, ended_ms/ended_by (unsilence)
+ *
  * Write functions must be called between store_begin and store_commit/store_rollback.
  * Errors (one mapping, wp_db_error in db_file.h): WP_ERR_FULL when the disk or database
  * is full, WP_ERR_DB otherwise;
@@ -109,7 +115,7 @@ struct store;
 
 /* The schema version the migrations of store.c bring a database to: the newest this
  * program knows. Readers (store_read.h) refuse a newer one from the same constant. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* Beside the database: the lock file that keeps a second aggregator off it. */
 #define STORE_LOCK_SUFFIX ".lock"

@@ -1,7 +1,8 @@
 /* store_private.h — what the store's files share (store.c: the file, its schema and the
  * statement cache; store_reports.c: reports, values and rejections; store_streams.c: the
  * ack state of each stream and the seqs declared lost; store_alerts.c, store_schedule.c,
- * store_levels.c, store_rollup.c: the tables of alerts, schedules, levels and rollup).
+ * store_levels.c, store_rollup.c, store_control.c: the tables of alerts, schedules, levels,
+ * rollup and officers' commands).
  * Nothing outside store/store*.c includes it: the contracts are store.h and the group
  * headers. */
 #ifndef WP_AGGREGATOR_STORE_PRIVATE_H
@@ -74,6 +75,11 @@ enum store_stmt {
     STMT_ROLLUP_SENT_SET,
     STMT_ROLLUP_NEXT_FILE_ID,
     STMT_ROLLUP_FILE_ADD,
+    /* store_control.c */
+    STMT_CONTROL_LOG,
+    STMT_SILENCE_ADD,
+    STMT_SILENCE_END,
+    STMT_SILENCE_ACTIVE,
     STMT_COUNT
 };
 
@@ -88,6 +94,7 @@ extern const struct store_statement store__alert_statements[];
 extern const struct store_statement store__schedule_statements[];
 extern const struct store_statement store__level_statements[];
 extern const struct store_statement store__rollup_statements[];
+extern const struct store_statement store__control_statements[];
 
 struct store {
     sqlite3 *db;

@@ -117,6 +117,8 @@ struct store_alert {
     const char *district;      /* the served unit's code */
     const char *summary;       /* in the language asked */
     const char *kind;
+    const char *acknowledged_by;   /* the officer who acknowledged it; "" when none */
+    const char *silenced_until;    /* RFC 3339, while a silence covers it; "" when none */
 };
 
 /* The announced alerts in state ("firing", "resolved") since since_ms, critical first,

@@ -278,7 +278,7 @@ def load_old_database(path, version):
 
 
 def test_older_databases_are_migrated_in_place():
-    """Version 2 (with or without rollup tables) and version 3 files come up as version 5
+    """Version 2 (with or without rollup tables) and version 3 files come up as the newest version (6)
     with their data: the reports, the rejection, the ack state, readable by the operator's
     command; and the content of old rows still tells a duplicate from a reused seq."""
     for version, had_rollup in ((2, False), (2, True), (3, False)):
@@ -296,7 +296,7 @@ def test_older_databases_are_migrated_in_place():
             s = Setup(tmp)
             out = s.agg.output()
             assert "database schema migrated to version 4" in out, out
-            assert "database schema migrated to version 5" in out, out
+            assert "database schema migrated to version 6" in out, out
             if version == 2:
                 assert "database schema migrated to version 3" in out, out
             # The same seq 1 again: a duplicate (its old row has no hash: decoded, compared).
@@ -314,7 +314,7 @@ def test_older_databases_are_migrated_in_place():
             assert s.wait_ack(3)["acked_through"] == 4
             assert s.agg.stop() == 0
             with sqlite3.connect("file:%s?mode=ro" % s.agg.db, uri=True) as db:
-                assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+                assert db.execute("PRAGMA user_version").fetchone()[0] == 6
                 # Rows from before version 5 have no committed_at: judged by arrival.
                 old = db.execute("SELECT COUNT(*) FROM reports WHERE seq IN (1, 3) AND "
                                  "committed_at IS NULL AND judged_ms IS NULL").fetchone()[0]

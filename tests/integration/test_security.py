@@ -392,8 +392,72 @@ def test_operator_reads_alerts_but_cannot_publish():
         assert agg.payloads("wardpulse/v1/report/00001") == [report("00001", 3)], agg.messages
         assert "wardpulse/v1/report/alice" not in agg.topics(), agg.topics()
         assert "wardpulse/v1/alert/001/00004/fake" not in agg.topics() + op.topics()
+        # The dashboard's state: the aggregator's account writes the summary rows and the
+        # series (retained), an operator reads them and cannot write one.
+        op.subscribe("wardpulse/v1/summary/#", "wardpulse/v1/series/#")
+        summary_topic = "wardpulse/v1/summary/001/00001"
+        series_topic = "wardpulse/v1/series/001/kids-5-11-full"
+        agg.publish(summary_topic, {"v": 1, "scope": "00001"}, retain=True)
+        agg.publish(series_topic, {"v": 1, "rule": "kids-5-11-full"}, retain=True)
+        wait_for(lambda: op.payloads(summary_topic) and op.payloads(series_topic),
+                 "the operator reads the aggregator's summary and series")
+        op.publish("wardpulse/v1/summary/001/00004", {"v": 1, "scope": "00004"}, retain=True)
+        time.sleep(0.3)
+        assert "wardpulse/v1/summary/001/00004" not in op.topics(), op.topics()
         for c in (agg, op, ward1):
             c.close()
+
+
+def test_officer_commands_reach_the_aggregator_and_nobody_else_may_send_them():
+    with TempDir() as tmp:
+        provision(tmp, None, "aggregator")
+        r, pw_off = provision(tmp, "officer-001-lan", "officer")
+        assert "wardpulse/v1/control/001/ack" in r.stdout, r.stdout
+        with open(os.path.join(tmp, "aclfile")) as f:
+            assert "topic write wardpulse/v1/control/001/+" in f.read()
+        _, pw_op = provision(tmp, "alice", "operator")
+        _, pw_bob = provision(tmp, "bob", "operator")
+        _, pw1 = provision(tmp, "00001")
+        broker = SecureBroker(tmp).start()
+        agg = start_tls_aggregator(tmp, broker, district="001")
+        watch = Client(broker.port, "alice", pw_op)       # operators read everything
+        watch.subscribe("wardpulse/v1/control/#", "wardpulse/v1/silences/#")
+        officer = Client(broker.port, "officer-001-lan", pw_off)
+        officer.subscribe("wardpulse/v1/control/001/reply/#", "wardpulse/v1/silences/001")
+        # The officer's command is delivered, applied and answered; the officer reads the
+        # reply and the retained silences.
+        officer.publish("wardpulse/v1/control/001/silence",
+                        {"v": 1, "id": "o1", "by": "lan", "scope": "00001",
+                         "until": "2099-01-01T00:00:00+07:00", "comment": "Phường đang sửa số liệu"})
+        reply = wait_for(lambda: officer.payloads("wardpulse/v1/control/001/reply/o1"),
+                         "the officer reads the reply")[-1]
+        assert reply["ok"] is True and reply["silence"].startswith("s-"), reply
+        wait_for(lambda: [p for p in officer.payloads("wardpulse/v1/silences/001")
+                          if p and p["silences"]], "the officer reads silences/001")
+        # An operator, a ward, and the officer outside its district or on reply/: refused
+        # by the broker (the PUBACK comes, the message goes nowhere).
+        cmd = {"v": 1, "id": "x1", "by": "x", "silence": reply["silence"]}
+        bob = Client(broker.port, "bob", pw_bob)
+        bob.publish("wardpulse/v1/control/001/unsilence", cmd)
+        ward1 = Client(broker.port, "00001", pw1)
+        ward1.publish("wardpulse/v1/control/001/unsilence", dict(cmd, id="x2"))
+        officer.publish("wardpulse/v1/control/002/unsilence", dict(cmd, id="x3"))
+        officer.publish("wardpulse/v1/control/001/reply/o1", {"v": 1, "id": "o1", "ok": False,
+                                                              "error": "forged"})
+        officer.publish("wardpulse/v1/control/001/ack",
+                        {"v": 1, "id": "o2", "by": "lan", "rule": "r", "scope": "00001"})
+        wait_for(lambda: officer.payloads("wardpulse/v1/control/001/reply/o2"), "reply o2")
+        # What the broker delivers to one client it delivers in order: once the watcher has
+        # reply o2, it has had every control message before it.
+        wait_for(lambda: "wardpulse/v1/control/001/reply/o2" in watch.topics(), "watch o2")
+        assert [t for t in watch.topics() if "/control/" in t] == [
+            "wardpulse/v1/control/001/silence", "wardpulse/v1/control/001/reply/o1",
+            "wardpulse/v1/control/001/ack", "wardpulse/v1/control/001/reply/o2"], watch.topics()
+        assert "x1" not in agg.output() and "x2" not in agg.output(), agg.output()
+        assert officer.payloads("wardpulse/v1/control/001/reply/o1") == [reply]
+        for c in (watch, officer, ward1, bob):
+            c.close()
+        assert agg.stop() == 0, agg.output()
 
 
 def test_agent_with_tls_and_password_end_to_end_and_rotation():
@@ -501,7 +565,8 @@ def test_provisioning_refuses_bad_names():
         for name, role in (("0001", "ward"), ("000011", "ward"), ("0000a", "ward"), ("01", "ward"),
                            ("00001\n00002", "ward"), ("00001", "operator"),
                            ("wardpulse-aggregator", "operator"), ("a+b", "operator"),
-                           ("x", "admin")):
+                           ("x", "admin"), ("alice", "officer"), ("officer-1", "officer"),
+                           ("officer-001/x", "officer"), ("officer-001-a+b", "officer")):
             r, _ = provision(tmp, name, role, check=False)
             assert r.returncode != 0, (name, role, r.stdout)
         assert not os.path.exists(os.path.join(tmp, "passwd")), "a refused name left an account"

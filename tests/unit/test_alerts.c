@@ -16,6 +16,7 @@
 #include "schema_registry.h"
 #include "store.h"
 #include "store_alerts.h"
+#include "store_control.h"
 
 /* What the fake broker received. */
 struct sent {
@@ -119,6 +120,25 @@ static enum wp_err events_text_add(void *ctx, const struct store_alert_event *ev
     return WP_OK;
 }
 
+/* Collects exited hooks until the file at path holds `until` (or about 20 s passed: a
+ * loaded machine starts processes slowly), and
+ * leaves its text in buf. */
+static void wait_hook_text(struct alerts *a, const char *path, const char *until, char *buf,
+                           size_t size)
+{
+    for (int tries = 0; tries < 2000; tries++) {
+        alerts_reap(a);
+        FILE *f = fopen(path, "r");
+        size_t got = f ? fread(buf, 1, size - 1, f) : 0;
+        buf[got] = '\0';
+        if (f)
+            fclose(f);
+        if (strstr(buf, until))
+            return;
+        usleep(10000);
+    }
+}
+
 int main(void)
 {
     char dir[] = "/tmp/wardpulse-test-alerts-XXXXXX", path[256], err[512];
@@ -127,7 +147,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/a.db", dir);
     struct store *store = NULL;
     CHECK(store_open(path, &store, err, sizeof err) == WP_OK);
-    CHECK(store_schema_version(store) == 5);
+    CHECK(store_schema_version(store) == STORE_SCHEMA_VERSION);
     struct alerts_options opts = {"001", 0, NULL, fake_publish, NULL};
     struct alerts *a = NULL;
     CHECK(alerts_create(store, &opts, &a) == WP_OK);
@@ -319,21 +339,84 @@ int main(void)
     CHECK_STR(field(sent[before + 4].payload, "value"), "4");
     CHECK_STR(field(sent[before + 4].payload, "summary"), "level 4, 700.0");
     char hook_text[256] = "";
-    for (int tries = 0; tries < 200; tries++) {
-        alerts_reap(a);
-        FILE *f = fopen(hook_path, "r");
-        size_t got = f ? fread(hook_text, 1, sizeof hook_text - 1, f) : 0;
-        hook_text[got] = '\0';
-        if (f)
-            fclose(f);
-        if (strstr(hook_text, "level 4"))
-            break;
-        usleep(10000);
-    }
+    wait_hook_text(a, hook_path, "level 4", hook_text, sizeof hook_text);
     CHECK_STR(hook_text, "firing level 3, 200.0\nfiring level 4, 700.0\n");
     struct events_text values = {"00007", ""};
     CHECK(store_alert_each_event(store, events_text_add, &values) == WP_OK);
     CHECK_STR(values.text, "3,4");
+    unlink(hook_path);
+
+    /* The hook runs one command at a time, in the order of the transitions: a slow
+     * command for the first must not let the second's finish first. */
+    alerts_destroy(&a);
+    snprintf(command, sizeof command, "case \"$WP_ALERT_STATE\" in firing) sleep 0.3;; esac; "
+             "echo \"$WP_ALERT_STATE $WP_ALERT_SCOPE\" >> %s", hook_path);
+    CHECK(alerts_create(store, &hooked, &a) == WP_OK);
+    struct rule_outcome ho;
+    const char *order_scopes[] = {"00010", "00013", "00016"};
+    sent_count = 0;
+    for (int i = 0; i < 6; i++) {
+        int64_t at = t0 + 20 * 86400000LL + i * 1000;
+        outcome(&ho, i % 2 ? RULE_OK : RULE_FIRING, "hook order", i % 2 ? 0 : 1);
+        record(store, a, order_scopes[i / 2], &ho, at);
+        alerts_publish(a, at);
+        ack_all(a);
+    }
+    const char *order_want = "firing 00010\nresolved 00010\nfiring 00013\nresolved 00013\n"
+                             "firing 00016\nresolved 00016\n";
+    char order_text[512] = "";
+    wait_hook_text(a, hook_path, "resolved 00016", order_text, sizeof order_text);
+    CHECK_STR(order_text, order_want);
+    unlink(hook_path);
+
+    /* A silenced alert is announced with "silenced", but runs no hook and is not
+     * repeated; the others are. */
+    alerts_destroy(&a);
+    snprintf(command, sizeof command, "echo \"$WP_ALERT_STATE $WP_ALERT_SCOPE\" >> %s",
+             hook_path);
+    struct alerts_options repeating = {"001", 60000, command, fake_publish, NULL};
+    CHECK(alerts_create(store, &repeating, &a) == WP_OK);
+    int64_t ts = t0 + 30 * 86400000LL, sid = 0;
+    CHECK(store_begin(store) == WP_OK);
+    CHECK(store_silence_add(store, NULL, "00019", ts + 3600000, "bs.lan", NULL, ts, &sid)
+          == WP_OK);
+    CHECK(alerts_silences_reload(a, ts) == WP_OK);
+    CHECK(store_commit(store) == WP_OK);
+    CHECK(alerts_silences_next_end(a) == ts + 3600000);
+    sent_count = 0;
+    outcome(&ho, RULE_FIRING, "silenced", 1);
+    record(store, a, "00019", &ho, ts);
+    outcome(&ho, RULE_FIRING, "loud", 1);
+    record(store, a, "00022", &ho, ts);
+    alerts_publish(a, ts);
+    ack_all(a);
+    int silenced_events = 0, loud_events = 0;
+    for (int i = 0; i < sent_count; i++) {
+        if (strcmp(sent[i].topic, "wardpulse/v1/events/alert") != 0)
+            continue;
+        if (strcmp(field(sent[i].payload, "scope"), "00019") == 0) {
+            silenced_events++;
+            CHECK(strstr(sent[i].payload, "\"silenced\":{\"id\":\"s-") != NULL);
+        } else {
+            loud_events++;
+            CHECK(strstr(sent[i].payload, "silenced") == NULL);
+        }
+    }
+    CHECK(silenced_events == 1 && loud_events == 1);
+    /* The repeats: on the real clock, as alerts_on_puback dates the announcement. */
+    int before_repeat = sent_count;
+    alerts_publish(a, wp_now_ms() + 61000);
+    int repeated_silenced = 0, repeated_loud = 0;
+    for (int i = before_repeat; i < sent_count; i++) {
+        repeated_silenced += strcmp(field(sent[i].payload, "scope"), "00019") == 0;
+        repeated_loud += strcmp(field(sent[i].payload, "scope"), "00022") == 0;
+    }
+    CHECK(repeated_silenced == 0 && repeated_loud == 1);
+    /* Its time was recorded all the same: no repeat is due at once again. */
+    CHECK(!alerts_publish_due(a, wp_now_ms() + 62000));
+    char silenced_text[256] = "";
+    wait_hook_text(a, hook_path, "00022", silenced_text, sizeof silenced_text);
+    CHECK_STR(silenced_text, "firing 00022\n");
     unlink(hook_path);
 
     alerts_destroy(&a);

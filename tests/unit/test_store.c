@@ -122,8 +122,8 @@ static void test_migrations(struct store **store, char *err, size_t errlen)
         fprintf(stderr, "store_open: %s\n", err);
         return;
     }
-    CHECK(store_schema_version(*store) == 5);
-    CHECK(count("PRAGMA user_version") == 5);
+    CHECK(store_schema_version(*store) == STORE_SCHEMA_VERSION);
+    CHECK(count("PRAGMA user_version") == STORE_SCHEMA_VERSION);
     /* Every group of tables is there and empty. */
     int64_t first = -1;
     CHECK(store_first_report_ms(*store, &first) == WP_OK && first == 0);
@@ -139,7 +139,7 @@ static void test_migrations(struct store **store, char *err, size_t errlen)
     store_close(store);
     CHECK(*store == NULL);
     CHECK(store_open(db_path, store, err, errlen) == WP_OK);
-    CHECK(*store && store_schema_version(*store) == 5);
+    CHECK(*store && store_schema_version(*store) == STORE_SCHEMA_VERSION);
 }
 
 static void test_ack_gaps(struct store *store)
