@@ -1,0 +1,260 @@
+"""The live page (web/, issue 12) in a real browser: Debian's chromium driven through
+chromium-driver by python3-selenium (browser.py), against a real broker whose websockets
+listener serves the built page (BUILD/web), the real aggregator on plans/ba-dinh-2022 and
+a real agent.
+
+The district is cli_fixture's fortnight (1–15 May 2022, the 14 wards' reports published as
+their agents would, the aggregator's clock stopped at 16 May 06:00), but the aggregator
+keeps running: the page reads its retained state. What needs issue 12's other parts —
+summary/… and series/… (part A), control/… and silences/… (part B) — is skipped (exit 77,
+with the reason) while this aggregator does not publish them.
+
+Each test leaves a screenshot in BUILD/test-dashboard/.
+"""
+import json
+import os
+import shutil
+import subprocess
+import time
+from datetime import datetime, timedelta, timezone
+
+import browser
+import cli_fixture
+from harness import (AGGREGATOR_BIN, BA_DINH_WARDS, BUILD, SRC, Agent, Aggregator, Broker,
+                     Skip, Subscriber, TempDir, run_tests, wait_for)
+
+SHOTS = os.path.join(BUILD, "test-dashboard")
+ROOT = "wardpulse/v1/"
+TMP = TempDir()
+DISTRICT = None
+
+
+class District:
+    """Broker (websockets listener serving a copy of BUILD/web), aggregator, the fortnight."""
+
+    def __init__(self, tmp):
+        import paho.mqtt.client as mqtt
+        self.tmp = tmp
+        self.site = os.path.join(tmp, "site")
+        shutil.copytree(os.path.join(BUILD, "web"), self.site)
+        self.broker = Broker(tmp, settings={"http_dir": self.site}).start()
+        self.sub = Subscriber(self.broker.port, ROOT + "#")
+        settings = dict(plan_dir=cli_fixture.PLAN, alert_repeat=0, batch_delay="5ms",
+                        clock_start=cli_fixture.START.isoformat(), clock_rate=cli_fixture.RATE,
+                        clock_stop=cli_fixture.END.isoformat())
+        if knows_setting("web_dir"):          # part A: the weekly reports under the page
+            settings["web_dir"] = self.site
+        anchor = datetime.now(timezone.utc) + timedelta(seconds=1)
+        settings["clock_anchor"] = anchor.isoformat(timespec="milliseconds")
+        self.agg = Aggregator(tmp, self.broker.port, **settings).start()
+        real = lambda sim: anchor.timestamp() + (sim - cli_fixture.START).total_seconds() / cli_fixture.RATE
+        client = mqtt.Client(client_id="dashboard-fixture", clean_session=True)
+        client.connect("127.0.0.1", self.broker.port)
+        client.loop_start()
+        seq = {}
+        for when, ward, period, v in cli_fixture.schedule():
+            delay = real(when) - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            n = seq[ward] = seq.get(ward, 0) + 1
+            client.publish(ROOT + "report/" + ward, json.dumps(
+                {"v": 1, "ward": ward, "stream": "00000000000000d1", "seq": n, "period": period,
+                 "observed_at": when.isoformat(), "values": v}), qos=1)
+        wait_for(lambda: cli_fixture.stored(self.agg.db) == sum(seq.values()), "reports stored")
+        client.disconnect()
+        client.loop_stop()
+        delay = real(cli_fixture.END) - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        wait_for(lambda: cli_fixture.caught_up(self.agg.db), "the evaluations up to 16 May")
+        for ward in BA_DINH_WARDS:           # the agents' birth messages
+            self.publish("status/" + ward, {"v": 1, "ward": ward, "state": "online",
+                                            "since": "2022-05-01T05:00:00+07:00", "queued": 0})
+        self.publish("status/00034", {"v": 1, "ward": "00034", "state": "offline"})
+        time.sleep(0.5)
+
+    def publish(self, topic, payload):
+        self.sub.client.publish(ROOT + topic, json.dumps(payload), qos=1, retain=True)
+
+    def retained(self, prefix):
+        """{topic: payload} of the last message on each topic under prefix (None: cleared)."""
+        out = {}
+        with self.sub.lock:
+            for t, p, r in self.sub.messages:
+                if t.startswith(ROOT + prefix):
+                    out[t] = json.loads(p) if p else None
+        return {t: p for t, p in out.items() if p is not None}
+
+    def url(self, query=""):
+        return "http://127.0.0.1:%d/%s" % (self.broker.ws_port, query)
+
+
+def knows_setting(name):
+    with open(AGGREGATOR_BIN, "rb") as f:
+        return name.encode() in f.read()
+
+
+def district():
+    global DISTRICT
+    why = browser.missing()
+    if why:
+        raise Skip(why)
+    if DISTRICT is None:
+        DISTRICT = District(TMP.__enter__())
+    for p in (DISTRICT.broker, DISTRICT.agg):   # run_tests stops every process after a test
+        if not p.alive():
+            p.start()
+    return DISTRICT
+
+
+def open_page(d, user, query="", **size):
+    b = browser.Browser(**size)
+    b.open(d.url(query))
+    assert b.login(user) == "connected", b.console()
+    return b
+
+
+def shot(b, name):
+    return b.screenshot(os.path.join(SHOTS, name + ".png"))
+
+
+def level_words(b, scope):
+    return b.driver.execute_script(
+        "const r = document.querySelector(`#units-body tr[data-scope='${arguments[0]}']`);"
+        "const l = r && r.querySelector('.level'); return l ? l.textContent : null;", scope)
+
+
+def test_login_lists_the_14_wards_and_the_district_with_their_levels():
+    d = district()
+    levels = d.retained("level/001/")
+    assert levels, "the aggregator published no level"
+    # No ?district=: the page learns the served unit from the broker.
+    with open_page(d, "operator") as b:
+        b.wait(lambda dr: len(b.rows()) == 15, "15 rows")
+        rows = b.rows()
+        assert rows[0] == "district" and sorted(rows[1:]) == BA_DINH_WARDS, rows
+        for topic, p in levels.items():
+            scope = topic.rsplit("/", 1)[1]
+            words = b.wait(lambda dr: level_words(b, scope), "the level of " + scope)
+            assert "cấp độ %d" % p["level"] in words and "(màu " in words, (scope, words)
+        link = b.driver.execute_script(
+            "return document.querySelector(\"tr[data-scope='00034'] .link\").textContent")
+        assert "ngoại tuyến" in link, link
+        shot(b, "levels-vi")
+        b.driver.find_element("id", "lang").click()
+        b.wait(lambda dr: "level 4" in (level_words(b, "00001") or ""), "English words")
+        shot(b, "levels-en")
+    with open_page(d, "operator", "?district=001", width=390, height=844) as b:
+        b.wait(lambda dr: len(b.rows()) == 15, "15 rows on a phone")
+        display = b.driver.execute_script(
+            "return getComputedStyle(document.querySelector('#units-body tr')).display")
+        assert display == "block", display        # cards, not a table
+        shot(b, "phone")
+
+
+def test_rows_show_coverage_per_target_and_the_charts():
+    d = district()
+    summaries = d.retained("summary/001/")
+    if not summaries:
+        raise Skip("the aggregator publishes no summary/001/… (issue 12 part A not merged)")
+    with open_page(d, "operator", "?district=001") as b:
+        b.wait(lambda dr: len(b.rows()) == len(summaries), "a row per summary")
+        for topic, p in summaries.items():
+            scope = topic.rsplit("/", 1)[1]
+            for c in p["coverage"]:
+                pct = ("%.1f" % (c["value"] * 100)).replace(".", ",") + " %"
+                text = b.wait(lambda dr: dr.execute_script(
+                    "const e = document.querySelector(`tr[data-scope='${arguments[0]}'] "
+                    ".bar-row[data-rule='${arguments[1]}'] .bar-pct`); return e && e.textContent",
+                    scope, c["rule"]), "coverage of %s %s" % (scope, c["rule"]))
+                assert text == pct, (scope, c["rule"], text, pct)
+        series = d.retained("series/001/")
+        b.wait(lambda dr: len(dr.find_elements("css selector", "svg.chart")) == len(series),
+               "a chart per series")
+        shot(b, "coverage")
+
+
+def test_an_alert_appears_without_reload_and_its_resolve_removes_it():
+    d = district()
+    agent = Agent(d.tmp, "00008", d.broker.port).start()
+    rule = "severe-treated"          # 100 % of severe patients treated, per period
+    selector = "#alerts li[data-rule='%s'][data-scope='00008']" % rule
+    with open_page(d, "operator", "?district=001") as b:
+        b.wait(lambda dr: len(b.rows()) == 15, "15 rows")
+        text_of = lambda dr: " ".join(e.text for e in dr.find_elements("css selector", selector))
+        # Before: at most the warning that Liễu Giai never sent these figures.
+        assert "3/5" not in text_of(b.driver), text_of(b.driver)
+        agent.submit("2022-05-15", {"severe_active": 5, "severe_treated": 3})
+        text = b.wait(lambda dr: "3/5" in text_of(dr) and text_of(dr), "the alert", 30)
+        assert "Phường Liễu Giai" in text and "3/5" in text, text
+        assert "nghiêm trọng" in text, text          # the severity in words, not colour only
+        b.wait(lambda dr: "Phường Liễu Giai" in dr.find_element("id", "feed").text, "the feed")
+        shot(b, "alert-firing")
+        agent.submit("2022-05-15", {"severe_active": 5, "severe_treated": 5})
+        b.wait(lambda dr: not dr.find_elements("css selector", selector), "the resolve", 30)
+        assert "đã hết" in b.driver.find_element("id", "feed").text
+        shot(b, "alert-resolved")
+    agent.stop()
+
+
+def control_replies(d):
+    """Does this aggregator answer control/… (part B)? A harmless malformed command."""
+    seen = len(d.sub.messages)
+    d.sub.client.publish(ROOT + "control/001/ack", json.dumps({"v": 1, "id": "probe-dashboard"}), qos=1)
+    try:
+        wait_for(lambda: any(t.startswith(ROOT + "control/001/reply/")
+                             for t, p, r in d.sub.messages[seen:]), "a reply", timeout=5)
+        return True
+    except AssertionError:
+        return False
+
+
+def test_officer_acknowledges_and_silences_from_the_page():
+    d = district()
+    if not control_replies(d):
+        raise Skip("the aggregator does not answer control/001/… (issue 12 part B not merged)")
+    firing = d.retained("alert/001/")
+    assert firing, "the fortnight leaves alerts firing"
+    topic, alert = sorted(firing.items())[0]
+    selector = "#alerts li[data-rule='%s'][data-scope='%s']" % (alert["rule"], alert["scope"])
+    with open_page(d, "officer-001", "?district=001") as b:
+        item = b.wait(lambda dr: dr.find_elements("css selector", selector), "the alert")[0]
+        item.find_element("css selector", ".ack-btn").click()
+        b.driver.find_element("css selector", "#command-dialog input[name=note]").send_keys("Đã gọi phường")
+        b.driver.find_element("css selector", "#command-dialog button[value=send]").click()
+        b.wait(lambda dr: "✓" in dr.find_element("id", "command-status").text, "the ack's reply")
+        b.wait(lambda dr: "Đã gọi phường" in dr.find_element("css selector", selector).text,
+               "the acknowledged mark")
+        b.driver.find_element("css selector", selector + " .silence-btn").click()
+        until = b.driver.find_element("css selector", "#command-dialog input[name=until]")
+        b.driver.execute_script("arguments[0].value = '2022-06-01T00:00'", until)
+        b.driver.find_element("css selector", "#command-dialog button[value=send]").click()
+        b.wait(lambda dr: "✓" in dr.find_element("id", "command-status").text, "the silence's reply")
+        b.wait(lambda dr: dr.find_elements("css selector", selector + " .mark.silenced"), "silenced")
+        assert d.retained("silences/001")[ROOT + "silences/001"]["silences"]
+        shot(b, "officer")
+
+
+def test_operator_sees_no_buttons_and_the_broker_refuses_its_control_publish():
+    d = district()
+    with open_page(d, "operator", "?district=001") as b:
+        b.wait(lambda dr: dr.find_elements("css selector", "#alerts li.alert"), "the alerts")
+        assert not b.driver.find_elements("css selector", ".ack-btn, .silence-btn, .unsilence-btn")
+        assert not b.driver.find_element("id", "silence-new").is_displayed()
+        shot(b, "operator")
+    # The ACL: an operator's account publishing on control/… (part B's officer role).
+    r = subprocess.run([os.path.join(SRC, "broker-config", "provision-ward.sh"), "--help"],
+                       capture_output=True, text=True)
+    if "officer" not in r.stdout + r.stderr:
+        raise Skip("provision-ward.sh has no officer role yet (issue 12 part B not merged)")
+    import test_dashboard_acl
+    test_dashboard_acl.operator_control_publish_is_refused(d.tmp)
+
+
+if __name__ == "__main__":
+    try:
+        run_tests(globals())
+    finally:
+        if DISTRICT is not None:
+            DISTRICT.sub.close()
+        TMP.__exit__(None, None, None)
