@@ -94,7 +94,15 @@ class Browser:
         return self.driver.execute_script(
             "return [...document.querySelectorAll('#units-body tr')].map(r => r.dataset.scope)")
 
-    def screenshot(self, path):
+    def screenshot(self, path, max_height=2400):
+        """The whole page (up to max_height pixels), at the window's width."""
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        self.driver.save_screenshot(path)
+        d = self.driver
+        size = d.get_window_size()
+        height = d.execute_script("return document.documentElement.scrollHeight")
+        d.set_window_size(size["width"], min(max(size["height"], height + 150), max_height))
+        try:
+            d.save_screenshot(path)
+        finally:
+            d.set_window_size(size["width"], size["height"])
         return path

@@ -107,9 +107,9 @@ def district():
     return DISTRICT
 
 
-def open_page(d, user, query="", **size):
+def open_page(d, user, query="", url=None, **size):
     b = browser.Browser(**size)
-    b.open(d.url(query))
+    b.open(url or d.url(query))
     assert b.login(user) == "connected", b.console()
     return b
 
@@ -235,6 +235,54 @@ def test_officer_acknowledges_and_silences_from_the_page():
         shot(b, "officer")
 
 
+def test_officer_buttons_publish_the_contracts_commands_and_show_the_reply():
+    """The page's side of the contract, whatever the aggregator does: a stand-in answers each
+    command as part B's aggregator would (an error for the silence, to see one shown)."""
+    d = district()
+    with TempDir() as tmp:
+        broker = Broker(tmp, settings={"http_dir": d.site}).start()
+        alert = {"v": 1, "rule": "daily-report", "kind": "report_missing", "scope": "00004",
+                 "district": "001", "severity": "warning", "state": "firing",
+                 "since": "2022-05-15T17:00:00+07:00", "summary": {"vi": "Trúc Bạch chưa gửi", "en": "x"}}
+        stand_in = Subscriber(broker.port, ROOT + "control/001/+")
+        stand_in.client.publish(ROOT + "alert/001/00004/daily-report", json.dumps(alert), 1, True)
+        stand_in.client.publish(ROOT + "silences/001", json.dumps(
+            {"v": 1, "district": "001", "at": "2022-05-16T06:00:00+07:00", "silences": [
+                {"id": "s-1", "rule": None, "scope": "00034", "until": "2022-06-01T00:00:00+07:00",
+                 "by": "officer-001", "comment": "mất điện", "created_at": "2022-05-16T06:00:00+07:00"}]}),
+            1, True)
+
+        def commands():
+            return [(t.rsplit("/", 1)[1], json.loads(p)) for t, p, r in stand_in.messages]
+
+        def answer(n, reply):
+            cmd, p = wait_for(lambda: len(commands()) >= n and commands()[n - 1], "command %d" % n)
+            stand_in.client.publish(ROOT + "control/001/reply/" + p["id"],
+                                    json.dumps(dict(reply, v=1, id=p["id"])), 1)
+            return cmd, p
+
+        with open_page(d, "officer-001", url="http://127.0.0.1:%d/?district=001" % broker.ws_port) as b:
+            item = b.wait(lambda dr: dr.find_elements("css selector", "#alerts li.alert"), "the alert")[0]
+            item.find_element("css selector", ".ack-btn").click()
+            b.driver.find_element("css selector", "#command-dialog input[name=note]").send_keys("Đã gọi")
+            b.driver.find_element("css selector", "#command-dialog button[value=send]").click()
+            cmd, p = answer(1, {"ok": True})
+            assert cmd == "ack" and p["rule"] == "daily-report" and p["scope"] == "00004", p
+            assert p["by"] == "officer-001" and p["note"] == "Đã gọi", p
+            b.wait(lambda dr: "✓" in dr.find_element("id", "command-status").text, "the ack's reply")
+            b.driver.find_element("css selector", "#alerts .silence-btn").click()
+            b.driver.find_element("css selector", "#command-dialog button[value=send]").click()
+            cmd, p = answer(2, {"ok": False, "error": "until is in the past"})
+            assert cmd == "silence" and p["rule"] == "daily-report" and p["until"].endswith("+07:00"), p
+            b.wait(lambda dr: "until is in the past" in dr.find_element("id", "command-status").text,
+                   "the refusal shown")
+            shot(b, "officer-stand-in")
+            b.driver.find_element("css selector", "#silences .unsilence-btn").click()
+            cmd, p = answer(3, {"ok": True})
+            assert cmd == "unsilence" and p["silence"] == "s-1", p
+        stand_in.close()
+
+
 def test_operator_sees_no_buttons_and_the_broker_refuses_its_control_publish():
     d = district()
     with open_page(d, "operator", "?district=001") as b:
@@ -247,8 +295,22 @@ def test_operator_sees_no_buttons_and_the_broker_refuses_its_control_publish():
                        capture_output=True, text=True)
     if "officer" not in r.stdout + r.stderr:
         raise Skip("provision-ward.sh has no officer role yet (issue 12 part B not merged)")
-    import test_dashboard_acl
-    test_dashboard_acl.operator_control_publish_is_refused(d.tmp)
+    import test_security as sec         # the production broker, its accounts and clients
+    with TempDir() as tmp:
+        _, pw_agg = sec.provision(tmp, None, "aggregator")
+        _, pw_op = sec.provision(tmp, "alice", "operator")
+        _, pw_officer = sec.provision(tmp, "officer-001", "officer")
+        broker = sec.SecureBroker(tmp).start()
+        agg = sec.Client(broker.port, sec.AGGREGATOR_USER, pw_agg)
+        agg.subscribe(ROOT + "control/#")
+        command = {"v": 1, "id": "r1", "by": "alice", "rule": "daily-report", "scope": "00004",
+                   "note": "operator"}
+        sec.Client(broker.port, "alice", pw_op).publish(ROOT + "control/001/ack", command)
+        sec.Client(broker.port, "officer-001", pw_officer).publish(
+            ROOT + "control/001/ack", dict(command, id="r2", by="officer-001", note="officer"))
+        wait_for(lambda: agg.payloads(ROOT + "control/001/ack"), "the officer's command")
+        time.sleep(0.3)
+        assert [p["id"] for p in agg.payloads(ROOT + "control/001/ack")] == ["r2"], agg.messages
 
 
 if __name__ == "__main__":

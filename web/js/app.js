@@ -1,5 +1,5 @@
 // The page: login → MQTT over WebSockets to the broker that served it → retained state →
-// the views, re-drawn at most once per animation frame however many messages arrive.
+// the views, re-drawn a few times a second at most however many messages arrive.
 /* global mqtt */
 import { t, setLang, getLang } from "./i18n.js";
 import { createState, apply, topics, ROOT } from "./state.js";
@@ -48,8 +48,11 @@ function render() {
   dirty.clear();
 }
 
+// A burst of retained messages (hundreds at login on a city's broker) is drawn in a few
+// passes, not one per message: at most one pass per RENDER_MS, each in an animation frame.
+const RENDER_MS = 150;
 function changed(what) {
-  if (!dirty.size) requestAnimationFrame(render);
+  if (!dirty.size) setTimeout(() => requestAnimationFrame(render), RENDER_MS);
   dirty.add(what);
 }
 

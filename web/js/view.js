@@ -88,7 +88,7 @@ export function renderAlerts(state, list, actions) {
       a.acknowledged ? h("span", { class: "mark ack" }, `✓ ${t("acked")} ${t("by")} ${a.acknowledged.by}`,
         a.acknowledged.note ? ` — ${a.acknowledged.note}` : "") : null,
       a.silenced ? h("span", { class: "mark silenced" },
-        `🔕 ${t("silenced")} ${t("until")} ${instant(a.silenced.until)} (${a.silenced.by})`) : null,
+        `⊘ ${t("silenced")} ${t("until")} ${instant(a.silenced.until)} (${a.silenced.by})`) : null,
       actions ? actions(a) : null);
   }));
 }
@@ -107,7 +107,7 @@ export function renderFeed(state, list) {
 export function renderSilences(state, list, end) {
   if (!state.silences.length) { list.replaceChildren(h("li", { class: "muted" }, t("no_silences"))); return; }
   list.replaceChildren(...state.silences.map((s) => h("li", { "data-silence": s.id },
-    `🔕 ${s.rule || "*"} · ${s.scope || "*"} — ${t("until")} ${instant(s.until)} (${s.by})`,
+    `⊘ ${s.rule || "*"} · ${s.scope || "*"} — ${t("until")} ${instant(s.until)} (${s.by})`,
     s.comment ? ` — ${s.comment}` : "", end ? end(s) : null)));
 }
 
