@@ -235,9 +235,10 @@ def test_officer_acknowledges_and_silences_from_the_page():
         shot(b, "officer")
 
 
-def test_officer_buttons_publish_the_contracts_commands_and_show_the_reply():
-    """The page's side of the contract, whatever the aggregator does: a stand-in answers each
-    command as part B's aggregator would (an error for the silence, to see one shown)."""
+def test_against_a_stand_in_aggregator_the_contracts_topics_show_and_the_buttons_work():
+    """The page's side of the contract, whatever this aggregator does: a stand-in publishes a
+    summary and a series as part A's would, and answers each command as part B's would (an
+    error for the silence, to see one shown)."""
     d = district()
     with TempDir() as tmp:
         broker = Broker(tmp, settings={"http_dir": d.site}).start()
@@ -252,6 +253,28 @@ def test_officer_buttons_publish_the_contracts_commands_and_show_the_reply():
                  "by": "officer-001", "comment": "mất điện", "created_at": "2022-05-16T06:00:00+07:00"}]}),
             1, True)
 
+        # The contract's summary and series (part A) as the stand-in publishes them.
+        summary = {"v": 1, "district": "001", "scope": "00004", "unit": "00004", "level_of_unit": "ward",
+                   "name": {"vi": "Phường Trúc Bạch", "en": "Truc Bach ward"},
+                   "at": "2022-05-16T06:00:00+07:00", "last_report": "2022-05-15T16:02:00+07:00",
+                   "reporting": {"expected": 15, "received": 14, "on_time": 13,
+                                 "completeness": 0.933, "timeliness": 0.867},
+                   "level": {"level": 3, "week": "2022-W19", "colour": "orange", "incomplete": False,
+                             "name": {"vi": "cấp độ 3 – nguy cơ cao (màu cam)",
+                                      "en": "level 3 – high risk (orange)"}},
+                   "alerts": {"firing": 1, "critical": 0},
+                   "coverage": [{"rule": "kids-5-11-full", "name": {"vi": "Trẻ 5–11", "en": "Kids 5–11"},
+                                 "value": 0.713, "target": 1.0, "deadline": "2022-08-31"}]}
+        series = {"v": 1, "district": "001", "rule": "kids-5-11-full",
+                  "name": {"vi": "Trẻ 5–11", "en": "Kids 5–11"}, "target": 1.0,
+                  "deadline": "2022-08-31", "at": "2022-05-16T06:00:00+07:00",
+                  "units": [{"scope": "district", "name": {"vi": "Quận Ba Đình", "en": "Ba Dinh"},
+                             "points": [["2022-05-01", 0.41], ["2022-05-15", 0.45]]},
+                            {"scope": "00004", "name": {"vi": "Phường Trúc Bạch", "en": "Truc Bach"},
+                             "points": [["2022-05-01", 0.69], ["2022-05-15", 0.713]]}]}
+        stand_in.client.publish(ROOT + "summary/001/00004", json.dumps(summary), 1, True)
+        stand_in.client.publish(ROOT + "series/001/kids-5-11-full", json.dumps(series), 1, True)
+
         def commands():
             return [(t.rsplit("/", 1)[1], json.loads(p)) for t, p, r in stand_in.messages]
 
@@ -263,6 +286,10 @@ def test_officer_buttons_publish_the_contracts_commands_and_show_the_reply():
 
         with open_page(d, "officer-001", url="http://127.0.0.1:%d/?district=001" % broker.ws_port) as b:
             item = b.wait(lambda dr: dr.find_elements("css selector", "#alerts li.alert"), "the alert")[0]
+            b.wait(lambda dr: dr.find_elements("css selector", "svg.chart"), "the chart")
+            assert len(b.driver.find_elements("css selector", "svg.chart polyline")) == 2
+            row = b.driver.find_element("css selector", "tr[data-scope='00004']").text
+            assert "71,3 %" in row and "93,3 % / 86,7 %" in row and "cấp độ 3" in row, row
             item.find_element("css selector", ".ack-btn").click()
             b.driver.find_element("css selector", "#command-dialog input[name=note]").send_keys("Đã gọi")
             b.driver.find_element("css selector", "#command-dialog button[value=send]").click()
