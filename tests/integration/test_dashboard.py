@@ -147,8 +147,9 @@ def test_login_lists_the_14_wards_and_the_district_with_their_levels():
     with open_page(d, "operator", "?district=001", width=390, height=844) as b:
         b.wait(lambda dr: len(b.rows()) == 15, "15 rows on a phone")
         display = b.driver.execute_script(
-            "return getComputedStyle(document.querySelector('#units-body tr')).display")
-        assert display == "block", display        # cards, not a table
+            "return [getComputedStyle(document.querySelector('#units thead')).display,"
+            " getComputedStyle(document.querySelector('#units-body tr')).display]")
+        assert display[0] == "none" and display[1] != "table-row", display   # cards, not a table
         shot(b, "phone")
 
 
