@@ -32,13 +32,14 @@ def missing():
 
 
 class Browser:
-    def __init__(self, width=1366, height=768):
+    def __init__(self, width=1366, height=768, flags=()):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
         self.profile = tempfile.mkdtemp(prefix="wardpulse-chromium-")
         opts = webdriver.ChromeOptions()
         opts.binary_location = shutil.which("chromium")
-        for f in FLAGS + ["--user-data-dir=" + self.profile, "--window-size=%d,%d" % (width, height)]:
+        for f in FLAGS + list(flags) + ["--user-data-dir=" + self.profile,
+                                        "--window-size=%d,%d" % (width, height)]:
             opts.add_argument(f)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         os.environ.setdefault("DBUS_SESSION_BUS_ADDRESS", "disabled:")

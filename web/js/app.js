@@ -125,15 +125,23 @@ async function login(user, password) {
     const what = apply(state, topic, text);
     if (what) changed(what);
   });
-  client.on("close", () => { if (client.connected === false) connection(t("disconnected"), "offline"); });
+  // A login that never got through (a wrong password: mosquitto may close the WebSocket
+  // before the refusal arrives) is not retried: the form comes back with the reason.
+  let everConnected = false;
+  const refuse = (why) => {
+    connection(why ? `${t("refused")}: ${why}` : t("refused"), "refused");
+    client.end(true);
+    sessionStorage.removeItem("wardpulse-login");
+    $("login").hidden = false;
+    $("board").hidden = true;
+  };
+  client.on("connect", () => { everConnected = true; });
+  client.on("close", () => {
+    if (!everConnected) refuse("");
+    else connection(t("disconnected"), "offline");
+  });
   client.on("error", (err) => {
-    if (/auth|Not authorized|Bad user/i.test(err.message)) {
-      connection(`${t("refused")}: ${err.message}`, "refused");
-      client.end(true);
-      sessionStorage.removeItem("wardpulse-login");
-      $("login").hidden = false;
-      $("board").hidden = true;
-    }
+    if (/auth|Not authorized|Bad user/i.test(err.message)) refuse(err.message);
   });
   officer = isOfficer(user) ? createOfficer({ client, user, district: known, status: commandStatus,
     sampleInstant: () => (state && [...state.alerts.values()][0] || {}).since }) : null;
