@@ -198,6 +198,23 @@ def test_an_alert_appears_without_reload_and_its_resolve_removes_it():
     agent.stop()
 
 
+def test_the_page_reconnects_after_a_broker_restart():
+    d = district()
+    with open_page(d, "operator", "?district=001") as b:
+        b.wait(lambda dr: len(b.rows()) == 15, "15 rows")
+        body = lambda dr: dr.find_element("tag name", "body").get_attribute("data-connection")
+        d.broker.stop()
+        b.wait(lambda dr: body(dr) == "offline", "the page to see the broker gone")
+        firing = d.retained("alert/001/")
+        d.broker.start()
+        b.wait(lambda dr: body(dr) == "connected", "the reconnection", 30)
+        b.wait(lambda dr: len(b.rows()) == 15, "15 rows again")
+        shown = b.wait(lambda dr: dr.execute_script(
+            "return document.querySelectorAll('#alerts li.alert').length"), "the alerts again")
+        assert shown == len(firing), (shown, len(firing))      # each once, none twice
+        assert b.driver.find_element("id", "connection").text == "Đã kết nối"
+
+
 def test_the_production_listener_serves_the_page_over_https_and_wss():
     """broker-config/mosquitto.conf as shipped (paths and ports moved): the page comes over
     https from http_dir and logs in over wss with a password; a wrong one is refused."""

@@ -77,7 +77,11 @@ function commandStatus(text, ok) {
 }
 
 function subscribeServed(district) {
-  state = createState(district);
+  // A reconnection (clean session: the subscriptions are gone) keeps what the page knows.
+  // Firing alerts come back as retained messages; one resolved meanwhile does not (its
+  // retained message was cleared), so the old set is dropped.
+  if (!state || state.district !== district) state = createState(district);
+  else state.alerts.clear();
   $("district").textContent = district;
   document.body.dataset.district = district;
   client.subscribe(topics(district), { qos: 1 });
@@ -98,7 +102,8 @@ async function login(user, password) {
     connection(t("connected"), "connected");
     $("login").hidden = true;
     $("board").hidden = false;
-    if (known) subscribeServed(known);
+    const served = known || (state && state.district);
+    if (served) subscribeServed(served);
     else client.subscribe([ROOT + "aggregator/status", ROOT + "level/+/+", ROOT + "summary/+/+"], { qos: 1 });
     loadReports();
     clearInterval(reportsTimer);
