@@ -163,7 +163,8 @@ def test_rows_show_coverage_per_target_and_the_charts():
         for topic, p in summaries.items():
             scope = topic.rsplit("/", 1)[1]
             for c in p["coverage"]:
-                pct = ("%.1f" % (c["value"] * 100)).replace(".", ",") + " %"
+                pct = ("—" if c["value"] is None                # no figure yet
+                       else ("%.1f" % (c["value"] * 100)).replace(".", ",") + " %")
                 text = b.wait(lambda dr: dr.execute_script(
                     "const e = document.querySelector(`tr[data-scope='${arguments[0]}'] "
                     ".bar-row[data-rule='${arguments[1]}'] .bar-pct`); return e && e.textContent",
