@@ -94,6 +94,8 @@ class Run:
         self.port = free_port()
         with open(os.path.join(SRC, "broker-config", "mosquitto-dev.conf")) as f:
             conf = f.read()
+        # The live page's websockets listener (and its http_dir) has no part in ingest.
+        conf = re.sub(r"(?m)^listener .*\nprotocol websockets\n(?:http_dir .*\n)?", "", conf)
         conf = re.sub(r"(?m)^listener .*$", "listener %d 127.0.0.1" % self.port, conf)
         conf = re.sub(r"(?m)^persistence_location .*$",
                       "persistence_location %s/" % self.dir, conf)

@@ -4,8 +4,12 @@ Starts a local mosquitto (broker-config/mosquitto-dev.conf) on a free loopback p
 aggregator on plans/ba-dinh-2022 and the 14 ward agents, all on one simulated clock from
 01/05/2022, and feeds the agents the wards' daily reports of the 2022 replay with its known faults
 (bench/replay2022.py, through bench/replay_driver.py). It prints every alert as it fires or
-resolves (wardpulse/v1/events/alert) and a line per simulated week, then `wardpulse status`, and
-stops everything it started. All files stay in BUILD/demo/.
+resolves (wardpulse/v1/events/alert) and a line per simulated week, then `wardpulse status`.
+The live page (docs/dashboard.md) is served by the broker's websockets listener from the start:
+its address is printed as the replay starts. At the end a screenshot of the page is left in
+BUILD/demo/dashboard.png (when chromium, chromium-driver and python3-selenium are installed),
+and, run from a terminal, the broker and the agents keep serving the page until Ctrl-C.
+Then it stops everything it started. All files stay in BUILD/demo/.
 
 Usage: /usr/bin/python3 scripts/demo.py BUILD_DIR [--end 2022-09-30] [--rate 86400]
 """
@@ -26,6 +30,7 @@ import time  # noqa: E402
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(SRC, "bench"))
+sys.path.insert(0, os.path.join(SRC, "tests", "integration"))   # browser.py, the screenshot
 
 EVENTS = "wardpulse/v1/events/alert"
 SEVERITY_VI = {"info": "thông tin", "warning": "cảnh báo", "critical": "nghiêm trọng"}
@@ -138,8 +143,12 @@ def main():
     started = time.monotonic()
     faults = replay_driver.faults_within(replay2022.DEFAULT_FAULTS, replay2022.DEFAULT_START,
                                          args.end)
+    # The weekly reports under the page the broker serves (BUILD/web/reports/), once the
+    # aggregator has the web_dir setting (issue 12 part A).
+    with open(h.AGGREGATOR_BIN, "rb") as f:
+        web = {"web_dir": os.path.join(build, "web")} if b"web_dir" in f.read() else {}
     drv = replay_driver.ReplayDriver(run_dir, build_dir=build, end=args.end, faults=faults,
-                                     rate=args.rate)
+                                     rate=args.rate, aggregator_settings=web)
     plan = drv.replay.plan
     district = plan.units[plan.district]["name_vi"]
     first = drv.replay.start
@@ -167,6 +176,9 @@ def main():
             % ", ".join(plan.units[w]["name_vi"].replace("Phường ", "") for w in drv.replay.wards),
             indent=13)
         say("Theo dõi     mosquitto_sub -p %d -t 'wardpulse/v1/alert/#' -v" % drv.broker.port)
+        page = dashboard_url(drv)
+        say("Bảng theo dõi %s (đăng nhập bằng tên bất kỳ, không cần mật khẩu: máy chủ phát "
+            "triển cho phép mọi người)" % page, indent=13)
         say()
         say("Mỗi dòng dưới đây là một cảnh báo bật (●), nặng thêm (▲) hoặc hết (✓), với ngày giờ "
             "mô phỏng. Để kịp giờ chốt 17:00 khi một ngày chỉ dài khoảng một giây, các phường gửi "
@@ -187,6 +199,8 @@ def main():
             say("── Tuần %d/%d (%s): %d báo cáo của các phường; %d cảnh báo đang bật ──"
                 % (w, y, days, sent, len(screen.firing)))
         drv.run(on_day=on_day)
+        shot = os.path.join(run_dir, "dashboard.png")
+        screenshot(drv, shot, say)        # while the aggregator still runs: "trực tuyến"
         code = drv.stop_aggregator()
         last = drv.replay.end
         monday = max(first, last - datetime.timedelta(days=last.weekday()))
@@ -204,6 +218,11 @@ def main():
                             "" if code == 0 else " (aggregator exit %s)" % code))
         say()
         show_status(h, drv)
+        if sys.stdin.isatty():
+            say()
+            say("Bảng theo dõi vẫn mở tại %s — nhấn Ctrl-C để dừng." % page)
+            while True:
+                time.sleep(3600)
     except KeyboardInterrupt:
         say()
         say("Dừng theo yêu cầu.")
@@ -217,6 +236,30 @@ def main():
         say()
         say("Đã dừng mosquitto, wardpulse-aggregator và 14 wardpulse-agent; nhật ký và cơ sở dữ "
             "liệu ở %s (%.0f giây)." % (run_dir, time.monotonic() - started))
+
+
+def dashboard_url(drv):
+    return "http://127.0.0.1:%d/?district=%s" % (drv.broker.ws_port, drv.replay.district)
+
+
+def screenshot(drv, path, say):
+    """The page as an officer sees it at the end, at 1366×768 (full height), when a headless
+    chromium can be driven here."""
+    import browser
+    why = browser.missing()
+    if why:
+        say("(Không chụp ảnh bảng theo dõi: %s)" % why)
+        return
+    try:
+        with browser.Browser(1366, 768) as b:
+            b.open(dashboard_url(drv))
+            b.login("demo")
+            b.wait(lambda d: len(b.rows()) >= len(drv.replay.wards) + 1, "the table", 30)
+            time.sleep(1)       # the charts and the reports' list
+            b.screenshot(path)
+        say("Ảnh bảng theo dõi: %s" % os.path.relpath(path))
+    except Exception as e:      # the demo itself went well: say so, and why there is no picture
+        say("(Không chụp được ảnh bảng theo dõi: %s)" % str(e).splitlines()[0])
 
 
 def show_status(h, drv):

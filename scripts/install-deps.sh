@@ -6,7 +6,11 @@
 #                             dpkg-dev/file for the package test, lintian and man-db to
 #                             check the packages and their man pages, systemd for unit checks,
 #                             chromium to render `wardpulse report`'s HTML, faketime to
-#                             set the aggregator's clock back and forth (test_time_edges)
+#                             set the aggregator's clock back and forth (test_time_edges),
+#                             chromium-driver and python3-selenium to drive the live page
+#                             in a real browser (test_dashboard, bench/dashboard.py)
+# Both: npm, which the build runs once (`npm ci` of web/package-lock.json) to make the live
+# page; a node.js that brings its own npm (e.g. NodeSource's) does as well.
 # As root: installs what is missing with apt-get. Otherwise: prints the command and fails.
 set -eu
 
@@ -16,8 +20,9 @@ libsqlite3-dev sqlite3 libcjson-dev libsystemd-dev
 python3 python3-paho-mqtt"
 if [ "${1:-}" = "--tests" ]; then
     PACKAGES="$PACKAGES openssl python3-jsonschema json-schema-test-suite
-dpkg-dev file lintian man-db systemd chromium faketime"
+dpkg-dev file lintian man-db systemd chromium faketime chromium-driver python3-selenium"
 fi
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
 missing=""
 for p in $PACKAGES; do

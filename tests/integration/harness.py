@@ -146,18 +146,30 @@ class Broker(Process):
     each of which must stand in the file exactly once; `extra` is appended (e.g. a bridge)."""
 
     def __init__(self, tmp, port=None, name="mosquitto", config="mosquitto-dev.conf",
-                 settings=None, extra=""):
+                 settings=None, extra="", ws_port=None):
         self.port = port or free_port()
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir, exist_ok=True)
         with open(os.path.join(SRC, "broker-config", config)) as f:
             conf = f.read()
+        # The websockets listener of the live page moves to a free loopback port of its own
+        # (ws_port; http://127.0.0.1:<ws_port>/ serves http_dir, by default BUILD/web).
+        self.ws_port = ws_port or free_port()
+        conf, n_ws = re.subn(r"(?m)^listener .*\n(?=protocol websockets$)", "\0WS\0\n", conf)
         settings = dict(settings or {})
         settings["listener"] = "%d 127.0.0.1" % self.port
         settings["persistence_location"] = self.dir + "/"
+        if n_ws and "http_dir" not in settings:
+            if os.path.isdir(os.path.join(BUILD, "web")):
+                settings["http_dir"] = os.path.join(BUILD, "web")
+            else:   # a build without the page (-DWARDPULSE_WEB=OFF): websockets only
+                conf = re.sub(r"(?m)^http_dir .*\n", "", conf)
         for key, value in settings.items():
             conf, n = re.subn(r"(?m)^%s .*$" % re.escape(key), "%s %s" % (key, value), conf)
-            assert n == 1, "broker-config/%s has %d '%s' lines, expected 1" % (config, n, key)
+            # A TLS setting stands once per TLS listener (MQTT and websockets): both change.
+            assert n == 1 or (n > 1 and key != "listener"), \
+                "broker-config/%s has %d '%s' lines, expected 1" % (config, n, key)
+        conf = conf.replace("\0WS\0", "listener %d 127.0.0.1" % self.ws_port)
         if os.geteuid() == 0:
             # Started as root, mosquitto drops to the 'mosquitto' user, which cannot write
             # its persistence file into (or re-read passwd from) our private temporary dir.
