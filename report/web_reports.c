@@ -100,7 +100,7 @@ static enum wp_err web_reports_write_week(const char *dir, struct store *store,
     if (err == WP_OK) {
         report_write_html(&r, &out);
         err = out.failed ? WP_ERR_NOMEM
-                         : wp_file_write_whole(path, out.data, out.len, 0644, true);
+                         : wp_file_write_whole(path, out.data, out.len, 0644, false);
     }
     if (err != WP_OK)
         wp_log(WP_LOG_ERR, "web_dir: the report of %s: %s%s%s", week,
@@ -137,7 +137,9 @@ enum wp_err web_reports_update(const char *web_dir, struct store *store,
     char dir[4096], index_path[4200];
     snprintf(dir, sizeof dir, "%s/reports", web_dir);
     snprintf(index_path, sizeof index_path, "%s/index.json", dir);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    /* Served by the broker, another user: readable by all whatever the service's umask
+     * (UMask=0077 would leave a folder and files only the aggregator can read). */
+    if ((mkdir(dir, 0755) != 0 && errno != EEXIST) || chmod(dir, 0755) != 0) {
         wp_log(WP_LOG_ERR, "web_dir: %s: %s", dir, strerror(errno));
         return WP_ERR_IO;
     }
@@ -163,7 +165,7 @@ enum wp_err web_reports_update(const char *web_dir, struct store *store,
     }
     if (added) {
         char *text = cJSON_Print(index);
-        enum wp_err w = text ? wp_file_write_whole(index_path, text, strlen(text), 0644, true)
+        enum wp_err w = text ? wp_file_write_whole(index_path, text, strlen(text), 0644, false)
                              : WP_ERR_NOMEM;
         if (w != WP_OK)
             wp_log(WP_LOG_ERR, "web_dir: %s: %s", index_path, wp_strerror(w));

@@ -20,6 +20,7 @@ would (cli_fixture's figures). Then:
 """
 import json
 import os
+import stat
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -65,11 +66,17 @@ class Scene:
         self.broker = Broker(self.tmp).start()
         self.sub = Subscriber(self.broker.port, SUMMARY + "#", SERIES + "#")
         anchor = datetime.now(timezone.utc) + timedelta(seconds=1)
-        self.agg = Aggregator(self.tmp, self.broker.port, plan_dir=PLAN,
-                              clock_start=START.isoformat(), clock_rate=RATE,
-                              clock_anchor=anchor.isoformat(timespec="milliseconds"),
-                              clock_stop=STOP.isoformat(), alert_repeat=0, batch_delay="5ms",
-                              web_dir=self.web).start().subscribed()
+        # The service runs with UMask=0077 (systemd/): the reports must still be readable
+        # by the broker, another user.
+        umask = os.umask(0o077)
+        try:
+            self.agg = Aggregator(self.tmp, self.broker.port, plan_dir=PLAN,
+                                  clock_start=START.isoformat(), clock_rate=RATE,
+                                  clock_anchor=anchor.isoformat(timespec="milliseconds"),
+                                  clock_stop=STOP.isoformat(), alert_repeat=0,
+                                  batch_delay="5ms", web_dir=self.web).start().subscribed()
+        finally:
+            os.umask(umask)
         client = mqtt.Client(client_id="dashboard-test", clean_session=True)
         client.connect("127.0.0.1", self.broker.port)
         client.loop_start()
@@ -266,6 +273,12 @@ def test_finished_weeks_are_written_for_the_page():
     assert html == s.report_w18, "the page's report differs from `wardpulse report`'s"
     assert sorted(os.listdir(os.path.join(s.web, "reports"))) == [
         "001-2022-W17.html", "001-2022-W18.html", "index.json"]
+    # Readable by the broker (another user) whatever the aggregator's umask.
+    reports = os.path.join(s.web, "reports")
+    assert stat.S_IMODE(os.stat(reports).st_mode) == 0o755, oct(os.stat(reports).st_mode)
+    for name in os.listdir(reports):
+        mode = stat.S_IMODE(os.stat(os.path.join(reports, name)).st_mode)
+        assert mode == 0o644, (name, oct(mode))
 
 
 if __name__ == "__main__":
