@@ -25,8 +25,15 @@ struct dashboard {
     bool (*publish)(void *ctx, int *mid, const char *topic, const char *payload, size_t len,
                     bool retain);
     void *publish_ctx;
-    bool due;                    /* an evaluation committed since the last build */
+    bool due;                    /* an evaluation committed since the last build began */
     int64_t next_build_mono_ms;  /* pacing */
+    /* A build in progress, one step per dashboard_update (so that the loop serves the
+     * broker and the evaluations between steps): step 1 the summary, then one coverage
+     * rule's series per step from rule index `rule`; 0 when none is. */
+    int step;
+    size_t rule;
+    int64_t build_ms;            /* time spent in this build's steps so far */
+    struct series_cache *cache;  /* this build's, for its series */
     struct dashboard_topic *topics;
     size_t topic_count, topic_cap;
 };
@@ -55,6 +62,7 @@ void dashboard_destroy(struct dashboard **dashboard)
         free(d->topics[i].payload);
     }
     free(d->topics);
+    series_cache_destroy(&d->cache);
     free(d);
     *dashboard = NULL;
 }
@@ -124,52 +132,80 @@ static enum wp_err dashboard_build_summary(struct dashboard *d, const struct pla
     return err;
 }
 
-static enum wp_err dashboard_build_series(struct dashboard *d, const struct plan *plan,
-                                          int64_t now_ms)
+/* The series of one coverage rule; the build's cache is created at its first. */
+static enum wp_err dashboard_build_one_series(struct dashboard *d, const struct plan *plan,
+                                              const struct plan_rule *rule, int64_t now_ms)
 {
-    struct series_cache *cache = NULL;
-    enum wp_err err = series_cache_create(d->store, &cache);
-    for (size_t r = 0; err == WP_OK && r < plan->rule_count; r++) {
-        const struct plan_rule *rule = &plan->rules[r];
-        if (rule->kind != PLAN_RULE_COVERAGE)
-            continue;
-        char topic[WP_TOPIC_MAX], *payload = NULL;
-        if ((err = series_payload(cache, plan, rule, now_ms, &payload)) != WP_OK)
-            break;
-        snprintf(topic, sizeof topic, WP_TOPIC_ROOT "series/%s/%s", plan->district->code,
-                 rule->id);
-        dashboard_offer(d, topic, payload);
-    }
-    series_cache_destroy(&cache);
-    return err;
+    enum wp_err err = WP_OK;
+    if (!d->cache && (err = series_cache_create(d->store, &d->cache)) != WP_OK)
+        return err;
+    char topic[WP_TOPIC_MAX], *payload = NULL;
+    if ((err = series_payload(d->cache, plan, rule, now_ms, &payload)) != WP_OK)
+        return err;
+    snprintf(topic, sizeof topic, WP_TOPIC_ROOT "series/%s/%s", plan->district->code,
+             rule->id);
+    dashboard_offer(d, topic, payload);
+    return WP_OK;
 }
 
-static void dashboard_build(struct dashboard *d, const struct plan *plan, int64_t now_ms)
+static void dashboard_build_end(struct dashboard *d, enum wp_err err)
 {
-    int64_t started = wp_monotonic_ms();
-    enum wp_err err = dashboard_build_summary(d, plan, now_ms);
-    if (err == WP_OK)
-        err = dashboard_build_series(d, plan, now_ms);
-    int64_t took = wp_monotonic_ms() - started;
-    int64_t wait = took * DASHBOARD_PACE;
+    series_cache_destroy(&d->cache);
+    d->step = 0;
+    int64_t wait = d->build_ms * DASHBOARD_PACE;
     d->next_build_mono_ms = wp_monotonic_ms()
                             + (wait < DASHBOARD_PACE_MAX_MS ? wait : DASHBOARD_PACE_MAX_MS);
     if (err != WP_OK) {
         /* Built again after the next evaluation; what was kept stays published. */
+        d->due = true;
         wp_log(WP_LOG_ERR, "dashboard: building the summary and series: %s%s%s",
                wp_strerror(err), err == WP_ERR_DB ? ": " : "",
                err == WP_ERR_DB ? store_errmsg(d->store) : "");
         return;
     }
-    d->due = false;
-    wp_log(WP_LOG_DEBUG, "dashboard: summary and series built in %lld ms", (long long)took);
+    wp_log(WP_LOG_DEBUG, "dashboard: summary and series built in %lld ms",
+           (long long)d->build_ms);
+}
+
+/* One step of the build: the summary, or the next coverage rule's series. */
+static void dashboard_build_step(struct dashboard *d, const struct plan *plan, int64_t now_ms)
+{
+    int64_t started = wp_monotonic_ms();
+    enum wp_err err = WP_OK;
+    if (d->step == 1) {
+        err = dashboard_build_summary(d, plan, now_ms);
+        d->step = 2;
+        d->rule = 0;
+    } else {
+        while (d->rule < plan->rule_count && plan->rules[d->rule].kind != PLAN_RULE_COVERAGE)
+            d->rule++;
+        if (d->rule < plan->rule_count)
+            err = dashboard_build_one_series(d, plan, &plan->rules[d->rule++], now_ms);
+    }
+    d->build_ms += wp_monotonic_ms() - started;
+    while (d->rule < plan->rule_count && plan->rules[d->rule].kind != PLAN_RULE_COVERAGE)
+        d->rule++;
+    if (err != WP_OK || (d->step == 2 && d->rule >= plan->rule_count))
+        dashboard_build_end(d, err);
+}
+
+bool dashboard_busy(const struct dashboard *d)
+{
+    return d->step != 0;
 }
 
 void dashboard_update(struct dashboard *d, const struct plan *plan, int64_t now_ms,
                       bool connected)
 {
-    if (plan && d->due && wp_monotonic_ms() >= d->next_build_mono_ms)
-        dashboard_build(d, plan, now_ms);
+    if (plan && d->step == 0 && d->due && wp_monotonic_ms() >= d->next_build_mono_ms) {
+        d->due = false;   /* an evaluation from now on asks for another build */
+        d->step = 1;
+        d->build_ms = 0;
+    }
+    if (plan && d->step != 0)
+        dashboard_build_step(d, plan, now_ms);
+    else if (!plan && d->step != 0)
+        dashboard_build_end(d, WP_OK);   /* stopping: what is built goes out */
     for (size_t i = 0; connected && i < d->topic_count; i++) {
         struct dashboard_topic *t = &d->topics[i];
         if (t->sent)

@@ -12,7 +12,9 @@
  * build waits DASHBOARD_PACE times as long as the last one took (at most
  * DASHBOARD_PACE_MAX_MS, real time), so that a big city spends at most about 1/20 of
  * its time on the page's state; a district's build takes milliseconds and is not held
- * back noticeably.
+ * back noticeably. A build runs in steps, one per dashboard_update — the summary, then
+ * one coverage rule's series each — so that the daemon's loop serves the broker and
+ * evaluates arriving reports between them (a report is never held up by a whole build).
  *
  * The last payloads are kept in memory only: at every (re)connection all of them are
  * published again (dashboard_on_connect), and after a restart the first evaluation
@@ -55,6 +57,9 @@ void dashboard_note_evaluation(struct dashboard *dashboard);
  * Outside a transaction. */
 void dashboard_update(struct dashboard *dashboard, const struct plan *plan, int64_t now_ms,
                       bool connected);
+
+/* Whether a build is under way: the loop should come back at once for its next step. */
+bool dashboard_busy(const struct dashboard *dashboard);
 
 /* A (re)connection: every payload is sent again at the next dashboard_update. */
 void dashboard_on_connect(struct dashboard *dashboard);

@@ -563,6 +563,8 @@ static void aggregator_run(struct aggregator *agg)
         if (due < 0 || until_eval < due)
             due = until_eval;
         int wait = due > AGGREGATOR_IDLE_WAIT_MS ? AGGREGATOR_IDLE_WAIT_MS : (int)due;
+        if (dashboard_busy(agg->dashboard))
+            wait = 0;   /* the build's next step, after a look at the broker */
         wp_mqtt_loop(&agg->mqtt, wait);
         if (agg->step_back_ms > 0)
             aggregator_step_back(agg);
