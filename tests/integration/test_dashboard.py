@@ -164,7 +164,8 @@ def test_rows_show_coverage_per_target_and_the_charts():
             scope = topic.rsplit("/", 1)[1]
             for c in p["coverage"]:
                 pct = ("—" if c["value"] is None                # no figure yet
-                       else ("%.1f" % (c["value"] * 100)).replace(".", ",") + " %")
+                       else ("%.1f" % (c["value"] * 100)).removesuffix(".0").replace(".", ",")
+                       + "%")
                 text = b.wait(lambda dr: dr.execute_script(
                     "const e = document.querySelector(`tr[data-scope='${arguments[0]}'] "
                     ".bar-row[data-rule='${arguments[1]}'] .bar-pct`); return e && e.textContent",
@@ -194,7 +195,7 @@ def test_an_alert_appears_without_reload_and_its_resolve_removes_it():
         shot(b, "alert-firing")
         agent.submit("2022-05-15", {"severe_active": 5, "severe_treated": 5})
         b.wait(lambda dr: not dr.find_elements("css selector", selector), "the resolve", 30)
-        assert "đã hết" in b.driver.find_element("id", "feed").text
+        assert "đã khắc phục" in b.driver.find_element("id", "feed").text
         shot(b, "alert-resolved")
     agent.stop()
 
@@ -339,7 +340,7 @@ def test_against_a_stand_in_aggregator_the_contracts_topics_show_and_the_buttons
             b.wait(lambda dr: dr.find_elements("css selector", "svg.chart"), "the chart")
             assert len(b.driver.find_elements("css selector", "svg.chart polyline")) == 2
             row = b.driver.find_element("css selector", "tr[data-scope='00004']").text
-            assert "71,3 %" in row and "93,3 % / 86,7 %" in row and "cấp độ 3" in row, row
+            assert "71,3%" in row and "93,3% / 86,7%" in row and "cấp độ 3" in row, row
             item.find_element("css selector", ".ack-btn").click()
             b.driver.find_element("css selector", "#command-dialog input[name=note]").send_keys("Đã gọi")
             b.driver.find_element("css selector", "#command-dialog button[value=send]").click()

@@ -26,8 +26,8 @@ const WORDS = {
   coverage: ["Độ bao phủ", "Coverage"],
   firing: ["Cảnh báo", "Alerts"],
   whole: ["Toàn đơn vị", "Whole unit"],
-  alerts: ["Cảnh báo đang bật", "Firing alerts"],
-  no_alerts: ["Không có cảnh báo nào đang bật.", "No alert is firing."],
+  alerts: ["Cảnh báo chưa xử lý", "Firing alerts"],
+  no_alerts: ["Không có cảnh báo nào chưa xử lý.", "No alert is firing."],
   feed: ["Diễn biến cảnh báo", "Alert transitions"],
   no_feed: ["Chưa có diễn biến nào từ khi mở trang.", "No transition since the page opened."],
   charts: ["Độ bao phủ theo thời gian", "Coverage over time"],
@@ -57,8 +57,8 @@ const WORDS = {
   officer: ["cán bộ", "officer"],
   operator: ["chỉ xem", "read-only"],
   aggregator: ["Máy tổng hợp", "Aggregator"],
-  fired: ["bật", "fired"],
-  resolved: ["đã hết", "resolved"],
+  fired: ["phát sinh", "fired"],
+  resolved: ["đã khắc phục", "resolved"],
   repeat: ["nhắc lại", "repeat"],
   target: ["mục tiêu", "target"],
   deadline: ["hạn", "deadline"],
@@ -135,8 +135,9 @@ export function age(fromText, nowMs) {
   return `${parts} ${t("ago")}`;
 }
 
+// As the alert texts write it: "71,5%", "100%" (vi), "71.5%", "100%" (en).
 export function percent(fraction) {
   if (fraction == null || isNaN(fraction)) return t("none");
-  const s = (fraction * 100).toFixed(1);
-  return (lang === "vi" ? s.replace(".", ",") : s) + " %";
+  const s = (fraction * 100).toFixed(1).replace(/\.0$/, "");
+  return (lang === "vi" ? s.replace(".", ",") : s) + "%";
 }
