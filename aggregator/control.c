@@ -183,7 +183,11 @@ static void control_reply(struct control *c, const char *id, bool ok, int64_t si
                           const char *error)
 {
     char topic[WP_TOPIC_MAX], name[32];
-    snprintf(topic, sizeof topic, "%sreply/%s", c->prefix, id);
+    int n = snprintf(topic, sizeof topic, "%sreply/%s", c->prefix, id);
+    if (n < 0 || (size_t)n >= sizeof topic) {   /* ids are at most 64 characters (schema) */
+        wp_log(WP_LOG_ERR, "control: the reply topic for request %.64s is too long", id);
+        return;
+    }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "v", 1);
     cJSON_AddStringToObject(j, "id", id);
