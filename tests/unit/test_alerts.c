@@ -1,6 +1,7 @@
 /* test_alerts — the alert state machine, its persistence and its announcements against a
  * real SQLite store and a fake MQTT publish (aggregator/alerts.c, alerts_publish.c).
  * The aggregator is not a library, so the units under test are compiled in here. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,9 @@ static void wait_hook_text(struct alerts *a, const char *path, const char *until
 
 int main(void)
 {
+    /* As the daemon (aggregator/main.c): a hook command that exits without reading its
+     * stdin must not kill the process writing the alert to it. */
+    signal(SIGPIPE, SIG_IGN);
     char dir[] = "/tmp/wardpulse-test-alerts-XXXXXX", path[256], err[512];
     if (!mkdtemp(dir))
         return 1;
