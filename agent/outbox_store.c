@@ -103,6 +103,33 @@ enum wp_err outbox__fail(const struct outbox *ob, int rc, const char *what, char
     return mapped;
 }
 
+/* WAL lets the daemon read while a submit writes, and a WAL commit with synchronous=FULL
+ * is on disk when COMMIT returns — what `submit` promises. On a file just created, the
+ * daemon and a submit started at the same moment both switch it from the rollback
+ * journal: SQLite sees a possible deadlock and answers SQLITE_BUSY without calling the
+ * busy handler, so the switch is tried again here until OUTBOX_BUSY_TIMEOUT_MS. */
+static int outbox_set_wal(struct outbox *ob)
+{
+    const int pause_ms = 10;
+    int rc = SQLITE_BUSY;
+    for (int waited = 0; waited <= OUTBOX_BUSY_TIMEOUT_MS; waited += pause_ms) {
+        sqlite3_stmt *stmt = NULL;
+        rc = sqlite3_prepare_v2(ob->db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+            const char *mode = (const char *)sqlite3_column_text(stmt, 0);
+            if (!mode || strcmp(mode, "wal") != 0)
+                wp_log(WP_LOG_WARNING, "outbox %s: journal mode is %s, not wal", ob->path,
+                       mode ? mode : "?");
+            rc = SQLITE_OK;
+        }
+        sqlite3_finalize(stmt);
+        if ((rc & 0xff) != SQLITE_BUSY)
+            return rc;
+        sqlite3_sleep(pause_ms);
+    }
+    return rc;
+}
+
 /* For callers without an err buffer: log the failure and return its code. */
 enum wp_err outbox__fail_logged(const struct outbox *ob, int rc, const char *what)
 {
@@ -373,18 +400,7 @@ enum wp_err outbox_open(struct outbox **out, const char *path, const char *ward,
         return WP_OK;
     }
 
-    /* WAL lets the daemon read while a submit writes, and a WAL commit with
-     * synchronous=FULL is on disk when COMMIT returns — what `submit` promises. */
-    sqlite3_stmt *stmt = NULL;
-    rc = sqlite3_prepare_v2(ob->db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *mode = (const char *)sqlite3_column_text(stmt, 0);
-        if (!mode || strcmp(mode, "wal") != 0)
-            wp_log(WP_LOG_WARNING, "outbox %s: journal mode is %s, not wal", path,
-                   mode ? mode : "?");
-        rc = SQLITE_OK;
-    }
-    sqlite3_finalize(stmt);
+    rc = outbox_set_wal(ob);
     if (rc != SQLITE_OK) {
         e = outbox__fail(ob, rc, "setting WAL mode", err, errlen);
         goto fail;

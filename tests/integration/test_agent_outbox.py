@@ -94,6 +94,34 @@ def test_submits_are_committed_before_exit():
         assert payload["note"] == "ghi chú 2" and OBSERVED_AT.match(payload["observed_at"])
 
 
+def test_submit_waits_while_another_process_writes_before_wal():
+    """An outbox still in the rollback journal (a file just created, or one an operator
+    copied back with another tool) while another process holds its write lock: switching
+    to WAL is a would-be deadlock that SQLite answers at once with SQLITE_BUSY, without the
+    busy handler. `submit` waits for the writer as it does in WAL mode, and queues.
+    (CI saw it when the daemon and a submit created a fresh outbox at the same moment.)"""
+    with TempDir() as tmp:
+        agent = Agent(tmp, WARD, 1)
+        agent.submit("2022-05-01", {"cases_new_community": 1})
+        other = sqlite3.connect(agent.outbox, isolation_level=None)
+        try:
+            assert other.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+            other.execute("BEGIN IMMEDIATE")
+            proc = subprocess.Popen([AGENT_BIN, "-c", agent.conf, "submit", "--period",
+                                     "2022-05-02", "--value", "cases_new_community=2"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            time.sleep(1.0)
+            assert proc.poll() is None, proc.communicate()[0]  # still waiting, not refused
+            other.execute("COMMIT")
+            out = proc.communicate(timeout=30)[0]
+        finally:
+            other.close()
+        assert proc.returncode == 0, out
+        assert out.strip() == "queued report seq 2 for 2022-05-02", out
+        assert entry_seqs(agent) == [1, 2]
+        assert query(agent, "PRAGMA journal_mode")[0][0] == "wal"
+
+
 def test_daemon_publishes_in_order_and_applies_acks():
     with TempDir() as tmp:
         broker = Broker(tmp).start()
