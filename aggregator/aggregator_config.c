@@ -61,7 +61,8 @@ const struct wp_config_option aggregator_config_options[] = {
     {"rejected_max_per_day", WP_CONFIG_INT, "1000", 0, 100000000, OPT(rejected_max_per_day),
      0, "refused messages of one ward kept per day with their payload; beyond it (or beyond "
      "rejected_max_bytes_per_day) a refusal with a seq is kept without its payload and one "
-     "without is only counted, and the district is told once (0: no bound)"},
+     "without is only counted, and the district is told once (alert refusals-over-bound, "
+     "until midnight; 0: no bound)"},
     {"rejected_max_bytes_per_day", WP_CONFIG_INT, "10485760", 0, INT64_C(1) << 40,
      OPT(rejected_max_bytes_per_day), 0,
      "payload bytes of one ward's refused messages kept per day (0: no bound)"},

@@ -75,7 +75,7 @@ static const char *alerts_kind(enum plan_rule_kind kind)
 {
     static const char *const kinds[] = {"coverage", "report_missing", "task_overdue",
                                         "data_quality", "level", "reports_lost",
-                                        "target_missed", "announcement"};
+                                        "target_missed", "announcement", "refusals_over_bound"};
     return kinds[kind];
 }
 

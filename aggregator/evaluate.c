@@ -413,6 +413,21 @@ static const struct plan_rule evaluate_lost_rule = {
     .source = "wardpulse, giao thức gửi báo cáo (docs/architecture.md, Healing a gap)",
 };
 
+static const struct plan_rule evaluate_flood_rule = {
+    .id = PLAN_RULE_FLOOD_ID,
+    .kind = PLAN_RULE_FLOOD,
+    .name = {"Bản tin bị từ chối vượt mức", "Refused messages over the bound"},
+    .severity = PLAN_SEVERITY_WARNING,
+    .applies_to = PLAN_APPLIES_WARD | PLAN_APPLIES_DISTRICT | PLAN_APPLIES_CITY,
+    .source = "wardpulse, giới hạn bản tin bị từ chối mỗi ngày (rejected_max_per_day, "
+              "rejected_max_bytes_per_day; docs/configuration.md)",
+};
+
+/* wardpulse's own rules, evaluated on every unit after the plan's. */
+static const struct plan_rule *const evaluate_own_rules[] = {&evaluate_lost_rule,
+                                                               &evaluate_flood_rule};
+#define EVALUATE_OWN_RULES (sizeof evaluate_own_rules / sizeof evaluate_own_rules[0])
+
 #define EVALUATE_LOST_RANGES_MAX 8   /* named in the summary; more still count */
 
 struct evaluate_lost {
@@ -495,6 +510,16 @@ static enum wp_err evaluate_rule_unit(struct evaluate *e, const struct plan_rule
             return rc;
         }
         rule_lost_evaluate(rule, &ru, lost.ranges, lost.count, lost.total, &o);
+        break;
+    }
+    case PLAN_RULE_FLOOD: {
+        struct rule_flood_day today = {.day = wp_local_day(now_ms)};
+        if ((rc = store_refusals_on_day(e->store, unit->code, today.day, &today.refused,
+                                        &today.not_kept)) != WP_OK) {
+            wp_log(WP_LOG_ERR, "evaluate: %s", store_errmsg(e->store));
+            return rc;
+        }
+        rule_flood_evaluate(rule, &ru, &today, &o);
         break;
     }
     }
@@ -591,8 +616,8 @@ enum wp_err evaluate_reports(struct evaluate *e, int64_t now_ms)
     for (size_t w = 0; rc == WP_OK && w <= plan->ward_count; w++) {
         const struct plan_unit *unit = w < plan->ward_count ? plan->wards[w] : plan->district;
         int64_t at = evaluate_touched_at(e, unit->code);
-        if (at > 0)
-            rc = evaluate_rule_unit(e, &evaluate_lost_rule, unit, now_ms, at);
+        for (size_t k = 0; rc == WP_OK && at > 0 && k < EVALUATE_OWN_RULES; k++)
+            rc = evaluate_rule_unit(e, evaluate_own_rules[k], unit, now_ms, at);
     }
     evaluate_touched_clear(e);
     return evaluate_end(e, rc);
@@ -615,8 +640,10 @@ enum wp_err evaluate_all(struct evaluate *e, int64_t now_ms)
             rc = evaluate_rule_unit(e, rule, plan->district, now_ms, 0);
     }
     for (size_t w = 0; rc == WP_OK && w <= plan->ward_count; w++)
-        rc = evaluate_rule_unit(e, &evaluate_lost_rule,
-                                w < plan->ward_count ? plan->wards[w] : plan->district, now_ms, 0);
+        for (size_t k = 0; rc == WP_OK && k < EVALUATE_OWN_RULES; k++)
+            rc = evaluate_rule_unit(e, evaluate_own_rules[k],
+                                    w < plan->ward_count ? plan->wards[w] : plan->district,
+                                    now_ms, 0);
     if (rc == WP_OK)
         rc = alerts_sweep_end(e->alerts, now_ms);
     return evaluate_end(e, rc);
@@ -666,10 +693,12 @@ int64_t evaluate_next_due_ms(const struct evaluate *e, int64_t now_ms)
             break;
         case PLAN_RULE_CHECK:
         case PLAN_RULE_LOST:
+        case PLAN_RULE_FLOOD:
             break;   /* only data changes a check */
         }
     }
-    /* A declaration of lost reports stops firing a week later: looked at every midnight. */
+    /* A declaration of lost reports stops firing a week later, and refusals over the bound
+     * are counted per day: looked at every midnight. */
     return evaluate_min_after(best, wp_day_start_ms(today + 1, offset), now_ms);
 }
 

@@ -348,6 +348,8 @@ static void ingest_over_bound(struct ingest *ingest, const char *ward, int64_t r
         slot = 0;
     ingest->floods[slot].day = day;
     snprintf(ingest->floods[slot].ward, sizeof ingest->floods[slot].ward, "%s", unit);
+    if (ward && ingest->opts.over_bound)
+        ingest->opts.over_bound(ingest->opts.hook_ctx, ward);
     wp_log(WP_LOG_ERR, "ward %s sent more refused messages today than the district keeps "
            "(rejected_max_per_day, rejected_max_bytes_per_day): from now until midnight its "
            "refusals are counted (table rejected_overflow) but their payloads not kept; the "

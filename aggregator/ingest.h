@@ -49,7 +49,11 @@ struct ingest_options {
     /* Optional. Called after a commit that declared reports of `ward` lost (the
      * lost_reports table says which), so that the rules can raise the alert. */
     void (*lost)(void *ctx, const char *ward);
-    void *hook_ctx;           /* ctx of check, committed and lost */
+    /* Optional. Called the first time in a day that refusals of `ward` (the topic's) go
+     * over its daily bound (store_set_rejection_bounds), so that the rules can tell the
+     * district once. */
+    void (*over_bound)(void *ctx, const char *ward);
+    void *hook_ctx;           /* ctx of check, committed, lost and over_bound */
 };
 
 /* Counters since start; the aggregator/stats topic and the logs read them. */

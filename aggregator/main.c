@@ -203,7 +203,9 @@ static void aggregator_on_committed(void *ctx, const struct wp_report *report,
     evaluate_note_report(agg->evaluate, report->ward, report->period, received_ms);
 }
 
-static void aggregator_on_lost(void *ctx, const char *ward)
+/* Reports of ward declared lost, or its refusals over the day's bound: its own rules
+ * (evaluate.c) look again at the next evaluation. */
+static void aggregator_on_unit_news(void *ctx, const char *ward)
 {
     struct aggregator *agg = ctx;
     evaluate_note_unit(agg->evaluate, ward, wp_now_ms());
@@ -423,7 +425,8 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
         .publish_ctx = agg,
         .check = aggregator_check_report,
         .committed = aggregator_on_committed,
-        .lost = aggregator_on_lost,
+        .lost = aggregator_on_unit_news,
+        .over_bound = aggregator_on_unit_news,
         .hook_ctx = agg,
     };
     struct alerts_options aopts = {

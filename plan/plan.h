@@ -96,10 +96,14 @@ struct plan_task {
  * in plan.json, alert kind "target_missed") and PLAN_RULE_ANNOUNCE ("announce", alert kind
  * "announcement") come after it so that the values of the others stay what they were. */
 enum plan_rule_kind { PLAN_RULE_COVERAGE, PLAN_RULE_SCHEDULE, PLAN_RULE_TASK, PLAN_RULE_CHECK,
-                      PLAN_RULE_LEVEL, PLAN_RULE_LOST, PLAN_RULE_RATIO, PLAN_RULE_ANNOUNCE };
+                      PLAN_RULE_LEVEL, PLAN_RULE_LOST, PLAN_RULE_RATIO, PLAN_RULE_ANNOUNCE,
+                      PLAN_RULE_FLOOD };
 
-/* The id of the PLAN_RULE_LOST rule; a plan may not use it. */
+/* The ids of wardpulse's own rules; a plan may use neither. PLAN_RULE_FLOOD (alert kind
+ * "refusals_over_bound") is, like PLAN_RULE_LOST, never in plan.json: a unit whose
+ * refused messages went over the district's daily bound that day. */
 #define PLAN_RULE_LOST_ID "reports-lost"
+#define PLAN_RULE_FLOOD_ID "refusals-over-bound"
 enum plan_severity { PLAN_SEVERITY_INFO, PLAN_SEVERITY_WARNING, PLAN_SEVERITY_CRITICAL };
 
 /* Bit set: the levels of units a rule is evaluated on (applies_to "both" = ward and

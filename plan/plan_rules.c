@@ -439,6 +439,9 @@ enum wp_err plan_rules_load(struct plan *plan, const cJSON *rules, char *err, si
         if (strcmp(rule->id, PLAN_RULE_LOST_ID) == 0)
             return plan_rules_fail(&ctx, "id", "\"%s\" is reserved for wardpulse's own alert "
                                    "on reports lost in delivery", rule->id);
+        if (strcmp(rule->id, PLAN_RULE_FLOOD_ID) == 0)
+            return plan_rules_fail(&ctx, "id", "\"%s\" is reserved for wardpulse's own alert "
+                                   "on refused messages over the daily bound", rule->id);
         for (size_t k = 0; k < ctx.index; k++)
             if (strcmp(out[k].id, rule->id) == 0)
                 return plan_rules_fail(&ctx, "id", "\"%s\" is already the id of another rule",
@@ -460,7 +463,8 @@ enum wp_err plan_rules_load(struct plan *plan, const cJSON *rules, char *err, si
         case PLAN_RULE_LEVEL: rc = plan_rules_level(&ctx, rule, j); break;
         case PLAN_RULE_RATIO: rc = plan_rules_ratio(&ctx, rule, j); break;
         case PLAN_RULE_ANNOUNCE: rc = plan_rules_announce(&ctx, rule, j); break;
-        case PLAN_RULE_LOST: break; /* never read from plan.json (plan_rules_kind) */
+        case PLAN_RULE_LOST:
+        case PLAN_RULE_FLOOD: break; /* never read from plan.json (plan_rules_kind) */
         }
         if (rc != WP_OK)
             return rc;

@@ -140,6 +140,21 @@ void rule_lost_evaluate(const struct plan_rule *rule, const struct rule_unit *un
                         const struct rule_lost_range *ranges, size_t count, int64_t total,
                         struct rule_outcome *out);
 
+/* ---- refusals-over-bound: wardpulse's own rule (kind refusals_over_bound) ----------- */
+
+/* One unit's refused messages on one local day (store_refusals_on_day). */
+struct rule_flood_day {
+    int64_t day;        /* the local day */
+    int64_t refused;    /* refused messages received that day, repeats included */
+    int64_t not_kept;   /* of those, over the daily bound: counted, payload not kept */
+};
+
+/* FIRING (warning) while the unit went over the district's daily bound of refused
+ * messages that day (not_kept > 0), naming how many it sent and asking for its computer
+ * and account to be checked; OK otherwise, so the next local midnight resolves it. */
+void rule_flood_evaluate(const struct plan_rule *rule, const struct rule_unit *unit,
+                         const struct rule_flood_day *today, struct rule_outcome *out);
+
 /* ---- task: task_overdue ------------------------------------------------------------- */
 
 /* state: the task's state in force for the unit ("done", "in_progress", "not_started")

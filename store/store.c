@@ -253,6 +253,7 @@ enum wp_err store__fail(struct store *store, int rc, const char *what)
 static const struct store_statement *const store_statement_groups[] = {
     store__report_statements, store__alert_statements, store__schedule_statements,
     store__level_statements, store__rollup_statements, store__control_statements,
+    store__refusal_statements,
 };
 
 static enum wp_err store_prepare(struct store *store, const struct store_statement *st)

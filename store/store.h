@@ -205,6 +205,13 @@ void store_set_rejection_bounds(struct store *store, int64_t max_count, int64_t 
  * (store_set_rejection_bounds). */
 enum wp_err store_add_rejected(struct store *store, struct store_rejection *rejection);
 
+/* How many messages of `ward` (a topic's ward) received on local `day` were refused —
+ * rows, their repeats and those only counted — and how many of them were over the daily
+ * bound (kept without payload, or only counted): rule_flood_evaluate's figures
+ * (store_refusals.c). */
+enum wp_err store_refusals_on_day(struct store *store, const char *ward, int64_t day,
+                                  int64_t *refused, int64_t *not_kept);
+
 /* What store_advance_ack found for one stream. */
 struct store_ack_state {
     int64_t acked_through;   /* every seq 1..acked_through is stored, rejected or lost */

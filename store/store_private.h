@@ -80,6 +80,8 @@ enum store_stmt {
     STMT_SILENCE_ADD,
     STMT_SILENCE_END,
     STMT_SILENCE_ACTIVE,
+    /* store_refusals.c */
+    STMT_REFUSALS_ON_DAY,
     STMT_COUNT
 };
 
@@ -95,6 +97,7 @@ extern const struct store_statement store__schedule_statements[];
 extern const struct store_statement store__level_statements[];
 extern const struct store_statement store__rollup_statements[];
 extern const struct store_statement store__control_statements[];
+extern const struct store_statement store__refusal_statements[];
 
 struct store {
     sqlite3 *db;

@@ -277,6 +277,7 @@ static void fuzz_check_plan(const struct plan *plan)
             }
             break;
         case PLAN_RULE_LOST:
+        case PLAN_RULE_FLOOD:
             FUZZ_CHECK(0, "rule %s: the built-in kind came from plan.json", rule->id);
             break;
         }

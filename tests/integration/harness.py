@@ -279,6 +279,24 @@ class Agent(Process):
         return self.command(*args, check=check)
 
 
+def quiet_plan(tmp):
+    """Ba Đình's units and catalog, and one rule our figures never break: the alerts
+    seen are the delivery protocol's own."""
+    d = os.path.join(tmp, "plan")
+    os.makedirs(d)
+    for f in ("orgunits.json", "catalog.json"):
+        shutil.copy(os.path.join(SRC, "plans", "ba-dinh-2022", f), d)
+    rule = {"id": "cases-never-down", "kind": "check", "severity": "warning",
+            "name": {"vi": "Số ca không giảm", "en": "Cases never go down"},
+            "applies_to": "ward", "relation": {"never_decreases": "vacc_18p_dose1_cum"},
+            "source": {"document": "test", "section": "-"}}
+    with open(os.path.join(d, "plan.json"), "w", encoding="utf-8") as f:
+        json.dump({"v": 1, "id": "quiet", "title": {"vi": "Thử", "en": "Test"},
+                   "scope": {"city": "01", "district": "001"}, "utc_offset": "+07:00",
+                   "rules": [rule]}, f, ensure_ascii=False)
+    return d
+
+
 def cli(*args, check=True):
     r = subprocess.run([CLI_BIN] + list(args), capture_output=True, text=True, timeout=60)
     if check and r.returncode != 0:

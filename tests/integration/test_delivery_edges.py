@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 
 from faults import FAST_AGENT, outbox_query, queued, stream_of
-from harness import (SRC, Agent, Aggregator, Broker, Subscriber, TempDir, cli,
+from harness import (Agent, Aggregator, Broker, Subscriber, TempDir, cli, quiet_plan,
                      export_values, publish, run_tests, wait_for)
 
 WARDS = ["00001", "00004", "00006"]
@@ -59,25 +59,6 @@ def exactly_once(db, expected):
         sorted(expected - set(keys)), sorted(set(keys) - expected))
 
 
-READY = os.path.join(SRC, "plans", "ba-dinh-2022")
-
-
-def quiet_plan(tmp):
-    """Ba Đình's units and catalog, and one rule our figures never break: the alerts
-    seen are the delivery protocol's own."""
-    d = os.path.join(tmp, "plan")
-    os.makedirs(d)
-    for f in ("orgunits.json", "catalog.json"):
-        shutil.copy(os.path.join(READY, f), d)
-    rule = {"id": "cases-never-down", "kind": "check", "severity": "warning",
-            "name": {"vi": "Số ca không giảm", "en": "Cases never go down"},
-            "applies_to": "ward", "relation": {"never_decreases": "vacc_18p_dose1_cum"},
-            "source": {"document": "test", "section": "-"}}
-    with open(os.path.join(d, "plan.json"), "w", encoding="utf-8") as f:
-        json.dump({"v": 1, "id": "quiet", "title": {"vi": "Thử", "en": "Test"},
-                   "scope": {"city": "01", "district": "001"}, "utc_offset": "+07:00",
-                   "rules": [rule]}, f, ensure_ascii=False)
-    return d
 
 
 def district(tmp, plan=False, **agent_settings):

@@ -7,9 +7,11 @@ import sqlite3
 import subprocess
 
 from harness import (Aggregator, Broker, Subscriber, TempDir, cli, export_values, publish,
-                     run_tests, wait_for)
+                     quiet_plan, run_tests, wait_for)
 
 ACK = "wardpulse/v1/ack/"
+ALERT = "wardpulse/v1/alert/001/"
+EVENTS = "wardpulse/v1/events/alert"
 
 
 def report(seq, ward="00004", **values):
@@ -83,6 +85,44 @@ def test_a_flood_from_one_ward_is_bounded_and_told_once():
         assert agg.stop() == 0
         stats = sub.payloads("wardpulse/v1/aggregator/stats")[-1]
         assert stats["rejected_not_kept"] == counted + 30, stats
+
+
+def test_a_ward_over_its_bound_is_an_alert_to_the_district_once_until_midnight():
+    """Past its daily bound a ward's refusals are only counted: the district hears it as
+    one warning on alert/<district>/<ward>/refusals-over-bound (one transition, not one
+    per message) in the words of a district officer, and it resolves at midnight."""
+    with TempDir() as tmp:
+        broker = Broker(tmp).start()
+        # 23:50 local at one simulated minute per real second: midnight in ~10 s.
+        agg = Aggregator(tmp, broker.port, plan_dir=quiet_plan(tmp), rejected_max_per_day=5,
+                         clock_start="2022-05-03T23:50:00+07:00", clock_rate=60,
+                         batch_delay="5ms").start().subscribed()
+        sub = Subscriber(broker.port, ALERT + "#", EVENTS)
+        flood(broker.port, "00001", ["junk %d\n" % i for i in range(40)])
+        topic = ALERT + "00001/refusals-over-bound"
+        alert = wait_for(lambda: [a for a in sub.payloads(topic) if a], topic)[-1]
+        assert alert["kind"] == "refusals_over_bound" and alert["severity"] == "warning", alert
+        assert alert["state"] == "firing" and alert["scope"] == "00001", alert
+        vi, en = alert["summary"]["vi"], alert["summary"]["en"]
+        assert vi.startswith("Phường Phúc Xá đã gửi ") and "bản tin bị từ chối" in vi, vi
+        assert "ngày 03/05/2022" in vi and "vượt mức quận lưu giữ" in vi, vi
+        assert "Đề nghị kiểm tra máy và tài khoản gửi báo cáo" in vi, vi
+        assert "refused message(s)" in en, en
+        # Another ward's refusals within the bound raise nothing.
+        flood(broker.port, "00004", ["junk\n", "more junk\n"])
+        # Midnight: a new day, a new bound; the alert resolves (events/alert says so, the
+        # retained alert is cleared).
+        def ours():
+            return [e for e in sub.payloads(EVENTS)
+                    if e and e.get("rule") == "refusals-over-bound"]
+        wait_for(lambda: [e for e in ours() if e["state"] == "resolved"],
+                 "resolved at midnight", timeout=40)
+        assert [(e["scope"], e["state"]) for e in ours()] == [("00001", "firing"),
+                                                             ("00001", "resolved")], ours()
+        wait_for(lambda: sub.payloads(topic)[-1] is None, "the retained alert cleared")
+        assert not any(a for a in sub.payloads(ALERT + "00004/refusals-over-bound")), \
+            sub.payloads(ALERT + "00004/refusals-over-bound")
+        assert agg.stop() == 0
 
 
 if __name__ == "__main__":
