@@ -220,5 +220,43 @@ def test_archive_drops_what_was_acked_more_than_archive_days_ago():
         assert lost_rows(agg.db) == [(WARD, stream, 1, 3)], lost_rows(agg.db)
 
 
+def test_a_district_asking_for_pruned_seqs_gets_what_is_held_and_declares_the_rest_lost():
+    """archive_days 2; seqs 1..3 acked now, 4 a day later. The district's database is
+    restored from a copy taken before any report, and the agent comes back two and a half
+    days on with seq 5, its archive not yet pruned (that happens on an ack), so it still
+    says it keeps everything from seq 1: the district asks for seq 1 on. The agent, pruning
+    on that ack, holds only seq 4: it sends that again, says it keeps from 4 on, and the
+    district declares 1..3 lost instead of waiting for them for ever."""
+    with TempDir() as tmp:
+        broker = Broker(tmp).start()
+        agg = Aggregator(tmp, broker.port).start()
+        backup = os.path.join(tmp, "before-any-report.db")
+        subprocess.run(["sqlite3", agg.db, ".backup '%s'" % backup], check=True, timeout=60)
+        settings = dict(FAST_AGENT, archive_days=2, archive_max=10000)
+        agent = Agent(tmp, WARD, broker.port, **settings).start()
+        for n in range(1, 4):
+            assert submit(agent, n) == n
+        wait_for(lambda: queued(agent) == 0, "seqs 1..3 acked")
+        assert agent.stop() == 0
+        agent = Agent(tmp, WARD, broker.port, clock_start=clock_at(1), **settings).start()
+        assert submit(agent, 4) == 4
+        wait_for(lambda: queued(agent) == 0, "seq 4 acked a day later")
+        assert agent.stop() == 0
+        assert archived(agent) == [1, 2, 3, 4] and kept_from(agent) == 1, archived(agent)
+
+        assert agg.stop() == 0
+        restore(backup, agg.db)
+        agg.start()
+        agent = Agent(tmp, WARD, broker.port, clock_start=clock_at(2.5), **settings).start()
+        assert submit(agent, 5) == 5
+        stream = stream_of(agent)
+        wait_for(lambda: queued(agent) == 0, "the outbox empty", timeout=60)
+        assert "seq 1 and later were acknowledged before" in agg.output(), agg.output()[-3000:]
+        assert "the district lacks seq 1 and later" in agent.output(), agent.output()[-3000:]
+        assert sorted(r["seq"] for r in export_values(agg.db)) == [4, 5], export_values(agg.db)
+        assert lost_rows(agg.db) == [(WARD, stream, 1, 3)], lost_rows(agg.db)
+        assert archived(agent) == [4, 5] and kept_from(agent) == 4, archived(agent)
+
+
 if __name__ == "__main__":
     run_tests(globals())
