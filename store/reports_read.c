@@ -40,15 +40,20 @@ static const struct store_column reports_read_value_columns[] = {
     {"ward", false}, {"period", false}, {"indicator", false}, {"value", true},
     {"stream", false}, {"seq", true}, {"received_at", false}, {"committed_at", false},
 };
-/* A period is selected when it overlaps [from, to]: a week that straddles `from` is in. */
+/* A period is selected when it overlaps [from, to]: a week that straddles `from` is in.
+ * Every value of every report is read from the report as received (reports.payload, a
+ * JSON object whose "values" maps indicator → integer); those in force are the ones
+ * values_in_force names the report of. */
 static const char reports_read_values_sql[] =
-    "SELECT v.ward, v.period, v.indicator, v.value, r.stream, r.seq, r.received_at, "
-    "r.committed_at FROM report_values v JOIN reports r ON r.id = v.report_id "
+    "SELECT r.ward, r.period, j.key, j.value, r.stream, r.seq, r.received_at, "
+    "r.committed_at FROM reports r, json_each(r.payload, '$.values') j "
     "WHERE (?1 IS NULL OR r.period_last >= ?1) AND (?2 IS NULL OR r.period_first <= ?2) "
-    "AND (?3 IS NULL OR v.ward = ?3) "
-    "AND (?4 = 0 OR EXISTS (SELECT 1 FROM current_values c WHERE c.ward = v.ward "
-    "     AND c.period = v.period AND c.indicator = v.indicator AND c.report_id = r.id)) "
-    "ORDER BY v.ward, r.period_first, v.period, v.indicator, r.id";
+    "AND (?3 IS NULL OR r.ward = ?3) "
+    "AND (?4 = 0 OR EXISTS (SELECT 1 FROM values_in_force v "
+    "     JOIN units u ON u.id = v.unit JOIN indicators i ON i.id = v.indicator "
+    "     WHERE u.code = r.ward AND v.period = r.period AND i.name = j.key "
+    "     AND v.report_id = r.id)) "
+    "ORDER BY r.ward, r.period_first, r.period, j.key, r.id";
 
 static const struct store_column reports_read_rejected_columns[] = {
     {"received_at", false}, {"topic", false}, {"ward", false}, {"stream", false},

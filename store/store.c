@@ -2,7 +2,8 @@
  * statement cache, SQLite's errors and transactions (contract and schema in store.h).
  * The queries of each group of tables live in store_reports.c (reports, values, tasks,
  * rejections), store_streams.c (ack state, lost seqs), store_alerts.c, store_schedule.c,
- * store_levels.c and store_rollup.c; they share store_private.h. */
+ * store_levels.c and store_rollup.c, store_intern.c (unit and indicator ids); they share
+ * store_private.h. */
 #include "store_private.h"
 
 #include <stdio.h>
@@ -232,6 +233,54 @@ static const char *const store_migrations[] = {
     "  created_ms INTEGER NOT NULL,"
     "  ended_ms INTEGER,"
     "  ended_by TEXT);",
+    /* 6 → 7: a lean store (issue 13). A value was written four times, in B-trees with
+     * text keys (report_values and its index, current_values and its index). Now units
+     * and indicators are small integers, the values in force one row per (unit, period,
+     * indicator) in values_in_force, which also keeps when each was first reported (the
+     * first report to carry it, the earliest judged instant). Every value of every
+     * report is still in reports.payload, the message as received: the views
+     * report_values and current_values read it as the old tables did. */
+    "CREATE TABLE units ("
+    "  id INTEGER PRIMARY KEY,"
+    "  code TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE indicators ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE);"
+    "INSERT INTO units (code) SELECT DISTINCT ward FROM current_values ORDER BY 1;"
+    "INSERT INTO indicators (name) SELECT DISTINCT indicator FROM current_values ORDER BY 1;"
+    "CREATE TABLE values_in_force ("
+    "  unit INTEGER NOT NULL,"
+    "  period TEXT NOT NULL,"
+    "  indicator INTEGER NOT NULL,"
+    "  value INTEGER NOT NULL,"
+    "  report_id INTEGER NOT NULL,"
+    "  first_id INTEGER NOT NULL,"
+    "  first_judged_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (unit, period, indicator)) WITHOUT ROWID;"
+    "INSERT INTO values_in_force (unit, period, indicator, value, report_id, first_id,"
+    "  first_judged_ms)"
+    "  SELECT u.id, c.period, i.id, c.value, c.report_id,"
+    "   (SELECT MIN(v.report_id) FROM report_values v WHERE v.ward = c.ward"
+    "    AND v.period = c.period AND v.indicator = c.indicator),"
+    "   (SELECT MIN(COALESCE(r.judged_ms, r.received_ms)) FROM report_values v"
+    "    JOIN reports r ON r.id = v.report_id WHERE v.ward = c.ward"
+    "    AND v.period = c.period AND v.indicator = c.indicator)"
+    "  FROM current_values c JOIN units u ON u.code = c.ward"
+    "  JOIN indicators i ON i.name = c.indicator;"
+    "DROP INDEX current_values_indicator;"
+    "DROP TABLE current_values;"
+    "DROP INDEX report_values_ward_period;"
+    "DROP TABLE report_values;"
+    "CREATE VIEW report_values AS"
+    "  SELECT r.id AS report_id, r.ward, r.period, j.key AS indicator, j.value AS value"
+    "  FROM reports r, json_each(r.payload, '$.values') j;"
+    "CREATE VIEW current_values AS"
+    "  SELECT u.code AS ward, v.period, i.name AS indicator, v.value, v.report_id,"
+    "         r.observed_ms, r.stream, r.seq, f.received_ms AS first_received_ms,"
+    "         v.first_judged_ms"
+    "  FROM values_in_force v JOIN units u ON u.id = v.unit"
+    "  JOIN indicators i ON i.id = v.indicator"
+    "  JOIN reports r ON r.id = v.report_id JOIN reports f ON f.id = v.first_id;",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -253,6 +302,7 @@ enum wp_err store__fail(struct store *store, int rc, const char *what)
 static const struct store_statement *const store_statement_groups[] = {
     store__report_statements, store__alert_statements, store__schedule_statements,
     store__level_statements, store__rollup_statements, store__control_statements,
+    store__intern_statements,
 };
 
 static enum wp_err store_prepare(struct store *store, const struct store_statement *st)
@@ -471,6 +521,8 @@ void store_close(struct store **store)
         wp_log(WP_LOG_WARNING, "closing the database: %s", sqlite3_errmsg(s->db));
     if (s->lock_fd >= 0)
         close(s->lock_fd);   /* after the close: the lock covers the last checkpoint */
+    store__intern_clear(&s->units);
+    store__intern_clear(&s->indicators);
     free(s->path);
     free(s);
     *store = NULL;
@@ -544,6 +596,9 @@ void store_rollback(struct store *store)
             wp_log(WP_LOG_ERR, "rollback: %s", sqlite3_errmsg(store->db));
     }
     store->in_transaction = false;
+    /* Ids given in the transaction are gone with it. */
+    store__intern_clear(&store->units);
+    store__intern_clear(&store->indicators);
 }
 
 sqlite3_stmt *store__stmt_texts(struct store *store, enum store_stmt which, const char *first,

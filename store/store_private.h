@@ -2,7 +2,7 @@
  * statement cache; store_reports.c: reports, values and rejections; store_streams.c: the
  * ack state of each stream and the seqs declared lost; store_alerts.c, store_schedule.c,
  * store_levels.c, store_rollup.c, store_control.c: the tables of alerts, schedules, levels,
- * rollup and officers' commands).
+ * rollup and officers' commands; store_intern.c: unit and indicator ids).
  * Nothing outside store/store*.c includes it: the contracts are store.h and the group
  * headers. */
 #ifndef WP_AGGREGATOR_STORE_PRIVATE_H
@@ -30,7 +30,6 @@ enum store_stmt {
     STMT_REJECTED_TODAY,
     STMT_OVERFLOW,
     STMT_INSERT_REPORT,
-    STMT_INSERT_VALUE,
     STMT_UPSERT_CURRENT_VALUE,
     STMT_INSERT_TASK,
     STMT_UPSERT_CURRENT_TASK,
@@ -43,6 +42,11 @@ enum store_stmt {
     STMT_TASK_STATE,
     STMT_WARD_SERIES,
     STMT_PERIOD_VALUES,
+    /* store_intern.c */
+    STMT_UNIT_ID,
+    STMT_UNIT_ADD,
+    STMT_INDICATOR_ID,
+    STMT_INDICATOR_ADD,
     /* store_alerts.c */
     STMT_ALERT_GET,
     STMT_ALERT_INSERT,
@@ -95,6 +99,17 @@ extern const struct store_statement store__schedule_statements[];
 extern const struct store_statement store__level_statements[];
 extern const struct store_statement store__rollup_statements[];
 extern const struct store_statement store__control_statements[];
+extern const struct store_statement store__intern_statements[];
+
+/* Codes or names and their ids (store_intern.c): an open-addressing table. */
+struct store_intern_slot {
+    char *text;               /* NULL: free */
+    int64_t id;
+};
+struct store_intern {
+    struct store_intern_slot *slots;
+    size_t cap, count;        /* cap: 0 or a power of two */
+};
 
 struct store {
     sqlite3 *db;
@@ -108,6 +123,7 @@ struct store {
     struct wp_db_identity identity;   /* of the file opened at path */
     bool replaced;            /* path names another file now: nothing more is committed */
     int lock_fd;              /* holds path + STORE_LOCK_SUFFIX; -1 when none */
+    struct store_intern units, indicators;   /* ids known to be in the file */
 };
 
 /* Records SQLite's complaint in store->errmsg and maps its code onto wp_err
@@ -144,6 +160,13 @@ sqlite3_stmt *store__stmt_texts(struct store *store, enum store_stmt which, cons
 /* A cached statement whose parameters 1, 2, 3 are a report's identity. */
 sqlite3_stmt *store__stmt_identity(struct store *store, enum store_stmt which,
                                    const char *ward, const char *stream, int64_t seq);
+
+/* The id of a unit's code (unit) or an indicator's name in units / indicators, given
+ * now (inside the caller's transaction) if it has none. */
+enum wp_err store__intern(struct store *store, bool unit, const char *text, int64_t *id);
+
+/* Forgets every cached id (after a rollback, or at close). */
+void store__intern_clear(struct store_intern *map);
 
 /* True (in *known) if (ward, stream, seq) is in reports or rejected. */
 enum wp_err store__known(struct store *store, const char *ward, const char *stream, int64_t seq,

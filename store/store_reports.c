@@ -48,22 +48,22 @@ const struct store_statement store__report_statements[] = {
      "observed_at, observed_ms, received_at, received_ms, topic, payload, content_hash, "
      "committed_at, committed_ms, judged_ms) "
      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"},
-    {STMT_INSERT_VALUE,
-     "INSERT INTO report_values (report_id, ward, period, indicator, value) "
-     "VALUES (?1, ?2, ?3, ?4, ?5)"},
     /* Within one stream the later seq wins, whatever observed_at says (a ward PC whose
      * clock was set back, a report sent again to heal a gap); across streams the later
      * observed_at, and on equal observed_at the later arrival (">=": rows come in
-     * arrival order), as store.h promises. */
+     * arrival order), as store.h promises. The report in force says its stream, seq
+     * and observed_at (?7 … ?9: the new report's). first_id stays: reports come in
+     * arrival order; the earliest judged instant is kept whoever wins. */
     {STMT_UPSERT_CURRENT_VALUE,
-     "INSERT INTO current_values (ward, period, indicator, value, report_id, observed_ms, "
-     "stream, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-     "ON CONFLICT (ward, period, indicator) DO UPDATE SET value = excluded.value, "
-     "report_id = excluded.report_id, observed_ms = excluded.observed_ms, "
-     "stream = excluded.stream, seq = excluded.seq "
-     "WHERE CASE WHEN excluded.stream = current_values.stream "
-     "THEN excluded.seq > current_values.seq "
-     "ELSE excluded.observed_ms >= current_values.observed_ms END"},
+     "INSERT INTO values_in_force (unit, period, indicator, value, report_id, first_id, "
+     "first_judged_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) "
+     "ON CONFLICT (unit, period, indicator) DO UPDATE SET "
+     "(value, report_id) = (SELECT CASE WHEN w THEN excluded.value ELSE v.value END, "
+     "CASE WHEN w THEN excluded.report_id ELSE v.report_id END FROM "
+     "(SELECT values_in_force.value AS value, values_in_force.report_id AS report_id, "
+     "CASE WHEN r.stream = ?7 THEN ?8 > r.seq ELSE ?9 >= r.observed_ms END AS w "
+     "FROM reports r WHERE r.id = values_in_force.report_id) v), "
+     "first_judged_ms = min(first_judged_ms, excluded.first_judged_ms)"},
     {STMT_INSERT_TASK,
      "INSERT INTO report_tasks (report_id, ward, period, task, state) "
      "VALUES (?1, ?2, ?3, ?4, ?5)"},
@@ -104,39 +104,41 @@ const struct store_statement store__report_statements[] = {
     /* The state in force: that of the unit's latest period naming the task (store.h). */
     {STMT_TASK_STATE,
      "SELECT state FROM current_tasks WHERE ward = ?1 AND task = ?2"},
+    /* The key is (unit, period, indicator): a unit's rows are read, its indicator's
+     * kept (no second index to write for every value). */
     {STMT_WARD_SERIES,
-     "SELECT period, value FROM current_values WHERE indicator = ?2 AND ward = ?1"},
+     "SELECT period, value FROM values_in_force WHERE unit = "
+     "(SELECT id FROM units WHERE code = ?1) AND indicator = "
+     "(SELECT id FROM indicators WHERE name = ?2)"},
     {STMT_PERIOD_VALUES,
-     "SELECT indicator, value FROM current_values WHERE ward = ?1 AND period = ?2"},
+     "SELECT i.name, v.value FROM values_in_force v JOIN indicators i ON i.id = v.indicator "
+     "WHERE v.unit = (SELECT id FROM units WHERE code = ?1) AND v.period = ?2"},
     {STMT_COUNT, NULL},
 };
 
 static enum wp_err store_add_values(struct store *store, const struct wp_report *report,
                                     int64_t report_id, int64_t observed_ms,
-                                    const char *period_last)
+                                    int64_t judged_ms, const char *period_last)
 {
-    enum wp_err rc = WP_OK;
+    int64_t unit = 0;
+    enum wp_err rc = report->value_count ? store__intern(store, true, report->ward, &unit)
+                                         : WP_OK;
     for (size_t i = 0; rc == WP_OK && i < report->value_count; i++) {
         const struct wp_report_value *v = &report->values[i];
-        sqlite3_stmt *stmt = store__stmt(store, STMT_INSERT_VALUE);
-        sqlite3_bind_int64(stmt, 1, report_id);
-        sqlite3_bind_text(stmt, 2, report->ward, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, report->period, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 4, v->indicator, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 5, v->value);
-        rc = store__step_done(store, stmt, "storing a value");
-        if (rc != WP_OK)
+        int64_t indicator = 0;
+        if ((rc = store__intern(store, false, v->indicator, &indicator)) != WP_OK)
             break;
-        stmt = store__stmt(store, STMT_UPSERT_CURRENT_VALUE);
-        sqlite3_bind_text(stmt, 1, report->ward, -1, SQLITE_STATIC);
+        sqlite3_stmt *stmt = store__stmt(store, STMT_UPSERT_CURRENT_VALUE);
+        sqlite3_bind_int64(stmt, 1, unit);
         sqlite3_bind_text(stmt, 2, report->period, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, v->indicator, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, indicator);
         sqlite3_bind_int64(stmt, 4, v->value);
         sqlite3_bind_int64(stmt, 5, report_id);
-        sqlite3_bind_int64(stmt, 6, observed_ms);
+        sqlite3_bind_int64(stmt, 6, judged_ms);
         sqlite3_bind_text(stmt, 7, report->stream, -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 8, report->seq);
-        rc = store__step_done(store, stmt, "updating a current value");
+        sqlite3_bind_int64(stmt, 9, observed_ms);
+        rc = store__step_done(store, stmt, "updating a value in force");
     }
     for (size_t i = 0; rc == WP_OK && i < report->task_count; i++) {
         const struct wp_report_task *t = &report->tasks[i];
@@ -259,7 +261,7 @@ enum wp_err store_add_report(struct store *store, const struct wp_report *report
     if ((rc = store__step_done(store, stmt, "storing a report")) != WP_OK)
         return rc;
     return store_add_values(store, report, sqlite3_last_insert_rowid(store->db), observed_ms,
-                            last);
+                            judged_ms, last);
 }
 
 void store_set_rejection_bounds(struct store *store, int64_t max_count, int64_t max_bytes)

@@ -16,12 +16,13 @@ const struct store_statement store__schedule_statements[] = {
      "due_ms = excluded.due_ms, complete_ms = excluded.complete_ms, "
      "on_time = excluded.on_time, received_ms = excluded.received_ms"},
     /* A weekly period is also reported by the figures of its days (?3 … ?4), a day's
-     * only by its own. */
+     * only by its own. values_in_force keeps, per value, the first report to carry it
+     * (reports arrive in id order) and the earliest instant judged of any. */
     {STMT_SCHEDULE_COMPLETION,
-     "SELECT v.indicator, MIN(COALESCE(r.judged_ms, r.received_ms)), "
-     "MIN(r.received_ms) FROM report_values v "
-     "JOIN reports r ON r.id = v.report_id "
-     "WHERE v.ward = ?1 AND (v.period = ?2 OR v.period BETWEEN ?3 AND ?4) "
+     "SELECT i.name, MIN(v.first_judged_ms), MIN(f.received_ms) FROM values_in_force v "
+     "JOIN indicators i ON i.id = v.indicator JOIN reports f ON f.id = v.first_id "
+     "WHERE v.unit = (SELECT id FROM units WHERE code = ?1) "
+     "AND (v.period = ?2 OR v.period BETWEEN ?3 AND ?4) "
      "GROUP BY v.indicator"},
     {STMT_SCHEDULE_CLEAR,
      "DELETE FROM schedule_status"},
