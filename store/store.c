@@ -2,8 +2,8 @@
  * statement cache, SQLite's errors and transactions (contract and schema in store.h).
  * The queries of each group of tables live in store_reports.c (reports, values, tasks,
  * rejections), store_streams.c (ack state, lost seqs), store_alerts.c, store_schedule.c,
- * store_levels.c and store_rollup.c, store_intern.c (unit and indicator ids); they share
- * store_private.h. */
+ * store_levels.c and store_rollup.c, store_intern.c (unit and indicator ids),
+ * store_values.c and store_packed.c (the values in force); they share store_private.h. */
 #include "store_private.h"
 
 #include <stdio.h>
@@ -235,11 +235,12 @@ static const char *const store_migrations[] = {
     "  ended_by TEXT);",
     /* 6 → 7: a lean store (issue 13). A value was written four times, in B-trees with
      * text keys (report_values and its index, current_values and its index). Now units
-     * and indicators are small integers, the values in force one row per (unit, period,
-     * indicator) in values_in_force, which also keeps when each was first reported (the
-     * first report to carry it, the earliest judged instant). Every value of every
-     * report is still in reports.payload, the message as received: the views
-     * report_values and current_values read it as the old tables did. */
+     * and indicators are small integers, and the values in force of a (unit, period) one
+     * row of values_in_force, packed (store_private.h): each value, the report in force,
+     * the first report to carry it, the earliest instant judged. The C step that packs
+     * the old rows follows (store_migration_steps), then store_migration_after[6].
+     * Every value of every report is still in reports.payload, the message as received:
+     * the view report_values reads it as the old table did. */
     "CREATE TABLE units ("
     "  id INTEGER PRIMARY KEY,"
     "  code TEXT NOT NULL UNIQUE);"
@@ -251,36 +252,22 @@ static const char *const store_migrations[] = {
     "CREATE TABLE values_in_force ("
     "  unit INTEGER NOT NULL,"
     "  period TEXT NOT NULL,"
-    "  indicator INTEGER NOT NULL,"
-    "  value INTEGER NOT NULL,"
-    "  report_id INTEGER NOT NULL,"
-    "  first_id INTEGER NOT NULL,"
-    "  first_judged_ms INTEGER NOT NULL,"
-    "  PRIMARY KEY (unit, period, indicator)) WITHOUT ROWID;"
-    "INSERT INTO values_in_force (unit, period, indicator, value, report_id, first_id,"
-    "  first_judged_ms)"
-    "  SELECT u.id, c.period, i.id, c.value, c.report_id,"
-    "   (SELECT MIN(v.report_id) FROM report_values v WHERE v.ward = c.ward"
-    "    AND v.period = c.period AND v.indicator = c.indicator),"
-    "   (SELECT MIN(COALESCE(r.judged_ms, r.received_ms)) FROM report_values v"
-    "    JOIN reports r ON r.id = v.report_id WHERE v.ward = c.ward"
-    "    AND v.period = c.period AND v.indicator = c.indicator)"
-    "  FROM current_values c JOIN units u ON u.code = c.ward"
-    "  JOIN indicators i ON i.name = c.indicator;"
-    "DROP INDEX current_values_indicator;"
-    "DROP TABLE current_values;"
-    "DROP INDEX report_values_ward_period;"
-    "DROP TABLE report_values;"
-    "CREATE VIEW report_values AS"
-    "  SELECT r.id AS report_id, r.ward, r.period, j.key AS indicator, j.value AS value"
-    "  FROM reports r, json_each(r.payload, '$.values') j;"
-    "CREATE VIEW current_values AS"
-    "  SELECT u.code AS ward, v.period, i.name AS indicator, v.value, v.report_id,"
-    "         r.observed_ms, r.stream, r.seq, f.received_ms AS first_received_ms,"
-    "         v.first_judged_ms"
-    "  FROM values_in_force v JOIN units u ON u.id = v.unit"
-    "  JOIN indicators i ON i.id = v.indicator"
-    "  JOIN reports r ON r.id = v.report_id JOIN reports f ON f.id = v.first_id;",
+    "  packed BLOB NOT NULL,"
+    "  PRIMARY KEY (unit, period)) WITHOUT ROWID;",
+};
+
+/* What a migration does beyond its SQL, in C, then SQL again (NULL: nothing). */
+static enum wp_err (*const store_migration_steps[])(struct store *store) = {
+    [6] = store__values_migrate,
+};
+static const char *const store_migration_after[] = {
+    [6] = "DROP INDEX current_values_indicator;"
+          "DROP TABLE current_values;"
+          "DROP INDEX report_values_ward_period;"
+          "DROP TABLE report_values;"
+          "CREATE VIEW report_values AS"
+          "  SELECT r.id AS report_id, r.ward, r.period, j.key AS indicator, j.value AS value"
+          "  FROM reports r, json_each(r.payload, '$.values') j;",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -302,7 +289,7 @@ enum wp_err store__fail(struct store *store, int rc, const char *what)
 static const struct store_statement *const store_statement_groups[] = {
     store__report_statements, store__alert_statements, store__schedule_statements,
     store__level_statements, store__rollup_statements, store__control_statements,
-    store__intern_statements,
+    store__intern_statements, store__value_statements,
 };
 
 static enum wp_err store_prepare(struct store *store, const struct store_statement *st)
@@ -431,9 +418,17 @@ static enum wp_err store_migrate(struct store *store)
         goto fail;
     }
     int from = version;
-    for (; version < STORE_MIGRATION_COUNT; version++)
-        if ((rc = store_exec(store, store_migrations[version], "migrating the schema")) != WP_OK)
+    for (; version < STORE_MIGRATION_COUNT; version++) {
+        int n = version;
+        if ((rc = store_exec(store, store_migrations[n], "migrating the schema")) != WP_OK
+            || (n < (int)(sizeof store_migration_steps / sizeof store_migration_steps[0])
+                && store_migration_steps[n] && (rc = store_migration_steps[n](store)) != WP_OK)
+            || (n < (int)(sizeof store_migration_after / sizeof store_migration_after[0])
+                && store_migration_after[n]
+                && (rc = store_exec(store, store_migration_after[n], "migrating the schema"))
+                       != WP_OK))
             goto fail;
+    }
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version);
     if ((rc = store_exec(store, sql, "setting the schema version")) != WP_OK
@@ -528,8 +523,9 @@ void store_close(struct store **store)
         wp_log(WP_LOG_WARNING, "closing the database: %s", sqlite3_errmsg(s->db));
     if (s->lock_fd >= 0)
         close(s->lock_fd);   /* after the close: the lock covers the last checkpoint */
-    store__intern_clear(&s->units);
-    store__intern_clear(&s->indicators);
+    store__intern_forget(s);
+    store__packed_free(&s->packed);
+    free(s->packed_buf);
     free(s->path);
     free(s);
     *store = NULL;
@@ -604,8 +600,7 @@ void store_rollback(struct store *store)
     }
     store->in_transaction = false;
     /* Ids given in the transaction are gone with it. */
-    store__intern_clear(&store->units);
-    store__intern_clear(&store->indicators);
+    store__intern_forget(store);
 }
 
 sqlite3_stmt *store__stmt_texts(struct store *store, enum store_stmt which, const char *first,

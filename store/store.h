@@ -22,7 +22,7 @@
  *   current_values  (ward, period, indicator) → value, report_id, observed_ms: the value
  *                   in force. A later observed_at supersedes; on equal observed_at the
  *                   later arrival does. Superseded values stay in report_values.
- *                   (Since version 7: values_in_force, and a view of this name.)
+ *                   (Since version 7: values_in_force.)
  *   current_tasks   (ward, task) → state, period, report_id, observed_ms, period_last
  *                   (version 2): the state of the latest period that names the task
  *                   (a back-fill of an older period does not undo a newer "done"); within
@@ -97,17 +97,19 @@
  *   silences        id (shown as "s-<id>"), rule and/or scope (NULL: any), until_ms,
  *                   requested_by, comment, created_ms, ended_ms/ended_by (unsilence)
  *
- * Version 7 (a lean store, issue 13; store_intern.c):
+ * Version 7 (a lean store, issue 13; store_intern.c, store_values.c, store_packed.c):
  *   units           id INTEGER PRIMARY KEY, code UNIQUE: each unit (ward) code as an id
  *   indicators      id INTEGER PRIMARY KEY, name UNIQUE: each indicator name as an id
- *   values_in_force (unit, period, indicator) → value, report_id (the report in force:
- *                   its stream, seq and observed_ms decide who supersedes, as above),
- *                   first_id (the first report to carry it: reports are numbered in
- *                   arrival order), first_judged_ms (the earliest judged_ms, or
- *                   received_ms when NULL, of any report that carried it)
- *   report_values and current_values and their indexes are dropped; two views of those
- *   names read the same rows: report_values from reports.payload (json_each of its
- *   "values"), current_values from values_in_force with the codes and names.
+ *   values_in_force (unit, period) → packed: the values in force of that unit and
+ *                   period in one blob (format in store_private.h), per indicator: the
+ *                   value, the report in force (its stream, seq and observed_ms decide
+ *                   who supersedes, as above), the first report to carry it (reports are
+ *                   numbered in arrival order) and the earliest judged_ms (received_ms
+ *                   when NULL) of any report that carried it
+ *   report_values, current_values and their indexes are dropped. report_values is a
+ *   view of the same name that reads every value of every report from reports.payload
+ *   (json_each of its "values"); the values in force are read through this header and
+ *   `wardpulse export --current`.
  *
  * Write functions must be called between store_begin and store_commit/store_rollback.
  * Errors (one mapping, wp_db_error in db_file.h): WP_ERR_FULL when the disk or database

@@ -14,6 +14,7 @@ const struct store_statement store__intern_statements[] = {
     {STMT_UNIT_ADD, "INSERT INTO units (code) VALUES (?1)"},
     {STMT_INDICATOR_ID, "SELECT id FROM indicators WHERE name = ?1"},
     {STMT_INDICATOR_ADD, "INSERT INTO indicators (name) VALUES (?1)"},
+    {STMT_INDICATOR_NAME, "SELECT name FROM indicators WHERE id = ?1"},
     {STMT_COUNT, NULL},
 };
 
@@ -71,7 +72,8 @@ void store__intern_clear(struct store_intern *map)
     map->cap = map->count = 0;
 }
 
-enum wp_err store__intern(struct store *store, bool unit, const char *text, int64_t *id)
+enum wp_err store__intern(struct store *store, bool unit, const char *text, bool add,
+                          int64_t *id)
 {
     struct store_intern *map = unit ? &store->units : &store->indicators;
     struct store_intern_slot *slot = store_intern_find(map, text);
@@ -86,6 +88,8 @@ enum wp_err store__intern(struct store *store, bool unit, const char *text, int6
     sqlite3_reset(stmt);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return store__fail(store, rc, unit ? "looking up a unit" : "looking up an indicator");
+    if (rc == SQLITE_DONE && !add)
+        return WP_OK;
     if (rc == SQLITE_DONE) {
         stmt = store__stmt_texts(store, unit ? STMT_UNIT_ADD : STMT_INDICATOR_ADD, text, NULL);
         enum wp_err err = store__step_done(store, stmt, unit ? "adding a unit"
@@ -96,4 +100,45 @@ enum wp_err store__intern(struct store *store, bool unit, const char *text, int6
     }
     store_intern_put(map, text, *id);
     return WP_OK;
+}
+
+const char *store__indicator_name(struct store *store, int64_t id)
+{
+    if (id > 0 && (size_t)id < store->indicator_names_cap && store->indicator_names[id])
+        return store->indicator_names[id];
+    sqlite3_stmt *stmt = store__stmt(store, STMT_INDICATOR_NAME);
+    sqlite3_bind_int64(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    char *name = rc == SQLITE_ROW ? strdup(store__column_text(stmt, 0)) : NULL;
+    sqlite3_reset(stmt);
+    if (!name) {
+        store__fail(store, rc == SQLITE_ROW ? SQLITE_NOMEM
+                           : rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "naming an indicator");
+        return NULL;
+    }
+    if (id <= 0 || (size_t)id >= store->indicator_names_cap) {
+        size_t cap = (size_t)id * 2 + 16;
+        char **grown = id > 0 ? realloc(store->indicator_names, cap * sizeof *grown) : NULL;
+        if (!grown) {
+            free(name);   /* not cached: the caller's copy is gone with the next call */
+            store__fail(store, SQLITE_NOMEM, "naming an indicator");
+            return NULL;
+        }
+        memset(grown + store->indicator_names_cap, 0,
+               (cap - store->indicator_names_cap) * sizeof *grown);
+        store->indicator_names = grown;
+        store->indicator_names_cap = cap;
+    }
+    return store->indicator_names[id] = name;
+}
+
+void store__intern_forget(struct store *store)
+{
+    store__intern_clear(&store->units);
+    store__intern_clear(&store->indicators);
+    for (size_t i = 0; i < store->indicator_names_cap; i++)
+        free(store->indicator_names[i]);
+    free(store->indicator_names);
+    store->indicator_names = NULL;
+    store->indicator_names_cap = 0;
 }

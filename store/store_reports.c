@@ -48,22 +48,6 @@ const struct store_statement store__report_statements[] = {
      "observed_at, observed_ms, received_at, received_ms, topic, payload, content_hash, "
      "committed_at, committed_ms, judged_ms) "
      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"},
-    /* Within one stream the later seq wins, whatever observed_at says (a ward PC whose
-     * clock was set back, a report sent again to heal a gap); across streams the later
-     * observed_at, and on equal observed_at the later arrival (">=": rows come in
-     * arrival order), as store.h promises. The report in force says its stream, seq
-     * and observed_at (?7 … ?9: the new report's). first_id stays: reports come in
-     * arrival order; the earliest judged instant is kept whoever wins. */
-    {STMT_UPSERT_CURRENT_VALUE,
-     "INSERT INTO values_in_force (unit, period, indicator, value, report_id, first_id, "
-     "first_judged_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) "
-     "ON CONFLICT (unit, period, indicator) DO UPDATE SET "
-     "(value, report_id) = (SELECT CASE WHEN w THEN excluded.value ELSE v.value END, "
-     "CASE WHEN w THEN excluded.report_id ELSE v.report_id END FROM "
-     "(SELECT values_in_force.value AS value, values_in_force.report_id AS report_id, "
-     "CASE WHEN r.stream = ?7 THEN ?8 > r.seq ELSE ?9 >= r.observed_ms END AS w "
-     "FROM reports r WHERE r.id = values_in_force.report_id) v), "
-     "first_judged_ms = min(first_judged_ms, excluded.first_judged_ms)"},
     {STMT_INSERT_TASK,
      "INSERT INTO report_tasks (report_id, ward, period, task, state) "
      "VALUES (?1, ?2, ?3, ?4, ?5)"},
@@ -104,15 +88,6 @@ const struct store_statement store__report_statements[] = {
     /* The state in force: that of the unit's latest period naming the task (store.h). */
     {STMT_TASK_STATE,
      "SELECT state FROM current_tasks WHERE ward = ?1 AND task = ?2"},
-    /* The key is (unit, period, indicator): a unit's rows are read, its indicator's
-     * kept (no second index to write for every value). */
-    {STMT_WARD_SERIES,
-     "SELECT period, value FROM values_in_force WHERE unit = "
-     "(SELECT id FROM units WHERE code = ?1) AND indicator = "
-     "(SELECT id FROM indicators WHERE name = ?2)"},
-    {STMT_PERIOD_VALUES,
-     "SELECT i.name, v.value FROM values_in_force v JOIN indicators i ON i.id = v.indicator "
-     "WHERE v.unit = (SELECT id FROM units WHERE code = ?1) AND v.period = ?2"},
     {STMT_COUNT, NULL},
 };
 
@@ -120,26 +95,7 @@ static enum wp_err store_add_values(struct store *store, const struct wp_report 
                                     int64_t report_id, int64_t observed_ms,
                                     int64_t judged_ms, const char *period_last)
 {
-    int64_t unit = 0;
-    enum wp_err rc = report->value_count ? store__intern(store, true, report->ward, &unit)
-                                         : WP_OK;
-    for (size_t i = 0; rc == WP_OK && i < report->value_count; i++) {
-        const struct wp_report_value *v = &report->values[i];
-        int64_t indicator = 0;
-        if ((rc = store__intern(store, false, v->indicator, &indicator)) != WP_OK)
-            break;
-        sqlite3_stmt *stmt = store__stmt(store, STMT_UPSERT_CURRENT_VALUE);
-        sqlite3_bind_int64(stmt, 1, unit);
-        sqlite3_bind_text(stmt, 2, report->period, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 3, indicator);
-        sqlite3_bind_int64(stmt, 4, v->value);
-        sqlite3_bind_int64(stmt, 5, report_id);
-        sqlite3_bind_int64(stmt, 6, judged_ms);
-        sqlite3_bind_text(stmt, 7, report->stream, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 8, report->seq);
-        sqlite3_bind_int64(stmt, 9, observed_ms);
-        rc = store__step_done(store, stmt, "updating a value in force");
-    }
+    enum wp_err rc = store__values_add(store, report, report_id, observed_ms, judged_ms);
     for (size_t i = 0; rc == WP_OK && i < report->task_count; i++) {
         const struct wp_report_task *t = &report->tasks[i];
         sqlite3_stmt *stmt = store__stmt(store, STMT_INSERT_TASK);
@@ -391,21 +347,4 @@ enum wp_err store_task_state(struct store *store, const char *ward, const char *
     sqlite3_reset(stmt);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? WP_OK
                                                  : store__fail(store, rc, "reading a task state");
-}
-
-enum wp_err store_each_value_of(struct store *store, const char *ward, const char *indicator,
-                                enum wp_err (*fn)(void *ctx, const char *period, int64_t value),
-                                void *ctx)
-{
-    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_WARD_SERIES, ward, indicator);
-    return store__each_named_value(store, stmt, "reading a series", fn, ctx);
-}
-
-enum wp_err store_each_value_in(struct store *store, const char *ward, const char *period,
-                                enum wp_err (*fn)(void *ctx, const char *indicator,
-                                                  int64_t value),
-                                void *ctx)
-{
-    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_PERIOD_VALUES, ward, period);
-    return store__each_named_value(store, stmt, "reading a period's values", fn, ctx);
 }

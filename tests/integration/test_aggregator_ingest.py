@@ -322,12 +322,17 @@ def test_older_databases_are_migrated_in_place():
                 sent = db.execute("SELECT unit FROM rollup_sent").fetchall()
                 assert sent == ([("001",)] if had_rollup else []), sent
                 assert db.execute("SELECT COUNT(*) FROM rollup_files").fetchone()[0] == 0
-                # An old row is taken over with its stream and seq (current_values: a view
-                # of values_in_force since version 7).
-                cur = db.execute("SELECT value, stream, seq FROM current_values WHERE "
-                                 "indicator = 'cases_new_community' AND ward = '00001'").fetchall()
-                assert cur == [(4, STREAM, 4)], cur
+                # Version 7 packs the values in force (values_in_force): one row per unit
+                # and period; every value of every report stays in reports.payload.
+                assert db.execute("SELECT COUNT(*) FROM values_in_force").fetchone()[0] == 1
+                assert "current_values" not in {n for (n,) in db.execute(
+                    "SELECT name FROM sqlite_master")}
             db.close()
+            # An old row is taken over with its stream and seq: seq 4 supersedes it.
+            cur = [(r["value"], r["stream"], r["seq"]) for r in json.loads(cli(
+                "export", "--db", s.agg.db, "--format", "json", "--current").stdout)
+                   if r["indicator"] == "cases_new_community" and r["ward"] == "00001"]
+            assert cur == [(4, STREAM, 4)], cur
             assert sorted({r["seq"] for r in s.values()}) == [1, 3, 4]
             assert [r["seq"] for r in s.rejected()] == [2, 3]
 

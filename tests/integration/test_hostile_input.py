@@ -162,7 +162,7 @@ class Setup:
             tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master "
                                                "WHERE type IN ('table', 'view')")}
         assert {"reports", "values_in_force", "report_values", "rejected", "streams"} <= tables, \
-            tables
+            tables   # report_values: a view of reports.payload since schema version 7
         assert self.agg.alive(), self.agg.output()
         self.pub.loop_stop()
         self.pub.disconnect()
