@@ -49,8 +49,9 @@ const struct wp_config_option aggregator_config_options[] = {
      "unit code the rollup reports are for, three digits (default: district); reports of "
      "this unit on this broker are then the city's to acknowledge: stored here too, never "
      "acknowledged here"},
-    {"batch_max", WP_CONFIG_INT, "500", 1, 100000, OPT(batch_max), 0,
-     "commit as soon as this many reports are in hand (group commit)"},
+    {"batch_max", WP_CONFIG_INT, "2000", 1, 100000, OPT(batch_max), 0,
+     "commit as soon as this many reports are in hand (group commit; 2000 rather than 500 "
+     "stores a backlog on a database of many days 35-50 % faster)"},
     {"batch_delay", WP_CONFIG_DURATION, "20ms", 0, 10000, OPT(batch_delay_ms), 0,
      "commit when the oldest report in hand has waited this long; acks go out after the "
      "commit"},

@@ -331,9 +331,9 @@ int cli_export(int argc, char **argv)
         return 0;
     }
 
-    /* The values carry committed_at from schema version 5 on. */
+    /* The values are read through values_in_force from schema version 7 on (store.h). */
     struct store *store = rc == 0 ? cli_db_open("export", o.db_path,
-                                                o.rejected || o.raw ? 1 : 5)
+                                                o.rejected || o.raw ? 1 : 7)
                                   : NULL;
     if (store)
         rc = export_run(store, &o);

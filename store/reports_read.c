@@ -1,5 +1,6 @@
 /* reports_read.c — reads of reports, values and rejections for the CLI (store_read.h). */
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "read_private.h"
 
@@ -40,15 +41,17 @@ static const struct store_column reports_read_value_columns[] = {
     {"ward", false}, {"period", false}, {"indicator", false}, {"value", true},
     {"stream", false}, {"seq", true}, {"received_at", false}, {"committed_at", false},
 };
-/* A period is selected when it overlaps [from, to]: a week that straddles `from` is in. */
+/* A period is selected when it overlaps [from, to]: a week that straddles `from` is in.
+ * Every value of every report is read from the report as received (reports.payload, a
+ * JSON object whose "values" maps indicator → integer); with --current only those
+ * values_in_force names the report of (reports_read_export_row). The report's id is a
+ * last column, not exported. */
 static const char reports_read_values_sql[] =
-    "SELECT v.ward, v.period, v.indicator, v.value, r.stream, r.seq, r.received_at, "
-    "r.committed_at FROM report_values v JOIN reports r ON r.id = v.report_id "
+    "SELECT r.ward, r.period, j.key, j.value, r.stream, r.seq, r.received_at, "
+    "r.committed_at, r.id FROM reports r, json_each(r.payload, '$.values') j "
     "WHERE (?1 IS NULL OR r.period_last >= ?1) AND (?2 IS NULL OR r.period_first <= ?2) "
-    "AND (?3 IS NULL OR v.ward = ?3) "
-    "AND (?4 = 0 OR EXISTS (SELECT 1 FROM current_values c WHERE c.ward = v.ward "
-    "     AND c.period = v.period AND c.indicator = v.indicator AND c.report_id = r.id)) "
-    "ORDER BY v.ward, r.period_first, v.period, v.indicator, r.id";
+    "AND (?3 IS NULL OR r.ward = ?3) AND ?4 = ?4 "
+    "ORDER BY r.ward, r.period_first, r.period, j.key, r.id";
 
 static const struct store_column reports_read_rejected_columns[] = {
     {"received_at", false}, {"topic", false}, {"ward", false}, {"stream", false},
@@ -103,11 +106,25 @@ struct reports_read_export_call {
     int (*fn)(void *ctx, const struct store_cell *cells);
     void *ctx;
     enum store_export which;
+    struct store *store;
+    bool current;                          /* values: only those in force */
+    struct store_values_cursor in_force;
+    enum wp_err err;                       /* a failure reading values_in_force */
 };
 
 static int reports_read_export_row(void *ctx, sqlite3_stmt *stmt)
 {
     struct reports_read_export_call *c = ctx;
+    if (c->current) {
+        int64_t in_force = 0;
+        c->err = store__values_report_in_force(c->store, &c->in_force, store__read_text(stmt, 0),
+                                               store__read_text(stmt, 1),
+                                               store__read_text(stmt, 2), &in_force);
+        if (c->err != WP_OK)
+            return 1;
+        if (in_force != sqlite3_column_int64(stmt, 8))
+            return 0;
+    }
     int count;
     const struct store_column *columns = store_export_columns(c->which, &count);
     struct store_cell cells[16];
@@ -143,6 +160,17 @@ enum wp_err store_read_export(struct store *store, enum store_export which,
             sqlite3_bind_text(stmt, 3, filter->ward, -1, SQLITE_STATIC);
         sqlite3_bind_int(stmt, 4, filter->current);
     }
-    struct reports_read_export_call c = {fn, ctx, which};
-    return store__read_rows(store, stmt, reports_read_export_row, &c);
+    struct reports_read_export_call c = {fn, ctx, which, store,
+                                         which == STORE_EXPORT_VALUES && filter->current,
+                                         {0}, WP_OK};
+    enum wp_err rc = store__read_rows(store, stmt, reports_read_export_row, &c);
+    store__packed_free(&c.in_force.row);
+    if (c.err != WP_OK) {
+        /* store__values_report_in_force said what in errmsg: as store_read_error says it */
+        char what[300];
+        snprintf(what, sizeof what, "%.299s", store->errmsg);
+        snprintf(store->errmsg, sizeof store->errmsg, "%.200s: %s", store->path, what);
+        return WP_ERR_DB;
+    }
+    return rc;
 }

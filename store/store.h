@@ -17,11 +17,12 @@
  *                   period_last (YYYY-MM-DD, the days the period covers), observed_at,
  *                   observed_ms, received_at (RFC 3339, +07:00), received_ms, topic,
  *                   payload (TEXT, exactly as received)
- *   report_values   (report_id, indicator) → ward, period, value
+ *   report_values   (report_id, indicator) → ward, period, value (a view since 7)
  *   report_tasks    (report_id, task) → ward, period, state
  *   current_values  (ward, period, indicator) → value, report_id, observed_ms: the value
  *                   in force. A later observed_at supersedes; on equal observed_at the
  *                   later arrival does. Superseded values stay in report_values.
+ *                   (Since version 7: values_in_force.)
  *   current_tasks   (ward, task) → state, period, report_id, observed_ms, period_last
  *                   (version 2): the state of the latest period that names the task
  *                   (a back-fill of an older period does not undo a newer "done"); within
@@ -96,6 +97,20 @@
  *   silences        id (shown as "s-<id>"), rule and/or scope (NULL: any), until_ms,
  *                   requested_by, comment, created_ms, ended_ms/ended_by (unsilence)
  *
+ * Version 7 (a lean store, issue 13; store_intern.c, store_values.c, store_packed.c):
+ *   units           id INTEGER PRIMARY KEY, code UNIQUE: each unit (ward) code as an id
+ *   indicators      id INTEGER PRIMARY KEY, name UNIQUE: each indicator name as an id
+ *   values_in_force (unit, period) → packed: the values in force of that unit and
+ *                   period in one blob (format in store_private.h), per indicator: the
+ *                   value, the report in force (its stream, seq and observed_ms decide
+ *                   who supersedes, as above), the first report to carry it (reports are
+ *                   numbered in arrival order) and the earliest judged_ms (received_ms
+ *                   when NULL) of any report that carried it
+ *   report_values, current_values and their indexes are dropped. report_values is a
+ *   view of the same name that reads every value of every report from reports.payload
+ *   (json_each of its "values"); the values in force are read through this header and
+ *   `wardpulse export --current`.
+ *
  * Write functions must be called between store_begin and store_commit/store_rollback.
  * Errors (one mapping, wp_db_error in db_file.h): WP_ERR_FULL when the disk or database
  * is full, WP_ERR_DB otherwise;
@@ -115,7 +130,7 @@ struct store;
 
 /* The schema version the migrations of store.c bring a database to: the newest this
  * program knows. Readers (store_read.h) refuse a newer one from the same constant. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* Beside the database: the lock file that keeps a second aggregator off it. */
 #define STORE_LOCK_SUFFIX ".lock"
@@ -265,7 +280,7 @@ enum wp_err store_first_report_ms(struct store *store, int64_t *received_ms);
 enum wp_err store_task_state(struct store *store, const char *ward, const char *task,
                              char *state, size_t size);
 
-/* Calls fn for each period of ward with a value of indicator in force (current_values),
+/* Calls fn for each period of ward with a value of indicator in force (values_in_force),
  * in no particular order. */
 enum wp_err store_each_value_of(struct store *store, const char *ward, const char *indicator,
                                 enum wp_err (*fn)(void *ctx, const char *period, int64_t value),

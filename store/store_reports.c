@@ -48,22 +48,6 @@ const struct store_statement store__report_statements[] = {
      "observed_at, observed_ms, received_at, received_ms, topic, payload, content_hash, "
      "committed_at, committed_ms, judged_ms) "
      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"},
-    {STMT_INSERT_VALUE,
-     "INSERT INTO report_values (report_id, ward, period, indicator, value) "
-     "VALUES (?1, ?2, ?3, ?4, ?5)"},
-    /* Within one stream the later seq wins, whatever observed_at says (a ward PC whose
-     * clock was set back, a report sent again to heal a gap); across streams the later
-     * observed_at, and on equal observed_at the later arrival (">=": rows come in
-     * arrival order), as store.h promises. */
-    {STMT_UPSERT_CURRENT_VALUE,
-     "INSERT INTO current_values (ward, period, indicator, value, report_id, observed_ms, "
-     "stream, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-     "ON CONFLICT (ward, period, indicator) DO UPDATE SET value = excluded.value, "
-     "report_id = excluded.report_id, observed_ms = excluded.observed_ms, "
-     "stream = excluded.stream, seq = excluded.seq "
-     "WHERE CASE WHEN excluded.stream = current_values.stream "
-     "THEN excluded.seq > current_values.seq "
-     "ELSE excluded.observed_ms >= current_values.observed_ms END"},
     {STMT_INSERT_TASK,
      "INSERT INTO report_tasks (report_id, ward, period, task, state) "
      "VALUES (?1, ?2, ?3, ?4, ?5)"},
@@ -104,40 +88,14 @@ const struct store_statement store__report_statements[] = {
     /* The state in force: that of the unit's latest period naming the task (store.h). */
     {STMT_TASK_STATE,
      "SELECT state FROM current_tasks WHERE ward = ?1 AND task = ?2"},
-    {STMT_WARD_SERIES,
-     "SELECT period, value FROM current_values WHERE indicator = ?2 AND ward = ?1"},
-    {STMT_PERIOD_VALUES,
-     "SELECT indicator, value FROM current_values WHERE ward = ?1 AND period = ?2"},
     {STMT_COUNT, NULL},
 };
 
 static enum wp_err store_add_values(struct store *store, const struct wp_report *report,
                                     int64_t report_id, int64_t observed_ms,
-                                    const char *period_last)
+                                    int64_t judged_ms, const char *period_last)
 {
-    enum wp_err rc = WP_OK;
-    for (size_t i = 0; rc == WP_OK && i < report->value_count; i++) {
-        const struct wp_report_value *v = &report->values[i];
-        sqlite3_stmt *stmt = store__stmt(store, STMT_INSERT_VALUE);
-        sqlite3_bind_int64(stmt, 1, report_id);
-        sqlite3_bind_text(stmt, 2, report->ward, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, report->period, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 4, v->indicator, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 5, v->value);
-        rc = store__step_done(store, stmt, "storing a value");
-        if (rc != WP_OK)
-            break;
-        stmt = store__stmt(store, STMT_UPSERT_CURRENT_VALUE);
-        sqlite3_bind_text(stmt, 1, report->ward, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, report->period, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, v->indicator, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 4, v->value);
-        sqlite3_bind_int64(stmt, 5, report_id);
-        sqlite3_bind_int64(stmt, 6, observed_ms);
-        sqlite3_bind_text(stmt, 7, report->stream, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 8, report->seq);
-        rc = store__step_done(store, stmt, "updating a current value");
-    }
+    enum wp_err rc = store__values_add(store, report, report_id, observed_ms, judged_ms);
     for (size_t i = 0; rc == WP_OK && i < report->task_count; i++) {
         const struct wp_report_task *t = &report->tasks[i];
         sqlite3_stmt *stmt = store__stmt(store, STMT_INSERT_TASK);
@@ -259,7 +217,7 @@ enum wp_err store_add_report(struct store *store, const struct wp_report *report
     if ((rc = store__step_done(store, stmt, "storing a report")) != WP_OK)
         return rc;
     return store_add_values(store, report, sqlite3_last_insert_rowid(store->db), observed_ms,
-                            last);
+                            judged_ms, last);
 }
 
 void store_set_rejection_bounds(struct store *store, int64_t max_count, int64_t max_bytes)
@@ -389,21 +347,4 @@ enum wp_err store_task_state(struct store *store, const char *ward, const char *
     sqlite3_reset(stmt);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? WP_OK
                                                  : store__fail(store, rc, "reading a task state");
-}
-
-enum wp_err store_each_value_of(struct store *store, const char *ward, const char *indicator,
-                                enum wp_err (*fn)(void *ctx, const char *period, int64_t value),
-                                void *ctx)
-{
-    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_WARD_SERIES, ward, indicator);
-    return store__each_named_value(store, stmt, "reading a series", fn, ctx);
-}
-
-enum wp_err store_each_value_in(struct store *store, const char *ward, const char *period,
-                                enum wp_err (*fn)(void *ctx, const char *indicator,
-                                                  int64_t value),
-                                void *ctx)
-{
-    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_PERIOD_VALUES, ward, period);
-    return store__each_named_value(store, stmt, "reading a period's values", fn, ctx);
 }

@@ -15,14 +15,6 @@ const struct store_statement store__schedule_statements[] = {
      "ON CONFLICT (rule, ward, period) DO UPDATE SET "
      "due_ms = excluded.due_ms, complete_ms = excluded.complete_ms, "
      "on_time = excluded.on_time, received_ms = excluded.received_ms"},
-    /* A weekly period is also reported by the figures of its days (?3 … ?4), a day's
-     * only by its own. */
-    {STMT_SCHEDULE_COMPLETION,
-     "SELECT v.indicator, MIN(COALESCE(r.judged_ms, r.received_ms)), "
-     "MIN(r.received_ms) FROM report_values v "
-     "JOIN reports r ON r.id = v.report_id "
-     "WHERE v.ward = ?1 AND (v.period = ?2 OR v.period BETWEEN ?3 AND ?4) "
-     "GROUP BY v.indicator"},
     {STMT_SCHEDULE_CLEAR,
      "DELETE FROM schedule_status"},
     {STMT_COUNT, NULL},
@@ -84,11 +76,9 @@ enum wp_err store_schedule_each_arrival(struct store *store, const char *unit,
         wp_date_format(first_day, first, sizeof first);
         wp_date_format(first_day + days - 1, last, sizeof last);
     }
-    sqlite3_stmt *stmt = store__stmt_texts(store, STMT_SCHEDULE_COMPLETION, unit, period);
-    sqlite3_bind_text(stmt, 3, first, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 4, last, -1, SQLITE_TRANSIENT);
-    struct store_schedule_walk w = {fn, ctx, false};
-    return store__each(store, stmt, "reading a period's reports", store_schedule_row, &w);
+    /* A weekly period is also reported by the figures of its days, a day's only by its
+     * own. */
+    return store__values_each_arrival(store, unit, period, first, last, fn, ctx);
 }
 
 enum wp_err store_schedule_clear(struct store *store)

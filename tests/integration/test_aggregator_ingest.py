@@ -278,7 +278,7 @@ def load_old_database(path, version):
 
 
 def test_older_databases_are_migrated_in_place():
-    """Version 2 (with or without rollup tables) and version 3 files come up as the newest version (6)
+    """Version 2 (with or without rollup tables) and version 3 files come up as the newest version (7)
     with their data: the reports, the rejection, the ack state, readable by the operator's
     command; and the content of old rows still tells a duplicate from a reused seq."""
     for version, had_rollup in ((2, False), (2, True), (3, False)):
@@ -296,7 +296,7 @@ def test_older_databases_are_migrated_in_place():
             s = Setup(tmp)
             out = s.agg.output()
             assert "database schema migrated to version 4" in out, out
-            assert "database schema migrated to version 6" in out, out
+            assert "database schema migrated to version 7" in out, out
             if version == 2:
                 assert "database schema migrated to version 3" in out, out
             # The same seq 1 again: a duplicate (its old row has no hash: decoded, compared).
@@ -314,7 +314,7 @@ def test_older_databases_are_migrated_in_place():
             assert s.wait_ack(3)["acked_through"] == 4
             assert s.agg.stop() == 0
             with sqlite3.connect("file:%s?mode=ro" % s.agg.db, uri=True) as db:
-                assert db.execute("PRAGMA user_version").fetchone()[0] == 6
+                assert db.execute("PRAGMA user_version").fetchone()[0] == 7
                 # Rows from before version 5 have no committed_at: judged by arrival.
                 old = db.execute("SELECT COUNT(*) FROM reports WHERE seq IN (1, 3) AND "
                                  "committed_at IS NULL AND judged_ms IS NULL").fetchone()[0]
@@ -322,11 +322,17 @@ def test_older_databases_are_migrated_in_place():
                 sent = db.execute("SELECT unit FROM rollup_sent").fetchall()
                 assert sent == ([("001",)] if had_rollup else []), sent
                 assert db.execute("SELECT COUNT(*) FROM rollup_files").fetchone()[0] == 0
-                # An old row is taken over with its stream and seq.
-                cur = db.execute("SELECT value, stream, seq FROM current_values WHERE "
-                                 "indicator = 'cases_new_community' AND ward = '00001'").fetchall()
-                assert cur == [(4, STREAM, 4)], cur
+                # Version 7 packs the values in force (values_in_force): one row per unit
+                # and period; every value of every report stays in reports.payload.
+                assert db.execute("SELECT COUNT(*) FROM values_in_force").fetchone()[0] == 1
+                assert "current_values" not in {n for (n,) in db.execute(
+                    "SELECT name FROM sqlite_master")}
             db.close()
+            # An old row is taken over with its stream and seq: seq 4 supersedes it.
+            cur = [(r["value"], r["stream"], r["seq"]) for r in json.loads(cli(
+                "export", "--db", s.agg.db, "--format", "json", "--current").stdout)
+                   if r["indicator"] == "cases_new_community" and r["ward"] == "00001"]
+            assert cur == [(4, STREAM, 4)], cur
             assert sorted({r["seq"] for r in s.values()}) == [1, 3, 4]
             assert [r["seq"] for r in s.rejected()] == [2, 3]
 

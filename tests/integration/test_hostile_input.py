@@ -160,8 +160,9 @@ class Setup:
         with sqlite3.connect("file:%s?mode=ro" % self.agg.db, uri=True) as db:
             assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
             tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master "
-                                               "WHERE type = 'table'")}
-        assert {"reports", "report_values", "rejected", "streams"} <= tables, tables
+                                               "WHERE type IN ('table', 'view')")}
+        assert {"reports", "values_in_force", "report_values", "rejected", "streams"} <= tables, \
+            tables   # report_values: a view of reports.payload since schema version 7
         assert self.agg.alive(), self.agg.output()
         self.pub.loop_stop()
         self.pub.disconnect()

@@ -103,6 +103,21 @@ static int64_t in_force(struct store *store, const char *period)
     return v.value;
 }
 
+struct arrival {
+    int seen;
+    int64_t judged_ms, received_ms;
+};
+
+static enum wp_err note_arrival(void *ctx, const char *indicator, int64_t judged_ms,
+                                int64_t received_ms)
+{
+    struct arrival *a = ctx;
+    a->seen += strcmp(indicator, "cases_new_community") == 0;
+    a->judged_ms = judged_ms;
+    a->received_ms = received_ms;
+    return WP_OK;
+}
+
 static enum wp_err count_alert(void *ctx, const struct store_alert *alert)
 {
     (void)alert;
@@ -185,7 +200,7 @@ static void test_supersede(struct store *store)
     CHECK(in_force(store, "2022-05-03") == 3);
     CHECK(add(store, STREAM_A, 5, "2022-05-03T16:00:00+07:00", "2022-05-03", 30) == WP_OK);
     CHECK(in_force(store, "2022-05-03") == 30);
-    /* Both stay in the audit trail. */
+    /* Both stay in the audit trail (the view report_values reads the payloads). */
     CHECK(count("SELECT count(*) FROM report_values WHERE period = '2022-05-03'") == 2);
     /* Across streams the later observed_at wins: an older one does not supersede … */
     CHECK(add(store, STREAM_B, 1, "2022-05-03T15:00:00+07:00", "2022-05-03", 7) == WP_OK);
@@ -196,6 +211,13 @@ static void test_supersede(struct store *store)
     CHECK(count("SELECT count(*) FROM report_values WHERE period = '2022-05-03'") == 4);
     /* Other periods keep theirs. */
     CHECK(in_force(store, "2022-05-02") == 2);
+    /* The figure first arrived with seq 3 of STREAM_A (received T0 + 3), whichever report
+     * is in force now; the earliest instant judged is the least of all that carried it
+     * (STREAM_B's seq 1, received — and, without committed_at, judged — at T0 + 1). */
+    struct arrival a = {0, 0, 0};
+    CHECK(store_schedule_each_arrival(store, "00001", "2022-05-03", note_arrival, &a)
+          == WP_OK);
+    CHECK(a.seen == 1 && a.judged_ms == T0 + 1 && a.received_ms == T0 + 3);
 }
 
 int main(void)
