@@ -1,6 +1,7 @@
 /* ingest.c — message → decode → batch → commit → acks (contract in ingest.h). */
 #include "ingest.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,8 @@ struct ingest {
         char ward[WP_UNIT_CODE_MAX];
     } floods[INGEST_FLOODS_MAX];
     struct ingest_options opts;
-    struct ingest_item *items;      /* opts.batch_max slots */
-    size_t count;
+    struct ingest_item *items;      /* opts.batch_max slots (more with caller_flushes) */
+    size_t count, cap;
     int64_t oldest_mono_ms;         /* when the first item of the batch arrived */
     struct ingest_stats stats;
 };
@@ -72,7 +73,8 @@ enum wp_err ingest_create(struct store *store, const struct ingest_options *opts
         ingest->opts.batch_max = 1;
     if (ingest->opts.max_payload == 0 || ingest->opts.max_payload > WP_REPORT_MAX_BYTES)
         ingest->opts.max_payload = WP_REPORT_MAX_BYTES;
-    ingest->items = calloc(ingest->opts.batch_max, sizeof *ingest->items);
+    ingest->cap = ingest->opts.batch_max;
+    ingest->items = calloc(ingest->cap, sizeof *ingest->items);
     if (!ingest->items) {
         free(ingest);
         return WP_ERR_NOMEM;
@@ -178,8 +180,24 @@ static bool ingest_classify(struct ingest *ingest, struct ingest_item *item)
     return true;
 }
 
+/* With caller_flushes the batch may outgrow batch_max until the caller flushes, up to
+ * INGEST_HARD_MAX_FACTOR times it, where ingest_message flushes by itself. */
+#define INGEST_HARD_MAX_FACTOR 4
+
 void ingest_message(struct ingest *ingest, const char *topic, const void *payload, size_t len)
 {
+    if (ingest->count == ingest->cap) {
+        /* Only with caller_flushes: a full batch is flushed below otherwise. */
+        size_t bigger = 2 * ingest->cap;
+        struct ingest_item *items = realloc(ingest->items, bigger * sizeof *items);
+        if (items) {
+            memset(items + ingest->cap, 0, (bigger - ingest->cap) * sizeof *items);
+            ingest->items = items;
+            ingest->cap = bigger;
+        } else {
+            ingest_flush(ingest);   /* no room for another: commit what is in hand */
+        }
+    }
     struct ingest_item *item = &ingest->items[ingest->count];
     ingest->stats.received++;
     item->received_ms = wp_now_ms();
@@ -200,7 +218,10 @@ void ingest_message(struct ingest *ingest, const char *topic, const void *payloa
     if (ingest->count == 0)
         ingest->oldest_mono_ms = wp_monotonic_ms();
     ingest->count++;
-    if (ingest->count >= ingest->opts.batch_max)
+    size_t limit = ingest->opts.batch_max;
+    if (ingest->opts.caller_flushes && limit <= SIZE_MAX / INGEST_HARD_MAX_FACTOR)
+        limit *= INGEST_HARD_MAX_FACTOR;
+    if (ingest->count >= limit)
         ingest_flush(ingest);
 }
 

@@ -54,6 +54,12 @@ struct ingest_options {
      * district once. */
     void (*over_bound)(void *ctx, const char *ward);
     void *hook_ctx;           /* ctx of check, committed, lost and over_bound */
+    /* false: ingest_message flushes by itself once the batch holds batch_max. true: the
+     * caller flushes (ingest_due_in_ms says 0 from batch_max on), outside the MQTT
+     * callback, so that the acks leave at once (inside a callback libmosquitto only
+     * queues them); ingest_message flushes by itself only at 4 × batch_max, a bound on
+     * memory. */
+    bool caller_flushes;
 };
 
 /* Counters since start; the aggregator/stats topic and the logs read them. */
@@ -85,7 +91,7 @@ void ingest_destroy(struct ingest **ingest);
 
 /* Takes one message (topic and payload are copied as needed). Never fails: whatever the
  * payload, it ends up in the batch as a report or a rejection. Flushes by itself when the
- * batch reaches batch_max. */
+ * batch reaches batch_max (4 × batch_max with caller_flushes). */
 void ingest_message(struct ingest *ingest, const char *topic, const void *payload, size_t len);
 
 /* Milliseconds until the batch in hand is due (0: due now), or -1 when there is none. */

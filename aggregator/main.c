@@ -166,11 +166,17 @@ static bool aggregator_publish_ack(void *ctx, const char *topic, const char *pay
     struct aggregator *agg = ctx;
     if (aggregator_ack_is_the_citys(agg, topic))
         return true;
-    int rc = wp_mqtt_publish(&agg->mqtt, NULL, topic, payload, len, 1, false);
-    /* NO_CONN: libmosquitto keeps a QoS 1 message for the next connection of the
-     * session; and if it is lost after all, the agent re-sends and is acked again. */
-    if (rc == MOSQ_ERR_SUCCESS)
-        agg->unconfirmed++;
+    /* QoS 0 (docs/architecture.md, "Acks during a burst"): an ack is a cumulative,
+     * idempotent statement, and an agent re-sends whatever no ack has covered (after
+     * ack_timeout, and all of it at each reconnection); a lost ack costs a re-send that
+     * is acked again as a duplicate, never a report. At QoS 1 each ack would wait for
+     * the broker's PUBACK, which mosquitto 2.0.11 sends behind every report it has
+     * queued for us, and libmosquitto reads as many packets per call as it has QoS 1
+     * messages unacknowledged: the acks of a burst left only when the burst ended. */
+    int rc = wp_mqtt_publish(&agg->mqtt, NULL, topic, payload, len, 0, false);
+    if (rc == MOSQ_ERR_NO_CONN)
+        wp_log(WP_LOG_DEBUG, "not connected: the ack on %s is not sent; its agent re-sends "
+               "and is acked again", topic);
     return rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN;
 }
 
@@ -428,6 +434,7 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
         .lost = aggregator_on_unit_news,
         .over_bound = aggregator_on_unit_news,
         .hook_ctx = agg,
+        .caller_flushes = true,   /* aggregator_run flushes, outside libmosquitto's callbacks */
     };
     struct alerts_options aopts = {
         .district = agg->cfg.unit,
@@ -532,8 +539,9 @@ static void aggregator_web_reports(struct aggregator *agg)
 }
 
 /* Another aggregator with our client_id holds the session (presence.h): say offline,
- * leave the broker and come back later. The batch in hand is committed and acked as
- * usual; its acks leave at the next connection of the session. */
+ * leave the broker and come back later. The batch in hand is committed as usual; acks
+ * made while off the broker are not sent (QoS 0): their agents re-send and are acked
+ * again as duplicates. */
 static void aggregator_step_back(struct aggregator *agg)
 {
     int64_t hold_off_ms = agg->step_back_ms;
@@ -545,6 +553,13 @@ static void aggregator_step_back(struct aggregator *agg)
     }
     wp_mqtt_hold_off(&agg->mqtt, hold_off_ms);
     agg->unconfirmed = 0;   /* what was unconfirmed is the session's now, not ours to wait for */
+}
+
+/* Reading goes on while the batch in hand is not due (not full, its delay not over). */
+static bool aggregator_batch_has_room(void *ctx)
+{
+    struct aggregator *agg = ctx;
+    return ingest_due_in_ms(agg->ingest) != 0 && agg->step_back_ms == 0;
 }
 
 static void aggregator_run(struct aggregator *agg)
@@ -568,7 +583,10 @@ static void aggregator_run(struct aggregator *agg)
         int wait = due > AGGREGATOR_IDLE_WAIT_MS ? AGGREGATOR_IDLE_WAIT_MS : (int)due;
         if (dashboard_busy(agg->dashboard))
             wait = 0;   /* the build's next step, after a look at the broker */
-        wp_mqtt_loop(&agg->mqtt, wait);
+        /* Reads until the batch is due (full, or its delay over), then commits it and
+         * sends its acks here, outside libmosquitto's callbacks, where a publish is
+         * written at once rather than queued until the read loop ends. */
+        wp_mqtt_loop_while(&agg->mqtt, wait, aggregator_batch_has_room, agg);
         if (agg->step_back_ms > 0)
             aggregator_step_back(agg);
         if (ingest_due_in_ms(agg->ingest) == 0)
@@ -580,7 +598,8 @@ static void aggregator_run(struct aggregator *agg)
          * at once, and the loop comes straight back). */
         if (wp_now_ms() >= agg->next_evaluation_ms)
             aggregator_evaluate_all(agg, agg->next_evaluation_ms);
-        /* The units of what was committed (here, or by a full batch in on_message). */
+        /* The units of what was committed (here, or in on_message by a batch at 4 ×
+         * batch_max: ingest.h, caller_flushes). */
         if (agg->reports_due_mono_ms == 0 && evaluate_has_reports(agg->evaluate))
             agg->reports_due_mono_ms = wp_monotonic_ms() + agg->evaluate_delay_ms;
         if (agg->reports_due_mono_ms > 0 && wp_monotonic_ms() >= agg->reports_due_mono_ms) {

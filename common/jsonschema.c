@@ -54,12 +54,23 @@ void jsonschema__format_error(char *err, size_t errlen, const struct jsonschema_
 static const char *const type_phrases[] = {"null", "a boolean", "an object", "an array",
                                            "a number", "a string", "an integer"};
 
+/* One step of the path to the instance value being checked: a member's key, or (key
+ * NULL) an element's index. The text ("values.deaths") is only written by fail(): on
+ * the happy path a step costs two stores, not a snprintf per member. */
+struct path_step {
+    const char *key;
+    size_t index;
+};
+
 struct validator {
     char *err;                   /* NULL: nobody reads the message, so none is formatted */
     size_t errlen;
     int quiet;                   /* > 0 inside anyOf/oneOf/not: a failure there is no error */
     int depth;
-    struct jsonschema_path path; /* of the instance value being checked */
+    /* Steps are pushed one per container level of the instance, which is at most
+     * JSONSCHEMA_MAX_INSTANCE_DEPTH deep (checked before validating). */
+    struct path_step steps[JSONSCHEMA_MAX_INSTANCE_DEPTH + 2];
+    size_t step_count;
     /* For the words of the one message formatted per call. Kept here rather than in the
      * frames of the recursive functions, whose stack use bounds how deep we can go. */
     char scratch[1024];
@@ -70,24 +81,54 @@ static bool fail(struct validator *v, const char *fmt, ...)
 {
     if (v->quiet || !v->err)
         return false;
+    struct jsonschema_path path;
+    path.len = 0;
+    path.text[0] = '\0';
+    for (size_t i = 0; i < v->step_count; i++) {
+        if (v->steps[i].key)
+            jsonschema__path_push_key(&path, v->steps[i].key);
+        else
+            jsonschema__path_push_index(&path, v->steps[i].index);
+    }
     va_list ap;
     va_start(ap, fmt);
-    jsonschema__format_error(v->err, v->errlen, &v->path, fmt, ap);
+    jsonschema__format_error(v->err, v->errlen, &path, fmt, ap);
     va_end(ap);
     v->err = NULL;               /* the first violation is the one reported */
     return false;
 }
 
-/* Paths are only written when a message may be formatted: inside anyOf, oneOf and not,
- * or when the caller wants no message, they would be wasted work on the hot path. */
+/* Steps are only noted when a message may be formatted: inside anyOf, oneOf and not,
+ * or when the caller wants no message, they would be wasted work. Each returns the mark
+ * to hand to leave(). */
 static size_t enter_key(struct validator *v, const char *key)
 {
-    return v->err && !v->quiet ? jsonschema__path_push_key(&v->path, key) : v->path.len;
+    size_t mark = v->step_count;
+    if (v->err && !v->quiet && mark < sizeof v->steps / sizeof v->steps[0])
+        v->steps[v->step_count++] = (struct path_step){key, 0};
+    return mark;
 }
 
 static size_t enter_index(struct validator *v, size_t index)
 {
-    return v->err && !v->quiet ? jsonschema__path_push_index(&v->path, index) : v->path.len;
+    size_t mark = v->step_count;
+    if (v->err && !v->quiet && mark < sizeof v->steps / sizeof v->steps[0])
+        v->steps[v->step_count++] = (struct path_step){NULL, index};
+    return mark;
+}
+
+static void leave(struct validator *v, size_t mark)
+{
+    v->step_count = mark;
+}
+
+/* Does s match the pattern? The fast matcher when the pattern has one and it answers,
+ * regexec otherwise (jsonschema_tree.h). */
+static bool pattern_matches(const regex_t *re, const struct jsonschema_fast_pattern *fast,
+                            const char *s)
+{
+    int verdict = fast ? jsonschema__fast_pattern_match(fast, s) : -1;
+    return verdict >= 0 ? verdict == 1 : regexec(re, s, 0, NULL, 0) == 0;
 }
 
 static bool is_integer(double d)
@@ -220,7 +261,7 @@ static bool check_type_and_values(struct validator *v, const struct node *n, con
         if (n->max_length >= 0 && code_points > n->max_length)
             return fail(v, "must be at most %lld character%s long", n->max_length,
                         n->max_length == 1 ? "" : "s");
-        if (n->has_pattern && regexec(&n->pattern, s, 0, NULL, 0) != 0)
+        if (n->has_pattern && !pattern_matches(&n->pattern, n->pattern_fast, s))
             return fail(v, "must match pattern %s", n->pattern_source);
         if ((n->format == FORMAT_DATE && !wp_date_parse(s, NULL))
             || (n->format == FORMAT_DATE_TIME && !wp_datetime_parse(s, NULL)))
@@ -245,7 +286,7 @@ static bool check_array(struct validator *v, const struct node *n, const cJSON *
             continue;
         size_t mark = enter_index(v, i);
         bool ok = validate(v, sub, item);
-        jsonschema__path_pop(&v->path, mark);
+        leave(v, mark);
         if (!ok)
             return false;
     }
@@ -267,18 +308,19 @@ static bool check_object(struct validator *v, const struct node *n, const cJSON 
                 ok = validate(v, n->properties[i].schema, member);
             }
         for (size_t i = 0; ok && i < n->pattern_property_count; i++)
-            if (regexec(&n->pattern_properties[i].regex, member->string, 0, NULL, 0) == 0) {
+            if (pattern_matches(&n->pattern_properties[i].regex, n->pattern_properties[i].fast,
+                                member->string)) {
                 known = true;
                 ok = validate(v, n->pattern_properties[i].schema, member);
             }
         if (ok && !known && n->additional_properties) {
             if (n->additional_properties->kind == NODE_FALSE) {
-                jsonschema__path_pop(&v->path, mark);   /* the object is at fault */
+                leave(v, mark);   /* the object is at fault */
                 return fail(v, "unknown property \"%s\"", member->string);
             }
             ok = validate(v, n->additional_properties, member);
         }
-        jsonschema__path_pop(&v->path, mark);
+        leave(v, mark);
         if (!ok)
             return false;
     }
@@ -382,9 +424,9 @@ bool wp_schema_validate(const struct wp_schema *schema, const cJSON *instance, c
             while (!deeper_than(child, levels - 1))
                 child = child->next, i++;
             if (cJSON_IsObject(at))
-                jsonschema__path_push_key(&v.path, child->string);
+                enter_key(&v, child->string);
             else
-                jsonschema__path_push_index(&v.path, i);
+                enter_index(&v, i);
             at = child;
         }
         return fail(&v, "nested too deeply (more than %d levels)",

@@ -324,6 +324,7 @@ static bool kw_pattern(struct compiler *c, struct node *n, const cJSON *value, s
     if (!compile_regex(c, &n->pattern, value->valuestring))
         return false;
     n->has_pattern = true;
+    n->pattern_fast = jsonschema__fast_pattern_compile(value->valuestring);
     n->pattern_source = value->valuestring;
     return true;
 }
@@ -419,6 +420,7 @@ static bool kw_schema_map(struct compiler *c, struct node *n, const cJSON *value
             struct pattern_property *pp = &n->pattern_properties[n->pattern_property_count];
             ok = compile_regex(c, &pp->regex, member->string);
             if (ok) {
+                pp->fast = jsonschema__fast_pattern_compile(member->string);
                 pp->source = member->string;
                 pp->schema = sub;
                 n->pattern_property_count++;
@@ -597,8 +599,11 @@ void wp_schema_free(struct wp_schema **schema)
         struct node *n = s->nodes[i];
         if (n->has_pattern)
             regfree(&n->pattern);
-        for (size_t p = 0; p < n->pattern_property_count; p++)
+        jsonschema__fast_pattern_free(n->pattern_fast);
+        for (size_t p = 0; p < n->pattern_property_count; p++) {
             regfree(&n->pattern_properties[p].regex);
+            jsonschema__fast_pattern_free(n->pattern_properties[p].fast);
+        }
         free(n->pattern_properties);
         free(n->properties);
         free(n->tuple.items);

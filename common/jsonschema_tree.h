@@ -35,8 +35,19 @@ struct property {
     const char *name;            /* points into wp_schema.doc */
     struct node *schema;
 };
+/* Fast patterns (jsonschema_pattern.c): a schema's simple pattern — anchored, ASCII
+ * characters and classes with bounds, groups of alternatives — compiled for a matcher
+ * that needs no regexec. compile returns NULL for any other pattern (and when out of
+ * memory): regexec, always compiled too, then answers. match returns 1 or 0 for a match
+ * or none, -1 when it gave up (a step budget): regexec answers then as well. */
+struct jsonschema_fast_pattern;
+struct jsonschema_fast_pattern *jsonschema__fast_pattern_compile(const char *ecma_source);
+int jsonschema__fast_pattern_match(const struct jsonschema_fast_pattern *p, const char *s);
+void jsonschema__fast_pattern_free(struct jsonschema_fast_pattern *p);
+
 struct pattern_property {
     regex_t regex;
+    struct jsonschema_fast_pattern *fast;   /* NULL: regex only */
     const char *source;
     struct node *schema;
 };
@@ -55,6 +66,7 @@ struct node {
     long long min_length, max_length, min_items, max_items;   /* -1 = absent */
     bool has_pattern;
     regex_t pattern;
+    struct jsonschema_fast_pattern *pattern_fast;   /* NULL: regex only */
     const char *pattern_source;
     enum format format;
     const cJSON *required;       /* array of strings */

@@ -259,6 +259,8 @@ static void try_connect(struct wp_mqtt *m)
     m->socket_open = true;
 }
 
+static void link_failed(struct wp_mqtt *m, int rc);
+
 void wp_mqtt_loop(struct wp_mqtt *m, int timeout_ms)
 {
     if (!m->socket_open) {
@@ -274,18 +276,41 @@ void wp_mqtt_loop(struct wp_mqtt *m, int timeout_ms)
         }
     }
     int rc = mosquitto_loop(m->mosq, timeout_ms, 1);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        /* libmosquitto has closed the socket and run on_disconnect (a no-op if the
-         * link never came up); remember why and retry after the backoff. */
-        on_disconnect(m->mosq, m, rc);
-        if (!m->last_error[0] || rc != MOSQ_ERR_CONN_REFUSED)
-            snprintf(m->last_error, sizeof m->last_error, "connection to %s:%d failed: %s",
-                     m->opts.host, m->opts.port,
-                     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-        m->socket_open = false;
-        wp_notify_status("broker unreachable, retrying: %s", m->last_error);
-        schedule_retry(m);
+    if (rc != MOSQ_ERR_SUCCESS)
+        link_failed(m, rc);
+}
+
+void wp_mqtt_loop_while(struct wp_mqtt *m, int timeout_ms, bool (*more)(void *ctx), void *ctx)
+{
+    wp_mqtt_loop(m, timeout_ms);
+    int rc = MOSQ_ERR_SUCCESS;
+    while (m->connected && more(ctx)) {
+        struct pollfd p = {.fd = mosquitto_socket(m->mosq), .events = POLLIN};
+        if (p.fd < 0 || poll(&p, 1, 0) <= 0)
+            break;
+        if ((rc = mosquitto_loop_read(m->mosq, 1)) != MOSQ_ERR_SUCCESS)
+            break;
     }
+    /* What the callbacks queued (libmosquitto only queues a publish made inside one). */
+    if (rc == MOSQ_ERR_SUCCESS && m->connected && mosquitto_want_write(m->mosq))
+        rc = mosquitto_loop_write(m->mosq, 1);
+    if (rc != MOSQ_ERR_SUCCESS)
+        link_failed(m, rc);
+}
+
+/* A mosquitto_loop* call failed: libmosquitto has closed the socket and run
+ * on_disconnect (a no-op if the link never came up); remember why and retry after the
+ * backoff. */
+static void link_failed(struct wp_mqtt *m, int rc)
+{
+    on_disconnect(m->mosq, m, rc);
+    if (!m->last_error[0] || rc != MOSQ_ERR_CONN_REFUSED)
+        snprintf(m->last_error, sizeof m->last_error, "connection to %s:%d failed: %s",
+                 m->opts.host, m->opts.port,
+                 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+    m->socket_open = false;
+    wp_notify_status("broker unreachable, retrying: %s", m->last_error);
+    schedule_retry(m);
 }
 
 int wp_mqtt_publish(struct wp_mqtt *m, int *mid, const char *topic, const void *payload,

@@ -75,6 +75,13 @@ enum wp_err wp_mqtt_init(struct wp_mqtt *m, const struct wp_mqtt_options *opts, 
 /* Services the network for up to timeout_ms, reconnecting when due. Never blocks longer. */
 void wp_mqtt_loop(struct wp_mqtt *m, int timeout_ms);
 
+/* wp_mqtt_loop, then more reading while the socket has data and more(ctx) is true
+ * (e.g. while a batch has room), then the writes the callbacks queued. One turn of the
+ * caller's loop takes many messages, and the caller, not libmosquitto, says when to
+ * stop reading and act on them: libmosquitto's own read loop (2.0) reads as many packets
+ * as it has QoS > 0 messages unacknowledged, whatever max_packets asks. */
+void wp_mqtt_loop_while(struct wp_mqtt *m, int timeout_ms, bool (*more)(void *ctx), void *ctx);
+
 /* Publishes; returns the libmosquitto code (MOSQ_ERR_SUCCESS, MOSQ_ERR_NO_CONN, …,
  * MOSQ_ERR_NOMEM when the session cannot even note the message as unacknowledged).
  * With MOSQ_ERR_NO_CONN libmosquitto has still queued a QoS > 0 message for the next

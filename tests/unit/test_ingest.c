@@ -145,6 +145,28 @@ int main(void)
     wp_ack_clear(&ack);
     ingest_destroy(&in);
 
+    /* caller_flushes: a full batch is due, not flushed, and grows until the caller
+     * flushes; at 4 × batch_max it flushes by itself (a bound on memory) */
+    opts.caller_flushes = true;
+    CHECK(ingest_create(store, &opts, &in) == WP_OK);
+    CHECK(ingest_due_in_ms(in) == -1);
+    publish_report(in, "00001", "00001", 6, 1);
+    publish_report(in, "00001", "00001", 7, 1);
+    CHECK(sent.count == 6 && ingest_due_in_ms(in) == 0);
+    publish_report(in, "00001", "00001", 8, 1);
+    CHECK(sent.count == 6);
+    CHECK(ingest_flush(in) == WP_OK);
+    CHECK(sent.count == 7 && last_ack(&sent, &ack) == 8);
+    wp_ack_clear(&ack);
+    for (int seq = 9; seq <= 15; seq++)
+        publish_report(in, "00001", "00001", seq, 1);
+    CHECK(sent.count == 7);
+    publish_report(in, "00001", "00001", 16, 1);   /* the 8th: 4 × batch_max */
+    CHECK(sent.count == 8 && last_ack(&sent, &ack) == 16);
+    wp_ack_clear(&ack);
+    CHECK(ingest_stats(in)->stored == 11);
+    ingest_destroy(&in);
+
     store_close(&store);
     tmp_dir_remove(dir);
     return CHECK_DONE();

@@ -435,6 +435,56 @@ static void test_patterns(void)
               "x-1: must be an integer");
 }
 
+/* The schemas' own patterns (anchored, ASCII, classes with bounds, groups of
+ * alternatives) are matched without regexec (jsonschema_pattern.c); others, and matches
+ * that run out of steps, still go to regexec. Both must give the same verdicts. */
+static void test_fast_patterns(void)
+{
+    const char *no = "(root): must match pattern ";
+    const char *ward = "^([0-9]{5}|[0-9]{3})$", *week = "^[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$";
+    const char *indicator = "^[a-z][a-z0-9_]{0,63}$";
+    CHECK_STR(pattern_verdict(ward, "\"00001\""), "");
+    CHECK_STR(pattern_verdict(ward, "\"001\""), "");
+    CHECK_CONTAINS(pattern_verdict(ward, "\"0001\""), no);
+    CHECK_CONTAINS(pattern_verdict(ward, "\"000011\""), no);
+    CHECK_CONTAINS(pattern_verdict(ward, "\"\""), no);
+    CHECK_STR(pattern_verdict(week, "\"2022-W09\""), "");
+    CHECK_STR(pattern_verdict(week, "\"2022-W53\""), "");
+    CHECK_CONTAINS(pattern_verdict(week, "\"2022-W54\""), no);
+    CHECK_CONTAINS(pattern_verdict(week, "\"2022-W00\""), no);
+    CHECK_CONTAINS(pattern_verdict(week, "\"2022-W5\""), no);
+    CHECK_STR(pattern_verdict(indicator, "\"a\""), "");
+    CHECK_STR(pattern_verdict(indicator, "\"cases_new_2\""), "");
+    CHECK_CONTAINS(pattern_verdict(indicator, "\"2cases\""), no);
+    CHECK_CONTAINS(pattern_verdict(indicator, "\"cases-new\""), no);
+    CHECK_CONTAINS(pattern_verdict(indicator, "\"c\xc3\xa1\""), no);   /* non-ASCII */
+    CHECK_STR(pattern_verdict("^a[bc]{0,6}c$", "\"abcbcbc\""), "");
+    CHECK_CONTAINS(pattern_verdict("^a[bc]{0,6}c$", "\"abcbcbcbc\""), no);
+    CHECK_CONTAINS(pattern_verdict("^a{0,3}$", "\"aaaa\""), no);
+    CHECK_STR(pattern_verdict("^a{2,}b$", "\"aaaab\""), "");
+    CHECK_CONTAINS(pattern_verdict("^a{2,}b$", "\"ab\""), no);
+    /* Backing off: the greedy class gives back what the rest needs. */
+    CHECK_STR(pattern_verdict("^[a-z]*z[0-9]+$", "\"abzzz12\""), "");
+    CHECK_STR(pattern_verdict("^(ab|a)(bc|c)$", "\"abc\""), "");
+    CHECK_STR(pattern_verdict("^x(a|(b|c)d)y$", "\"xcdy\""), "");
+    CHECK_CONTAINS(pattern_verdict("^x(a|(b|c)d)y$", "\"xcy\""), no);
+    CHECK_STR(pattern_verdict("^[-a]+$", "\"a-a\""), "");
+    CHECK_STR(pattern_verdict("^[a-]+$", "\"-\""), "");
+    CHECK_STR(pattern_verdict("^[0-9]{2,3}-[0-9]{4}-W[0-9]{2}[.]html$", "\"001-2022-W18.html\""),
+              "");
+    CHECK_CONTAINS(pattern_verdict("^[0-9]{2,3}-[0-9]{4}-W[0-9]{2}[.]html$",
+                                   "\"001-2022-W18xhtml\""), no);
+    /* Outside the subset: regexec answers. */
+    CHECK_STR(pattern_verdict("^[^0-9]{2}$", "\"ax\""), "");
+    CHECK_CONTAINS(pattern_verdict("^[^0-9]{2}$", "\"a1\""), no);
+    CHECK_CONTAINS(pattern_verdict("^(ab){2}$", "\"ab\""), no);
+    CHECK_STR(pattern_verdict("^(ab){2}$", "\"abab\""), "");
+    /* Out of steps: regexec answers, the same. */
+    CHECK_CONTAINS(pattern_verdict("^a*a*a*a*a*a*b$", "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""),
+                   no);
+    CHECK_STR(pattern_verdict("^a*a*a*a*a*a*b$", "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\""), "");
+}
+
 /* Every schema built into the binaries compiles, and the registry hands out and frees. */
 static void test_registry(void)
 {
@@ -468,6 +518,7 @@ int main(void)
 {
     run_suite();
     test_messages();
+    test_fast_patterns();
     test_depth();
     test_compile_errors();
     test_patterns();
