@@ -102,8 +102,11 @@ enum wp_err outbox_seqs_after(struct outbox *ob, int64_t after_seq, int64_t **se
  * its length. WP_ERR_NOT_FOUND if the entry is gone (acked meanwhile). */
 enum wp_err outbox_payload(struct outbox *ob, int64_t seq, char **payload, size_t *len);
 
-/* Records a publication: last_sent_at = now_ms, attempts + 1. */
-enum wp_err outbox_mark_sent(struct outbox *ob, int64_t seq, int64_t now_ms);
+/* Records the publications of one publish pass in ONE transaction: for each of the count
+ * seqs, last_sent_at = now_ms and attempts + 1 (entries gone meanwhile are skipped).
+ * Nothing is written when count is 0. */
+enum wp_err outbox_mark_sent(struct outbox *ob, const int64_t *seqs, size_t count,
+                             int64_t now_ms);
 
 /* ---- acks -------------------------------------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "ack.h"
+#include "array.h"
 #include "clock.h"
 #include "commands.h"
 #include "inflight.h"
@@ -31,6 +32,12 @@
 #define PUBLISHER_SHUTDOWN_WAIT_MS 2000
 /* How soon an ack the outbox could not take (a full disk) is tried again. */
 #define PUBLISHER_ACK_RETRY_MS 1000
+/* At most this many reports handed to libmosquitto and not yet taken by the broker
+ * (PUBACK): a backlog of 10,000 is not copied into memory at once. A pass tops the
+ * window up only once it is half empty, so a backlog leaves in a few dozen passes —
+ * each recording its sends in one outbox transaction — and the wire (libmosquitto's
+ * own window of 100 unacknowledged QoS 1 messages) never runs dry. */
+#define PUBLISHER_QUEUE_MAX 1000
 
 struct publisher {
     const struct agent_config *cfg;
@@ -154,16 +161,23 @@ static void publisher_on_connected(struct publisher *p)
 static void publisher_publish_due(struct publisher *p)
 {
     int64_t now = wp_monotonic_ms();
-    size_t i = 0, again = 0;
+    size_t i = 0, again = 0, queued = 0;
     int64_t again_first = 0, again_last = 0;
-    /* Send times are for status only: after one failure (a full disk, say), one logged
-     * error per pass is enough, not one per report. */
+    for (size_t k = 0; k < p->inflight.count; k++)
+        queued += p->inflight.items[k].state == INFLIGHT_QUEUED;
+    if (queued > PUBLISHER_QUEUE_MAX / 2)
+        return; /* PUBACKs will bring it down; then this pass fills it up again */
+    /* The seqs published in this pass: their send times (for status only) are recorded
+     * in one transaction at its end. */
+    int64_t *sent = NULL;
+    size_t sent_count = 0, sent_cap = 0;
     bool record_sends = true;
     /* The delivery fields every report of this pass carries; acks (which change them)
      * are applied between passes, never during one. */
     int64_t unacked_from = 0, kept_from = 0;
     bool delivery_known = false;
-    while (i < p->inflight.count && p->mqtt.connected && !p->link_lost) {
+    while (i < p->inflight.count && p->mqtt.connected && !p->link_lost
+           && queued < PUBLISHER_QUEUE_MAX) {
         struct inflight_entry *e = &p->inflight.items[i++];
         if (!inflight_is_due(e, now))
             continue;
@@ -199,8 +213,11 @@ static void publisher_publish_due(struct publisher *p)
         free(payload);
         if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN) {
             inflight_queued(e, mid);
-            if (record_sends && outbox_mark_sent(p->ob, e->seq, wp_now_ms()) != WP_OK)
-                record_sends = false;
+            queued++;
+            if (record_sends && WP_ARRAY_RESERVE(sent, sent_cap, sent_count + 1))
+                sent[sent_count++] = e->seq;
+            else
+                record_sends = false; /* out of memory: the send times are for status only */
             /* NO_CONN: libmosquitto has queued it for the session anyway, and the link is
              * gone before its disconnect callback told us. Publishing more (or this one
              * again) before the reconnect would only pile up copies in memory; the
@@ -217,6 +234,13 @@ static void publisher_publish_due(struct publisher *p)
     if (again > 0)
         wp_log(WP_LOG_INFO, "no ack in time for %zu report(s) (seq %lld..%lld): published again",
                again, (long long)again_first, (long long)again_last);
+    if (sent_count > 0) {
+        bool recorded = outbox_mark_sent(p->ob, sent, sent_count, wp_now_ms()) == WP_OK;
+        wp_log(WP_LOG_DEBUG, "publish pass: %zu report(s) published (seq %lld..%lld), their "
+               "sends %s in one outbox transaction", sent_count, (long long)sent[0],
+               (long long)sent[sent_count - 1], recorded ? "recorded" : "not recorded");
+    }
+    free(sent);
 }
 
 /* After the outbox changed under the in-memory list (a new stream, entries taken back
