@@ -88,6 +88,14 @@ enum wp_err outbox_intake_commit(struct outbox *ob, char *err, size_t errlen);
 /* ROLLBACK; harmless when no intake is open. */
 void outbox_intake_rollback(struct outbox *ob);
 
+/* Before SQLite is first used in the process (main): SQLite's memory set up for a small
+ * resident size rather than for speed (the agent idles far more than it works). */
+void outbox_lean_memory(void);
+
+/* Gives back the page cache's unused memory (the daemon going idle); SQLite reads the
+ * pages again when needed. Nothing inside a transaction; accepts NULL. */
+void outbox_release_memory(struct outbox *ob);
+
 /* ---- publishing -------------------------------------------------------------------- */
 
 /* True when another connection (a `submit`) committed since the last call; cheap
