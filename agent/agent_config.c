@@ -52,7 +52,7 @@ const struct wp_config_option agent_config_options[] = {
     {"reconnect_min", WP_CONFIG_DURATION, "500ms", 10, 3600000, OPT(reconnect_min_ms), 0,
      "first wait before connecting to the broker again after the link failed; doubles on "
      "every failed attempt"},
-    {"reconnect_max", WP_CONFIG_DURATION, "30s", 10, 3600000, OPT(reconnect_max_ms), 0,
+    {"reconnect_max", WP_CONFIG_DURATION, "10s", 10, 3600000, OPT(reconnect_max_ms), 0,
      "longest wait between two connection attempts; taken as reconnect_min if shorter"},
     {"poll_interval", WP_CONFIG_DURATION, "200ms", 10, 10000, OPT(poll_interval_ms), 0,
      "how often the daemon looks for reports committed by a concurrent 'submit' when "

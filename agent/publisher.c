@@ -157,6 +157,10 @@ static void publisher_load_new(struct publisher *p)
     if (count > 0)
         wp_log(WP_LOG_DEBUG, "%zu new report(s) in the outbox, seq %lld..%lld", count,
                (long long)seqs[0], (long long)seqs[count - 1]);
+    /* New work while the link is down: try the broker now, not at the end of the backoff
+     * (a failed attempt only doubles the backoff again). */
+    if (count > 0 && !p->mqtt.socket_open && p->mqtt.mosq)
+        wp_mqtt_attempt_by(&p->mqtt, wp_monotonic_ms());
     free(seqs);
 }
 

@@ -15,6 +15,9 @@ Scenarios (wards × reports per ward × indicators; --scale multiplies the wards
   half       the sustained load offered at half the capacity the sustained run measured
              (the real aggregator; ack latency p50/p99)
   agent      idle RSS and wake-ups of wardpulse-agent against mosquitto_sub's
+  outage     --outage-agents agents (default settings: reconnect_min 500ms, reconnect_max
+             10s) lose the broker for --outage seconds (default 60: every backoff at its
+             cap); the time from the broker listening again until each is connected
   drain      one agent's backlog (--drain-reports, 10,000 × 40) leaving its outbox for the
              real aggregator, against the same aggregator storing the same count from the
              loadgen (one ward, as fast as libmosquitto takes them) in the same run
@@ -487,6 +490,60 @@ def drain_scenario(args, results):
         results["drain"] = out
 
 
+def outage_scenario(args, results):
+    """After a long broker outage: how long each agent takes to connect once the broker is
+    back (the backoff's cap bounds it: reconnect_max, the wait drawn in [max/2, max])."""
+    n, secs = args.outage_agents, args.outage
+    print("outage: %d agents, broker away %d s" % (n, secs), flush=True)
+    with Run(args, "outage") as run:
+        binary = os.path.join(args.build, "agent", "wardpulse-agent")
+        agents = []
+        for i in range(n):
+            d = os.path.join(run.dir, "a%d" % i)
+            os.makedirs(d)
+            conf = os.path.join(d, "agent.conf")
+            with open(conf, "w") as f:
+                f.write("ward %05d\nbroker_host 127.0.0.1\nbroker_port %d\noutbox_path %s\n"
+                        "log_level info\n" % (30000 + i, run.port, os.path.join(d, "outbox.db")))
+            agents.append(run.spawn("agent-%d" % i, [binary, "-c", conf]))
+
+        def connects(i):
+            with open(os.path.join(run.dir, "agent-%d.log" % i), errors="replace") as f:
+                return sum(1 for line in f if " connected to 127.0.0.1:" in line)
+
+        deadline = time.monotonic() + 20
+        while not all(connects(i) == 1 for i in range(n)):
+            if time.monotonic() > deadline:
+                raise SystemExit("the agents did not connect: see %s" % run.dir)
+            time.sleep(0.1)
+        stop(run.broker)
+        time.sleep(secs)
+        run.broker = run.spawn("mosquitto-back", ["mosquitto", "-c",
+                                                  os.path.join(run.dir, "mosquitto.conf")])
+        while True:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", run.port)) == 0:
+                    break
+            time.sleep(0.01)
+        back = time.monotonic()
+        waits = [None] * n
+        while None in waits and time.monotonic() - back < 120:
+            for i in range(n):
+                if waits[i] is None and connects(i) >= 2:
+                    waits[i] = round(time.monotonic() - back, 2)
+            time.sleep(0.05)
+        done = sorted(w for w in waits if w is not None)
+        out = {"agents": n, "outage_s": secs, "waits_s": waits,
+               "max_s": done[-1] if done else None,
+               "median_s": done[len(done) // 2] if done else None,
+               "ok": len(done) == n}
+        print("  connected again after the broker was back: median %.1f s, max %.1f s "
+              "(each: %s)\n" % (out["median_s"] or 0, out["max_s"] or 0,
+                                ", ".join("%.1f" % w if w is not None else "never" for w in waits)),
+              flush=True)
+        results["outage"] = out
+
+
 def machine_info():
     with open("/proc/meminfo") as f:
         mem_kb = int(f.readline().split()[1])
@@ -500,8 +557,8 @@ def machine_info():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scenario", default="burst,sustained,full,half,agent,drain",
-                    help="comma-separated: burst, sustained, full, half, agent, drain "
+    ap.add_argument("--scenario", default="burst,sustained,full,half,agent,drain,outage",
+                    help="comma-separated: burst, sustained, full, half, agent, drain, outage "
                          "(default: all)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies the ward counts")
     ap.add_argument("--indicators", type=int, default=40)
@@ -527,6 +584,9 @@ def main():
                     help="run the real aggregator under this command, e.g. 'perf record -g "
                          "-o /tmp/agg.perf --' (its peak RSS is then the wrapper's)")
     ap.add_argument("--agent-window", type=int, default=10)
+    ap.add_argument("--outage", type=int, default=60,
+                    help="seconds the broker is away in the outage scenario")
+    ap.add_argument("--outage-agents", type=int, default=10)
     ap.add_argument("--agent-log-level", default="info",
                     help="the drain scenario's agent (debug: one line per publish pass)")
     ap.add_argument("--drain-reports", type=int, default=10000,
@@ -538,7 +598,7 @@ def main():
     args.cache = os.path.abspath(args.cache or os.path.join(args.build, "bench-cache"))
     scenarios = [s for s in args.scenario.split(",") if s]
     for s in scenarios:
-        if s not in ("burst", "sustained", "full", "half", "agent", "drain"):
+        if s not in ("burst", "sustained", "full", "half", "agent", "drain", "outage"):
             ap.error("unknown scenario %s" % s)
 
     def wards(name):
@@ -599,14 +659,16 @@ def main():
         agent_scenario(args, results)
     if "drain" in scenarios:
         drain_scenario(args, results)
+    if "outage" in scenarios:
+        outage_scenario(args, results)
     results["elapsed_s"] = round(time.monotonic() - start, 1)
     print("done in %.0f s" % results["elapsed_s"])
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
     runs = [v for k, v in results.items() if isinstance(v, dict)
-            for v in ([v.get("null"), v.get("real")] if k not in ("agent", "drain")
-                      else [v] if k == "drain" else [])]
+            for v in ([v.get("null"), v.get("real")] if k not in ("agent", "drain", "outage")
+                      else [v] if k in ("drain", "outage") else [])]
     bad = [r for r in runs if r and not r["ok"]]
     return 1 if bad else 0
 

@@ -288,6 +288,12 @@ void wp_mqtt_loop(struct wp_mqtt *m, int timeout_ms)
     }
 }
 
+void wp_mqtt_attempt_by(struct wp_mqtt *m, int64_t when_ms)
+{
+    if (!m->socket_open && m->next_attempt_ms > when_ms)
+        m->next_attempt_ms = when_ms;
+}
+
 int wp_mqtt_publish(struct wp_mqtt *m, int *mid, const char *topic, const void *payload,
                     size_t len, int qos, bool retain)
 {
