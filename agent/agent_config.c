@@ -52,10 +52,12 @@ const struct wp_config_option agent_config_options[] = {
     {"reconnect_min", WP_CONFIG_DURATION, "500ms", 10, 3600000, OPT(reconnect_min_ms), 0,
      "first wait before connecting to the broker again after the link failed; doubles on "
      "every failed attempt"},
-    {"reconnect_max", WP_CONFIG_DURATION, "30s", 10, 3600000, OPT(reconnect_max_ms), 0,
+    {"reconnect_max", WP_CONFIG_DURATION, "10s", 10, 3600000, OPT(reconnect_max_ms), 0,
      "longest wait between two connection attempts; taken as reconnect_min if shorter"},
     {"poll_interval", WP_CONFIG_DURATION, "200ms", 10, 10000, OPT(poll_interval_ms), 0,
-     "how often the daemon looks for reports committed by a concurrent 'submit'"},
+     "how often the daemon looks for reports committed by a concurrent 'submit' when "
+     "inotify cannot watch the outbox's folder (otherwise it is told at once), and how soon "
+     "a failed look is tried again"},
     WP_DAEMON_COMMON_OPTIONS(struct agent_config, daemon),
     {NULL, 0, NULL, 0, 0, 0, 0, NULL},
 };

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "config.h"
 #include "log.h"
+#include "outbox.h"
 #include "schema_registry.h"
 
 volatile sig_atomic_t agent_stop_requested;
@@ -75,6 +76,7 @@ static void main_usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    outbox_lean_memory();
     char err[1024];
     struct wp_cmdline cmd;
     if (wp_config_parse_args(agent_config_options, argc, argv, &cmd, err, sizeof err) != WP_OK) {

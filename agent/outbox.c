@@ -236,21 +236,37 @@ enum wp_err outbox_payload(struct outbox *ob, int64_t seq, char **payload, size_
     return e;
 }
 
-enum wp_err outbox_mark_sent(struct outbox *ob, int64_t seq, int64_t now_ms)
+enum wp_err outbox_mark_sent(struct outbox *ob, const int64_t *seqs, size_t count,
+                             int64_t now_ms)
 {
+    if (count == 0)
+        return WP_OK;
+    /* One transaction for the whole publish pass: a backlog of thousands costs one WAL
+     * commit, not one per report. */
+    int rc = sqlite3_exec(ob->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return outbox__fail_logged(ob, rc, "recording publications");
     sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v2(ob->db,
-                                "UPDATE entries SET last_sent_at = ?1, attempts = attempts + 1 "
-                                "WHERE seq = ?2",
-                                -1, &stmt, NULL);
-    if (rc == SQLITE_OK) {
+    rc = sqlite3_prepare_v2(ob->db,
+                            "UPDATE entries SET last_sent_at = ?1, attempts = attempts + 1 "
+                            "WHERE seq = ?2",
+                            -1, &stmt, NULL);
+    for (size_t i = 0; rc == SQLITE_OK && i < count; i++) {
         sqlite3_bind_int64(stmt, 1, now_ms);
-        sqlite3_bind_int64(stmt, 2, seq);
+        sqlite3_bind_int64(stmt, 2, seqs[i]);
         rc = sqlite3_step(stmt);
+        if (rc == SQLITE_DONE)
+            rc = sqlite3_reset(stmt);
     }
     sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE)
-        return outbox__fail_logged(ob, rc, "recording a publication");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        enum wp_err e = outbox__fail_logged(ob, rc, "recording publications");
+        if (!sqlite3_get_autocommit(ob->db))
+            sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+        return e;
+    }
     return WP_OK;
 }
 

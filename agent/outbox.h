@@ -88,6 +88,14 @@ enum wp_err outbox_intake_commit(struct outbox *ob, char *err, size_t errlen);
 /* ROLLBACK; harmless when no intake is open. */
 void outbox_intake_rollback(struct outbox *ob);
 
+/* Before SQLite is first used in the process (main): SQLite's memory set up for a small
+ * resident size rather than for speed (the agent idles far more than it works). */
+void outbox_lean_memory(void);
+
+/* Gives back the page cache's unused memory (the daemon going idle); SQLite reads the
+ * pages again when needed. Nothing inside a transaction; accepts NULL. */
+void outbox_release_memory(struct outbox *ob);
+
 /* ---- publishing -------------------------------------------------------------------- */
 
 /* True when another connection (a `submit`) committed since the last call; cheap
@@ -102,8 +110,11 @@ enum wp_err outbox_seqs_after(struct outbox *ob, int64_t after_seq, int64_t **se
  * its length. WP_ERR_NOT_FOUND if the entry is gone (acked meanwhile). */
 enum wp_err outbox_payload(struct outbox *ob, int64_t seq, char **payload, size_t *len);
 
-/* Records a publication: last_sent_at = now_ms, attempts + 1. */
-enum wp_err outbox_mark_sent(struct outbox *ob, int64_t seq, int64_t now_ms);
+/* Records the publications of one publish pass in ONE transaction: for each of the count
+ * seqs, last_sent_at = now_ms and attempts + 1 (entries gone meanwhile are skipped).
+ * Nothing is written when count is 0. */
+enum wp_err outbox_mark_sent(struct outbox *ob, const int64_t *seqs, size_t count,
+                             int64_t now_ms);
 
 /* ---- acks -------------------------------------------------------------------------- */
 

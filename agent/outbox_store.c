@@ -317,6 +317,9 @@ static bool outbox_reopen_immutable(struct outbox *ob)
     free(uri);
     if (rc == SQLITE_OK)
         sqlite3_extended_result_codes(ob->db, 1);
+    /* No lookaside (SQLite's per-connection allocator of ~120 KB): the agent idles far
+     * more than it works, and resident memory is what a ward's small PC pays for. */
+    sqlite3_db_config(ob->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
     return rc == SQLITE_OK;
 }
 
@@ -454,6 +457,19 @@ enum wp_err outbox__check_file(struct outbox *ob, char *err, size_t errlen)
         wp_log(WP_LOG_ERR, "outbox: %s; nothing more is committed to it", err);
     }
     return e;
+}
+
+void outbox_lean_memory(void)
+{
+    /* No bulk page-cache allocation per connection (20 pages, ~90 KB each, kept for the
+     * connection's life): pages are allocated as read and released when idle. */
+    sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+}
+
+void outbox_release_memory(struct outbox *ob)
+{
+    if (ob && sqlite3_get_autocommit(ob->db))
+        sqlite3_db_release_memory(ob->db);
 }
 
 bool outbox_replaced(const struct outbox *ob)

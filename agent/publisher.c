@@ -1,12 +1,22 @@
 /* publisher.c — the agent daemon: publish the outbox, apply acks, announce status.
  *
- * One thread. wp_mqtt_loop() runs the network for at most poll_interval, its callbacks
- * (PUBACK, ack messages, connect) run inside it, then the loop body looks for reports a
- * concurrent `submit` committed and publishes whatever is due. Everything the daemon
- * knows for sure lives in the outbox; struct inflight only schedules.
+ * One thread, event-driven: it sleeps in ppoll() on the MQTT socket, the spool folder's
+ * inotify descriptor and the outbox folder's (outbox_watch.h), until the nearest real
+ * deadline — an ack timeout, the reconnect backoff, the MQTT keepalive, a spool file
+ * settling, a retry after a failure, the systemd watchdog. Idle, it wakes once per
+ * keepalive (30 s: PINGREQ, PINGRESP), not on a timer. Woken, wp_mqtt_loop(…, 0) runs the
+ * network without waiting, its callbacks (PUBACK, ack messages, connect) run inside it,
+ * then the loop body takes in spool files, looks for reports a concurrent `submit`
+ * committed and publishes whatever is due. Everything the daemon knows for sure lives in
+ * the outbox; struct inflight only schedules.
  */
+#define _GNU_SOURCE /* ppoll */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "ack.h"
+#include "array.h"
 #include "clock.h"
 #include "commands.h"
 #include "inflight.h"
@@ -22,6 +33,7 @@
 #include "notify.h"
 #include "mqtt_session.h"
 #include "outbox.h"
+#include "outbox_watch.h"
 #include "spool.h"
 #include "status_payload.h"
 #include "timefmt.h"
@@ -31,6 +43,14 @@
 #define PUBLISHER_SHUTDOWN_WAIT_MS 2000
 /* How soon an ack the outbox could not take (a full disk) is tried again. */
 #define PUBLISHER_ACK_RETRY_MS 1000
+/* At most this many reports handed to libmosquitto and not yet taken by the broker
+ * (PUBACK): a backlog of 10,000 is not copied into memory at once. A pass tops the
+ * window up only once it is half empty, so a backlog leaves in a few dozen passes —
+ * each recording its sends in one outbox transaction — and the wire (libmosquitto's
+ * own window of 100 unacknowledged QoS 1 messages) never runs dry. */
+#define PUBLISHER_QUEUE_MAX 1000
+/* A sleep at least this long counts as going idle (publisher_wait). */
+#define PUBLISHER_IDLE_MS 1000
 
 struct publisher {
     const struct agent_config *cfg;
@@ -54,6 +74,10 @@ struct publisher {
     int64_t link_since;       /* since when (wall clock ms), */
     char link_error[256];     /* and why it is down */
     char broker[300];         /* host:port, for status */
+    struct outbox_watch owatch; /* fd -1: none, look every poll_interval instead */
+    int64_t last_look_ms;     /* monotonic: the last outbox_changed() look */
+    int64_t last_io_ms;       /* monotonic: the MQTT socket's last event (keepalive) */
+    int64_t publish_retry_ms; /* monotonic: a pass that failed is tried again then */
 };
 
 /* Two daemons on one outbox would fight over the client id and publish everything twice;
@@ -133,6 +157,10 @@ static void publisher_load_new(struct publisher *p)
     if (count > 0)
         wp_log(WP_LOG_DEBUG, "%zu new report(s) in the outbox, seq %lld..%lld", count,
                (long long)seqs[0], (long long)seqs[count - 1]);
+    /* New work while the link is down: try the broker now, not at the end of the backoff
+     * (a failed attempt only doubles the backoff again). */
+    if (count > 0 && !p->mqtt.socket_open && p->mqtt.mosq)
+        wp_mqtt_attempt_by(&p->mqtt, wp_monotonic_ms());
     free(seqs);
 }
 
@@ -154,23 +182,35 @@ static void publisher_on_connected(struct publisher *p)
 static void publisher_publish_due(struct publisher *p)
 {
     int64_t now = wp_monotonic_ms();
-    size_t i = 0, again = 0;
+    size_t i = 0, again = 0, queued = 0;
     int64_t again_first = 0, again_last = 0;
-    /* Send times are for status only: after one failure (a full disk, say), one logged
-     * error per pass is enough, not one per report. */
+    for (size_t k = 0; k < p->inflight.count; k++)
+        queued += p->inflight.items[k].state == INFLIGHT_QUEUED;
+    if (queued > PUBLISHER_QUEUE_MAX / 2)
+        return; /* PUBACKs will bring it down; then this pass fills it up again */
+    /* The seqs published in this pass: their send times (for status only) are recorded
+     * in one transaction at its end. */
+    int64_t *sent = NULL;
+    size_t sent_count = 0, sent_cap = 0;
     bool record_sends = true;
+    if (now < p->publish_retry_ms)
+        return;
     /* The delivery fields every report of this pass carries; acks (which change them)
      * are applied between passes, never during one. */
     int64_t unacked_from = 0, kept_from = 0;
     bool delivery_known = false;
-    while (i < p->inflight.count && p->mqtt.connected && !p->link_lost) {
+    while (i < p->inflight.count && p->mqtt.connected && !p->link_lost
+           && queued < PUBLISHER_QUEUE_MAX) {
         struct inflight_entry *e = &p->inflight.items[i++];
         if (!inflight_is_due(e, now))
             continue;
         if (!delivery_known
-            && outbox_delivery_state(p->ob, &unacked_from, &kept_from) != WP_OK)
+            && outbox_delivery_state(p->ob, &unacked_from, &kept_from) != WP_OK) {
+            p->publish_retry_ms = now + PUBLISHER_ACK_RETRY_MS;
             break; /* logged; the next pass tries again */
+        }
         delivery_known = true;
+        p->publish_retry_ms = 0;
         char *stored = NULL, *payload = NULL;
         size_t stored_len = 0, len = 0;
         enum wp_err err = outbox_payload(p->ob, e->seq, &stored, &stored_len);
@@ -199,8 +239,11 @@ static void publisher_publish_due(struct publisher *p)
         free(payload);
         if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN) {
             inflight_queued(e, mid);
-            if (record_sends && outbox_mark_sent(p->ob, e->seq, wp_now_ms()) != WP_OK)
-                record_sends = false;
+            queued++;
+            if (record_sends && WP_ARRAY_RESERVE(sent, sent_cap, sent_count + 1))
+                sent[sent_count++] = e->seq;
+            else
+                record_sends = false; /* out of memory: the send times are for status only */
             /* NO_CONN: libmosquitto has queued it for the session anyway, and the link is
              * gone before its disconnect callback told us. Publishing more (or this one
              * again) before the reconnect would only pile up copies in memory; the
@@ -217,6 +260,13 @@ static void publisher_publish_due(struct publisher *p)
     if (again > 0)
         wp_log(WP_LOG_INFO, "no ack in time for %zu report(s) (seq %lld..%lld): published again",
                again, (long long)again_first, (long long)again_last);
+    if (sent_count > 0) {
+        bool recorded = outbox_mark_sent(p->ob, sent, sent_count, wp_now_ms()) == WP_OK;
+        wp_log(WP_LOG_DEBUG, "publish pass: %zu report(s) published (seq %lld..%lld), their "
+               "sends %s in one outbox transaction", sent_count, (long long)sent[0],
+               (long long)sent[sent_count - 1], recorded ? "recorded" : "not recorded");
+    }
+    free(sent);
 }
 
 /* After the outbox changed under the in-memory list (a new stream, entries taken back
@@ -358,6 +408,11 @@ static enum wp_err publisher_start(struct publisher *p, char *err, size_t errlen
             return e;
     }
     inflight_init(&p->inflight, cfg->ack_timeout_ms, cfg->ack_timeout_max_ms);
+    char werr[4200];
+    if (outbox_watch_open(&p->owatch, cfg->outbox_path, werr, sizeof werr) != WP_OK)
+        wp_log(WP_LOG_WARNING, "%s; looking for reports of a concurrent submit every %lld ms "
+               "instead", werr, (long long)cfg->poll_interval_ms);
+    p->last_io_ms = wp_monotonic_ms();
     if (!publisher_status_json(p, "offline", true, p->will_payload, sizeof p->will_payload)) {
         snprintf(err, errlen, "out of memory");
         return WP_ERR_NOMEM;
@@ -416,6 +471,94 @@ static void publisher_stop(struct publisher *p)
     wp_mqtt_destroy(&p->mqtt);
 }
 
+/* ---- waiting ---------------------------------------------------------------------- */
+
+/* When a publish pass next has something to send without a new event: INT64_MAX while
+ * the link is down or libmosquitto's queue is full (a PUBACK, an event, frees it). */
+static int64_t publisher_publish_due_at(const struct publisher *p)
+{
+    if (!p->mqtt.connected || p->link_lost)
+        return INT64_MAX;
+    size_t queued = 0;
+    int64_t due = INT64_MAX;
+    for (size_t k = 0; k < p->inflight.count; k++) {
+        const struct inflight_entry *e = &p->inflight.items[k];
+        if (e->state == INFLIGHT_QUEUED)
+            queued++;
+        else if (e->state == INFLIGHT_PENDING && p->publish_retry_ms < due)
+            due = p->publish_retry_ms;
+        else if (e->state == INFLIGHT_DELIVERED && e->due_ms < due)
+            due = e->due_ms;
+    }
+    return queued > PUBLISHER_QUEUE_MAX / 2 ? INT64_MAX : due;
+}
+
+/* The nearest deadline (monotonic ms) at which the loop has work without an event. */
+static int64_t publisher_next_deadline(const struct publisher *p)
+{
+    int64_t due = wp_notify_watchdog_due_ms();
+#define PUBLISHER_AT(t)                                                                       \
+    do {                                                                                      \
+        int64_t t_ = (t);                                                                     \
+        if (t_ < due)                                                                         \
+            due = t_;                                                                         \
+    } while (0)
+    if (!p->mqtt.socket_open)
+        PUBLISHER_AT(p->mqtt.next_attempt_ms);
+    else /* libmosquitto counts keepalive in whole seconds: a little after it is due */
+        PUBLISHER_AT(p->last_io_ms + p->mqtt.opts.keepalive_s * 1000LL + 50);
+    if (p->pending.active)
+        PUBLISHER_AT(p->pending_retry_ms);
+    if (p->rescan || p->owatch.fd < 0)
+        PUBLISHER_AT(p->last_look_ms + p->cfg->poll_interval_ms);
+    PUBLISHER_AT(spool_next_due_ms(p->spool));
+    PUBLISHER_AT(publisher_publish_due_at(p));
+#undef PUBLISHER_AT
+    return due;
+}
+
+/* Sleeps until an event on the MQTT socket, the spool's or the outbox's watch, a signal
+ * (waitmask unblocks them: no signal is lost between the flag check and the sleep), or
+ * the next deadline. */
+static void publisher_wait(struct publisher *p, const sigset_t *waitmask)
+{
+    int64_t now = wp_monotonic_ms();
+    int64_t due = publisher_next_deadline(p);
+    struct pollfd fds[3];
+    nfds_t n = 0;
+    int sock = p->mqtt.socket_open ? mosquitto_socket(p->mqtt.mosq) : -1;
+    if (sock >= 0)
+        fds[n++] = (struct pollfd){.fd = sock, .events = POLLIN | (mosquitto_want_write(
+                                                        p->mqtt.mosq) ? POLLOUT : 0)};
+    if (spool_fd(p->spool) >= 0)
+        fds[n++] = (struct pollfd){.fd = spool_fd(p->spool), .events = POLLIN};
+    if (p->owatch.fd >= 0)
+        fds[n++] = (struct pollfd){.fd = p->owatch.fd, .events = POLLIN};
+    /* Going idle (nothing due for a while): what a burst of work left in SQLite's page
+     * caches and free heap goes back to the system; idle RSS stays that of a fresh start. */
+    if (due - now >= PUBLISHER_IDLE_MS) {
+        outbox_release_memory(p->ob);
+        spool_release_memory(p->spool);
+        malloc_trim(0);
+    }
+    struct timespec ts, *tsp = NULL;
+    if (due != INT64_MAX) {
+        int64_t wait = due > now ? due - now : 0;
+        ts = (struct timespec){.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
+        tsp = &ts;
+    }
+    int rc = ppoll(fds, n, tsp, waitmask);
+    now = wp_monotonic_ms();
+    if (rc > 0 && sock >= 0 && fds[0].revents)
+        p->last_io_ms = now;
+    /* The keepalive deadline passed: wp_mqtt_loop now pings (or finds the link dead);
+     * the PINGRESP, an event, sets last_io_ms again. */
+    if (now >= p->last_io_ms + p->mqtt.opts.keepalive_s * 1000LL)
+        p->last_io_ms = now;
+    if (p->owatch.fd >= 0)
+        outbox_watch_read(&p->owatch);
+}
+
 int publisher_run(const struct agent_config *cfg)
 {
     char err[1024];
@@ -423,6 +566,7 @@ int publisher_run(const struct agent_config *cfg)
     memset(&p, 0, sizeof p);
     p.cfg = cfg;
     p.lock_fd = -1;
+    p.owatch.fd = -1;
     int status = 1;
 
     if (publisher_start(&p, err, sizeof err) != WP_OK) {
@@ -431,15 +575,30 @@ int publisher_run(const struct agent_config *cfg)
     }
     wp_notify_ready("outbox %s open; connecting to broker %s:%lld", cfg->outbox_path,
                     cfg->daemon.broker_host, cfg->daemon.broker_port);
-    int poll_ms = (int)cfg->poll_interval_ms;
+    /* The signals the loop acts on stay blocked but while it sleeps in ppoll(). */
+    sigset_t block, waitmask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &waitmask);
+    sigdelset(&waitmask, SIGTERM);
+    sigdelset(&waitmask, SIGINT);
+    sigdelset(&waitmask, SIGHUP);
     bool replaced = false;
+    bool first = true;
     while (!agent_stop_requested) {
         /* The outbox at the path is another file now (outbox.h): stop before anything
          * else is applied to the one we hold; a restart opens the file there. */
         if ((replaced = outbox_replaced(p.ob) || spool_replaced(p.spool)))
             break;
         wp_notify_watchdog(wp_monotonic_ms());
-        wp_mqtt_loop(&p.mqtt, poll_ms);
+        if (!first)
+            publisher_wait(&p, &waitmask);
+        first = false;
+        if (agent_stop_requested)
+            break;
+        wp_mqtt_loop(&p.mqtt, 0);
         if (agent_stop_requested)
             break;
         if (agent_reload_requested) {
@@ -458,6 +617,7 @@ int publisher_run(const struct agent_config *cfg)
         /* A commit by another connection (a submit, or the spool's own connection) bumps
          * data_version; our own writes do not, so this costs one tiny read per tick. */
         publisher_apply_pending(&p);
+        p.last_look_ms = wp_monotonic_ms();
         if (outbox_changed(p.ob) || p.rescan)
             publisher_load_new(&p);
         if (p.mqtt.connected)
@@ -483,6 +643,7 @@ cleanup:
     inflight_free(&p.inflight);
     ack_pending_clear(&p.pending);
     spool_close(&p.spool);
+    outbox_watch_close(&p.owatch);
     outbox_close(&p.ob);
     if (p.lock_fd >= 0)
         close(p.lock_fd);

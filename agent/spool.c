@@ -582,6 +582,30 @@ static void spool_rewatch(struct spool *spool)
            SPOOL_REJECTED);
 }
 
+void spool_release_memory(struct spool *spool)
+{
+    if (spool)
+        outbox_release_memory(spool->ob);
+}
+
+int spool_fd(const struct spool *spool)
+{
+    return spool ? spool->watch.fd : -1;
+}
+
+int64_t spool_next_due_ms(const struct spool *spool)
+{
+    if (!spool)
+        return INT64_MAX;
+    if (spool->list_needed && spool->watch.wd >= 0)
+        return 0;
+    int64_t due = spool->watch.wd < 0 ? spool->next_watch_try_ms : INT64_MAX;
+    for (size_t i = 0; i < spool->pending_count; i++)
+        if (spool->pending[i].due_ms < due)
+            due = spool->pending[i].due_ms; /* SPOOL_WAIT_EVENT is INT64_MAX */
+    return due;
+}
+
 size_t spool_tick(struct spool *spool)
 {
     bool lost = false, overflow = false;

@@ -38,6 +38,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "agent_config.h"
 #include "error.h"
@@ -57,6 +58,18 @@ enum wp_err spool_open(struct spool **out, const struct agent_config *cfg, char 
  * finds no event), so the daemon calls it at every turn of its loop. Returns the number
  * of reports committed to the outbox. */
 size_t spool_tick(struct spool *spool);
+
+/* Gives back its outbox connection's unused page cache (the daemon going idle). */
+void spool_release_memory(struct spool *spool);
+
+/* The descriptor that becomes readable when the folder's watch has events (-1 when the
+ * spool has none), for the daemon's poll(). */
+int spool_fd(const struct spool *spool);
+
+/* When spool_tick next has something to do without a new event (monotonic ms): a file
+ * settling or tried again after spool_interval, a lost watch tried again, a listing
+ * due (then now); INT64_MAX when only an event can bring work. */
+int64_t spool_next_due_ms(const struct spool *spool);
 
 /* Closes and sets *spool to NULL; accepts NULL. */
 void spool_close(struct spool **spool);

@@ -21,7 +21,7 @@ import sys
 import time
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(SRC, "bench"))
+sys.path.insert(0, os.path.join(SRC, "tests", "replay"))
 sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
 
 CITY = "01"

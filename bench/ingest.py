@@ -15,6 +15,12 @@ Scenarios (wards × reports per ward × indicators; --scale multiplies the wards
   half       the sustained load offered at half the capacity the sustained run measured
              (the real aggregator; ack latency p50/p99)
   agent      idle RSS and wake-ups of wardpulse-agent against mosquitto_sub's
+  outage     --outage-agents agents (default settings: reconnect_min 500ms, reconnect_max
+             10s) lose the broker for --outage seconds (default 60: every backoff at its
+             cap); the time from the broker listening again until each is connected
+  drain      one agent's backlog (--drain-reports, 10,000 × 40) leaving its outbox for the
+             real aggregator, against the same aggregator storing the same count from the
+             loadgen (one ward, as fast as libmosquitto takes them) in the same run
 
 Every run has its own mosquitto (broker-config/mosquitto-dev.conf, as the integration
 tests use it: persistence with autosave_on_changes, max_inflight_messages 100) on a free
@@ -31,6 +37,7 @@ Exit status 1 if any run did not get every report acked (or, for the real aggreg
 stored), so a smoke test can rely on it.
 """
 import argparse
+import datetime
 import hashlib
 import json
 import os
@@ -389,6 +396,154 @@ def agent_scenario(args, results):
         results["agent"] = out
 
 
+def agent_conf(run, path, port, ward, extra=""):
+    with open(path, "w") as f:
+        f.write("ward %s\nbroker_host 127.0.0.1\nbroker_port %d\noutbox_path %s\n"
+                "log_level %s\n%s" % (ward, port, os.path.join(run.dir, "outbox.db"),
+                                       run.args.agent_log_level, extra))
+    return path
+
+
+def outbox_count(path):
+    """Entries still queued in the agent's outbox (read-only, beside the daemon)."""
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
+        try:
+            return con.execute("SELECT count(*) FROM entries").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+
+
+def drain_scenario(args, results):
+    """A ward's backlog after a long outage: --drain-reports reports queued in one agent's
+    outbox (taken in from one spool CSV while the broker was unreachable), then the daemon
+    started against the broker and the real aggregator; the time from its start until the
+    outbox is empty (every report acked) against the time the same aggregator takes, in the
+    same run, to store and ack as many reports of one ward sent by the loadgen."""
+    n = args.drain_reports
+    k = args.indicators
+    print("drain: one agent's backlog of %d reports × %d indicators vs the loadgen's" % (n, k),
+          flush=True)
+    with Run(args, "drain") as run:
+        db = os.path.join(run.dir, "wardpulse.db")
+        agg = run.aggregator(db)
+        base = run.loadgen(1, n, day_start=-n)   # periods up to 2021-12-31: none in the future
+        spool = os.path.join(run.dir, "spool")
+        os.makedirs(spool)
+        ward = "20000"
+        binary = os.path.join(args.build, "agent", "wardpulse-agent")
+        offline = agent_conf(run, os.path.join(run.dir, "agent-offline.conf"), free_port(), ward,
+                             "spool_dir %s\nspool_max_bytes 268435456\n" % spool)
+        t = time.monotonic()
+        day0 = datetime.date(2022, 1, 1)
+        tmp = os.path.join(spool, ".backlog.csv.part")
+        with open(tmp, "w") as f:
+            f.write("period,indicator,value\n")
+            for j in range(n):
+                period = (day0 + datetime.timedelta(days=j - n)).isoformat()
+                f.writelines("%s,ind_%02d,%d\n" % (period, i, (j * 7919 + i * 104729) % 100000)
+                             for i in range(k))
+        os.rename(tmp, os.path.join(spool, "backlog.csv"))
+        fill = run.spawn("agent-offline", [binary, "-c", offline])
+        outbox = os.path.join(run.dir, "outbox.db")
+        while outbox_count(outbox) != n:
+            if fill.poll() is not None or time.monotonic() - t > args.timeout:
+                raise SystemExit("the agent did not take the backlog in: see %s" % run.dir)
+            time.sleep(0.2)
+        stop(fill)
+        intake_s = time.monotonic() - t
+        conf = agent_conf(run, os.path.join(run.dir, "agent.conf"), run.port, ward)
+        t0 = time.monotonic()
+        agent = run.spawn("agent", [binary, "-c", conf])
+        half_s = None
+        while True:
+            left = outbox_count(outbox)
+            now = time.monotonic() - t0
+            if left is not None and left <= n // 2 and half_s is None:
+                half_s = now
+            if left == 0:
+                break
+            if agent.poll() is not None or agg.poll() is not None or now > args.timeout:
+                raise SystemExit("the backlog did not drain: see %s" % run.dir)
+            time.sleep(0.02)
+        drain_s = time.monotonic() - t0
+        peak = proc_status(agent.pid, "VmHWM")
+        with open(os.path.join(run.dir, "agent.log"), errors="replace") as f:
+            passes = sum(1 for line in f if "publish pass:" in line)
+        stop(agent)
+        stop(agg)
+        stored = db_figures(db)["stored_load"]
+        out = {"reports": n, "intake_s": round(intake_s, 2), "drain_s": round(drain_s, 3),
+               "half_s": round(half_s, 3), "drain_per_s": round(n / drain_s),
+               "aggregator_s": base["all_acked_s"], "aggregator_per_s": base["reports_per_s"],
+               "agent_peak_rss_kb": peak, "publish_passes_logged": passes,
+               "stored": stored, "ok": base["acked"] == base["total"] and stored == 2 * n}
+        out["ratio"] = round(out["drain_per_s"] / out["aggregator_per_s"], 3)
+        print("  loadgen → aggregator   %6d reports/s (%.2f s)" % (base["reports_per_s"],
+                                                                  base["all_acked_s"]))
+        print("  agent backlog → aggregator %6d reports/s (%.2f s; half acked at %.2f s; "
+              "agent peak RSS %.1f MB; taken in from the spool in %.1f s)"
+              % (out["drain_per_s"], drain_s, half_s, peak / 1024, intake_s))
+        print("  ratio %.2f\n" % out["ratio"], flush=True)
+        results["drain"] = out
+
+
+def outage_scenario(args, results):
+    """After a long broker outage: how long each agent takes to connect once the broker is
+    back (the backoff's cap bounds it: reconnect_max, the wait drawn in [max/2, max])."""
+    n, secs = args.outage_agents, args.outage
+    print("outage: %d agents, broker away %d s" % (n, secs), flush=True)
+    with Run(args, "outage") as run:
+        binary = os.path.join(args.build, "agent", "wardpulse-agent")
+        agents = []
+        for i in range(n):
+            d = os.path.join(run.dir, "a%d" % i)
+            os.makedirs(d)
+            conf = os.path.join(d, "agent.conf")
+            with open(conf, "w") as f:
+                f.write("ward %05d\nbroker_host 127.0.0.1\nbroker_port %d\noutbox_path %s\n"
+                        "log_level info\n" % (30000 + i, run.port, os.path.join(d, "outbox.db")))
+            agents.append(run.spawn("agent-%d" % i, [binary, "-c", conf]))
+
+        def connects(i):
+            with open(os.path.join(run.dir, "agent-%d.log" % i), errors="replace") as f:
+                return sum(1 for line in f if " connected to 127.0.0.1:" in line)
+
+        deadline = time.monotonic() + 20
+        while not all(connects(i) == 1 for i in range(n)):
+            if time.monotonic() > deadline:
+                raise SystemExit("the agents did not connect: see %s" % run.dir)
+            time.sleep(0.1)
+        stop(run.broker)
+        time.sleep(secs)
+        run.broker = run.spawn("mosquitto-back", ["mosquitto", "-c",
+                                                  os.path.join(run.dir, "mosquitto.conf")])
+        while True:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", run.port)) == 0:
+                    break
+            time.sleep(0.01)
+        back = time.monotonic()
+        waits = [None] * n
+        while None in waits and time.monotonic() - back < 120:
+            for i in range(n):
+                if waits[i] is None and connects(i) >= 2:
+                    waits[i] = round(time.monotonic() - back, 2)
+            time.sleep(0.05)
+        done = sorted(w for w in waits if w is not None)
+        out = {"agents": n, "outage_s": secs, "waits_s": waits,
+               "max_s": done[-1] if done else None,
+               "median_s": done[len(done) // 2] if done else None,
+               "ok": len(done) == n}
+        print("  connected again after the broker was back: median %.1f s, max %.1f s "
+              "(each: %s)\n" % (out["median_s"] or 0, out["max_s"] or 0,
+                                ", ".join("%.1f" % w if w is not None else "never" for w in waits)),
+              flush=True)
+        results["outage"] = out
+
+
 def machine_info():
     with open("/proc/meminfo") as f:
         mem_kb = int(f.readline().split()[1])
@@ -402,8 +557,9 @@ def machine_info():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scenario", default="burst,sustained,full,half,agent",
-                    help="comma-separated: burst, sustained, full, half, agent (default: all)")
+    ap.add_argument("--scenario", default="burst,sustained,full,half,agent,drain,outage",
+                    help="comma-separated: burst, sustained, full, half, agent, drain, outage "
+                         "(default: all)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies the ward counts")
     ap.add_argument("--indicators", type=int, default=40)
     ap.add_argument("--build", default=os.path.join(SRC, "build"))
@@ -428,6 +584,13 @@ def main():
                     help="run the real aggregator under this command, e.g. 'perf record -g "
                          "-o /tmp/agg.perf --' (its peak RSS is then the wrapper's)")
     ap.add_argument("--agent-window", type=int, default=10)
+    ap.add_argument("--outage", type=int, default=60,
+                    help="seconds the broker is away in the outage scenario")
+    ap.add_argument("--outage-agents", type=int, default=10)
+    ap.add_argument("--agent-log-level", default="info",
+                    help="the drain scenario's agent (debug: one line per publish pass)")
+    ap.add_argument("--drain-reports", type=int, default=10000,
+                    help="the agent's backlog in the drain scenario")
     ap.add_argument("--json", help="write every figure to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directories")
     args = ap.parse_args()
@@ -435,7 +598,7 @@ def main():
     args.cache = os.path.abspath(args.cache or os.path.join(args.build, "bench-cache"))
     scenarios = [s for s in args.scenario.split(",") if s]
     for s in scenarios:
-        if s not in ("burst", "sustained", "full", "half", "agent"):
+        if s not in ("burst", "sustained", "full", "half", "agent", "drain", "outage"):
             ap.error("unknown scenario %s" % s)
 
     def wards(name):
@@ -494,13 +657,18 @@ def main():
         results["half"] = {"capacity": cap, "rate": rate, "real": r}
     if "agent" in scenarios:
         agent_scenario(args, results)
+    if "drain" in scenarios:
+        drain_scenario(args, results)
+    if "outage" in scenarios:
+        outage_scenario(args, results)
     results["elapsed_s"] = round(time.monotonic() - start, 1)
     print("done in %.0f s" % results["elapsed_s"])
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
     runs = [v for k, v in results.items() if isinstance(v, dict)
-            for v in ([v.get("null"), v.get("real")] if k != "agent" else [])]
+            for v in ([v.get("null"), v.get("real")] if k not in ("agent", "drain", "outage")
+                      else [v] if k in ("drain", "outage") else [])]
     bad = [r for r in runs if r and not r["ok"]]
     return 1 if bad else 0
 

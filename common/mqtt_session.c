@@ -313,6 +313,12 @@ static void link_failed(struct wp_mqtt *m, int rc)
     schedule_retry(m);
 }
 
+void wp_mqtt_attempt_by(struct wp_mqtt *m, int64_t when_ms)
+{
+    if (!m->socket_open && m->next_attempt_ms > when_ms)
+        m->next_attempt_ms = when_ms;
+}
+
 int wp_mqtt_publish(struct wp_mqtt *m, int *mid, const char *topic, const void *payload,
                     size_t len, int qos, bool retain)
 {

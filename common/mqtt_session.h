@@ -89,6 +89,11 @@ void wp_mqtt_loop_while(struct wp_mqtt *m, int timeout_ms, bool (*more)(void *ct
 int wp_mqtt_publish(struct wp_mqtt *m, int *mid, const char *topic, const void *payload,
                     size_t len, int qos, bool retain);
 
+/* Brings the next connection attempt forward to when_ms (wp_monotonic_ms time) if it is
+ * due later and no connection is under way: a daemon that has new work while the link is
+ * down tries at once rather than at the end of a long backoff. */
+void wp_mqtt_attempt_by(struct wp_mqtt *m, int64_t when_ms);
+
 /* Disconnects cleanly (what is queued leaves first; the broker drops the Last Will) and
  * makes no new attempt for ms milliseconds: a daemon that must stay off the broker for a
  * while. Not from inside a callback (it runs libmosquitto's loop). */

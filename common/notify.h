@@ -22,4 +22,8 @@ void wp_notify_stopping(void);
  * now_ms is wp_monotonic_ms(). */
 void wp_notify_watchdog(int64_t now_ms);
 
+/* When wp_notify_watchdog next has a ping to send (wp_monotonic_ms() time), for a daemon
+ * that sleeps until its next deadline; INT64_MAX without a watchdog. */
+int64_t wp_notify_watchdog_due_ms(void);
+
 #endif

@@ -3,7 +3,7 @@
 Starts a local mosquitto (broker-config/mosquitto-dev.conf) on a free loopback port, the
 aggregator on plans/ba-dinh-2022 and the 14 ward agents, all on one simulated clock from
 01/05/2022, and feeds the agents the wards' daily reports of the 2022 replay with its known faults
-(bench/replay2022.py, through bench/replay_driver.py). It prints every alert as it fires or
+(tests/replay/replay2022.py, through tests/replay/replay_driver.py). It prints every alert as it fires or
 resolves (wardpulse/v1/events/alert) and a line per simulated week, then `wardpulse status`.
 The live page (docs/dashboard.md) is served by the broker's websockets listener from the start:
 its address is printed as the replay starts. At the end a screenshot of the page is left in
@@ -29,7 +29,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(SRC, "bench"))
+sys.path.insert(0, os.path.join(SRC, "tests", "replay"))
 sys.path.insert(0, os.path.join(SRC, "tests", "integration"))   # browser.py, the screenshot
 
 EVENTS = "wardpulse/v1/events/alert"

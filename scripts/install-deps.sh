@@ -16,7 +16,7 @@ set -eu
 
 PACKAGES="cmake make gcc pkg-config
 libmosquitto-dev mosquitto mosquitto-clients
-libsqlite3-dev sqlite3 libcjson-dev libsystemd-dev
+libsqlite3-dev sqlite3 libcjson-dev
 python3 python3-paho-mqtt"
 if [ "${1:-}" = "--tests" ]; then
     PACKAGES="$PACKAGES openssl python3-jsonschema json-schema-test-suite

@@ -70,7 +70,7 @@ fi
 # --- Build -------------------------------------------------------------------------------
 mkdir -p "$BUILD/obj"
 BUILD=$(cd "$BUILD" && pwd)
-PKGS=(libmosquitto sqlite3 libcjson libsystemd)
+PKGS=(libmosquitto sqlite3 libcjson)
 # The flags of the project's own build (CMakeLists.txt), with clang's sanitizers and
 # coverage instrumentation; warnings are not errors here (gcc is the reference compiler).
 read -r -a pkg_cflags <<<"$(pkg-config --cflags "${PKGS[@]}")"

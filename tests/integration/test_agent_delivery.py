@@ -9,7 +9,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from faults import PersistentBroker
-from harness import Agent, Broker, TempDir, publish, run_tests, wait_for
+from harness import Agent, Aggregator, Broker, TempDir, publish, run_tests, wait_for
 
 WARD = "00001"
 REPORT_TOPIC = "wardpulse/v1/report/" + WARD
@@ -149,6 +149,47 @@ def test_backoff_settings_are_checked():
         assert "configuration OK" in agent.command("--test-config").stdout
         r = agent.command("--test-config", "--reconnect_min", "0s", check=False)
         assert r.returncode != 0 and "reconnect_min" in r.stderr, r.stderr
+
+
+def queued(outbox):
+    db = sqlite3.connect("file:%s?mode=ro" % outbox, uri=True, timeout=5)
+    try:
+        return db.execute("SELECT count(*) FROM entries").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_backlog_leaves_in_few_publish_passes():
+    """A backlog of 1,000 reports (one spool file, one intake) leaves in a few publish
+    passes, each recording its sends in ONE outbox transaction — not a transaction per
+    report — and the real aggregator acks every one. The daemon's debug log has a line per
+    pass; the window of unconfirmed reports (1,000) lets this backlog go in one."""
+    import datetime
+    with TempDir() as tmp:
+        broker = Broker(tmp).start()
+        Aggregator(tmp, broker.port).start().subscribed()
+        spool = os.path.join(tmp, "spool")
+        os.makedirs(spool)
+        agent = Agent(tmp, "00001", broker.port, spool_dir=spool, log_level="debug").start()
+        wait_for(lambda: "connected to" in agent.output(), "the agent connected")
+        day0 = datetime.date(2022, 1, 1)
+        part = os.path.join(spool, ".backlog.csv.part")
+        with open(part, "w") as f:
+            f.write("period,indicator,value\n")
+            for j in range(1000):
+                f.write("%s,cases_new_community,%d\n"
+                        % ((day0 - datetime.timedelta(days=1000 - j)).isoformat(), j))
+        os.rename(part, os.path.join(spool, "backlog.csv"))
+        wait_for(lambda: os.path.exists(os.path.join(spool, "done", "backlog.csv")),
+                 "the backlog taken in")
+        wait_for(lambda: queued(agent.outbox) == 0, "every report acked", timeout=120)
+        passes = [int(line.split("publish pass: ")[1].split()[0])
+                  for line in agent.output().splitlines() if "publish pass: " in line]
+        assert sum(passes) >= 1000, passes
+        assert len(passes) <= 3, "%d publish passes (%s…): one transaction per pass, so few " \
+            "passes for a backlog" % (len(passes), passes[:10])
+        assert all("recorded in one outbox transaction" in line
+                   for line in agent.output().splitlines() if "publish pass: " in line)
 
 
 run_tests(globals())

@@ -1,10 +1,10 @@
 """The 2022 replay end to end (issue 4): 14 real agents, a real mosquitto and the aggregator
-on one simulated clock replay Ba Đình's May–September 2022 (bench/replay2022.py, with its known
+on one simulated clock replay Ba Đình's May–September 2022 (tests/replay/replay2022.py, with its known
 faults) at a day per second, and the district must raise EXACTLY the alerts of the independent
-oracle (bench/replay2022_expected.py; its output for this replay is
+oracle (tests/replay/replay2022_expected.py; its output for this replay is
 tests/data/replay2022/expected-alerts.json, kept current by test_replay_generator.py).
 
-bench/replay_driver.py starts everything and hands each report to its ward's agent (spool folder)
+tests/replay/replay_driver.py starts everything and hands each report to its ward's agent (spool folder)
 when the clock reaches it. It moves the reports of a day's morning and afternoon into an early
 window of the same day (documented there), so the ORDER of reports and clock instants is the
 replay's, and checks afterwards, from the aggregator's received_at, that every report arrived
@@ -47,7 +47,7 @@ import time
 
 from harness import BUILD, CLI_BIN, SRC, Subscriber, run_tests
 
-sys.path.insert(0, os.path.join(SRC, "bench"))
+sys.path.insert(0, os.path.join(SRC, "tests", "replay"))
 import replay2022  # noqa: E402
 import replay2022_expected  # noqa: E402
 import replay_driver  # noqa: E402

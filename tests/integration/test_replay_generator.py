@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The 2022 replay generator (bench/replay2022.py) and its oracle (bench/replay2022_expected.py).
+"""The 2022 replay generator (tests/replay/replay2022.py) and its oracle (tests/replay/replay2022_expected.py).
 
 No daemons here: this checks the replay's data itself, before any driver feeds it to agents.
   - same seed, same reports (also across processes, whatever PYTHONHASHSEED);
@@ -28,13 +28,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from harness import CLI_BIN, SRC, run_tests
 
-sys.path.insert(0, os.path.join(SRC, "bench"))
+sys.path.insert(0, os.path.join(SRC, "tests", "replay"))
 import replay2022  # noqa: E402
 import replay2022_expected  # noqa: E402
 
 PLAN_DIR = os.path.join(SRC, "plans", "ba-dinh-2022")
 GOLDEN = os.path.join(SRC, "tests", "data", "replay2022", "expected-alerts.json")
-REGENERATE = ("bench/replay2022_expected.py --plan plans/ba-dinh-2022 "
+REGENERATE = ("tests/replay/replay2022_expected.py --plan plans/ba-dinh-2022 "
               "--write tests/data/replay2022/expected-alerts.json")
 
 _cache = {}
@@ -133,7 +133,7 @@ def test_same_seed_same_reports_different_seed_different():
     assert dump(a) != dump(c), "seed 7 and 8 give the same reports"
     # In another process, with another hash seed, through the CLI.
     env = dict(os.environ, PYTHONHASHSEED="12345")
-    out = subprocess.run([sys.executable, os.path.join(SRC, "bench", "replay2022.py"), "--plan",
+    out = subprocess.run([sys.executable, os.path.join(SRC, "tests", "replay", "replay2022.py"), "--plan",
                           PLAN_DIR, "--format", "jsonl", "--seed", "7"], env=env,
                          capture_output=True, text=True, timeout=120, check=True).stdout
     assert out.splitlines() == list(replay2022.jsonl_lines(a)), "CLI output differs from the API"
@@ -448,7 +448,7 @@ def test_cli_writes_files_and_json_lines():
     with tempfile.TemporaryDirectory(prefix="wardpulse-replay-") as tmp:
         out = os.path.join(tmp, "out")
         for _ in range(2):   # twice: a second run replaces, it does not add files
-            subprocess.run([sys.executable, os.path.join(SRC, "bench", "replay2022.py"),
+            subprocess.run([sys.executable, os.path.join(SRC, "tests", "replay", "replay2022.py"),
                             "--plan", PLAN_DIR, "--out", out], check=True, capture_output=True,
                            timeout=120)
         files = sorted(os.path.relpath(os.path.join(d, f), out) for d, _, fs in os.walk(out)
@@ -466,7 +466,7 @@ def test_cli_writes_files_and_json_lines():
                [(rep["observed_at"], rep.get("delivered_at"), n) for rep, n in names]
         with open(os.path.join(out, "faults.json"), encoding="utf-8") as f:
             assert json.load(f) == r.faults
-    lines = subprocess.run([sys.executable, os.path.join(SRC, "bench", "replay2022.py"), "--plan",
+    lines = subprocess.run([sys.executable, os.path.join(SRC, "tests", "replay", "replay2022.py"), "--plan",
                             PLAN_DIR, "--format", "jsonl"], check=True, capture_output=True,
                            text=True, timeout=120).stdout.splitlines()
     assert len(lines) == len(r.reports)

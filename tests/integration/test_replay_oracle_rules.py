@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The oracle of the 2022 replay (bench/replay2022_expected.py) on hand-made reports, for the
+"""The oracle of the 2022 replay (tests/replay/replay2022_expected.py) on hand-made reports, for the
 rules of issue 10's last two points: every COVID-19 death announced the day it is reported
 (deaths-announced, an announce rule), and ratio targets that know what they expect (silent
 after silence_days without their figures). The oracle on the generated replay is in
@@ -12,7 +12,7 @@ import sys
 
 from harness import SRC, run_tests
 
-sys.path.insert(0, os.path.join(SRC, "bench"))
+sys.path.insert(0, os.path.join(SRC, "tests", "replay"))
 import replay2022_expected  # noqa: E402
 
 PLAN_DIR = os.path.join(SRC, "plans", "ba-dinh-2022")

@@ -107,7 +107,12 @@ static void test_outbox(void)
     CHECK_STR(back.period, "2022-05-02");
     wp_report_clear(&back);
     free(payload);
-    CHECK(outbox_mark_sent(ob, 1, 1000) == WP_OK);
+    /* a publish pass records its sends in one go; a seq gone meanwhile is skipped */
+    const int64_t sent[] = {1, 3, 99};
+    CHECK(outbox_mark_sent(ob, sent, 3, 1000) == WP_OK);
+    CHECK(outbox_mark_sent(ob, sent, 0, 5000) == WP_OK);
+    struct outbox_summary sent_sum;
+    CHECK(outbox_summarize(ob, &sent_sum) == WP_OK && sent_sum.last_sent_at == 1000);
     /* an intake rolled back leaves nothing and uses up no seq */
     CHECK(outbox_intake_begin(ob, err, sizeof err) == WP_OK);
     outbox_intake_rollback(ob);

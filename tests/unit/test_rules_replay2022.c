@@ -1,12 +1,12 @@
 /* test_rules_replay2022 — the rule engine against the 2022 replay's independent oracle.
  *
- * The 14 Ba Đình wards' reports of May to September 2022 (bench/replay2022.py, with its
+ * The 14 Ba Đình wards' reports of May to September 2022 (tests/replay/replay2022.py, with its
  * known faults) go through the aggregator's own modules — report codec, plan check, store,
  * evaluator, rules, alerts — on a virtual clock: each report is stored as arriving at its
  * observed_at, and every deadline is evaluated at its instant, exactly as the daemon does
  * (evaluate_all at each evaluate_next_due_ms, evaluate_reports after each report). The
  * alerts recorded (alert_events) must be exactly the episodes of
- * tests/data/replay2022/expected-alerts.json (bench/replay2022_expected.py, written
+ * tests/data/replay2022/expected-alerts.json (tests/replay/replay2022_expected.py, written
  * without this engine's code): same rule, scope, severity, instant fired, instant
  * resolved or still firing at the end, and no other alert.
  *
@@ -261,7 +261,7 @@ int main(void)
     char generator[512], golden_path[512], plan_dir[512], cmd[2048], err[1024];
     if (!src)
         src = "..";
-    snprintf(generator, sizeof generator, "%s/bench/replay2022.py", src);
+    snprintf(generator, sizeof generator, "%s/tests/replay/replay2022.py", src);
     snprintf(golden_path, sizeof golden_path, "%s/tests/data/replay2022/expected-alerts.json",
              src);
     snprintf(plan_dir, sizeof plan_dir, "%s/plans/ba-dinh-2022", src);

@@ -1,4 +1,4 @@
-"""replay2022_faults — the faults a 2022 replay can inject (bench/replay2022.py), checked against the plan.
+"""replay2022_faults — the faults a 2022 replay can inject (tests/replay/replay2022.py), checked against the plan.
 
 Faults (FAULT_KINDS; DEFAULT_FAULTS is what issue 4 asks for plus the booster's 2022 pace; wards and dates
 chosen here):

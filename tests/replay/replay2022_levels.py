@@ -1,4 +1,4 @@
-"""replay2022_levels — the oracle's reading of the epidemic-level rule (bench/replay2022_expected.py).
+"""replay2022_levels — the oracle's reading of the epidemic-level rule (tests/replay/replay2022_expected.py).
 
 Written from the plan's meaning (plan.schema.json, plans/ba-dinh-2022 "epidemic-level", issue 10),
 not from the engine's code:

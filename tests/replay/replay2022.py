@@ -25,7 +25,7 @@ A report is a dict:
      "values": {indicator: int}, "tasks": {task: state}, "note": "…" (backfills and corrections only)}
 `body(r)` is what `wardpulse-agent submit --file` takes: {"period", "values", "tasks"[, "note"]} (the agent
 fills v, ward, stream, seq and observed_at itself; submit it at observed_at so the agent's time agrees).
-bench/replay_driver.py does this through real agents, handing a day's reports in early that same day, in
+tests/replay/replay_driver.py does this through real agents, handing a day's reports in early that same day, in
 order, so that they beat the cut-off at a day per second (its docstring says why that changes no alert).
 
 CLI:
@@ -71,7 +71,7 @@ How the figures move (DOMAIN.md; every number below is a model, not a record):
     never come is silent (issue 10), so facilities-on-time warns "chưa gửi số liệu … từ ngày …" for every
     ward and the district from the eighth day (the plan's silence_days, 7) to the end.
 
-Faults: bench/replay2022_faults.py (the kinds, the default list and what each does).
+Faults: tests/replay/replay2022_faults.py (the kinds, the default list and what each does).
 A report with "delivered_at" arrives then (replay drivers hand it in then); every other report
 arrives at its observed_at. Reports are ordered by arrival.
 Each fault resolved by generate() also carries "description" (English) and what the plan says about it

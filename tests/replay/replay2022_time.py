@@ -1,4 +1,4 @@
-"""replay2022_time — days and instants of the 2022 replay (bench/replay2022.py and its faults)."""
+"""replay2022_time — days and instants of the 2022 replay (tests/replay/replay2022.py and its faults)."""
 import datetime
 import re
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """replay2022_expected — which alerts a replay must raise: an oracle independent of the engine.
 
-From the reports of a replay (bench/replay2022.py, or any list of the same dicts), the plan directory
+From the reports of a replay (tests/replay/replay2022.py, or any list of the same dicts), the plan directory
 and the fault list, expected_alerts() computes every alert episode — rule, scope, kind, when it fired
 and why, its phases, when it resolved and why, or that it is still firing at the end — by replaying
 the reports in time order and re-evaluating every rule on every unit at every instant where something
@@ -120,7 +120,7 @@ coverage → kind coverage, phases silent and at_risk (severity warning) and mis
   the silent → missed and at_risk → missed changes at the midnight after the deadline are phase changes
   of the same alert (severity warning → critical), not new episodes.
 
-level → kind level: bench/replay2022_levels.py (its docstring: weekly levels per ISO week, assessed
+level → kind level: tests/replay/replay2022_levels.py (its docstring: weekly levels per ISO week, assessed
   once the week is over; firing while the last complete week is at or above alert_at_level, its
   phases the levels, "level_3" → "level_4" a new phase of the same episode). result["levels"] holds
   each unit's highest weekly level and the Monday of its week.
@@ -510,7 +510,7 @@ def _cause(plan, rule, scope, faults):
     if rule["kind"] == "ratio":
         return "baseline: silent, the replay's wards never send a figure this target needs"
     if rule["kind"] == "announce":
-        return "baseline: realistic deaths of the replay (bench/replay2022.py), each announced"
+        return "baseline: realistic deaths of the replay (tests/replay/replay2022.py), each announced"
     if rule["kind"] == "task" and scope == "district":
         return "baseline: the district's own tasks have no reporting channel (plans/README.md)"
     if rule["kind"] == "coverage":
@@ -741,7 +741,7 @@ def main(argv=None):
     result = expected_alerts(args.plan, replay.reports, replay.faults, args.until)
     if args.robustness:
         result["robustness"] = robustness(args.plan, replay.reports, replay.faults, args.until)
-    result["generated_by"] = ("bench/replay2022_expected.py --plan %s --start %s --end %s --seed %d%s"
+    result["generated_by"] = ("tests/replay/replay2022_expected.py --plan %s --start %s --end %s --seed %d%s"
                               % (args.plan, args.start, args.end, args.seed,
                                  " --no-faults" if args.no_faults else
                                  " --faults %s" % args.faults if args.faults else ""))

@@ -3,7 +3,7 @@
 
 Starts (with tests/integration/harness.py) a mosquitto on a free loopback port, the aggregator on
 plans/ba-dinh-2022 and the 14 Ba Đình ward agents, all on the same simulated clock (clock_start,
-clock_rate and one clock_anchor), and hands each report of bench/replay2022.py to its ward's agent
+clock_rate and one clock_anchor), and hands each report of tests/replay/replay2022.py to its ward's agent
 when the simulated clock reaches the report's moment. Used by tests/integration/test_replay2022.py,
 scripts/demo.py and by hand:
 
@@ -16,7 +16,7 @@ scripts/demo.py and by hand:
         drv.check_timeline()        # every report arrived between the same clock instants
         drv.stop()                  # the agents and the broker; {name: exit code}
 
-    bench/replay_driver.py --build build [--rate 86400] [--start D --end D] [--keep DIR]
+    tests/replay/replay_driver.py --build build [--rate 86400] [--start D --end D] [--keep DIR]
 
 == Timing strategy ==============================================================================
 
@@ -77,7 +77,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.dirname(HERE)
+SRC = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
 
