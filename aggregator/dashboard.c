@@ -15,8 +15,9 @@
 
 struct dashboard_topic {
     char *topic;
-    char *payload;     /* the last one built */
+    char *payload;     /* the last one built; "": the topic is being cleared */
     bool sent;         /* handed to the client since it was built or since the connection */
+    bool built;        /* offered by the build in progress */
     int mid;           /* its PUBACK outstanding; 0: none */
 };
 
@@ -91,6 +92,7 @@ static void dashboard_offer(struct dashboard *d, const char *topic, char *payloa
         struct dashboard_topic *t = &d->topics[i];
         if (strcmp(t->topic, topic) != 0)
             continue;
+        t->built = true;
         if (dashboard_same_but_at(t->payload, payload)) {
             free(payload);
             return;
@@ -107,7 +109,7 @@ static void dashboard_offer(struct dashboard *d, const char *topic, char *payloa
         free(payload);
         return;
     }
-    d->topics[d->topic_count++] = (struct dashboard_topic){copy, payload, false, 0};
+    d->topics[d->topic_count++] = (struct dashboard_topic){copy, payload, false, true, 0};
 }
 
 static enum wp_err dashboard_build_summary(struct dashboard *d, const struct plan *plan,
@@ -148,9 +150,35 @@ static enum wp_err dashboard_build_one_series(struct dashboard *d, const struct 
     return WP_OK;
 }
 
-static void dashboard_build_end(struct dashboard *d, enum wp_err err)
+/* A whole build made the topics it offered: any other one kept is a unit or a coverage
+ * rule the plan no longer has (a reload), or a district code it no longer serves. Its
+ * retained message is cleared with an empty one; the topic is forgotten at its PUBACK. */
+static void dashboard_clear_unbuilt(struct dashboard *d)
+{
+    for (size_t i = 0; i < d->topic_count; i++) {
+        struct dashboard_topic *t = &d->topics[i];
+        if (t->built || t->payload[0] == '\0')
+            continue;
+        char *empty = strdup("");
+        if (!empty) {
+            wp_log(WP_LOG_ERR, "dashboard: out of memory clearing %s", t->topic);
+            continue;
+        }
+        wp_log(WP_LOG_INFO, "dashboard: %s is no longer in the plan; its retained message "
+               "is cleared", t->topic);
+        free(t->payload);
+        t->payload = empty;
+        t->sent = false;
+        t->mid = 0;
+    }
+}
+
+/* complete: every step ran (not cut short by the daemon stopping). */
+static void dashboard_build_end(struct dashboard *d, enum wp_err err, bool complete)
 {
     series_cache_destroy(&d->cache);
+    if (err == WP_OK && complete)
+        dashboard_clear_unbuilt(d);
     d->step = 0;
     int64_t wait = d->build_ms * DASHBOARD_PACE;
     d->next_build_mono_ms = wp_monotonic_ms()
@@ -186,7 +214,7 @@ static void dashboard_build_step(struct dashboard *d, const struct plan *plan, i
     while (d->rule < plan->rule_count && plan->rules[d->rule].kind != PLAN_RULE_COVERAGE)
         d->rule++;
     if (err != WP_OK || (d->step == 2 && d->rule >= plan->rule_count))
-        dashboard_build_end(d, err);
+        dashboard_build_end(d, err, true);
 }
 
 bool dashboard_busy(const struct dashboard *d)
@@ -201,11 +229,13 @@ void dashboard_update(struct dashboard *d, const struct plan *plan, int64_t now_
         d->due = false;   /* an evaluation from now on asks for another build */
         d->step = 1;
         d->build_ms = 0;
+        for (size_t i = 0; i < d->topic_count; i++)
+            d->topics[i].built = false;
     }
     if (plan && d->step != 0)
         dashboard_build_step(d, plan, now_ms);
     else if (!plan && d->step != 0)
-        dashboard_build_end(d, WP_OK);   /* stopping: what is built goes out */
+        dashboard_build_end(d, WP_OK, false);   /* stopping: what is built goes out */
     for (size_t i = 0; connected && i < d->topic_count; i++) {
         struct dashboard_topic *t = &d->topics[i];
         if (t->sent)
@@ -228,7 +258,16 @@ void dashboard_on_connect(struct dashboard *d)
 
 void dashboard_on_puback(struct dashboard *d, int mid)
 {
-    for (size_t i = 0; mid != 0 && i < d->topic_count; i++)
-        if (d->topics[i].mid == mid)
-            d->topics[i].mid = 0;
+    for (size_t i = 0; mid != 0 && i < d->topic_count; i++) {
+        struct dashboard_topic *t = &d->topics[i];
+        if (t->mid != mid)
+            continue;
+        t->mid = 0;
+        if (t->sent && t->payload[0] == '\0') {   /* cleared on the broker: forgotten */
+            free(t->topic);
+            free(t->payload);
+            d->topics[i] = d->topics[--d->topic_count];
+        }
+        return;
+    }
 }

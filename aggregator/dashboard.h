@@ -18,7 +18,10 @@
  *
  * The last payloads are kept in memory only: at every (re)connection all of them are
  * published again (dashboard_on_connect), and after a restart the first evaluation
- * builds them all. PUBACKs only settle what was sent.
+ * builds them all. A topic kept that a whole build no longer makes (a unit or coverage
+ * rule a reloaded plan dropped) is cleared with an empty retained payload and forgotten
+ * at its PUBACK; one published by an earlier run of the daemon is not known and stays.
+ * PUBACKs otherwise only settle what was sent.
  */
 #ifndef WP_AGGREGATOR_DASHBOARD_H
 #define WP_AGGREGATOR_DASHBOARD_H

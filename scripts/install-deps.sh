@@ -8,7 +8,10 @@
 #                             chromium to render `wardpulse report`'s HTML, faketime to
 #                             set the aggregator's clock back and forth (test_time_edges),
 #                             chromium-driver and python3-selenium to drive the live page
-#                             in a real browser (test_dashboard, bench/dashboard.py)
+#                             in a real browser (test_dashboard, bench/dashboard.py),
+#                             libnss3-tools (certutil) to make that browser trust a test CA
+#                             (nginx is not installed: test_dashboard runs the shipped
+#                             nginx-wardpulse.conf when nginx is there, else a stand-in)
 # Both: npm, which the build runs once (`npm ci` of web/package-lock.json) to make the live
 # page; a node.js that brings its own npm (e.g. NodeSource's) does as well.
 # As root: installs what is missing with apt-get. Otherwise: prints the command and fails.
@@ -20,7 +23,8 @@ libsqlite3-dev sqlite3 libcjson-dev
 python3 python3-paho-mqtt"
 if [ "${1:-}" = "--tests" ]; then
     PACKAGES="$PACKAGES openssl python3-jsonschema json-schema-test-suite
-dpkg-dev file lintian man-db systemd chromium faketime chromium-driver python3-selenium"
+dpkg-dev file lintian man-db systemd chromium faketime chromium-driver python3-selenium
+libnss3-tools"
 fi
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 

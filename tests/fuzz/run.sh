@@ -16,6 +16,9 @@
 #   schema   the JSON Schema compiler and validator on arbitrary schemas
 #   spool    the agent's spool file parsing (agent/spool_parse.c, spool_csv.c): the input
 #            as a .csv and as a .json file
+#   control  officers' commands: the aggregator's control_on_message (aggregator/control.c)
+#            on a real store with the real alerts; the first byte picks the command
+#            (ack, silence, unsilence, unknown) and a retained copy, the rest is the payload
 # Seeds come from schemas/examples/, plans/ and the CSV and JSON examples of docs/spool.md
 # (copied at run time, never duplicated here).
 #
@@ -29,7 +32,7 @@ cd "$(dirname "$0")/../.."
 SRC=$(pwd)
 SECONDS_EACH=${1:-10}
 BUILD=${FUZZ_BUILD:-build-fuzz}
-HARNESSES=${FUZZ_ONLY:-report ack config plan schema spool}
+HARNESSES=${FUZZ_ONLY:-report ack config plan schema spool control}
 case "$SECONDS_EACH" in ''|*[!0-9]*) echo "usage: $0 [SECONDS_EACH]" >&2; exit 2 ;; esac
 
 # --- Tools -------------------------------------------------------------------------------
@@ -107,6 +110,23 @@ for src in "${AGGREGATOR_SOURCES[@]}"; do
 done
 wait_all() { local rc=0; for job in $(jobs -p); do wait "$job" || rc=1; done; return $rc; }
 wait_all || { echo "building the project's sources with $CC failed" >&2; exit 1; }
+# fuzz_control runs the aggregator's command handling whole: every module of the aggregator
+# but main.c, with the store, the plan and the rules (the libraries the aggregator links).
+# Built only when it is asked for; two compilers at a time (the machine is shared).
+FULL_AGGREGATOR_OBJS=()
+case " $HARNESSES " in
+    *" control "*)
+        for src in "$SRC"/aggregator/*.c "$SRC"/store/*.c "$SRC"/plan/*.c "$SRC"/rules/*.c; do
+            [ "$(basename "$src")" = main.c ] && continue
+            dir=$(basename "$(dirname "$src")")
+            obj="$BUILD/obj/full_${dir}_$(basename "${src%.c}").o"
+            FULL_AGGREGATOR_OBJS+=("$obj")
+            compile "$obj" "$src" -I"$SRC/common" -I"$SRC/aggregator" -I"$SRC/store" \
+                    -I"$SRC/plan" -I"$SRC/rules" &
+            [ "$(jobs -rp | wc -l)" -ge 2 ] && wait -n
+        done
+        wait_all || { echo "building the aggregator's sources with $CC failed" >&2; exit 1; } ;;
+esac
 
 extra_objs() {
     local o="$BUILD/obj"
@@ -117,6 +137,7 @@ extra_objs() {
         plan) echo "$o/aggregator_plan_load.o $o/aggregator_plan_rules.o" ;;
         spool) echo "$o/agent_spool_parse.o $o/agent_spool_csv.o $o/agent_spool_problems.o" \
                     "$o/agent_intake.o" ;;
+        control) echo "${FULL_AGGREGATOR_OBJS[*]}" ;;
     esac
 }
 for name in $HARNESSES; do
@@ -124,7 +145,7 @@ for name in $HARNESSES; do
     read -r -a extra <<<"$(extra_objs "$name")"
     # FUZZ_SOURCE_DIR: where fuzz_plan finds the good plan files (plans/ba-dinh-2022).
     "$CC" "${CFLAGS[@]}" -fsanitize=fuzzer -I"$SRC/common" -I"$SRC/agent" -I"$SRC/aggregator" \
-        -I"$SRC/plan" -DFUZZ_SOURCE_DIR="\"$SRC\"" \
+        -I"$SRC/plan" -I"$SRC/store" -I"$SRC/rules" -DFUZZ_SOURCE_DIR="\"$SRC\"" \
         "tests/fuzz/fuzz_$name.c" "${common_objs[@]}" "${extra[@]}" "${LIBS[@]}" \
         -o "$BUILD/fuzz_$name" &
 done
@@ -182,6 +203,22 @@ seed_dir() {
                 { cat "schemas/$kind.schema.json"; printf '\0'; cat "$f"; } \
                     > "$dir/$(basename "$(dirname "$f")")-$base"
             done ;;
+        control)
+            # Each command's examples behind the byte that picks it, a valid one as a
+            # retained copy, and an unknown command.
+            for f in schemas/examples/valid/control_*.json schemas/examples/invalid/control_*.json; do
+                base=$(basename "$f")
+                case "$base" in
+                    control_ack-*) byte='\x00' ;;
+                    control_silence-*) byte='\x01' ;;
+                    control_unsilence-*) byte='\x02' ;;
+                    *) continue ;;
+                esac
+                { printf "$byte"; cat "$f"; } > "$dir/$(basename "$(dirname "$f")")-$base"
+            done
+            { printf '\x81'; cat schemas/examples/valid/control_silence-rule.json; } > "$dir/retained-silence"
+            { printf '\x03'; cat schemas/examples/valid/control_ack-note.json; } > "$dir/unknown-command"
+            printf '\x00{"v":1,"id":"r1"' > "$dir/cut-json" ;;
         config)
             printf 'ward 00001\nbroker_host district.example\nbroker_port 8883\noutbox_path /var/lib/wardpulse-agent/outbox.db\nack_timeout 30s\nlog_level info\ncafile /etc/wardpulse/ca.crt\nusername 00001\npassword_file /etc/wardpulse/00001.password\n' > "$dir/agent.conf"
             printf '# aggregator\ndb_path /var/lib/wardpulse/wardpulse.db\ndistrict 001\nbatch_max 500\nbatch_delay 20ms\nmax_payload 65536\n\nlog_level debug\n' > "$dir/aggregator.conf"

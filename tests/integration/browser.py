@@ -31,11 +31,40 @@ def missing():
     return None
 
 
+def missing_certutil():
+    """Why a browser cannot be made to trust a test CA here, or None."""
+    if not shutil.which("certutil"):
+        return "certutil is not installed (libnss3-tools: scripts/install-deps.sh --tests)"
+    return None
+
+
+def trust_ca(home, ca):
+    """A certificate store in home that trusts the CA file ca for servers, as an office PC
+    trusts the district's CA: chromium on Linux reads $HOME/.pki/nssdb (NSS's certutil,
+    Debian's libnss3-tools)."""
+    import subprocess
+    nssdb = os.path.join(home, ".pki", "nssdb")
+    os.makedirs(nssdb, exist_ok=True)
+    for args in (["-N", "--empty-password"],
+                 ["-A", "-n", "wardpulse-test-ca", "-t", "C,,", "-i", ca]):
+        r = subprocess.run(["certutil", "-d", "sql:" + nssdb] + args, capture_output=True,
+                           text=True, timeout=30)
+        if r.returncode != 0:
+            raise AssertionError("certutil %s: %s" % (" ".join(args), r.stderr))
+
+
 class Browser:
-    def __init__(self, width=1366, height=768, flags=()):
+    """ca: a CA file the browser trusts (its own certificate store, in a HOME of its own);
+    without it the browser trusts only the system's."""
+
+    def __init__(self, width=1366, height=768, flags=(), ca=None):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
         self.profile = tempfile.mkdtemp(prefix="wardpulse-chromium-")
+        env = dict(os.environ)
+        if ca:
+            env["HOME"] = self.profile
+            trust_ca(self.profile, ca)
         opts = webdriver.ChromeOptions()
         opts.binary_location = shutil.which("chromium")
         for f in FLAGS + list(flags) + ["--user-data-dir=" + self.profile,
@@ -43,7 +72,8 @@ class Browser:
             opts.add_argument(f)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         os.environ.setdefault("DBUS_SESSION_BUS_ADDRESS", "disabled:")
-        self.driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+        self.driver = webdriver.Chrome(service=Service(shutil.which("chromedriver"), env=env),
+                                       options=opts)
 
     def __enter__(self):
         return self

@@ -16,10 +16,14 @@ would (cli_fixture's figures). Then:
   - a broker killed before it saved its retained messages gets them all again when the
     aggregator reconnects;
   - with web_dir set, the finished weeks' HTML reports and reports/index.json are written,
-    the HTML exactly `wardpulse report`'s.
+    the HTML exactly `wardpulse report`'s;
+  - a plan reloaded with a coverage rule and a ward fewer clears their retained summary and
+    series (a fresh subscriber sees none), and leaves the others (a run of its own).
 """
 import json
 import os
+import shutil
+import signal
 import stat
 import time
 from datetime import datetime, timedelta, timezone
@@ -279,6 +283,60 @@ def test_finished_weeks_are_written_for_the_page():
     for name in os.listdir(reports):
         mode = stat.S_IMODE(os.stat(os.path.join(reports, name)).st_mode)
         assert mode == 0o644, (name, oct(mode))
+
+
+def test_a_plan_reload_clears_the_topics_of_a_dropped_rule_and_ward():
+    dropped_rule, dropped_ward = "booster-18p", "00034"
+    with TempDir() as tmp:
+        plan = os.path.join(tmp, "plan")
+        shutil.copytree(PLAN, plan)
+        broker = Broker(tmp).start()
+        agg = Aggregator(tmp, broker.port, plan_dir=plan, clock_start=STOP.isoformat(),
+                         clock_rate=1, batch_delay="5ms").start().subscribed()
+        kept = ([SUMMARY + w for w in BA_DINH_WARDS if w != dropped_ward] + [SUMMARY + "district"]
+                + [SERIES + r for r in COVERAGE if r != dropped_rule])
+        gone = [SUMMARY + dropped_ward, SERIES + dropped_rule]
+        sub = Subscriber(broker.port, SUMMARY + "#", SERIES + "#")
+        wait_for(lambda: all(sub.payloads(t) for t in kept + gone), "every topic published")
+
+        def drop(value):            # the ward out of every list of participants
+            if isinstance(value, list):
+                return [drop(v) for v in value if v != dropped_ward]
+            if isinstance(value, dict):
+                return {k: drop(v) for k, v in value.items()}
+            return value
+        for name in ("orgunits.json", "plan.json"):
+            with open(os.path.join(plan, name), encoding="utf-8") as f:
+                doc = json.load(f)
+            if name == "orgunits.json":
+                doc["units"] = [u for u in doc["units"] if u["code"] != dropped_ward]
+            else:
+                doc["rules"] = [r for r in doc["rules"] if r["id"] != dropped_rule]
+                doc = drop(doc)
+            with open(os.path.join(plan, name), "w", encoding="utf-8") as f:
+                json.dump(doc, f, ensure_ascii=False)
+        agg.proc.send_signal(signal.SIGHUP)
+        rules = lambda: [c["rule"] for c in sub.payloads(SUMMARY + "district")[-1]["coverage"]]
+        try:
+            wait_for(lambda: "reloaded" in agg.output(), "the plan reloaded", timeout=20)
+            # The live subscriber sees the empty retained messages that clear them.
+            wait_for(lambda: all(sub.payloads(t)[-1] is None for t in gone),
+                     "the two topics cleared", timeout=30)
+            wait_for(lambda: dropped_rule not in rules(), "the district's summary without it")
+        finally:
+            sub.close()
+        assert agg.output().count("is no longer in the plan") == 2, agg.output()[-2000:]
+        # A fresh subscriber: the broker holds nothing for them any more (a retained
+        # message comes at once on subscribing; the kept ones show that it has come).
+        fresh = Subscriber(broker.port, SUMMARY + "#", SERIES + "#", client_id="fresh")
+        try:
+            wait_for(lambda: all(fresh.payloads(t) for t in kept), "the kept topics")
+            time.sleep(0.5)
+            for t in gone:
+                assert not fresh.payloads(t), (t, fresh.payloads(t))
+            assert all(p is not None for t in kept for p in fresh.payloads(t))
+        finally:
+            fresh.close()
 
 
 if __name__ == "__main__":
