@@ -39,6 +39,7 @@ struct ingest_touch {
     const char *ward;
     const char *stream;
     int64_t min_seq;
+    int64_t max_seq;
     size_t arrival;            /* index in the batch of the item the delivery fields are from */
     int64_t unacked_from;      /* 0: no report of the batch said */
     int64_t kept_from;
@@ -46,6 +47,8 @@ struct ingest_touch {
 
 /* Wards told today that they are over their bound of kept rejections. */
 #define INGEST_FLOODS_MAX 64
+/* Streams of clients without delivery fields told that a seq is awaited. */
+#define INGEST_GAPS_MAX 64
 
 struct ingest {
     struct store *store;
@@ -53,6 +56,12 @@ struct ingest {
         int64_t day;
         char ward[WP_UNIT_CODE_MAX];
     } floods[INGEST_FLOODS_MAX];
+    struct {
+        char ward[WP_UNIT_CODE_MAX];
+        char stream[WP_STREAM_LEN + 1];
+        int64_t awaited;
+    } gaps[INGEST_GAPS_MAX];
+    size_t gaps_next;                /* the slot to reuse next (oldest first) */
     struct ingest_options opts;
     struct ingest_item *items;      /* opts.batch_max slots (more with caller_flushes) */
     size_t count, cap;
@@ -435,6 +444,7 @@ static size_t ingest_collect_touches(struct ingest *ingest, struct ingest_touch 
             .ward = item->topic_ward,
             .stream = item->report.stream,
             .min_seq = item->report.seq,
+            .max_seq = item->report.seq,
             .arrival = i,
             .unacked_from = item->report.unacked_from,
             .kept_from = item->report.kept_from,
@@ -449,8 +459,11 @@ static size_t ingest_collect_touches(struct ingest *ingest, struct ingest_touch 
         if (!run || strcmp(run->ward, touches[i].ward) != 0
             || strcmp(run->stream, touches[i].stream) != 0) {
             touches[unique++] = touches[i];
-        } else if (touches[i].unacked_from > 0
-                   && (run->unacked_from == 0 || touches[i].arrival > run->arrival)) {
+            continue;
+        }
+        run->max_seq = touches[i].max_seq;
+        if (touches[i].unacked_from > 0
+            && (run->unacked_from == 0 || touches[i].arrival > run->arrival)) {
             run->arrival = touches[i].arrival;
             run->unacked_from = touches[i].unacked_from;
             run->kept_from = touches[i].kept_from;
@@ -478,11 +491,40 @@ static void ingest_publish_acks(struct ingest *ingest, const struct ingest_touch
 }
 
 /* After the commit: says what the acks asked for again and what was declared lost. */
+/* A client that does not send the delivery fields (unacked_from: an older agent, or
+ * another client) cannot be asked to send again: a seq it deleted on an ack that this
+ * database no longer remembers (a restored backup) would hold its acks back for ever
+ * with nothing said. Said once per awaited seq, with what heals it. */
+static void ingest_report_awaited(struct ingest *ingest, const struct ingest_touch *touch,
+                                  const struct store_ack_state *st)
+{
+    if (st->unacked_from > 0 || touch->max_seq <= st->acked_through + 1)
+        return;
+    int64_t awaited = st->acked_through + 1;
+    for (size_t k = 0; k < INGEST_GAPS_MAX; k++)
+        if (ingest->gaps[k].awaited == awaited && strcmp(ingest->gaps[k].ward, touch->ward) == 0
+            && strcmp(ingest->gaps[k].stream, touch->stream) == 0)
+            return;
+    size_t slot = ingest->gaps_next;
+    ingest->gaps_next = (slot + 1) % INGEST_GAPS_MAX;
+    snprintf(ingest->gaps[slot].ward, sizeof ingest->gaps[slot].ward, "%s", touch->ward);
+    snprintf(ingest->gaps[slot].stream, sizeof ingest->gaps[slot].stream, "%s", touch->stream);
+    ingest->gaps[slot].awaited = awaited;
+    wp_log(WP_LOG_WARNING, "ward %s stream %s: seq %lld has not arrived (seq %lld has), so "
+           "its acks stay at %lld; its client does not say what it still keeps (no "
+           "unacked_from: an older agent), so it cannot be asked to send again. If it never "
+           "comes (the district database restored from a backup), upgrade the ward's agent: "
+           "it then says what it keeps, and what it no longer has is declared lost",
+           touch->ward, touch->stream, (long long)awaited, (long long)touch->max_seq,
+           (long long)st->acked_through);
+}
+
 static void ingest_report_gaps(struct ingest *ingest, const struct ingest_touch *touches,
                                const struct store_ack_state *states, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         const struct store_ack_state *st = &states[i];
+        ingest_report_awaited(ingest, &touches[i], st);
         if (st->lost_count > 0) {
             ingest->stats.lost += (uint64_t)st->lost_count;
             wp_log(WP_LOG_ERR, "ward %s stream %s: %lld report(s) between seq %lld and %lld "

@@ -6,7 +6,10 @@
   (docs/topics-and-payloads.md, "Every refusal the agent may not have heard");
 - the agent's archive of acknowledged reports is pruned by count (archive_max) and by age
   (archive_days), and a district that then asks for pruned seqs gets what is still held
-  and declares the rest lost.
+  and declares the rest lost;
+- a client without the delivery fields whose next seq does not come (it deleted it on an
+  ack the district's restored database no longer remembers) holds its acks back: the
+  aggregator cannot ask it to send again, so it says so once, with what heals it.
 
 Real mosquitto, real aggregator and agent, real SQLite files. The plain client is
 mosquitto_pub, as an operator or a third-party sender would publish."""
@@ -256,6 +259,29 @@ def test_a_district_asking_for_pruned_seqs_gets_what_is_held_and_declares_the_re
         assert sorted(r["seq"] for r in export_values(agg.db)) == [4, 5], export_values(agg.db)
         assert lost_rows(agg.db) == [(WARD, stream, 1, 3)], lost_rows(agg.db)
         assert archived(agent) == [4, 5] and kept_from(agent) == 4, archived(agent)
+
+
+def test_a_seq_awaited_from_a_client_without_the_new_fields_is_said_once():
+    """Seq 2 never comes from a client that does not say what it keeps: acks stay at 1,
+    and the aggregator's log says why and what heals it — once, not per batch; when seq 2
+    does come, the acks move on."""
+    with TempDir() as tmp:
+        broker, agg, sub = district_without_agent(tmp, batch_delay="5ms")
+        publish_all(broker.port, [report(1)])
+        wait_for(lambda: acks_through(sub, 1), "the ack through 1")
+        said = "seq 2 has not arrived"
+        publish_all(broker.port, [report(3)])
+        wait_for(lambda: said in agg.output(), "the awaited seq said")
+        publish_all(broker.port, [report(4)])
+        publish_all(broker.port, [report(5)])
+        wait_for(lambda: len([a for a in sub.payloads(ACK_TOPIC)
+                              if a["acked_through"] == 1]) >= 4, "three more acks through 1")
+        out = agg.output()
+        assert out.count(said) == 1, out[-3000:]
+        assert "upgrade the ward's agent" in out and "no unacked_from" in out, out[-3000:]
+        publish_all(broker.port, [report(2)])
+        wait_for(lambda: acks_through(sub, 5), "the ack through 5 once seq 2 came")
+        assert sorted(r["seq"] for r in export_values(agg.db)) == [1, 2, 3, 4, 5]
 
 
 if __name__ == "__main__":
