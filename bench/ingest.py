@@ -6,7 +6,8 @@
     /usr/bin/python3 bench/ingest.py --scale 0.1          # the same, a tenth of the wards
     /usr/bin/python3 bench/ingest.py --scenario burst,agent --json out.json
 
-Scenarios (wards × reports per ward × indicators; --scale multiplies the wards):
+Scenarios (wards × reports per ward × indicators; --scale multiplies the wards, the drain's
+backlog and the outage's length):
   burst      10,600 × 1 × 40: the national daily burst
   sustained  1,000 × 20 × 40: a district's backlog arriving at once
   full       the sustained load on a database already holding 60 days of 1,000 wards
@@ -440,7 +441,7 @@ def drain_run(args, results):
     started against the broker and the real aggregator; the time from its start until the
     outbox is empty (every report acked) against the time the same aggregator takes, in the
     same run, to store and ack as many reports of one ward sent by the loadgen."""
-    n = args.drain_reports
+    n = max(10, round(args.drain_reports * args.scale))
     k = args.indicators
     print("drain: one agent's backlog of %d reports × %d indicators vs the loadgen's" % (n, k),
           flush=True)
@@ -515,7 +516,7 @@ def drain_run(args, results):
 def outage_scenario(args, results):
     """After a long broker outage: how long each agent takes to connect once the broker is
     back (the backoff's cap bounds it: reconnect_max, the wait drawn in [max/2, max])."""
-    n, secs = args.outage_agents, args.outage
+    n, secs = args.outage_agents, max(1, round(args.outage * args.scale))
     print("outage: %d agents, broker away %d s" % (n, secs), flush=True)
     with Run(args, "outage") as run:
         binary = os.path.join(args.build, "agent", "wardpulse-agent")
