@@ -49,7 +49,7 @@
  * each recording its sends in one outbox transaction — and the wire (libmosquitto's
  * own window of 100 unacknowledged QoS 1 messages) never runs dry. */
 #define PUBLISHER_QUEUE_MAX 1000
-/* A sleep at least this long counts as going idle (publisher_wait). */
+/* Quiet (no event) this long counts as going idle (publisher_wait). */
 #define PUBLISHER_IDLE_MS 1000
 
 struct publisher {
@@ -78,6 +78,8 @@ struct publisher {
     int64_t last_look_ms;     /* monotonic: the last outbox_changed() look */
     int64_t last_io_ms;       /* monotonic: the MQTT socket's last event (keepalive) */
     int64_t publish_retry_ms; /* monotonic: a pass that failed is tried again then */
+    int64_t last_event_ms;    /* monotonic: the last wake by an event (not a deadline) */
+    bool memory_released;     /* caches given back since that event (publisher_wait) */
 };
 
 /* Two daemons on one outbox would fight over the client id and publish everything twice;
@@ -534,13 +536,17 @@ static void publisher_wait(struct publisher *p, const sigset_t *waitmask)
         fds[n++] = (struct pollfd){.fd = spool_fd(p->spool), .events = POLLIN};
     if (p->owatch.fd >= 0)
         fds[n++] = (struct pollfd){.fd = p->owatch.fd, .events = POLLIN};
-    /* Going idle (nothing due for a while): what a burst of work left in SQLite's page
-     * caches and free heap goes back to the system; idle RSS stays that of a fresh start. */
-    if (due - now >= PUBLISHER_IDLE_MS) {
+    /* Quiet for PUBLISHER_IDLE_MS (no event): what a burst of work left in SQLite's page
+     * caches and free heap goes back to the system, once; idle RSS stays that of a fresh
+     * start. Not at every wake of a busy spell, where the caches earn their keep. */
+    if (!p->memory_released && now - p->last_event_ms >= PUBLISHER_IDLE_MS) {
         outbox_release_memory(p->ob);
         spool_release_memory(p->spool);
         malloc_trim(0);
+        p->memory_released = true;
     }
+    if (!p->memory_released && p->last_event_ms + PUBLISHER_IDLE_MS < due)
+        due = p->last_event_ms + PUBLISHER_IDLE_MS;
     struct timespec ts, *tsp = NULL;
     if (due != INT64_MAX) {
         int64_t wait = due > now ? due - now : 0;
@@ -551,6 +557,10 @@ static void publisher_wait(struct publisher *p, const sigset_t *waitmask)
     now = wp_monotonic_ms();
     if (rc > 0 && sock >= 0 && fds[0].revents)
         p->last_io_ms = now;
+    if (rc > 0) {
+        p->last_event_ms = now;
+        p->memory_released = false;
+    }
     /* The keepalive deadline passed: wp_mqtt_loop now pings (or finds the link dead);
      * the PINGRESP, an event, sets last_io_ms again. */
     if (now >= p->last_io_ms + p->mqtt.opts.keepalive_s * 1000LL)

@@ -42,6 +42,8 @@ def test_every_scenario_acks_and_stores_every_report():
         check_run(res["full"]["real"], stored_before=10 * 60)   # the prepared 60 days
         check_run(res["half"]["real"])
         assert res["agent"]["agent"]["rss_kb"] > 0 and res["agent"]["mosquitto_sub"]["rss_kb"] > 0
+        assert res["drain"]["ok"] and res["drain"]["reports"] == 100, res["drain"]
+        assert res["outage"]["ok"] and len(res["outage"]["waits_s"]) == 10, res["outage"]
 
 
 def test_reports_are_valid_under_a_generated_plan():
