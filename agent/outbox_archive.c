@@ -99,8 +99,9 @@ int outbox__archive_acked(struct outbox *ob, int64_t acked_through, int64_t now_
         return rc;
     if (by_count > drop)
         drop = by_count;
-    /* With nothing archived (archive_max 0), the acked seqs themselves are gone. */
-    if (ob->archive_max == 0 && acked_through > drop)
+    /* With nothing archived (archive_max 0, or archive_days 0: "keep none", not "keep
+     * until the next ack"), the acked seqs themselves are gone. */
+    if ((ob->archive_max == 0 || ob->archive_keep_ms == 0) && acked_through > drop)
         drop = acked_through;
     if (drop == 0)
         return SQLITE_OK;

@@ -284,5 +284,18 @@ def test_a_seq_awaited_from_a_client_without_the_new_fields_is_said_once():
         assert sorted(r["seq"] for r in export_values(agg.db)) == [1, 2, 3, 4, 5]
 
 
+def test_archive_days_0_keeps_nothing():
+    """archive_days 0 means keep none (its --help words): what an ack covers leaves the
+    outbox at once, not at the next ack, and the agent no longer says it keeps it."""
+    with TempDir() as tmp:
+        broker = Broker(tmp).start()
+        Aggregator(tmp, broker.port).start()
+        agent = Agent(tmp, WARD, broker.port, archive_days=0, **FAST_AGENT).start()
+        for n in range(1, 4):
+            assert submit(agent, n) == n
+        wait_for(lambda: queued(agent) == 0, "three acked")
+        assert archived(agent) == [], archived(agent)
+
+
 if __name__ == "__main__":
     run_tests(globals())
