@@ -150,6 +150,30 @@ static enum wp_err dashboard_build_one_series(struct dashboard *d, const struct 
     return WP_OK;
 }
 
+bool dashboard_makes(const struct plan *plan, const char *topic)
+{
+    if (!plan)
+        return false;
+    char prefix[WP_TOPIC_MAX];
+    snprintf(prefix, sizeof prefix, WP_TOPIC_ROOT "summary/%s/", plan->district->code);
+    size_t n = strlen(prefix);
+    if (strncmp(topic, prefix, n) == 0) {
+        const char *scope = topic + n;
+        if (strcmp(scope, plan->scope_name) == 0)
+            return true;
+        for (size_t i = 0; i < plan->ward_count; i++)
+            if (strcmp(scope, plan->wards[i]->code) == 0)
+                return true;
+        return false;
+    }
+    snprintf(prefix, sizeof prefix, WP_TOPIC_ROOT "series/%s/", plan->district->code);
+    n = strlen(prefix);
+    if (strncmp(topic, prefix, n) != 0)
+        return false;
+    const struct plan_rule *rule = plan_rule(plan, topic + n);
+    return rule && rule->kind == PLAN_RULE_COVERAGE;
+}
+
 /* A whole build made the topics it offered: any other one kept is a unit or a coverage
  * rule the plan no longer has (a reload), or a district code it no longer serves. Its
  * retained message is cleared with an empty one; the topic is forgotten at its PUBACK. */

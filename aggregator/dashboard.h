@@ -20,7 +20,8 @@
  * published again (dashboard_on_connect), and after a restart the first evaluation
  * builds them all. A topic kept that a whole build no longer makes (a unit or coverage
  * rule a reloaded plan dropped) is cleared with an empty retained payload and forgotten
- * at its PUBACK; one published by an earlier run of the daemon is not known and stays.
+ * at its PUBACK; one published by an earlier run of the daemon is cleared by the
+ * reconciliation after each connection (reconcile.h, dashboard_makes).
  * PUBACKs otherwise only settle what was sent.
  */
 #ifndef WP_AGGREGATOR_DASHBOARD_H
@@ -63,6 +64,12 @@ void dashboard_update(struct dashboard *dashboard, const struct plan *plan, int6
 
 /* Whether a build is under way: the loop should come back at once for its next step. */
 bool dashboard_busy(const struct dashboard *dashboard);
+
+/* Whether topic is one the dashboard makes under plan: summary/<district>/<scope> for a
+ * reporting unit or the served unit, series/<district>/<rule> for a coverage rule (plan
+ * NULL: none). reconcile.c clears the retained ones it does not make, which an earlier
+ * run of the daemon left under a plan since changed. */
+bool dashboard_makes(const struct plan *plan, const char *topic);
 
 /* A (re)connection: every payload is sent again at the next dashboard_update. */
 void dashboard_on_connect(struct dashboard *dashboard);

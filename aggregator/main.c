@@ -217,6 +217,12 @@ static void aggregator_on_unit_news(void *ctx, const char *ward)
     evaluate_note_unit(agg->evaluate, ward, wp_now_ms());
 }
 
+static bool aggregator_dashboard_makes(void *ctx, const char *topic)
+{
+    struct aggregator *agg = ctx;
+    return dashboard_makes(agg->plan, topic);
+}
+
 /* Evaluations never go back in time, even when a deadline is handled after the
  * reports that arrived behind it. */
 static int64_t aggregator_evaluation_time(struct aggregator *agg, int64_t wanted)
@@ -472,6 +478,8 @@ static enum wp_err aggregator_start(struct aggregator *agg, char *will, char *er
         .publish_ctx = agg,
         .alerts = agg->alerts,
         .levels = agg->levels,
+        .makes = aggregator_dashboard_makes,
+        .makes_ctx = agg,
     };
     if ((rc = reconcile_create(&copts, &agg->reconcile)) != WP_OK) {
         snprintf(err, errlen, "reconcile: %s", wp_strerror(rc));

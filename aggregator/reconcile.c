@@ -1,5 +1,5 @@
-/* reconcile.c — the broker's retained alert and level topics checked against the
- * database after every connection (contract in reconcile.h). */
+/* reconcile.c — the broker's retained alert, level and page-state topics checked against
+ * the database and the plan after every connection (contract in reconcile.h). */
 #include "reconcile.h"
 
 #include <stdint.h>
@@ -13,9 +13,10 @@
 #include "log.h"
 #include "topic.h"
 
-enum reconcile_filter { RFILTER_ALERT, RFILTER_LEVEL, RFILTER_MARKER, RFILTER_COUNT };
+enum reconcile_filter { RFILTER_ALERT, RFILTER_LEVEL, RFILTER_SUMMARY, RFILTER_SERIES,
+                        RFILTER_MARKER, RFILTER_COUNT };
 
-/* One message seen on an alert or level topic during a pass. */
+/* One message seen on an alert, level, summary or series topic during a pass. */
 struct reconcile_seen {
     char *topic;
     char *payload;       /* NULL: an empty message (the topic is cleared) */
@@ -27,6 +28,9 @@ struct reconcile {
     char unit[WP_UNIT_CODE_MAX];
     char filters[RFILTER_COUNT][WP_TOPIC_MAX];
     char prefix_alert[WP_TOPIC_MAX], prefix_level[WP_TOPIC_MAX];
+    char prefix_summary[WP_TOPIC_MAX], prefix_series[WP_TOPIC_MAX];
+    bool (*makes)(void *ctx, const char *topic);
+    void *makes_ctx;
     struct wp_mqtt *mqtt;
     bool (*publish)(void *ctx, int *mid, const char *topic, const char *payload, size_t len,
                     bool retain);
@@ -52,10 +56,16 @@ enum wp_err reconcile_create(const struct reconcile_options *opts, struct reconc
     snprintf(r->unit, sizeof r->unit, "%s", opts->unit);
     snprintf(r->filters[RFILTER_ALERT], WP_TOPIC_MAX, WP_TOPIC_ROOT "alert/%s/#", r->unit);
     snprintf(r->filters[RFILTER_LEVEL], WP_TOPIC_MAX, WP_TOPIC_ROOT "level/%s/#", r->unit);
+    snprintf(r->filters[RFILTER_SUMMARY], WP_TOPIC_MAX, WP_TOPIC_ROOT "summary/%s/#", r->unit);
+    snprintf(r->filters[RFILTER_SERIES], WP_TOPIC_MAX, WP_TOPIC_ROOT "series/%s/#", r->unit);
     snprintf(r->filters[RFILTER_MARKER], WP_TOPIC_MAX,
              WP_TOPIC_ROOT "aggregator/reconcile/%s", r->unit);
     snprintf(r->prefix_alert, WP_TOPIC_MAX, WP_TOPIC_ROOT "alert/%s/", r->unit);
     snprintf(r->prefix_level, WP_TOPIC_MAX, WP_TOPIC_ROOT "level/%s/", r->unit);
+    snprintf(r->prefix_summary, WP_TOPIC_MAX, WP_TOPIC_ROOT "summary/%s/", r->unit);
+    snprintf(r->prefix_series, WP_TOPIC_MAX, WP_TOPIC_ROOT "series/%s/", r->unit);
+    r->makes = opts->makes;
+    r->makes_ctx = opts->makes_ctx;
     r->mqtt = opts->mqtt;
     r->publish = opts->publish;
     r->publish_ctx = opts->publish_ctx;
@@ -104,7 +114,7 @@ void reconcile_start(struct reconcile *r)
     char *filters[RFILTER_COUNT];
     for (int i = 0; i < RFILTER_COUNT; i++)
         filters[i] = r->filters[i];
-    /* One SUBSCRIBE: the broker queues every retained message of the three filters for
+    /* One SUBSCRIBE: the broker queues every retained message of the filters for
      * us while it handles it, so before the marker published next. (A subscription kept
      * by the persistent session from an interrupted pass is replaced, and MQTT 3.1.1
      * sends the retained messages again for a replaced subscription too.) */
@@ -221,6 +231,27 @@ static void reconcile_compare(void *ctx, const char *topic, const char *payload,
         reconcile_fix(r, topic, NULL);
 }
 
+static bool reconcile_has_prefix(const char *topic, const char *prefix)
+{
+    return strncmp(topic, prefix, strlen(prefix)) == 0;
+}
+
+/* The page's state: the dashboard publishes what it makes (and sends it all again at
+ * every connection); what it does not make under the plan in force is a unit or coverage
+ * rule of a plan an earlier run had, left retained: cleared. */
+static void reconcile_page_state(struct reconcile *r)
+{
+    for (size_t i = 0; i < r->seen_count; i++) {
+        struct reconcile_seen *s = &r->seen[i];
+        if (!reconcile_has_prefix(s->topic, r->prefix_summary)
+            && !reconcile_has_prefix(s->topic, r->prefix_series))
+            continue;
+        s->handled = true;
+        if (s->payload && r->makes && !r->makes(r->makes_ctx, s->topic))
+            reconcile_fix(r, s->topic, NULL);
+    }
+}
+
 static void reconcile_finish(struct reconcile *r)
 {
     r->published = r->cleared = 0;
@@ -228,6 +259,7 @@ static void reconcile_finish(struct reconcile *r)
     size_t held = 0;
     for (size_t i = 0; i < r->seen_count; i++)
         held += r->seen[i].payload != NULL;
+    reconcile_page_state(r);
     if (alerts_each_retained(r->alerts, reconcile_compare, r) != WP_OK
         || levels_each_retained(r->levels, reconcile_compare, r) != WP_OK) {
         /* Clearing on a partial reading of the database could clear a firing alert. */
@@ -239,7 +271,8 @@ static void reconcile_finish(struct reconcile *r)
                 reconcile_fix(r, r->seen[i].topic, NULL);
     }
     wp_log(r->published || r->cleared ? WP_LOG_NOTICE : WP_LOG_INFO,
-           "reconcile: the broker held %zu retained alert and level message(s); "
+           "reconcile: the broker held %zu retained alert, level, summary and series "
+           "message(s); "
            "%zu republished, %zu cleared", held, r->published, r->cleared);
     reconcile_stop(r);
 }
@@ -247,8 +280,10 @@ static void reconcile_finish(struct reconcile *r)
 bool reconcile_on_message(struct reconcile *r, const char *topic, const void *payload,
                           size_t len)
 {
-    bool ours = strncmp(topic, r->prefix_alert, strlen(r->prefix_alert)) == 0
-                || strncmp(topic, r->prefix_level, strlen(r->prefix_level)) == 0;
+    bool ours = reconcile_has_prefix(topic, r->prefix_alert)
+                || reconcile_has_prefix(topic, r->prefix_level)
+                || reconcile_has_prefix(topic, r->prefix_summary)
+                || reconcile_has_prefix(topic, r->prefix_series);
     if (strcmp(topic, r->filters[RFILTER_MARKER]) == 0) {
         /* A marker of an earlier pass (queued for the persistent session when the link
          * broke) says nothing about this one. */

@@ -1,13 +1,14 @@
 /* reconcile.h — after every (re)connection, make the broker's retained alert and level
- * topics say what the database says.
+ * topics say what the database says, and clear page-state topics the plan no longer makes.
  *
  * The aggregator records an announcement as made once the broker acknowledged it
  * (alerts.h, levels.h) and never makes it again. A broker killed between two autosaves
  * forgets what it acknowledged since the last one: a firing alert's retained message is
  * gone, or a resolved one's firing message is back. So on every connection:
  *
- *   1. subscribe (one SUBSCRIBE) to wardpulse/v1/alert/<unit>/#, wardpulse/v1/level/<unit>/#
- *      and the marker topic wardpulse/v1/aggregator/reconcile/<unit>, then publish a marker
+ *   1. subscribe (one SUBSCRIBE) to wardpulse/v1/alert/<unit>/#, wardpulse/v1/level/<unit>/#,
+ *      wardpulse/v1/summary/<unit>/#, wardpulse/v1/series/<unit>/# and the marker topic
+ *      wardpulse/v1/aggregator/reconcile/<unit>, then publish a marker
  *      (QoS 1, not retained, a payload new for this pass) on the marker topic;
  *   2. collect what arrives on the alert and level topics: the broker's retained messages,
  *      sent on the subscription, and our own publishes echoed back;
@@ -16,8 +17,11 @@
  *      in one queue per client); compare with alerts_each_retained and
  *      levels_each_retained: publish (retained, QoS 1) what is missing or different, clear
  *      (empty retained) what the database does not have or has resolved, and leave alone
- *      what is still to be announced (alerts_publish and levels_publish own it);
- *   4. unsubscribe from all three.
+ *      what is still to be announced (alerts_publish and levels_publish own it); clear
+ *      the summary and series topics the dashboard does not make under the plan in force
+ *      (`makes`: a unit or coverage rule a plan of an earlier run had; the dashboard
+ *      itself publishes what it does make);
+ *   4. unsubscribe from them all.
  *
  * A broker that is right gets no publish. What this module publishes is not recorded
  * anywhere: the next connection checks again, so announced_rev and the repeat bookkeeping
@@ -47,6 +51,10 @@ struct reconcile_options {
     void *publish_ctx;
     struct alerts *alerts;       /* the caller's, must outlive the reconcile */
     struct levels *levels;
+    /* Whether a retained summary/ or series/ topic is one the aggregator makes now
+     * (dashboard_makes with its plan); NULL: those topics are left alone. */
+    bool (*makes)(void *ctx, const char *topic);
+    void *makes_ctx;
 };
 
 struct reconcile;

@@ -143,8 +143,8 @@ topic readwrite wardpulse/v1/aggregator/#
 topic read wardpulse/v1/control/+/+
 topic write wardpulse/v1/control/+/reply/#
 topic write wardpulse/v1/silences/#
-topic write wardpulse/v1/summary/#
-topic write wardpulse/v1/series/#
+topic readwrite wardpulse/v1/summary/#
+topic readwrite wardpulse/v1/series/#
 topic deny wardpulse/v1/report/$name
 topic deny wardpulse/v1/status/$name
 EOF

@@ -285,6 +285,26 @@ def test_finished_weeks_are_written_for_the_page():
         assert mode == 0o644, (name, oct(mode))
 
 
+def drop_from_plan(plan, dropped_rule, dropped_ward):
+    """Edits the plan files in place: the ward and the coverage rule are gone."""
+    def drop(value):            # the ward out of every list of participants
+        if isinstance(value, list):
+            return [drop(v) for v in value if v != dropped_ward]
+        if isinstance(value, dict):
+            return {k: drop(v) for k, v in value.items()}
+        return value
+    for name in ("orgunits.json", "plan.json"):
+        with open(os.path.join(plan, name), encoding="utf-8") as f:
+            doc = json.load(f)
+        if name == "orgunits.json":
+            doc["units"] = [u for u in doc["units"] if u["code"] != dropped_ward]
+        else:
+            doc["rules"] = [r for r in doc["rules"] if r["id"] != dropped_rule]
+            doc = drop(doc)
+        with open(os.path.join(plan, name), "w", encoding="utf-8") as f:
+            json.dump(doc, f, ensure_ascii=False)
+
+
 def test_a_plan_reload_clears_the_topics_of_a_dropped_rule_and_ward():
     dropped_rule, dropped_ward = "booster-18p", "00034"
     with TempDir() as tmp:
@@ -299,22 +319,7 @@ def test_a_plan_reload_clears_the_topics_of_a_dropped_rule_and_ward():
         sub = Subscriber(broker.port, SUMMARY + "#", SERIES + "#")
         wait_for(lambda: all(sub.payloads(t) for t in kept + gone), "every topic published")
 
-        def drop(value):            # the ward out of every list of participants
-            if isinstance(value, list):
-                return [drop(v) for v in value if v != dropped_ward]
-            if isinstance(value, dict):
-                return {k: drop(v) for k, v in value.items()}
-            return value
-        for name in ("orgunits.json", "plan.json"):
-            with open(os.path.join(plan, name), encoding="utf-8") as f:
-                doc = json.load(f)
-            if name == "orgunits.json":
-                doc["units"] = [u for u in doc["units"] if u["code"] != dropped_ward]
-            else:
-                doc["rules"] = [r for r in doc["rules"] if r["id"] != dropped_rule]
-                doc = drop(doc)
-            with open(os.path.join(plan, name), "w", encoding="utf-8") as f:
-                json.dump(doc, f, ensure_ascii=False)
+        drop_from_plan(plan, dropped_rule, dropped_ward)
         agg.proc.send_signal(signal.SIGHUP)
         rules = lambda: [c["rule"] for c in sub.payloads(SUMMARY + "district")[-1]["coverage"]]
         try:
@@ -337,6 +342,43 @@ def test_a_plan_reload_clears_the_topics_of_a_dropped_rule_and_ward():
             assert all(p is not None for t in kept for p in fresh.payloads(t))
         finally:
             fresh.close()
+
+
+def test_a_plan_changed_while_stopped_has_its_dropped_topics_cleared_at_start():
+    """The plan is edited while the aggregator is stopped: the new run never made the
+    dropped ward's summary nor the dropped rule's series, and the broker still holds them
+    retained. The reconciliation after connecting clears them (and only them)."""
+    dropped_rule, dropped_ward = "booster-18p", "00034"
+    with TempDir() as tmp:
+        plan = os.path.join(tmp, "plan")
+        shutil.copytree(PLAN, plan)
+        broker = Broker(tmp).start()
+        settings = dict(plan_dir=plan, clock_start=STOP.isoformat(), clock_rate=1,
+                        batch_delay="5ms")
+        agg = Aggregator(tmp, broker.port, **settings).start().subscribed()
+        kept = ([SUMMARY + w for w in BA_DINH_WARDS if w != dropped_ward] + [SUMMARY + "district"]
+                + [SERIES + r for r in COVERAGE if r != dropped_rule])
+        gone = [SUMMARY + dropped_ward, SERIES + dropped_rule]
+        sub = Subscriber(broker.port, SUMMARY + "#", SERIES + "#")
+        try:
+            wait_for(lambda: all(sub.payloads(t) for t in kept + gone), "every topic published")
+        finally:
+            sub.close()
+        assert agg.stop() == 0
+        drop_from_plan(plan, dropped_rule, dropped_ward)
+        agg.start().subscribed()
+        for t in gone:
+            wait_for(lambda: "reconcile: cleared " + t in agg.output(), "%s cleared" % t)
+        fresh = Subscriber(broker.port, SUMMARY + "#", SERIES + "#", client_id="fresh")
+        try:
+            wait_for(lambda: all(fresh.payloads(t) for t in kept), "the kept topics")
+            time.sleep(0.5)
+            for t in gone:
+                assert not fresh.payloads(t), (t, fresh.payloads(t))
+            assert all(p is not None for t in kept for p in fresh.payloads(t))
+        finally:
+            fresh.close()
+        assert agg.output().count("reconcile: cleared") == 2, agg.output()[-3000:]
 
 
 if __name__ == "__main__":
