@@ -89,6 +89,13 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     if (m->opts.on_message)
         m->opts.on_message(m->opts.userdata, msg->topic, msg->payload, msg->payloadlen,
                            msg->qos, msg->retain);
+    /* Inside wp_mqtt_loop_while, once the caller wants no more: libmosquitto's read loop
+     * (mosquitto_loop_read, lib/loop.c, 2.0.11 as upstream) stops after a packet when it
+     * finds errno EAGAIN, its sign of a drained socket; nothing between this callback and
+     * that test sets errno on success. Were that to change, reading would only go on
+     * as before: a larger batch, later acks, nothing lost. */
+    if (m->more && !m->more(m->more_ctx))
+        errno = EAGAIN;
 }
 
 static void on_publish(struct mosquitto *mosq, void *obj, int mid)
@@ -282,6 +289,8 @@ void wp_mqtt_loop(struct wp_mqtt *m, int timeout_ms)
 
 void wp_mqtt_loop_while(struct wp_mqtt *m, int timeout_ms, bool (*more)(void *ctx), void *ctx)
 {
+    m->more = more;
+    m->more_ctx = ctx;
     wp_mqtt_loop(m, timeout_ms);
     int rc = MOSQ_ERR_SUCCESS;
     while (m->connected && more(ctx)) {
@@ -292,6 +301,7 @@ void wp_mqtt_loop_while(struct wp_mqtt *m, int timeout_ms, bool (*more)(void *ct
             break;
     }
     /* What the callbacks queued (libmosquitto only queues a publish made inside one). */
+    m->more = NULL;
     if (rc == MOSQ_ERR_SUCCESS && m->connected && mosquitto_want_write(m->mosq))
         rc = mosquitto_loop_write(m->mosq, 1);
     if (rc != MOSQ_ERR_SUCCESS)

@@ -64,6 +64,9 @@ struct wp_mqtt {
      * goodbye waits for them (see say_goodbye in mqtt_session.c) */
     int *unacked_mids;
     size_t unacked_count, unacked_cap;
+    /* during wp_mqtt_loop_while: its more(ctx), asked after each message */
+    bool (*more)(void *ctx);
+    void *more_ctx;
 };
 
 /* Creates the client and starts the first connection attempt (non-blocking: a broker
@@ -79,7 +82,9 @@ void wp_mqtt_loop(struct wp_mqtt *m, int timeout_ms);
  * (e.g. while a batch has room), then the writes the callbacks queued. One turn of the
  * caller's loop takes many messages, and the caller, not libmosquitto, says when to
  * stop reading and act on them: libmosquitto's own read loop (2.0) reads as many packets
- * as it has QoS > 0 messages unacknowledged, whatever max_packets asks. */
+ * as it has QoS > 0 messages unacknowledged, whatever max_packets asks, so more(ctx) is
+ * also asked after each message inside it, and a false stops it (see on_message in
+ * mqtt_session.c for how, and why that is safe). */
 void wp_mqtt_loop_while(struct wp_mqtt *m, int timeout_ms, bool (*more)(void *ctx), void *ctx);
 
 /* Publishes; returns the libmosquitto code (MOSQ_ERR_SUCCESS, MOSQ_ERR_NO_CONN, …,
