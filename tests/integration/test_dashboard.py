@@ -215,13 +215,17 @@ def test_the_weekly_reports_list_links_to_the_reports_the_broker_serves():
     # 1–15 May: W17 (it holds 1 May), W18 and W19 are finished when the clock stops on 16 May.
     assert [r["week"] for r in index["reports"]] == ["2022-W19", "2022-W18", "2022-W17"], index
     with open_page(d, "operator", "?district=001") as b:
-        links = b.wait(lambda dr: len(dr.find_elements("css selector", "#reports a")) == 3
-                       and dr.find_elements("css selector", "#reports a"), "the report list")
-        assert [a.get_attribute("href").rsplit("/", 1)[1] for a in links] == \
-            [r["file"] for r in index["reports"]]
-        assert "2022-W19" in links[0].text, links[0].text
+        # Read in one script: the page may draw the list again (a render of everything)
+        # between two WebDriver calls, which would leave their elements stale.
+        read = ("return [...document.querySelectorAll('#reports a')]"
+                ".map(a => [a.getAttribute('href'), a.textContent]);")
+        links = b.wait(lambda dr: len(dr.execute_script(read)) == 3 and dr.execute_script(read),
+                       "the report list")
+        assert [href.rsplit("/", 1)[1] for href, _ in links] == \
+            [r["file"] for r in index["reports"]], links
+        assert "2022-W19" in links[0][1], links[0][1]
         shot(b, "reports-list")
-        links[0].click()
+        b.driver.execute_script("document.querySelector('#reports a').click();")
         b.wait(lambda dr: dr.current_url.endswith("/reports/001-2022-W19.html"), "the report")
         h1 = b.wait(lambda dr: dr.find_element("tag name", "h1").text, "the report's heading")
         assert h1 == "Báo cáo tuần 19/2022 — Quận Ba Đình", h1
