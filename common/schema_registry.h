@@ -3,6 +3,12 @@
  * The build embeds schemas/<name>.schema.json as text (cmake/embed_schemas.cmake);
  * wp_schemas_get("report") compiles it on first use and keeps it for the life of the
  * process. Names: report, ack, status, stats, alert, level, orgunits, catalog, plan.
+ *
+ * The table is generated: libwpcommon holds one with every schema (the aggregator, the
+ * CLI, the tests); a binary that needs only a few links its own, generated from the
+ * names it lists (wardpulse-agent: ack and report, agent/CMakeLists.txt), before the
+ * library, so the library's table stays out of it. This registry reads whichever table
+ * the binary has; a name that table lacks is the logged bug below.
  */
 #ifndef WP_SCHEMA_REGISTRY_H
 #define WP_SCHEMA_REGISTRY_H
