@@ -317,9 +317,6 @@ static bool outbox_reopen_immutable(struct outbox *ob)
     free(uri);
     if (rc == SQLITE_OK)
         sqlite3_extended_result_codes(ob->db, 1);
-    /* No lookaside (SQLite's per-connection allocator of ~120 KB): the agent idles far
-     * more than it works, and resident memory is what a ward's small PC pays for. */
-    sqlite3_db_config(ob->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
     return rc == SQLITE_OK;
 }
 
