@@ -53,15 +53,7 @@ static void fuzz_cleanup(void)
     if (fuzz_db)
         sqlite3_close(fuzz_db);
     fuzz_db = NULL;
-    if (fuzz_dir[0]) {
-        static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-        for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-            char p[320];
-            snprintf(p, sizeof p, "%s%s", fuzz_path, suffixes[i]);
-            unlink(p);
-        }
-        rmdir(fuzz_dir);
-    }
+    fuzz_remove_db_dir(fuzz_dir, fuzz_path);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

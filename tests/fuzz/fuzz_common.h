@@ -49,4 +49,19 @@ static inline const char *fuzz_tmp_base(void)
     return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 }
 
+/* Removes a harness's SQLite file (with its -wal, -shm and -journal) and then its
+ * temporary directory; dir empty: nothing was made. */
+static inline void fuzz_remove_db_dir(const char *dir, const char *path)
+{
+    if (!dir[0])
+        return;
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char p[320];
+        snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
 #endif

@@ -285,6 +285,27 @@ def test_finished_weeks_are_written_for_the_page():
         assert mode == 0o644, (name, oct(mode))
 
 
+def kept_and_gone(dropped_rule, dropped_ward):
+    """The page-state topics a plan without the ward and the rule makes, and theirs."""
+    kept = ([SUMMARY + w for w in BA_DINH_WARDS if w != dropped_ward] + [SUMMARY + "district"]
+            + [SERIES + r for r in COVERAGE if r != dropped_rule])
+    return kept, [SUMMARY + dropped_ward, SERIES + dropped_rule]
+
+
+def assert_broker_holds(broker, kept, gone):
+    """A fresh subscriber: the broker holds the kept topics and nothing for the gone ones
+    (a retained message comes at once on subscribing; the kept ones show it has come)."""
+    fresh = Subscriber(broker.port, SUMMARY + "#", SERIES + "#", client_id="fresh")
+    try:
+        wait_for(lambda: all(fresh.payloads(t) for t in kept), "the kept topics")
+        time.sleep(0.5)
+        for t in gone:
+            assert not fresh.payloads(t), (t, fresh.payloads(t))
+        assert all(p is not None for t in kept for p in fresh.payloads(t))
+    finally:
+        fresh.close()
+
+
 def drop_from_plan(plan, dropped_rule, dropped_ward):
     """Edits the plan files in place: the ward and the coverage rule are gone."""
     def drop(value):            # the ward out of every list of participants
@@ -313,9 +334,7 @@ def test_a_plan_reload_clears_the_topics_of_a_dropped_rule_and_ward():
         broker = Broker(tmp).start()
         agg = Aggregator(tmp, broker.port, plan_dir=plan, clock_start=STOP.isoformat(),
                          clock_rate=1, batch_delay="5ms").start().subscribed()
-        kept = ([SUMMARY + w for w in BA_DINH_WARDS if w != dropped_ward] + [SUMMARY + "district"]
-                + [SERIES + r for r in COVERAGE if r != dropped_rule])
-        gone = [SUMMARY + dropped_ward, SERIES + dropped_rule]
+        kept, gone = kept_and_gone(dropped_rule, dropped_ward)
         sub = Subscriber(broker.port, SUMMARY + "#", SERIES + "#")
         wait_for(lambda: all(sub.payloads(t) for t in kept + gone), "every topic published")
 
@@ -331,17 +350,7 @@ def test_a_plan_reload_clears_the_topics_of_a_dropped_rule_and_ward():
         finally:
             sub.close()
         assert agg.output().count("is no longer in the plan") == 2, agg.output()[-2000:]
-        # A fresh subscriber: the broker holds nothing for them any more (a retained
-        # message comes at once on subscribing; the kept ones show that it has come).
-        fresh = Subscriber(broker.port, SUMMARY + "#", SERIES + "#", client_id="fresh")
-        try:
-            wait_for(lambda: all(fresh.payloads(t) for t in kept), "the kept topics")
-            time.sleep(0.5)
-            for t in gone:
-                assert not fresh.payloads(t), (t, fresh.payloads(t))
-            assert all(p is not None for t in kept for p in fresh.payloads(t))
-        finally:
-            fresh.close()
+        assert_broker_holds(broker, kept, gone)
 
 
 def test_a_plan_changed_while_stopped_has_its_dropped_topics_cleared_at_start():
@@ -356,9 +365,7 @@ def test_a_plan_changed_while_stopped_has_its_dropped_topics_cleared_at_start():
         settings = dict(plan_dir=plan, clock_start=STOP.isoformat(), clock_rate=1,
                         batch_delay="5ms")
         agg = Aggregator(tmp, broker.port, **settings).start().subscribed()
-        kept = ([SUMMARY + w for w in BA_DINH_WARDS if w != dropped_ward] + [SUMMARY + "district"]
-                + [SERIES + r for r in COVERAGE if r != dropped_rule])
-        gone = [SUMMARY + dropped_ward, SERIES + dropped_rule]
+        kept, gone = kept_and_gone(dropped_rule, dropped_ward)
         sub = Subscriber(broker.port, SUMMARY + "#", SERIES + "#")
         try:
             wait_for(lambda: all(sub.payloads(t) for t in kept + gone), "every topic published")
@@ -375,15 +382,7 @@ def test_a_plan_changed_while_stopped_has_its_dropped_topics_cleared_at_start():
                      "the two topics cleared", timeout=30)
         finally:
             watch.close()
-        fresh = Subscriber(broker.port, SUMMARY + "#", SERIES + "#", client_id="fresh")
-        try:
-            wait_for(lambda: all(fresh.payloads(t) for t in kept), "the kept topics")
-            time.sleep(0.5)
-            for t in gone:
-                assert not fresh.payloads(t), (t, fresh.payloads(t))
-            assert all(p is not None for t in kept for p in fresh.payloads(t))
-        finally:
-            fresh.close()
+        assert_broker_holds(broker, kept, gone)
         assert agg.output().count("reconcile: cleared") == 2, agg.output()[-3000:]
 
 

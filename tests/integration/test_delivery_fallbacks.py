@@ -143,16 +143,23 @@ def lost_rows(db):
     return rows
 
 
+def district_backed_up_empty(tmp):
+    """A broker and an aggregator, and a backup of its database taken before any report
+    (`sqlite3 .backup`, as docs/operations.md says)."""
+    broker = Broker(tmp).start()
+    agg = Aggregator(tmp, broker.port).start()
+    backup = os.path.join(tmp, "before-any-report.db")
+    subprocess.run(["sqlite3", agg.db, ".backup '%s'" % backup], check=True, timeout=60)
+    return broker, agg, backup
+
+
 def test_archive_keeps_the_newest_archive_max_and_a_restored_district_gets_those():
     """archive_max 3: after six acked reports the archive holds exactly seqs 4, 5, 6.
     The district's database is then restored from a copy taken before any report: the
     next report shows the gap, seqs 4..6 come back from the archive, 1..3 (pruned) are
     declared lost, and the outbox ends empty."""
     with TempDir() as tmp:
-        broker = Broker(tmp).start()
-        agg = Aggregator(tmp, broker.port).start()
-        backup = os.path.join(tmp, "before-any-report.db")
-        subprocess.run(["sqlite3", agg.db, ".backup '%s'" % backup], check=True, timeout=60)
+        broker, agg, backup = district_backed_up_empty(tmp)
         agent = Agent(tmp, WARD, broker.port, archive_max=3, archive_days=60,
                       **FAST_AGENT).start()
         for n in range(1, 7):
@@ -188,10 +195,7 @@ def test_archive_drops_what_was_acked_more_than_archive_days_ago():
     is acked: 1..3 are dropped, 4 and 5 stay. A district that then lacks everything asks
     for it: 4 and 5 come back, 1..3 are declared lost."""
     with TempDir() as tmp:
-        broker = Broker(tmp).start()
-        agg = Aggregator(tmp, broker.port).start()
-        backup = os.path.join(tmp, "before-any-report.db")
-        subprocess.run(["sqlite3", agg.db, ".backup '%s'" % backup], check=True, timeout=60)
+        broker, agg, backup = district_backed_up_empty(tmp)
         settings = dict(FAST_AGENT, archive_days=2, archive_max=10000)
         agent = Agent(tmp, WARD, broker.port, **settings).start()
         for n in range(1, 4):
@@ -231,10 +235,7 @@ def test_a_district_asking_for_pruned_seqs_gets_what_is_held_and_declares_the_re
     on that ack, holds only seq 4: it sends that again, says it keeps from 4 on, and the
     district declares 1..3 lost instead of waiting for them for ever."""
     with TempDir() as tmp:
-        broker = Broker(tmp).start()
-        agg = Aggregator(tmp, broker.port).start()
-        backup = os.path.join(tmp, "before-any-report.db")
-        subprocess.run(["sqlite3", agg.db, ".backup '%s'" % backup], check=True, timeout=60)
+        broker, agg, backup = district_backed_up_empty(tmp)
         settings = dict(FAST_AGENT, archive_days=2, archive_max=10000)
         agent = Agent(tmp, WARD, broker.port, **settings).start()
         for n in range(1, 4):

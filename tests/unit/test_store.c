@@ -13,6 +13,7 @@
 #include "store.h"
 #include "store_alerts.h"
 #include "store_schedule.h"
+#include "tmp_dir.h"
 
 #define STREAM_A "9f1c2a7e4b5d6c3a"
 #define STREAM_B "0123456789abcdef"
@@ -235,12 +236,6 @@ int main(void)
         test_supersede(store);
     }
     store_close(&store);
-    const char *suffixes[] = {"", "-wal", "-shm", STORE_LOCK_SUFFIX};
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        char path[300];
-        snprintf(path, sizeof path, "%s%s", db_path, suffixes[i]);
-        unlink(path);
-    }
-    rmdir(dir);
+    tmp_dir_remove(dir);
     return CHECK_DONE();
 }

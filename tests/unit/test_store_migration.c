@@ -18,6 +18,7 @@
 #include "store.h"
 #include "store_read.h"
 #include "store_schedule.h"
+#include "tmp_dir.h"
 
 static char db_path[256];
 
@@ -336,12 +337,6 @@ int main(void)
     for (size_t i = 0; i < sizeof after / sizeof after[0]; i++)
         free(after[i].s);
 
-    const char *suffixes[] = {"", "-wal", "-shm", STORE_LOCK_SUFFIX};
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        char path[300];
-        snprintf(path, sizeof path, "%s%s", db_path, suffixes[i]);
-        unlink(path);
-    }
-    rmdir(dir);
+    tmp_dir_remove(dir);
     return CHECK_DONE();
 }

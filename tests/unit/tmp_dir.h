@@ -16,14 +16,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static bool tmp_dir_make(char *dir, size_t size, const char *name)
+static inline bool tmp_dir_make(char *dir, size_t size, const char *name)
 {
     snprintf(dir, size, "/tmp/wardpulse-test-%s-XXXXXX", name);
     return mkdtemp(dir) != NULL;
 }
 
 /* Removes the files directly in dir, then dir. */
-static void tmp_dir_remove(const char *dir)
+static inline void tmp_dir_remove(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
