@@ -531,20 +531,9 @@ static bool evaluate_applies(const struct plan *plan, const struct plan_rule *ru
                              const struct plan_unit *unit)
 {
     (void)plan;
-    if (rule->kind == PLAN_RULE_TASK) {
-        /* Unit codes among the assignees name exactly the units that are tracked. */
-        bool any_code = false;
-        for (size_t i = 0; i < rule->u.task.assignee_count; i++) {
-            const char *a = rule->u.task.assignees[i];
-            if (a[0] < '0' || a[0] > '9')
-                continue;
-            any_code = true;
-            if (strcmp(a, unit->code) == 0)
-                return true;
-        }
-        if (any_code)
-            return false;
-    }
+    /* Unit codes among a task's assignees name exactly the units that are tracked. */
+    if (rule->kind == PLAN_RULE_TASK && rule->u.task.tracked)
+        return rule->u.task.tracked[unit->index];
     return (rule->applies_to & plan_applies_bit(unit)) != 0;
 }
 
