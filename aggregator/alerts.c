@@ -61,6 +61,8 @@ void alerts_destroy(struct alerts **alerts)
     for (size_t i = 0; i < a->inflight_count; i++)
         free(a->inflight[i].key);
     free(a->inflight);
+    wp_index_free(&a->inflight_by_key);
+    wp_index_free(&a->inflight_by_mid);
     alerts_hook_queue_free(a);
     alerts_silences_free(a);
     free(a->silences);

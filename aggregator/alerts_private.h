@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "alerts.h"
+#include "hash_index.h"
 #include "store_alerts.h"
 
 /* A publish the broker has not acknowledged in this long (real time) is sent again:
@@ -23,6 +24,7 @@
 struct alerts_inflight {
     int mid;                 /* of the last message of the announcement */
     char *key;               /* "rule\tscope" */
+    uint64_t key_hash;       /* wp_index_hash_str(key) */
     int64_t rev;
     int64_t event_rev;       /* the transition already sent on events/alert (0: none), so
                               * that figure updates on its heels go to the retained topic
@@ -44,6 +46,9 @@ struct alerts {
     int64_t next_repeat_ms;  /* clock time of the next due repeat; INT64_MAX: none */
     struct alerts_inflight *inflight;
     size_t inflight_count, inflight_cap;
+    /* inflight by key and by mid: a burst under a plan has thousands of alerts in flight,
+     * and each announcement and each PUBACK looks one up (alerts_publish.c). */
+    struct wp_index inflight_by_key, inflight_by_mid;
 
     /* The hook runs one command at a time, in the order of the transitions: hook_pid is
      * the one running (0: none), hook_queue the payloads waiting (a ring, oldest at

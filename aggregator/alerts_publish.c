@@ -20,18 +20,62 @@
 
 #define ALERTS_EVENTS_TOPIC WP_TOPIC_ROOT "events/alert"
 
-static struct alerts_inflight *alerts_inflight_find(struct alerts *a, const char *key)
+static bool alerts_inflight_has_key(const void *ctx, size_t pos, const void *key)
 {
-    for (size_t i = 0; i < a->inflight_count; i++)
-        if (strcmp(a->inflight[i].key, key) == 0)
-            return &a->inflight[i];
-    return NULL;
+    return strcmp(((const struct alerts *)ctx)->inflight[pos].key, key) == 0;
 }
 
+static bool alerts_inflight_has_mid(const void *ctx, size_t pos, const void *mid)
+{
+    return ((const struct alerts *)ctx)->inflight[pos].mid == *(const int *)mid;
+}
+
+static struct alerts_inflight *alerts_inflight_find(struct alerts *a, const char *key)
+{
+    size_t i = wp_index_find(&a->inflight_by_key, wp_index_hash_str(key),
+                             alerts_inflight_has_key, a, key);
+    return i == WP_INDEX_NONE ? NULL : &a->inflight[i];
+}
+
+static struct alerts_inflight *alerts_inflight_find_mid(struct alerts *a, int mid)
+{
+    size_t i = wp_index_find(&a->inflight_by_mid, wp_index_hash_int(mid),
+                             alerts_inflight_has_mid, a, &mid);
+    return i == WP_INDEX_NONE ? NULL : &a->inflight[i];
+}
+
+/* Stores f as the last in-flight announcement, found by key and mid; false when out of
+ * memory (then f's key is freed). */
+static bool alerts_inflight_add(struct alerts *a, struct alerts_inflight f)
+{
+    size_t pos = a->inflight_count;
+    if (!WP_ARRAY_RESERVE(a->inflight, a->inflight_cap, pos + 1)
+        || !wp_index_add(&a->inflight_by_key, f.key_hash, pos)) {
+        free(f.key);
+        return false;
+    }
+    if (!wp_index_add(&a->inflight_by_mid, wp_index_hash_int(f.mid), pos)) {
+        wp_index_remove(&a->inflight_by_key, f.key_hash, pos);
+        free(f.key);
+        return false;
+    }
+    a->inflight[a->inflight_count++] = f;
+    return true;
+}
+
+/* Forgets f; the last in-flight announcement takes its place. */
 static void alerts_inflight_remove(struct alerts *a, struct alerts_inflight *f)
 {
+    size_t pos = (size_t)(f - a->inflight), last = a->inflight_count - 1;
+    wp_index_remove(&a->inflight_by_key, f->key_hash, pos);
+    wp_index_remove(&a->inflight_by_mid, wp_index_hash_int(f->mid), pos);
     free(f->key);
-    *f = a->inflight[--a->inflight_count];
+    if (pos != last) {
+        *f = a->inflight[last];
+        wp_index_move(&a->inflight_by_key, f->key_hash, last, pos);
+        wp_index_move(&a->inflight_by_mid, wp_index_hash_int(f->mid), last, pos);
+    }
+    a->inflight_count = last;
 }
 
 /* Starts the hook on payload; a->hook_pid is its child (0 when it could not start). */
@@ -176,13 +220,10 @@ static bool alerts_announce(struct alerts *a, const char *rule, const char *scop
         event_sent = event_rev;
     if (old)
         alerts_inflight_remove(a, old);
-    if (!WP_ARRAY_RESERVE(a->inflight, a->inflight_cap, a->inflight_count + 1)) {
-        free(key);
-        return true;
-    }
-    a->inflight[a->inflight_count++] = (struct alerts_inflight){
-        .mid = mid, .key = key, .rev = rev, .event_rev = event_sent,
-        .sent_mono_ms = wp_monotonic_ms()};
+    /* Out of memory: not remembered, so sent again at the next publish. */
+    alerts_inflight_add(a, (struct alerts_inflight){
+        .mid = mid, .key = key, .key_hash = wp_index_hash_str(key), .rev = rev,
+        .event_rev = event_sent, .sent_mono_ms = wp_monotonic_ms()});
     return true;
 }
 
@@ -283,23 +324,20 @@ void alerts_publish(struct alerts *a, int64_t now_ms)
 
 void alerts_on_puback(struct alerts *a, int mid)
 {
-    for (size_t i = 0; i < a->inflight_count; i++) {
-        struct alerts_inflight *f = &a->inflight[i];
-        if (f->mid != mid)
-            continue;
-        char *tab = strchr(f->key, '\t');
-        *tab = '\0';
-        int64_t now_ms = wp_now_ms();
-        if (store_alert_announced(a->store, f->key, tab + 1, f->rev, f->event_rev > 0, now_ms)
-            != WP_OK)
-            wp_log(WP_LOG_ERR, "alerts: %s", store_errmsg(a->store));
-        if (f->event_rev > 0 && a->repeat_ms > 0 && now_ms + a->repeat_ms < a->next_repeat_ms)
-            a->next_repeat_ms = now_ms + a->repeat_ms;
-        alerts_inflight_remove(a, f);
-        /* A newer rev of the same alert may be waiting for this one to clear. */
-        a->dirty = true;
+    struct alerts_inflight *f = alerts_inflight_find_mid(a, mid);
+    if (!f)
         return;
-    }
+    char *tab = strchr(f->key, '\t');
+    *tab = '\0';
+    int64_t now_ms = wp_now_ms();
+    if (store_alert_announced(a->store, f->key, tab + 1, f->rev, f->event_rev > 0, now_ms)
+        != WP_OK)
+        wp_log(WP_LOG_ERR, "alerts: %s", store_errmsg(a->store));
+    if (f->event_rev > 0 && a->repeat_ms > 0 && now_ms + a->repeat_ms < a->next_repeat_ms)
+        a->next_repeat_ms = now_ms + a->repeat_ms;
+    alerts_inflight_remove(a, f);
+    /* A newer rev of the same alert may be waiting for this one to clear. */
+    a->dirty = true;
 }
 
 void alerts_on_connect(struct alerts *a)

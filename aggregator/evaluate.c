@@ -12,6 +12,7 @@
 
 #include "alert_text.h"
 #include "calendar.h"
+#include "hash_index.h"
 #include "levels.h"
 #include "log.h"
 #include "rules.h"
@@ -32,6 +33,13 @@ struct evaluate_touch {
     int64_t received_ms;
 };
 
+/* A reporting unit of the plan to evaluate, and when its latest noted report arrived
+ * (> 0). */
+struct evaluate_due {
+    const struct plan_unit *unit;
+    int64_t at;
+};
+
 struct evaluate {
     struct store *store;
     struct alerts *alerts;
@@ -44,6 +52,9 @@ struct evaluate {
     struct level_week *weeks;   /* EVALUATE_LEVEL_WEEKS_MAX, for level rules */
     struct evaluate_touch *touched;   /* units noted since the last evaluate_reports */
     size_t touched_count, touched_cap;
+    struct wp_index touched_by_code;  /* of touched: a burst notes thousands of units */
+    struct evaluate_due *due;         /* evaluate_reports: the touched wards, in plan order */
+    size_t due_cap;
 };
 
 /* Logs what the store said about a failure and passes the error on. */
@@ -82,6 +93,7 @@ static void evaluate_touched_clear(struct evaluate *e)
     for (size_t i = 0; i < e->touched_count; i++)
         free(e->touched[i].code);
     e->touched_count = 0;
+    wp_index_clear(&e->touched_by_code);
 }
 
 void evaluate_destroy(struct evaluate **evaluate)
@@ -92,6 +104,8 @@ void evaluate_destroy(struct evaluate **evaluate)
     series_cache_destroy(&e->series);
     evaluate_touched_clear(e);
     free(e->touched);
+    wp_index_free(&e->touched_by_code);
+    free(e->due);
     free(e->slots);
     free(e->weeks);
     free(e);
@@ -117,18 +131,37 @@ void evaluate_note_report(struct evaluate *e, const char *ward, const char *peri
     evaluate_note_unit(e, ward, received_ms);
 }
 
+static bool evaluate_touch_has_code(const void *ctx, size_t pos, const void *code)
+{
+    return strcmp(((const struct evaluate *)ctx)->touched[pos].code, code) == 0;
+}
+
+/* The touched entry of code; NULL when the unit was not noted. */
+static struct evaluate_touch *evaluate_touch_find(const struct evaluate *e, const char *code,
+                                                  uint64_t hash)
+{
+    size_t i = wp_index_find(&e->touched_by_code, hash, evaluate_touch_has_code, e, code);
+    return i == WP_INDEX_NONE ? NULL : &e->touched[i];
+}
+
 void evaluate_note_unit(struct evaluate *e, const char *ward, int64_t received_ms)
 {
-    for (size_t i = 0; i < e->touched_count; i++)
-        if (strcmp(e->touched[i].code, ward) == 0) {
-            if (received_ms > e->touched[i].received_ms)
-                e->touched[i].received_ms = received_ms;
-            return;
-        }
+    uint64_t h = wp_index_hash_str(ward);
+    struct evaluate_touch *t = evaluate_touch_find(e, ward, h);
+    if (t) {
+        if (received_ms > t->received_ms)
+            t->received_ms = received_ms;
+        return;
+    }
     if (!WP_ARRAY_RESERVE(e->touched, e->touched_cap, e->touched_count + 1))
             return;
-    if ((e->touched[e->touched_count].code = strdup(ward)))
-        e->touched[e->touched_count++].received_ms = received_ms;
+    char *code = strdup(ward);
+    if (!code || !wp_index_add(&e->touched_by_code, h, e->touched_count)) {
+        free(code);
+        return;
+    }
+    e->touched[e->touched_count].code = code;
+    e->touched[e->touched_count++].received_ms = received_ms;
 }
 
 bool evaluate_has_reports(const struct evaluate *e)
@@ -531,20 +564,9 @@ static bool evaluate_applies(const struct plan *plan, const struct plan_rule *ru
                              const struct plan_unit *unit)
 {
     (void)plan;
-    if (rule->kind == PLAN_RULE_TASK) {
-        /* Unit codes among the assignees name exactly the units that are tracked. */
-        bool any_code = false;
-        for (size_t i = 0; i < rule->u.task.assignee_count; i++) {
-            const char *a = rule->u.task.assignees[i];
-            if (a[0] < '0' || a[0] > '9')
-                continue;
-            any_code = true;
-            if (strcmp(a, unit->code) == 0)
-                return true;
-        }
-        if (any_code)
-            return false;
-    }
+    /* Unit codes among a task's assignees name exactly the units that are tracked. */
+    if (rule->kind == PLAN_RULE_TASK && rule->u.task.tracked)
+        return rule->u.task.tracked[unit->index];
     return (rule->applies_to & plan_applies_bit(unit)) != 0;
 }
 
@@ -582,10 +604,41 @@ static enum wp_err evaluate_end(struct evaluate *e, enum wp_err rc)
 /* When the unit's latest noted report arrived; 0 when it has none. */
 static int64_t evaluate_touched_at(const struct evaluate *e, const char *code)
 {
-    for (size_t i = 0; i < e->touched_count; i++)
-        if (strcmp(e->touched[i].code, code) == 0)
-            return e->touched[i].received_ms > 0 ? e->touched[i].received_ms : 1;
-    return 0;
+    const struct evaluate_touch *t = evaluate_touch_find(e, code, wp_index_hash_str(code));
+    if (!t)
+        return 0;
+    return t->received_ms > 0 ? t->received_ms : 1;
+}
+
+static int evaluate_due_cmp(const void *a, const void *b)
+{
+    size_t x = ((const struct evaluate_due *)a)->unit->index;
+    size_t y = ((const struct evaluate_due *)b)->unit->index;
+    return x < y ? -1 : x > y;
+}
+
+/* The plan's reporting units among the touched ones into e->due, in the order of
+ * plan->wards (which is the order of plan->units), so that an evaluation visits only the
+ * units with new reports, in the order it always did. Returns how many. */
+static enum wp_err evaluate_due_wards(struct evaluate *e, size_t *count)
+{
+    const struct plan *plan = e->plan;
+    const struct plan_unit *served = plan->district;
+    size_t n = 0;
+    *count = 0;
+    if (!WP_ARRAY_RESERVE(e->due, e->due_cap, e->touched_count))
+        return WP_ERR_NOMEM;
+    for (size_t i = 0; i < e->touched_count; i++) {
+        const struct plan_unit *u = plan_unit(plan, e->touched[i].code);
+        /* plan.h: the wards are the units one level below the served unit, its children. */
+        if (!u || (int)u->level != (int)served->level + 1 || strcmp(u->parent, served->code) != 0)
+            continue;
+        int64_t at = e->touched[i].received_ms;
+        e->due[n++] = (struct evaluate_due){u, at > 0 ? at : 1};
+    }
+    qsort(e->due, n, sizeof *e->due, evaluate_due_cmp);
+    *count = n;
+    return WP_OK;
 }
 
 enum wp_err evaluate_reports(struct evaluate *e, int64_t now_ms)
@@ -600,22 +653,24 @@ enum wp_err evaluate_reports(struct evaluate *e, int64_t now_ms)
     for (size_t i = 0; i < e->touched_count; i++)
         if (e->touched[i].received_ms > any_at)
             any_at = e->touched[i].received_ms;
+    size_t due = 0;
+    if (rc == WP_OK)
+        rc = evaluate_due_wards(e, &due);
+    int64_t district_at = evaluate_touched_at(e, plan->district->code);
     for (size_t r = 0; rc == WP_OK && r < plan->rule_count; r++) {
         const struct plan_rule *rule = &plan->rules[r];
-        for (size_t w = 0; rc == WP_OK && w < plan->ward_count; w++) {
-            int64_t at = evaluate_touched_at(e, plan->wards[w]->code);
-            if (at > 0 && evaluate_applies(plan, rule, plan->wards[w]))
-                rc = evaluate_rule_unit(e, rule, plan->wards[w], now_ms, at);
-        }
+        for (size_t w = 0; rc == WP_OK && w < due; w++)
+            if (evaluate_applies(plan, rule, e->due[w].unit))
+                rc = evaluate_rule_unit(e, rule, e->due[w].unit, now_ms, e->due[w].at);
         /* The district: its own reports (schedule, task), or any ward's (roll-ups). */
         bool own = rule->kind == PLAN_RULE_SCHEDULE || rule->kind == PLAN_RULE_TASK;
-        int64_t at = own ? evaluate_touched_at(e, plan->district->code) : any_at;
+        int64_t at = own ? district_at : any_at;
         if (rc == WP_OK && at > 0 && evaluate_applies(plan, rule, plan->district))
             rc = evaluate_rule_unit(e, rule, plan->district, now_ms, at);
     }
-    for (size_t w = 0; rc == WP_OK && w <= plan->ward_count; w++) {
-        const struct plan_unit *unit = w < plan->ward_count ? plan->wards[w] : plan->district;
-        int64_t at = evaluate_touched_at(e, unit->code);
+    for (size_t w = 0; rc == WP_OK && w <= due; w++) {
+        const struct plan_unit *unit = w < due ? e->due[w].unit : plan->district;
+        int64_t at = w < due ? e->due[w].at : district_at;
         for (size_t k = 0; rc == WP_OK && at > 0 && k < EVALUATE_OWN_RULES; k++)
             rc = evaluate_rule_unit(e, evaluate_own_rules[k], unit, now_ms, at);
     }

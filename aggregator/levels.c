@@ -12,6 +12,7 @@
 #include "array.h"
 #include "calendar.h"
 #include "clock.h"
+#include "hash_index.h"
 #include "log.h"
 #include "store_levels.h"
 #include "timefmt.h"
@@ -22,6 +23,7 @@
 struct levels_inflight {
     int mid;
     char *scope;
+    uint64_t scope_hash;    /* wp_index_hash_str(scope) */
     char *payload;
     int64_t sent_mono_ms;
 };
@@ -46,6 +48,9 @@ struct levels {
     bool publish_incomplete;   /* levels_publish could not hand everything to the broker */
     struct levels_inflight *inflight;
     size_t inflight_count, inflight_cap;
+    /* inflight by scope and by mid: a district of thousands of wards has a level in flight
+     * for each, and each publish pass and each PUBACK looks one up. */
+    struct wp_index inflight_by_scope, inflight_by_mid;
 };
 
 enum wp_err levels_create(struct store *store, const struct levels_options *opts,
@@ -107,11 +112,21 @@ static struct levels_seen *levels_seen_slot(struct levels *l, uint64_t key)
     return &l->seen[j];
 }
 
+/* Forgets the publish at i; the last one takes its place. */
 static void levels_inflight_remove(struct levels *l, size_t i)
 {
-    free(l->inflight[i].scope);
-    free(l->inflight[i].payload);
-    l->inflight[i] = l->inflight[--l->inflight_count];
+    struct levels_inflight *f = &l->inflight[i];
+    size_t last = l->inflight_count - 1;
+    wp_index_remove(&l->inflight_by_scope, f->scope_hash, i);
+    wp_index_remove(&l->inflight_by_mid, wp_index_hash_int(f->mid), i);
+    free(f->scope);
+    free(f->payload);
+    if (i != last) {
+        *f = l->inflight[last];
+        wp_index_move(&l->inflight_by_scope, f->scope_hash, last, i);
+        wp_index_move(&l->inflight_by_mid, wp_index_hash_int(f->mid), last, i);
+    }
+    l->inflight_count = last;
 }
 
 void levels_destroy(struct levels **levels)
@@ -122,6 +137,8 @@ void levels_destroy(struct levels **levels)
     while (l->inflight_count)
         levels_inflight_remove(l, 0);
     free(l->inflight);
+    wp_index_free(&l->inflight_by_scope);
+    wp_index_free(&l->inflight_by_mid);
     free(l->seen);
     free(l);
     *levels = NULL;
@@ -215,19 +232,35 @@ bool levels_publish_due(const struct levels *l)
     return l->dirty;
 }
 
+/* A publish in flight of (scope, payload) that is not yet due for a retry. */
+struct levels_wanted {
+    const char *scope, *payload;
+    int64_t now_mono_ms;
+};
+
+static bool levels_inflight_is(const void *ctx, size_t pos, const void *key)
+{
+    const struct levels_inflight *f = &((const struct levels *)ctx)->inflight[pos];
+    const struct levels_wanted *w = key;
+    return strcmp(f->scope, w->scope) == 0 && strcmp(f->payload, w->payload) == 0
+           && w->now_mono_ms - f->sent_mono_ms < LEVELS_RETRY_MS;
+}
+
+static bool levels_inflight_has_mid(const void *ctx, size_t pos, const void *mid)
+{
+    return ((const struct levels *)ctx)->inflight[pos].mid == *(const int *)mid;
+}
+
 static void levels_publish_one(void *ctx, const char *scope, const char *payload,
                                bool announced)
 {
     struct levels *l = ctx;
     (void)announced;
-    bool on_its_way = false;
-    for (size_t i = 0; i < l->inflight_count; i++)
-        if (strcmp(l->inflight[i].scope, scope) == 0
-            && strcmp(l->inflight[i].payload, payload) == 0
-            && wp_monotonic_ms() - l->inflight[i].sent_mono_ms < LEVELS_RETRY_MS)
-            on_its_way = true;
-    if (on_its_way)
-        return;
+    uint64_t scope_hash = wp_index_hash_str(scope);
+    struct levels_wanted wanted = {scope, payload, wp_monotonic_ms()};
+    if (wp_index_find(&l->inflight_by_scope, scope_hash, levels_inflight_is, l, &wanted)
+        != WP_INDEX_NONE)
+        return;   /* on its way */
     char topic[WP_TOPIC_MAX];
     int mid = 0;
     snprintf(topic, sizeof topic, WP_TOPIC_ROOT "level/%s/%s", l->district, scope);
@@ -235,19 +268,27 @@ static void levels_publish_one(void *ctx, const char *scope, const char *payload
         l->publish_incomplete = true;
         return;
     }
-    if (!WP_ARRAY_RESERVE(l->inflight, l->inflight_cap, l->inflight_count + 1))
+    size_t pos = l->inflight_count;
+    if (!WP_ARRAY_RESERVE(l->inflight, l->inflight_cap, pos + 1))
             return;
-    struct levels_inflight *f = &l->inflight[l->inflight_count];
+    struct levels_inflight *f = &l->inflight[pos];
     f->mid = mid;
     f->scope = strdup(scope);
+    f->scope_hash = scope_hash;
     f->payload = strdup(payload);
     f->sent_mono_ms = wp_monotonic_ms();
-    if (f->scope && f->payload)
+    bool by_scope = false;
+    if (f->scope && f->payload
+        && (by_scope = wp_index_add(&l->inflight_by_scope, scope_hash, pos))
+        && wp_index_add(&l->inflight_by_mid, wp_index_hash_int(mid), pos)) {
         l->inflight_count++;
-    else {
-        free(f->scope);
-        free(f->payload);
+        return;
     }
+    /* Out of memory: not remembered, so sent again at the next pass. */
+    if (by_scope)
+        wp_index_remove(&l->inflight_by_scope, scope_hash, pos);
+    free(f->scope);
+    free(f->payload);
 }
 
 void levels_publish(struct levels *l)
@@ -262,15 +303,14 @@ void levels_publish(struct levels *l)
 
 void levels_on_puback(struct levels *l, int mid)
 {
-    for (size_t i = 0; i < l->inflight_count; i++) {
-        if (l->inflight[i].mid != mid)
-            continue;
-        if (store_level_announced(l->store, l->inflight[i].scope, l->inflight[i].payload)
-            != WP_OK)
-            wp_log(WP_LOG_ERR, "levels: %s", store_errmsg(l->store));
-        levels_inflight_remove(l, i);
+    size_t i = wp_index_find(&l->inflight_by_mid, wp_index_hash_int(mid),
+                             levels_inflight_has_mid, l, &mid);
+    if (i == WP_INDEX_NONE)
         return;
-    }
+    if (store_level_announced(l->store, l->inflight[i].scope, l->inflight[i].payload)
+        != WP_OK)
+        wp_log(WP_LOG_ERR, "levels: %s", store_errmsg(l->store));
+    levels_inflight_remove(l, i);
 }
 
 struct levels_retained {

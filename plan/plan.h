@@ -59,6 +59,7 @@ struct plan_population {
 
 struct plan_unit {
     const char *code;
+    size_t index;           /* its position in plan->units */
     enum plan_unit_level level;
     const char *name_vi;    /* "Phường Phúc Xá" */
     const char *name_en;    /* name_en of the file, or name_vi when absent */
@@ -143,6 +144,10 @@ struct plan_task_rule {
     const char *const *assignees; /* unit codes and office names, as written */
     const enum plan_assignee_role *roles;   /* one per assignee: the role written, else
                                              * lead for a unit code, support for an office */
+    const bool *tracked;          /* NULL when no assignee looks like a unit code (starts
+                                   * with a digit): the task then goes by applies_to; else
+                                   * by plan_unit index, whether the unit is an assignee,
+                                   * and only those units are evaluated */
     int64_t due_day;
 };
 
@@ -247,6 +252,7 @@ struct plan_rule {
 };
 
 struct plan_arena;
+struct wp_index;
 
 struct plan {
     const char *dir;
@@ -275,6 +281,9 @@ struct plan {
     const struct plan_rule *rules;
 
     struct plan_arena *arena;               /* owns everything above */
+    /* plan_unit's and plan_indicator's tables (hash_index.h), built as the plan loads: a
+     * lookup costs about one string comparison whatever the number of units. */
+    struct wp_index *units_by_code, *indicators_by_id;
 };
 
 /* Loads dir/orgunits.json, dir/catalog.json and dir/plan.json for the aggregator of
@@ -291,7 +300,9 @@ enum wp_err plan_load(const char *dir, const char *unit, struct plan **out, char
 /* Frees the plan and NULLs *plan; accepts NULL. */
 void plan_free(struct plan **plan);
 
-/* Lookups by id or code; NULL when absent. The result belongs to the plan. */
+/* Lookups by id or code; NULL when absent. The result belongs to the plan. plan_unit and
+ * plan_indicator go through a hash table (every report and most rule evaluations look
+ * up both), plan_task and plan_rule search their few items. */
 const struct plan_indicator *plan_indicator(const struct plan *plan, const char *id);
 const struct plan_task *plan_task(const struct plan *plan, const char *id);
 const struct plan_unit *plan_unit(const struct plan *plan, const char *code);

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "file.h"
+#include "hash_index.h"
 #include "plan_private.h"
 #include "schema_registry.h"
 #include "timefmt.h"
@@ -152,13 +153,16 @@ static enum wp_err plan_load_units(struct plan *plan, const cJSON *doc, const ch
     const cJSON *units = cJSON_GetObjectItemCaseSensitive(doc, "units");
     size_t n = (size_t)cJSON_GetArraySize(units), i = 0;
     struct plan_unit *out = plan_arena_alloc(plan->arena, n * sizeof *out);
-    if (!out)
+    if (!out || !(plan->units_by_code = plan_arena_alloc(plan->arena,
+                                                         sizeof *plan->units_by_code)))
         return WP_ERR_NOMEM;
+    plan->units = out;   /* plan_unit finds the units indexed so far */
     const cJSON *u;
     cJSON_ArrayForEach(u, units) {
         struct plan_unit *unit = &out[i];
         const char *name_en = plan_json_string(u, "name_en");
         unit->code = plan_arena_strdup(plan->arena, plan_json_string(u, "code"));
+        unit->index = i;
         unit->level = plan_level_of(plan_json_string(u, "level"));
         unit->name_vi = plan_arena_strdup(plan->arena, plan_json_string(u, "name_vi"));
         unit->name_en = name_en ? plan_arena_strdup(plan->arena, name_en) : unit->name_vi;
@@ -186,15 +190,16 @@ static enum wp_err plan_load_units(struct plan *plan, const cJSON *doc, const ch
         }
         unit->population = p;
         unit->population_count = g;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(out[j].code, unit->code) == 0) {
-                snprintf(err, errlen, "units[%zu].code: \"%s\" is already units[%zu]", i,
-                         unit->code, j);
-                return WP_ERR_CONFIG;
-            }
+        const struct plan_unit *same = plan_unit(plan, unit->code);
+        if (same) {
+            snprintf(err, errlen, "units[%zu].code: \"%s\" is already units[%zu]", i,
+                     unit->code, same->index);
+            return WP_ERR_CONFIG;
+        }
+        if (!wp_index_add(plan->units_by_code, wp_index_hash_str(unit->code), i))
+            return WP_ERR_NOMEM;
         i++;
     }
-    plan->units = out;
     plan->unit_count = n;
 
     /* Parents, once every unit is known (the file need not list parents first). */
@@ -248,8 +253,10 @@ static enum wp_err plan_load_catalog(struct plan *plan, const cJSON *doc, char *
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "indicators");
     size_t n = (size_t)cJSON_GetArraySize(list), i = 0;
     struct plan_indicator *ind = plan_arena_alloc(plan->arena, n * sizeof *ind);
-    if (!ind)
+    if (!ind || !(plan->indicators_by_id = plan_arena_alloc(plan->arena,
+                                                            sizeof *plan->indicators_by_id)))
         return WP_ERR_NOMEM;
+    plan->indicators = ind;   /* plan_indicator finds the indicators indexed so far */
     const cJSON *item;
     cJSON_ArrayForEach(item, list) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
@@ -278,15 +285,16 @@ static enum wp_err plan_load_catalog(struct plan *plan, const cJSON *doc, char *
                      (long long)ind[i].min, (long long)ind[i].max);
             return WP_ERR_CONFIG;
         }
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(ind[j].id, ind[i].id) == 0) {
-                snprintf(err, errlen, "indicators[%zu].id: \"%s\" is already indicators[%zu]",
-                         i, ind[i].id, j);
-                return WP_ERR_CONFIG;
-            }
+        const struct plan_indicator *same = plan_indicator(plan, ind[i].id);
+        if (same) {
+            snprintf(err, errlen, "indicators[%zu].id: \"%s\" is already indicators[%zu]",
+                     i, ind[i].id, (size_t)(same - ind));
+            return WP_ERR_CONFIG;
+        }
+        if (!wp_index_add(plan->indicators_by_id, wp_index_hash_str(ind[i].id), i))
+            return WP_ERR_NOMEM;
         i++;
     }
-    plan->indicators = ind;
     plan->indicator_count = n;
 
     list = cJSON_GetObjectItemCaseSensitive(doc, "tasks");
@@ -445,6 +453,11 @@ void plan_free(struct plan **plan)
 {
     if (!plan || !*plan)
         return;
+    /* The tables' structs are in the arena, their slots are not. */
+    if ((*plan)->units_by_code)
+        wp_index_free((*plan)->units_by_code);
+    if ((*plan)->indicators_by_id)
+        wp_index_free((*plan)->indicators_by_id);
     if ((*plan)->arena) {
         struct plan_arena_chunk *c = (*plan)->arena->head;
         while (c) {
@@ -458,12 +471,18 @@ void plan_free(struct plan **plan)
     *plan = NULL;
 }
 
+static bool plan_indicator_has_id(const void *ctx, size_t pos, const void *id)
+{
+    return strcmp(((const struct plan *)ctx)->indicators[pos].id, id) == 0;
+}
+
 const struct plan_indicator *plan_indicator(const struct plan *plan, const char *id)
 {
-    for (size_t i = 0; i < plan->indicator_count; i++)
-        if (strcmp(plan->indicators[i].id, id) == 0)
-            return &plan->indicators[i];
-    return NULL;
+    if (!plan->indicators_by_id)
+        return NULL;
+    size_t i = wp_index_find(plan->indicators_by_id, wp_index_hash_str(id),
+                             plan_indicator_has_id, plan, id);
+    return i == WP_INDEX_NONE ? NULL : &plan->indicators[i];
 }
 
 const struct plan_task *plan_task(const struct plan *plan, const char *id)
@@ -474,12 +493,18 @@ const struct plan_task *plan_task(const struct plan *plan, const char *id)
     return NULL;
 }
 
+static bool plan_unit_has_code(const void *ctx, size_t pos, const void *code)
+{
+    return strcmp(((const struct plan *)ctx)->units[pos].code, code) == 0;
+}
+
 const struct plan_unit *plan_unit(const struct plan *plan, const char *code)
 {
-    for (size_t i = 0; i < plan->unit_count; i++)
-        if (strcmp(plan->units[i].code, code) == 0)
-            return &plan->units[i];
-    return NULL;
+    if (!plan->units_by_code)
+        return NULL;
+    size_t i = wp_index_find(plan->units_by_code, wp_index_hash_str(code), plan_unit_has_code,
+                             plan, code);
+    return i == WP_INDEX_NONE ? NULL : &plan->units[i];
 }
 
 const struct plan_rule *plan_rule(const struct plan *plan, const char *id)

@@ -167,6 +167,24 @@ static enum wp_err plan_rules_task(struct plan_rules_ctx *ctx, struct plan_rule 
     t->assignees = names;
     t->roles = roles;
     t->assignee_count = n;
+    /* The units tracked, by index: evaluating the task on every unit then costs no search
+     * of the assignees (up to 1,000) per unit. */
+    bool any_code = false;
+    for (i = 0; i < n; i++)
+        any_code |= names[i][0] >= '0' && names[i][0] <= '9';
+    if (any_code) {
+        bool *tracked = plan_arena_alloc(ctx->plan->arena,
+                                         ctx->plan->unit_count * sizeof *tracked);
+        if (!tracked)
+            return WP_ERR_NOMEM;
+        for (i = 0; i < n; i++) {
+            bool code = names[i][0] >= '0' && names[i][0] <= '9';
+            const struct plan_unit *u = code ? plan_unit(ctx->plan, names[i]) : NULL;
+            if (u)
+                tracked[u->index] = true;
+        }
+        t->tracked = tracked;
+    }
     return WP_OK;
 }
 
