@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "hash_index.h"
 #include "log.h"
+#include "report.h"
 #include "store_levels.h"
 #include "timefmt.h"
 #include "topic.h"
@@ -67,19 +68,6 @@ enum wp_err levels_create(struct store *store, const struct levels_options *opts
     l->dirty = true;
     *out = l;
     return WP_OK;
-}
-
-static uint64_t levels_hash(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * UINT64_C(1099511628211);   /* FNV-1a */
-    return h;
-}
-
-static uint64_t levels_hash_str(uint64_t h, const char *s)
-{
-    return levels_hash(h, s, strlen(s) + 1);
 }
 
 /* The slot of key; NULL when the table cannot take it (then everything is written). */
@@ -191,14 +179,14 @@ enum wp_err levels_record(struct levels *l, const struct plan *plan,
     enum wp_err rc = WP_OK;
     for (size_t i = 0; i < count && rc == WP_OK; i++) {
         const struct level_week *w = &weeks[i];
-        uint64_t key = levels_hash_str(levels_hash_str(levels_hash_str(
-                           UINT64_C(14695981039346656037), rule->id), unit->scope), w->week);
-        uint64_t print = levels_hash_str(UINT64_C(14695981039346656037), w->version->id);
-        print = levels_hash(print, &w->level, sizeof w->level);
-        print = levels_hash(print, &w->previous, sizeof w->previous);
-        print = levels_hash(print, w->rates, sizeof w->rates);
-        print = levels_hash(print, &w->missing_days, sizeof w->missing_days);
-        print = levels_hash(print, &w->transmission, sizeof w->transmission);
+        uint64_t key = wp_fnv1a_str(wp_fnv1a_str(wp_fnv1a_str(
+                           WP_FNV1A_OFFSET, rule->id), unit->scope), w->week);
+        uint64_t print = wp_fnv1a_str(WP_FNV1A_OFFSET, w->version->id);
+        print = wp_fnv1a(print, &w->level, sizeof w->level);
+        print = wp_fnv1a(print, &w->previous, sizeof w->previous);
+        print = wp_fnv1a(print, w->rates, sizeof w->rates);
+        print = wp_fnv1a(print, &w->missing_days, sizeof w->missing_days);
+        print = wp_fnv1a(print, &w->transmission, sizeof w->transmission);
         print |= 1;   /* never 0, the value of a slot never written */
         struct levels_seen *seen = levels_seen_slot(l, key ? key : 1);
         if (seen && seen->print == print)

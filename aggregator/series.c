@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash_index.h"
 #include "log.h"
 #include "report.h"
 #include "timefmt.h"
@@ -19,29 +20,25 @@ struct series_entry {
     size_t cap;                  /* of points */
 };
 
-/* A unit's cached series. Units stay in the table until series_cache_clear (there are
+/* A unit's cached series. Units stay in the cache until series_cache_clear (there are
  * only as many as the plan has); invalidating one frees its series. */
 struct series_unit {
     char *code;
-    uint64_t hash;
+    uint64_t hash;                   /* wp_index_hash_str(code) */
     struct series_entry **entries;   /* each its own allocation: pointers handed out to
                                       * its series stay valid while the unit grows */
     size_t count, cap;
 };
 
-/* Units by code in an open-addressing table (linear probing, a power of two, at most
- * half full): a lookup is one hash and, nearly always, one strcmp, whatever the number
- * of wards — the linear search it replaced was 74 % of the time under a plan. */
+/* Units in an array, found by code through a hash_index: a lookup is one hash and,
+ * nearly always, one strcmp, whatever the number of wards — the linear search it
+ * replaced was 74 % of the time under a plan. */
 struct series_cache {
     struct store *store;
-    struct series_unit **slots;
-    size_t slot_count, unit_count;
+    struct series_unit **units;
+    size_t unit_count, unit_cap;
+    struct wp_index by_code;
 };
-
-static uint64_t series_hash(const char *s)
-{
-    return wp_bytes_hash(s, strlen(s));
-}
 
 enum wp_err series_cache_create(struct store *store, struct series_cache **out)
 {
@@ -70,66 +67,55 @@ static void series_unit_drop_entries(struct series_unit *u)
 
 void series_cache_clear(struct series_cache *c)
 {
-    for (size_t i = 0; i < c->slot_count; i++) {
-        struct series_unit *u = c->slots[i];
-        if (!u)
-            continue;
+    for (size_t i = 0; i < c->unit_count; i++) {
+        struct series_unit *u = c->units[i];
         series_unit_drop_entries(u);
         free(u->entries);
         free(u->code);
         free(u);
-        c->slots[i] = NULL;
     }
     c->unit_count = 0;
+    wp_index_clear(&c->by_code);
 }
 
-/* The slot of unit code (hash h): where it is, or the empty slot where it would go.
- * The table is never full (at most half). */
-static size_t series_slot(const struct series_cache *c, const char *code, uint64_t h)
+static bool series_unit_is(const void *ctx, size_t pos, const void *code)
 {
-    size_t mask = c->slot_count - 1, i = (size_t)h & mask;
-    while (c->slots[i] && (c->slots[i]->hash != h || strcmp(c->slots[i]->code, code) != 0))
-        i = (i + 1) & mask;
-    return i;
+    const struct series_cache *c = ctx;
+    return strcmp(c->units[pos]->code, code) == 0;
+}
+
+static struct series_unit *series_unit_find_hashed(const struct series_cache *c,
+                                                   const char *code, uint64_t h)
+{
+    size_t pos = wp_index_find(&c->by_code, h, series_unit_is, c, code);
+    return pos == WP_INDEX_NONE ? NULL : c->units[pos];
 }
 
 static struct series_unit *series_unit_find(const struct series_cache *c, const char *code)
 {
-    if (c->slot_count == 0)
-        return NULL;
-    return c->slots[series_slot(c, code, series_hash(code))];
+    return series_unit_find_hashed(c, code, wp_index_hash_str(code));
 }
 
 /* The unit of code, added if it is not there yet; NULL when out of memory. */
 static struct series_unit *series_unit_add(struct series_cache *c, const char *code)
 {
-    uint64_t h = series_hash(code);
-    if (c->slot_count > 0) {
-        struct series_unit *u = c->slots[series_slot(c, code, h)];
-        if (u)
-            return u;
-    }
-    if (2 * (c->unit_count + 1) > c->slot_count) {
-        size_t count = c->slot_count ? 2 * c->slot_count : 64;
-        struct series_unit **slots = calloc(count, sizeof *slots);
-        if (!slots)
-            return NULL;
-        struct series_cache bigger = {.slots = slots, .slot_count = count};
-        for (size_t i = 0; i < c->slot_count; i++)
-            if (c->slots[i])
-                slots[series_slot(&bigger, c->slots[i]->code, c->slots[i]->hash)] = c->slots[i];
-        free(c->slots);
-        c->slots = slots;
-        c->slot_count = count;
-    }
-    struct series_unit *u = calloc(1, sizeof *u);
-    if (!u || !(u->code = strdup(code))) {
+    uint64_t h = wp_index_hash_str(code);
+    struct series_unit *u = series_unit_find_hashed(c, code, h);
+    if (u)
+        return u;
+    if (!WP_ARRAY_RESERVE(c->units, c->unit_cap, c->unit_count + 1))
+        return NULL;
+    if (!(u = calloc(1, sizeof *u)) || !(u->code = strdup(code))) {
         free(u);
         return NULL;
     }
     u->hash = h;
-    c->slots[series_slot(c, code, h)] = u;
-    c->unit_count++;
+    if (!wp_index_add(&c->by_code, h, c->unit_count)) {
+        free(u->code);
+        free(u);
+        return NULL;
+    }
+    c->units[c->unit_count++] = u;
     return u;
 }
 
@@ -138,7 +124,7 @@ static struct series_entry *series_entry_find(const struct series_unit *u,
 {
     if (!u)
         return NULL;
-    uint64_t h = series_hash(indicator);
+    uint64_t h = wp_index_hash_str(indicator);
     for (size_t i = 0; i < u->count; i++)
         if (u->entries[i]->hash == h && strcmp(u->entries[i]->indicator, indicator) == 0)
             return u->entries[i];
@@ -231,7 +217,8 @@ void series_cache_destroy(struct series_cache **cache)
         return;
     struct series_cache *c = *cache;
     series_cache_clear(c);
-    free(c->slots);
+    free(c->units);
+    wp_index_free(&c->by_code);
     free(c);
     *cache = NULL;
 }
@@ -385,7 +372,7 @@ enum wp_err series_get(struct series_cache *c, const struct plan *plan,
         free(points);
         return err != WP_OK ? err : WP_ERR_NOMEM;
     }
-    e->hash = series_hash(indicator);
+    e->hash = wp_index_hash_str(indicator);
     e->points = points;
     e->cap = n;
     e->series.points = points;

@@ -667,10 +667,10 @@ bool wp_report_period_not_ahead(const struct wp_report *report, int64_t now_ms, 
     return false;
 }
 
-#define REPORT_FNV_OFFSET 0xcbf29ce484222325ULL
+#define REPORT_FNV_OFFSET WP_FNV1A_OFFSET
 #define REPORT_FNV_PRIME 0x100000001b3ULL
 
-static uint64_t report_fnv(uint64_t h, const void *bytes, size_t len)
+uint64_t wp_fnv1a(uint64_t h, const void *bytes, size_t len)
 {
     const unsigned char *p = bytes;
     for (size_t i = 0; i < len; i++)
@@ -678,51 +678,50 @@ static uint64_t report_fnv(uint64_t h, const void *bytes, size_t len)
     return h;
 }
 
-/* A string with its terminating NUL, so that "ab"+"c" and "a"+"bc" differ. */
-static uint64_t report_fnv_str(uint64_t h, const char *s)
+uint64_t wp_fnv1a_str(uint64_t h, const char *s)
 {
-    return report_fnv(h, s, strlen(s) + 1);
+    return wp_fnv1a(h, s, strlen(s) + 1);
 }
 
 static uint64_t report_fnv_int(uint64_t h, int64_t v)
 {
     char buf[24];
     int n = snprintf(buf, sizeof buf, "%lld", (long long)v);
-    return report_fnv(h, buf, (size_t)n + 1);
+    return wp_fnv1a(h, buf, (size_t)n + 1);
 }
 
 uint64_t wp_bytes_hash(const void *bytes, size_t len)
 {
-    return report_fnv(REPORT_FNV_OFFSET, bytes, len);
+    return wp_fnv1a(REPORT_FNV_OFFSET, bytes, len);
 }
 
 uint64_t wp_report_content_hash(const struct wp_report *r)
 {
     uint64_t h = REPORT_FNV_OFFSET;
-    h = report_fnv_str(h, r->ward);
-    h = report_fnv_str(h, r->stream);
+    h = wp_fnv1a_str(h, r->ward);
+    h = wp_fnv1a_str(h, r->stream);
     h = report_fnv_int(h, r->seq);
-    h = report_fnv_str(h, r->period);
-    h = report_fnv_str(h, r->observed_at);
+    h = wp_fnv1a_str(h, r->period);
+    h = wp_fnv1a_str(h, r->observed_at);
     /* Fixed at intake, so part of the content; absent, it leaves the hash of a report
      * from an older agent as it was (hashes stored before migration 5 stay valid). */
     if (r->committed_at[0]) {
-        h = report_fnv(h, "committed_at", sizeof "committed_at");
-        h = report_fnv_str(h, r->committed_at);
+        h = wp_fnv1a(h, "committed_at", sizeof "committed_at");
+        h = wp_fnv1a_str(h, r->committed_at);
     }
     /* Each value and task hashed on its own and the hashes added: the sum does not
      * depend on the order (keys are unique, the decoder sees to it). */
     uint64_t values = 0, tasks = 0;
     for (size_t i = 0; i < r->value_count; i++)
-        values += report_fnv_int(report_fnv_str(REPORT_FNV_OFFSET, r->values[i].indicator),
+        values += report_fnv_int(wp_fnv1a_str(REPORT_FNV_OFFSET, r->values[i].indicator),
                                  r->values[i].value);
     for (size_t i = 0; i < r->task_count; i++)
-        tasks += report_fnv_str(report_fnv_str(REPORT_FNV_OFFSET, r->tasks[i].task),
+        tasks += wp_fnv1a_str(wp_fnv1a_str(REPORT_FNV_OFFSET, r->tasks[i].task),
                                 r->tasks[i].state);
-    h = report_fnv(h, &values, sizeof values);
-    h = report_fnv(h, "|", 1);
-    h = report_fnv(h, &tasks, sizeof tasks);
-    return r->note ? report_fnv_str(report_fnv(h, "n", 1), r->note) : h;
+    h = wp_fnv1a(h, &values, sizeof values);
+    h = wp_fnv1a(h, "|", 1);
+    h = wp_fnv1a(h, &tasks, sizeof tasks);
+    return r->note ? wp_fnv1a_str(wp_fnv1a(h, "n", 1), r->note) : h;
 }
 
 char *wp_report_with_delivery(const char *payload, size_t len, int64_t unacked_from,

@@ -94,6 +94,13 @@ uint64_t wp_report_content_hash(const struct wp_report *report);
 /* FNV-1a of len bytes: the hash of a message that could not be decoded. */
 uint64_t wp_bytes_hash(const void *bytes, size_t len);
 
+/* The FNV-1a steps the hashes above are made of, for a key of several parts: start
+ * from WP_FNV1A_OFFSET, feed each part (a string with its NUL, so that "ab"+"c" and
+ * "a"+"bc" differ). */
+#define WP_FNV1A_OFFSET UINT64_C(0xcbf29ce484222325)
+uint64_t wp_fnv1a(uint64_t h, const void *bytes, size_t len);
+uint64_t wp_fnv1a_str(uint64_t h, const char *s);
+
 /* The payload as published at this moment: payload (a report as wp_report_to_json
  * printed it, without delivery fields) with "unacked_from" and "kept_from" added.
  * Returns a malloc'd NUL-terminated copy and its length in *out_len; NULL when out of
