@@ -24,7 +24,7 @@ backlog and the outage's length):
              loadgen (one ward, as fast as libmosquitto takes them) in the same run
 
 Every run has its own mosquitto (broker-config/mosquitto-dev.conf, as the integration
-tests use it: persistence with autosave_on_changes, max_inflight_messages 100) on a free
+tests use it: persistence saved every 60 s, max_inflight_messages 100) on a free
 loopback port, and an empty database unless said otherwise. The aggregator runs without a
 plan (docs/configuration.md: then any ward code and indicator id the schema allows is taken),
 with its defaults otherwise (batch_max 500, batch_delay 20ms, log_level info).
