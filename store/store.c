@@ -480,19 +480,18 @@ enum wp_err store_open(const char *path, struct store **out, char *err, size_t e
     if ((rc = wp_db_identity_take(store->db, path, &store->identity, err, errlen)) != WP_OK)
         goto cleanup;
     /* journal_mode answers with a row; exec discards it. synchronous=FULL because the
-     * ack tells the agent it may delete its copy. A checkpoint every 10,000 WAL pages
-     * (40 MB) rather than SQLite's 1,000, and a 64 MB page cache (-65536 KiB): on a
-     * database holding 60 days of 1,000 wards, +35-50 % and +5-15 % reports/s (issue
-     * 13's measurements); the WAL is reset at each checkpoint, so it stays that size. */
+     * ack tells the agent it may delete its copy. A 64 MB page cache (-65536 KiB): on a
+     * database holding 60 days of 1,000 wards, +5-15 % reports/s (issue 13's
+     * measurements). Checkpoints run on a thread of their own once the migrations are
+     * done (store_checkpoint.c). */
     if ((rc = store_exec(store, "PRAGMA journal_mode = WAL", "enabling WAL")) != WP_OK
         || (rc = store_exec(store, "PRAGMA synchronous = FULL", "setting synchronous")) != WP_OK
-        || (rc = store_exec(store, "PRAGMA wal_autocheckpoint = 10000", "setting the checkpoint"))
-               != WP_OK
         || (rc = store_exec(store, "PRAGMA cache_size = -65536", "setting the page cache"))
                != WP_OK
         || (rc = store_exec(store, "PRAGMA foreign_keys = ON", "enabling foreign keys"))
                != WP_OK
-        || (rc = store_migrate(store)) != WP_OK) {
+        || (rc = store_migrate(store)) != WP_OK
+        || (rc = store__checkpointer_start(store)) != WP_OK) {
         snprintf(err, errlen, "%s: %s", path, store->errmsg);
         goto cleanup;
     }
@@ -517,6 +516,7 @@ void store_close(struct store **store)
     struct store *s = *store;
     if (s->in_transaction)
         store_rollback(s);
+    store__checkpointer_stop(s);
     for (int i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     /* The last connection to close checkpoints the WAL into the main file. */

@@ -150,6 +150,13 @@ void store_close(struct store **store);
  * subject; the daemon never calls it. */
 void store_set_durable(struct store *store, bool durable);
 
+/* The WAL is checkpointed on a thread of the store's own, over its own connection, once
+ * it holds `pages` pages (default 10,000: 40 MB), so that no commit waits for a
+ * checkpoint (store_checkpoint.c). Setting it is for tests; passes counts the thread's
+ * checkpoints so far. */
+void store_set_checkpoint_pages(struct store *store, int pages);
+int64_t store_checkpoint_passes(const struct store *store);
+
 /* Schema version of the open database (PRAGMA user_version). */
 int store_schema_version(const struct store *store);
 

@@ -191,6 +191,7 @@ struct store {
     struct wp_db_identity identity;   /* of the file opened at path */
     bool replaced;            /* path names another file now: nothing more is committed */
     int lock_fd;              /* holds path + STORE_LOCK_SUFFIX; -1 when none */
+    struct store_checkpointer *checkpointer;   /* store_checkpoint.c; NULL until started */
     struct store_intern units, indicators;   /* ids known to be in the file */
     char **indicator_names;   /* by id, as looked up (store__indicator_name) */
     size_t indicator_names_cap;
@@ -198,6 +199,11 @@ struct store {
     unsigned char *packed_buf;
     size_t packed_cap;
 };
+
+/* Starts the thread that checkpoints the WAL and hands it the writer's WAL hook; stops
+ * and joins it (nothing when not started). store_checkpoint.c. */
+enum wp_err store__checkpointer_start(struct store *store);
+void store__checkpointer_stop(struct store *store);
 
 /* Records SQLite's complaint in store->errmsg and maps its code onto wp_err
  * (WP_ERR_FULL when the disk or database is full). */

@@ -1,9 +1,12 @@
 /* test_store.c — the store on a real SQLite file in a temporary folder, through its API:
- * migrations from an empty file, ack gaps, duplicates, a reused seq, supersede. Row
+ * migrations from an empty file, ack gaps, duplicates, a reused seq, supersede, the WAL
+ * checkpointed by the store's own thread. Row
  * counts are read over a second, read-only connection (what the file really holds). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -17,6 +20,7 @@
 
 #define STREAM_A "9f1c2a7e4b5d6c3a"
 #define STREAM_B "0123456789abcdef"
+#define STREAM_C "c0ffee00c0ffee00"
 #define T0 INT64_C(1651572000000)   /* 2022-05-03T17:00:00+07:00 */
 
 static char db_path[256];
@@ -221,6 +225,40 @@ static void test_supersede(struct store *store)
     CHECK(a.seen == 1 && a.judged_ms == T0 + 1 && a.received_ms == T0 + 3);
 }
 
+static long long file_size(const char *suffix)
+{
+    char path[300];
+    struct stat st;
+    snprintf(path, sizeof path, "%s%s", db_path, suffix);
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* The store's thread checkpoints the WAL once it crosses its threshold, with the writer's
+ * commits going on: its passes count up, the WAL stays bounded (it would hold every
+ * commit otherwise: the writer's connection has no automatic checkpoint) and a reader
+ * sees every report. */
+static void test_checkpoints(struct store *store)
+{
+    store_set_checkpoint_pages(store, 8);
+    int64_t before = store_checkpoint_passes(store);
+    long long reports = count("SELECT count(*) FROM reports");
+    for (int i = 0; i < 400; i++) {
+        char observed[32], period[16];
+        snprintf(period, sizeof period, "2021-%02d-%02d", 1 + i / 28 % 12, 1 + i % 28);
+        snprintf(observed, sizeof observed, "%sT17:00:00+07:00", period);
+        CHECK(add(store, STREAM_C, i + 1, observed, period, i) == WP_OK);
+    }
+    /* The thread's last pass may still be under way: wait for it, at most 10 s. */
+    for (int i = 0; i < 1000 && store_checkpoint_passes(store) == before; i++)
+        nanosleep(&(struct timespec){.tv_nsec = 10000000L}, NULL);
+    CHECK(store_checkpoint_passes(store) > before);
+    long long wal = file_size("-wal");
+    CHECK(wal > 0 && wal < 1024 * 1024);
+    if (!(wal < 1024 * 1024))
+        fprintf(stderr, "WAL of %lld bytes after 400 commits\n", wal);
+    CHECK(count("SELECT count(*) FROM reports") == reports + 400);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/wardpulse-test-store-XXXXXX", err[512];
@@ -234,6 +272,7 @@ int main(void)
         test_duplicates(store);
         test_reused_seq(store);
         test_supersede(store);
+        test_checkpoints(store);
     }
     store_close(&store);
     tmp_dir_remove(dir);
