@@ -35,6 +35,7 @@ struct store_checkpointer {
     bool requested;           /* the WAL crossed the threshold since the last pass began */
     bool stopping;
     int64_t passes;           /* checkpoints the thread ran */
+    bool failing;             /* the last pass failed (said once, until one succeeds) */
     sqlite3 *db;              /* the thread's own connection */
     char *path;
     int threshold;            /* pages */
@@ -54,9 +55,15 @@ static void *checkpointer_main(void *arg)
         int rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL,
                                            NULL);
         /* A failure here (the disk full) loses nothing: the frames stay in the WAL, the
-         * next pass or the writer's own backstop tries again. */
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-            wp_log(WP_LOG_WARNING, "checkpointing %s: %s", c->path, sqlite3_errmsg(c->db));
+         * next pass or the writer's own backstop tries again. Said when it starts and
+         * when it ends, not at every batch's pass. */
+        bool failed = rc != SQLITE_OK && rc != SQLITE_BUSY;
+        if (failed && !c->failing)
+            wp_log(WP_LOG_WARNING, "checkpointing %s: %s; the WAL grows until a checkpoint "
+                   "succeeds", c->path, sqlite3_errmsg(c->db));
+        else if (!failed && c->failing)
+            wp_log(WP_LOG_NOTICE, "checkpointing %s works again", c->path);
+        c->failing = failed;
         pthread_mutex_lock(&c->lock);
         c->passes++;
     }
