@@ -4,7 +4,8 @@
  * read) and one header per group of tables — store_alerts.h (alerts and their events),
  * store_schedule.h (schedule status), store_levels.h (levels), store_rollup.h (rollup).
  *
- * One connection, used by the aggregator's one thread. WAL journal (readers such as
+ * One connection, used by the aggregator's loop, and a second one on a thread of its own that
+ * only checkpoints the WAL (store_checkpoint.c). WAL journal (readers such as
  * `wardpulse export` never block the writer), synchronous=FULL (an ack promises the
  * report survives a power cut), busy_timeout, foreign keys on.
  *
