@@ -31,6 +31,10 @@ struct outbox {
     bool replaced;            /* path names another file now: nothing more is committed */
 };
 
+/* outbox_open flag for test_outbox only: create a fresh file by running every migration
+ * step from version 0, as files made by older agents were, instead of at once. */
+#define OUTBOX__BY_STEPS 0x100u
+
 /* Schema versions that added a table, for read-only readers of older files. */
 #define OUTBOX_VERSION_SPOOL 2
 #define OUTBOX_VERSION_LINK 3

@@ -82,6 +82,56 @@ static const char *const outbox_schema_steps[] = {
 };
 #define OUTBOX_SCHEMA_VERSION ((int)(sizeof outbox_schema_steps / sizeof outbox_schema_steps[0]))
 
+/* A fresh file is created at OUTBOX_SCHEMA_VERSION at once: the same tables as all the steps
+ * above give, written as they read after them. Running the steps on a fresh file would
+ * rebuild dead_letter through a temporary database for nothing, and that build leaves the
+ * daemon's heap twice the size for its whole life (docs/architecture.md, "The agent at
+ * rest"). A new step changes this script too; test_outbox checks that both ways give the
+ * same tables, columns, keys and rows. */
+static const char outbox_schema_fresh[] =
+    "CREATE TABLE meta ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  ward TEXT NOT NULL,"
+    "  stream TEXT NOT NULL CHECK (length(stream) = 16),"
+    "  next_seq INTEGER NOT NULL CHECK (next_seq >= 1),"
+    "  created_at INTEGER NOT NULL,"
+    "  kept_from INTEGER NOT NULL DEFAULT 1);"
+    "CREATE TABLE entries ("
+    "  seq INTEGER PRIMARY KEY CHECK (seq >= 1),"
+    "  period TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_sent_at INTEGER,"
+    "  attempts INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE spool_taken ("
+    "  name TEXT PRIMARY KEY,"
+    "  fingerprint TEXT NOT NULL,"
+    "  first_seq INTEGER NOT NULL,"
+    "  last_seq INTEGER NOT NULL,"
+    "  taken_at INTEGER NOT NULL);"
+    "CREATE TABLE link ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  connected INTEGER NOT NULL,"
+    "  since INTEGER NOT NULL,"
+    "  last_ack_at INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  broker TEXT NOT NULL DEFAULT '');"
+    "INSERT INTO link (id, connected, since) VALUES (1, 0, 0);"
+    "CREATE TABLE archive ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  period TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  acked_at INTEGER NOT NULL);"
+    "CREATE TABLE dead_letter ("
+    "  stream TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  period TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  rejected_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (stream, seq));";
+
 /* Fills err from the connection's last error; the code is mapped by wp_db_error (a full
  * disk is WP_ERR_FULL, so that callers can tell the clerk so rather than "database
  * error"). */
@@ -206,8 +256,8 @@ static enum wp_err outbox_insert_meta(struct outbox *ob, const char *ward, char 
 /* Brings the file to OUTBOX_SCHEMA_VERSION. Two processes may open a fresh file at the
  * same moment (the daemon and a first submit): the version is read again under the
  * write lock so that only one of them creates the store and draws a stream. */
-static enum wp_err outbox_migrate(struct outbox *ob, const char *ward, bool create, char *err,
-                                  size_t errlen)
+static enum wp_err outbox_migrate(struct outbox *ob, const char *ward, bool create,
+                                  bool by_steps, char *err, size_t errlen)
 {
     int64_t version = 0;
     int rc = outbox__query_int(ob, "PRAGMA user_version", &version);
@@ -235,6 +285,17 @@ static enum wp_err outbox_migrate(struct outbox *ob, const char *ward, bool crea
     if (rc != SQLITE_OK) {
         e = outbox__fail(ob, rc, "reading the schema version", err, errlen);
         goto rollback;
+    }
+    if (version == 0 && !by_steps) {
+        rc = sqlite3_exec(ob->db, outbox_schema_fresh, NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            e = outbox__fail(ob, rc, "creating the store", err, errlen);
+            goto rollback;
+        }
+        e = outbox_insert_meta(ob, ward, err, errlen);
+        if (e != WP_OK)
+            goto rollback;
+        version = OUTBOX_SCHEMA_VERSION;
     }
     for (int64_t v = version; v < OUTBOX_SCHEMA_VERSION; v++) {
         rc = sqlite3_exec(ob->db, outbox_schema_steps[v], NULL, NULL, NULL);
@@ -413,7 +474,7 @@ enum wp_err outbox_open(struct outbox **out, const char *path, const char *ward,
         e = outbox__fail(ob, rc, "setting synchronous", err, errlen);
         goto fail;
     }
-    e = outbox_migrate(ob, ward, create, err, errlen);
+    e = outbox_migrate(ob, ward, create, flags & OUTBOX__BY_STEPS, err, errlen);
     if (e == WP_OK)
         e = outbox_load_meta(ob, ward, err, errlen);
     if (e == WP_OK)

@@ -41,15 +41,13 @@ static const char *level_name(int level)
 
 void wp_log_write(int level, const char *fmt, ...)
 {
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-
-    /* One fprintf per line so that lines of concurrent processes do not interleave. */
+    /* The whole line is formatted here and written at once: lines of concurrent processes
+     * do not interleave, and stdio's unbuffered stderr does not lend fprintf an 8 KB
+     * buffer on the stack (the deepest the agent's stack ever goes otherwise). */
+    char line[2048 + 128];
+    int head;
     if (getenv("JOURNAL_STREAM")) {
-        fprintf(stderr, "<%d>%s: %s\n", level, component, msg);
+        head = snprintf(line, sizeof line, "<%d>%s: ", level, component);
     } else {
         char stamp[32];
         struct timespec ts;
@@ -57,7 +55,16 @@ void wp_log_write(int level, const char *fmt, ...)
         clock_gettime(CLOCK_REALTIME, &ts);
         gmtime_r(&ts.tv_sec, &tm);
         strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-        fprintf(stderr, "%s.%03ldZ %s %s: %s\n", stamp, ts.tv_nsec / 1000000L, component,
-                level_name(level), msg);
+        head = snprintf(line, sizeof line, "%s.%03ldZ %s %s: ", stamp, ts.tv_nsec / 1000000L,
+                        component, level_name(level));
     }
+    size_t len = head > 0 && (size_t)head < sizeof line - 1 ? (size_t)head : 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line + len, sizeof line - 1 - len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        len += (size_t)n < sizeof line - 1 - len ? (size_t)n : sizeof line - 2 - len;
+    line[len++] = '\n';
+    fwrite(line, 1, len, stderr);
 }

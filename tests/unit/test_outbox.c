@@ -1,12 +1,16 @@
 /* test_outbox — the agent's durable outbox (agent/outbox*.c) on a real SQLite file in a
  * temporary directory: submit, publish order, an ack removes, the archive keeps, a
- * rejection is dead-lettered, and closing and opening again keeps all of it. */
+ * rejection is dead-lettered, and closing and opening again keeps all of it; a fresh file
+ * is the same store as one an old agent made and every migration step brought up. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "check.h"
 #include "outbox.h"
+#include "outbox_private.h"
 #include "report.h"
 #include "tmp_dir.h"
 
@@ -169,12 +173,74 @@ static void test_outbox(void)
     outbox_close(&ob);
 }
 
+/* What a store is made of, as one string: each table's definition (spaces and quotes
+ * dropped: ALTER TABLE writes them its own way), its columns, its keys and indexes, the
+ * rows every store starts with (but the stream and the creation time) and the version. */
+static char *store_shape(const char *file)
+{
+    static const char *const queries[] = {
+        "SELECT name, replace(replace(replace(sql, ' ', ''), '\"', ''), char(10), '')"
+        "  FROM sqlite_master WHERE type = 'table' ORDER BY name",
+        "SELECT m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk"
+        "  FROM sqlite_master m JOIN pragma_table_xinfo(m.name) p"
+        "  WHERE m.type = 'table' ORDER BY m.name, p.cid",
+        "SELECT m.name, l.\"unique\", l.origin, i.seqno, i.name"
+        "  FROM sqlite_master m JOIN pragma_index_list(m.name) l"
+        "  JOIN pragma_index_info(l.name) i WHERE m.type = 'table'"
+        "  ORDER BY m.name, l.origin, i.seqno",
+        "SELECT id, ward, next_seq, kept_from FROM meta",
+        "SELECT * FROM link",
+        "PRAGMA user_version",
+    };
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    char *shape = sqlite3_mprintf("");
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+        sqlite3_stmt *stmt = NULL;
+        CHECK(sqlite3_prepare_v2(db, queries[q], -1, &stmt, NULL) == SQLITE_OK);
+        while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+            for (int c = 0; c < sqlite3_column_count(stmt); c++) {
+                const unsigned char *v = sqlite3_column_text(stmt, c);
+                char *longer = sqlite3_mprintf("%s%s|", shape, v ? (const char *)v : "NULL");
+                sqlite3_free(shape);
+                shape = longer;
+            }
+            char *longer = sqlite3_mprintf("%s\n", shape);
+            sqlite3_free(shape);
+            shape = longer;
+        }
+        sqlite3_finalize(stmt);
+    }
+    sqlite3_close(db);
+    return shape;
+}
+
+static void test_fresh_equals_migrated(void)
+{
+    char fresh[160], stepped[160], err[512] = "";
+    snprintf(fresh, sizeof fresh, "%s/fresh.db", dir);
+    snprintf(stepped, sizeof stepped, "%s/stepped.db", dir);
+    struct outbox *ob = NULL;
+    CHECK(outbox_open(&ob, fresh, WARD, OUTBOX_CREATE, err, sizeof err) == WP_OK);
+    outbox_close(&ob);
+    CHECK(outbox_open(&ob, stepped, WARD, OUTBOX_CREATE | OUTBOX__BY_STEPS, err, sizeof err)
+          == WP_OK);
+    outbox_close(&ob);
+    char *a = store_shape(fresh), *b = store_shape(stepped);
+    CHECK_CONTAINS(a, "dead_letter|CREATETABLEdead_letter(streamTEXTNOTNULL,");
+    CHECK_CONTAINS(a, "kept_from|INTEGER|1|1|0");
+    CHECK_STR(a, b);
+    sqlite3_free(a);
+    sqlite3_free(b);
+}
+
 int main(void)
 {
     if (!tmp_dir_make(dir, sizeof dir, "outbox"))
         return 1;
     snprintf(path, sizeof path, "%s/outbox.db", dir);
     test_outbox();
+    test_fresh_equals_migrated();
     tmp_dir_remove(dir);
     return CHECK_DONE();
 }
