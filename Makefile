@@ -2,9 +2,9 @@
 #   make demo    a local broker, the aggregator and the 14 Ba Đình agents, end to end, with the
 #                live page in a browser (its address is printed; docs/dashboard.md)
 #   make check   build and run every test (unit and integration) with CTest
-#   make bench   the ingest benchmark (bench/ingest.py, issue 13): ~9 min on 2 cores (+1.5 min the first time;
+#   make bench   the ingest benchmark (bench/ingest.py, issue 13): ~11 min on 2 cores (+1.5 min the first time;
 #                the agent's drain and outage scenarios take ~3 of them);
-#                make bench BENCH_ARGS="--scale=0.1 --repeat=1" for a quick one (~30 s)
+#                make bench BENCH_ARGS="--scale=0.1 --repeat=1 --agent-pairs=1 --agent-window=2" for a quick one (~40 s)
 # Both install missing Debian packages first (scripts/install-deps.sh; make check also
 # what only the tests need, such as chromium for the HTML report test).
 

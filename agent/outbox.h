@@ -20,7 +20,8 @@
  *                broker) and the time of the last ack, for `status`
  *
  * Times are Unix milliseconds of wp_now_ms(). The schema version is PRAGMA user_version;
- * outbox_open migrates older files and refuses newer ones.
+ * outbox_open creates a new file at the current version, migrates older files step by
+ * step and refuses newer ones.
  *
  * (stream, seq) identify a report for ever: seq is never reused, also after its entry
  * was acked and deleted, because next_seq lives in meta rather than being derived from

@@ -4,6 +4,7 @@
 
     /usr/bin/python3 bench/ingest.py                      # every scenario (make bench)
     /usr/bin/python3 bench/ingest.py --scale 0.1          # the same, a tenth of the wards
+    /usr/bin/python3 bench/ingest.py --scale 0.1 --repeat 1 --agent-pairs 1 --agent-window 2   # a quick look
     /usr/bin/python3 bench/ingest.py --scenario burst,agent --json out.json
 
 Scenarios (wards × reports per ward × indicators; --scale multiplies the wards, the drain's
@@ -15,7 +16,8 @@ backlog and the outage's length):
              cached under <build>/bench-cache/ per version of store/, copied for each run)
   half       the sustained load offered at half the capacity the sustained run measured
              (the real aggregator; ack latency p50/p99)
-  agent      idle RSS and wake-ups of wardpulse-agent against mosquitto_sub's
+  agent      idle RSS and wake-ups of wardpulse-agent against mosquitto_sub's, first start
+             and restart, --agent-pairs times (the median); and the floor SQLite sets
   outage     --outage-agents agents (default settings: reconnect_min 500ms, reconnect_max
              10s) lose the broker for --outage seconds (default 60: every backoff at its
              cap); the time from the broker listening again until each is connected
@@ -358,43 +360,104 @@ def compare(args, results, name, wards, reports, **kw):
                      "half_over_all": round(acks_flow, 3)}
 
 
+def rss_of(pid, names):
+    """Resident kB of the mappings of pid whose path ends with one of names."""
+    total, name = 0, ""
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            head = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+$", head[0]):
+                name = os.path.basename(head[5]) if len(head) > 5 else ""
+            elif head[0] == "Rss:" and any(name.startswith(n) for n in names):
+                total += int(head[1])
+    return total
+
+
+def median(values):
+    values = sorted(values)
+    return values[(len(values) - 1) // 2]
+
+
 def agent_scenario(args, results):
-    """Idle RSS of wardpulse-agent and of mosquitto_sub, connected to the same broker, and
-    their wake-ups (context switches) over a quiet window."""
-    print("agent: idle wardpulse-agent vs mosquitto_sub", flush=True)
-    with Run(args, "agent") as run:
-        conf = os.path.join(run.dir, "agent.conf")
-        with open(conf, "w") as f:
-            f.write("ward 00001\nbroker_host 127.0.0.1\nbroker_port %d\noutbox_path %s\n"
-                    "log_level info\n" % (run.port, os.path.join(run.dir, "outbox.db")))
-        agent = run.spawn("agent", [os.path.join(args.build, "agent", "wardpulse-agent"),
-                                    "-c", conf])
-        sub = run.spawn("mosquitto_sub", ["mosquitto_sub", "-h", "127.0.0.1", "-p",
-                                          str(run.port), "-q", "1", "-i", "bench-sub",
-                                          "-t", "wardpulse/v1/ack/00001"])
-        window = args.agent_window
-        time.sleep(3 if window >= 5 else 1)   # connected, birth published, settled
-        sw = {p: sum(proc_status(p.pid, k) or 0 for k in
-                     ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"))
-              for p in (agent, sub)}
-        time.sleep(window)
-        out = {}
-        for label, p in (("agent", agent), ("mosquitto_sub", sub)):
-            if p.poll() is not None:
-                raise SystemExit("%s exited: see %s" % (label, run.dir))
-            now = sum(proc_status(p.pid, k) or 0 for k in
-                      ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"))
-            out[label] = {"rss_kb": proc_status(p.pid, "VmRSS"),
-                          "peak_rss_kb": proc_status(p.pid, "VmHWM"),
-                          "wakeups_per_s": round((now - sw[p]) / window, 2)}
-        out["rss_ratio"] = round(out["agent"]["rss_kb"] / out["mosquitto_sub"]["rss_kb"], 2)
-        for label in ("agent", "mosquitto_sub"):
-            o = out[label]
-            print("  %-14s RSS %5.1f MB (peak %5.1f MB), %.2f context switches/s over %d s idle"
-                  % (label, o["rss_kb"] / 1024, o["peak_rss_kb"] / 1024, o["wakeups_per_s"],
-                     window))
-        print("  ratio %.2f\n" % out["rss_ratio"], flush=True)
-        results["agent"] = out
+    """Idle RSS of wardpulse-agent against mosquitto_sub's, both connected to the same broker,
+    and their wake-ups (context switches) over a quiet window; and the floor under the ratio,
+    mosquitto_sub's RSS plus the libsqlite3 and libm pages of wardpulse-sqlite-floor (a
+    program that opens an SQLite file in WAL and runs one query: bench/sqlite_floor.c). Each of --agent-pairs pairs
+    runs on its own broker: the agent's first start (it creates its outbox) beside a
+    mosquitto_sub, then the agent's restart on that outbox (the state a ward's agent is in
+    after its first reboot) beside a new mosquitto_sub. Library pages are mapped 64 KB at a
+    time around each touched page, at addresses that change with every start (ASLR), so one
+    pair moves by ±0.05; the median ratio of the pairs is the figure."""
+    print("agent: idle wardpulse-agent vs mosquitto_sub (%d pairs, %d s idle each)"
+          % (args.agent_pairs, args.agent_window), flush=True)
+    runs = {"first_start": [], "restart": []}
+    for i in range(args.agent_pairs):
+        with Run(args, "agent") as run:
+            conf = os.path.join(run.dir, "agent.conf")
+            with open(conf, "w") as f:
+                f.write("ward 00001\nbroker_host 127.0.0.1\nbroker_port %d\noutbox_path %s\n"
+                        "log_level info\n" % (run.port, os.path.join(run.dir, "outbox.db")))
+            for kind in ("first_start", "restart"):
+                agent = run.spawn("agent", [os.path.join(args.build, "agent", "wardpulse-agent"),
+                                            "-c", conf])
+                sub = run.spawn("mosquitto_sub", ["mosquitto_sub", "-h", "127.0.0.1", "-p",
+                                                  str(run.port), "-q", "1", "-i", "bench-sub",
+                                                  "-t", "wardpulse/v1/ack/00001"])
+                time.sleep(3)   # connected, birth published, settled
+                sw = {p: sum(proc_status(p.pid, k) or 0 for k in
+                             ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"))
+                      for p in (agent, sub)}
+                time.sleep(args.agent_window)
+                out = {}
+                for label, p in (("agent", agent), ("mosquitto_sub", sub)):
+                    if p.poll() is not None:
+                        raise SystemExit("%s exited: see %s" % (label, run.dir))
+                    now = sum(proc_status(p.pid, k) or 0 for k in
+                              ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"))
+                    out[label] = {"rss_kb": proc_status(p.pid, "VmRSS"),
+                                  "peak_rss_kb": proc_status(p.pid, "VmHWM"),
+                                  "wakeups_per_s": round((now - sw[p]) / args.agent_window, 2)}
+                out["agent"]["sqlite_libm_kb"] = rss_of(agent.pid, ("libsqlite3.so",
+                                                                     "libm.so"))
+                out["agent"]["heap_kb"] = rss_of(agent.pid, ("[heap]",))
+                out["rss_ratio"] = round(out["agent"]["rss_kb"] /
+                                         out["mosquitto_sub"]["rss_kb"], 3)
+                # The floor: mosquitto_sub plus what SQLite alone maps into a process.
+                floor = run.spawn("sqlite-floor", [
+                    os.path.join(args.build, "bench", "wardpulse-sqlite-floor"),
+                    os.path.join(run.dir, "floor.db")], stdout=subprocess.PIPE)
+                if floor.stdout.readline().strip() != b"ready":
+                    raise SystemExit("wardpulse-sqlite-floor failed: see %s" % run.dir)
+                out["floor_sqlite_libm_kb"] = rss_of(floor.pid, ("libsqlite3.so", "libm.so"))
+                out["floor_ratio"] = round((out["mosquitto_sub"]["rss_kb"] +
+                                            out["floor_sqlite_libm_kb"]) /
+                                           out["mosquitto_sub"]["rss_kb"], 3)
+                runs[kind].append(out)
+                for p in (agent, sub, floor):
+                    p.send_signal(signal.SIGTERM)
+                    p.wait(timeout=10)
+    res = {"pairs": args.agent_pairs, "window_s": args.agent_window}
+    for kind, label in (("first_start", "first start"), ("restart", "restart")):
+        rs = runs[kind]
+        m = {"rss_ratio": median(r["rss_ratio"] for r in rs),
+             "ratios": [r["rss_ratio"] for r in rs],
+             "floor_ratio": median(r["floor_ratio"] for r in rs),
+             "floor_sqlite_libm_kb": median(r["floor_sqlite_libm_kb"] for r in rs)}
+        for who in ("agent", "mosquitto_sub"):
+            m[who] = {k: median(r[who][k] for r in rs) for k in rs[0][who]}
+        res[kind] = m
+        a, s = m["agent"], m["mosquitto_sub"]
+        print("  %-12s agent %4.1f MB (libsqlite3 + libm %3.1f MB, heap %3.0f kB), "
+              "%.2f context switches/s; mosquitto_sub %3.1f MB, %.2f/s"
+              % (label, a["rss_kb"] / 1024, a["sqlite_libm_kb"] / 1024, a["heap_kb"],
+                 a["wakeups_per_s"], s["rss_kb"] / 1024, s["wakeups_per_s"]))
+        print("  %-12s ratio %.2f (median; pairs %s)"
+              % ("", m["rss_ratio"], ", ".join("%.2f" % x for x in m["ratios"])))
+        print("  %-12s floor %.2f: mosquitto_sub + libsqlite3 and libm as a program that only "
+              "opens SQLite maps them (%.1f MB)"
+              % ("", m["floor_ratio"], m["floor_sqlite_libm_kb"] / 1024), flush=True)
+    print(flush=True)
+    results["agent"] = res
 
 
 def agent_conf(run, path, port, ward, extra=""):
@@ -606,7 +669,10 @@ def main():
     ap.add_argument("--aggregator-prefix", metavar="COMMAND",
                     help="run the real aggregator under this command, e.g. 'perf record -g "
                          "-o /tmp/agg.perf --' (its peak RSS is then the wrapper's)")
-    ap.add_argument("--agent-window", type=int, default=10)
+    ap.add_argument("--agent-window", type=int, default=10,
+                    help="seconds each idle agent and mosquitto_sub are watched")
+    ap.add_argument("--agent-pairs", type=int, default=5,
+                    help="agent scenario: pairs of runs (first start, restart); the median")
     ap.add_argument("--outage", type=int, default=60,
                     help="seconds the broker is away in the outage scenario")
     ap.add_argument("--outage-agents", type=int, default=10)

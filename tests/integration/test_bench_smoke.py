@@ -32,7 +32,7 @@ def check_run(run, stored_before=0):
 
 def test_every_scenario_acks_and_stores_every_report():
     with TempDir() as tmp:
-        res = bench(tmp, "--scale", "0.01", "--agent-window", "1")
+        res = bench(tmp, "--scale", "0.01", "--agent-window", "1", "--agent-pairs", "1")
         assert res["burst"]["real"]["total"] == 106
         assert res["sustained"]["real"]["total"] == 10 * 20
         for name in ("burst", "sustained", "full"):
@@ -41,7 +41,11 @@ def test_every_scenario_acks_and_stores_every_report():
         check_run(res["sustained"]["real"])
         check_run(res["full"]["real"], stored_before=10 * 60)   # the prepared 60 days
         check_run(res["half"]["real"])
-        assert res["agent"]["agent"]["rss_kb"] > 0 and res["agent"]["mosquitto_sub"]["rss_kb"] > 0
+        for kind in ("first_start", "restart"):
+            idle = res["agent"][kind]
+            assert idle["agent"]["rss_kb"] > idle["agent"]["sqlite_libm_kb"] > 0, idle
+            assert idle["mosquitto_sub"]["rss_kb"] > 0, idle
+            assert idle["floor_sqlite_libm_kb"] > 0 and idle["floor_ratio"] > 1, idle
         assert res["drain"]["ok"] and res["drain"]["reports"] == 100, res["drain"]
         assert res["outage"]["ok"] and len(res["outage"]["waits_s"]) == 10, res["outage"]
 
