@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include "calendar.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,14 +51,19 @@ void wp_log_write(int level, const char *fmt, ...)
     if (getenv("JOURNAL_STREAM")) {
         head = snprintf(line, sizeof line, "<%d>%s: ", level, component);
     } else {
-        char stamp[32];
+        /* UTC from the project's calendar: glibc's gmtime_r would read the time zone
+         * database first (a file, its heap and its code), for a stamp that needs none. */
         struct timespec ts;
-        struct tm tm;
         clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-        head = snprintf(line, sizeof line, "%s.%03ldZ %s %s: ", stamp, ts.tv_nsec / 1000000L,
-                        component, level_name(level));
+        int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        int64_t day = wp_floor_div(ms, WP_MS_PER_DAY), year;
+        int month, dom;
+        wp_day_to_ymd(day, &year, &month, &dom);
+        int64_t of_day = ms - day * WP_MS_PER_DAY;
+        head = snprintf(line, sizeof line, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ %s %s: ",
+                        (long long)year, month, dom, (int)(of_day / 3600000),
+                        (int)(of_day / 60000 % 60), (int)(of_day / 1000 % 60),
+                        (int)(of_day % 1000), component, level_name(level));
     }
     size_t len = head > 0 && (size_t)head < sizeof line - 1 ? (size_t)head : 0;
     va_list ap;

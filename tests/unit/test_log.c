@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "log.h"
+#include "timefmt.h"
 
 /* What one call wrote to stderr, read back from a temporary file put in its place. */
 static char *logged(int level, const char *message)
@@ -35,6 +37,16 @@ int main(void)
     CHECK(strlen(line) == strlen("2026-12-07T15:20:00.123Z agent 00001 warning: outbox full\n"));
     CHECK(line[4] == '-' && line[10] == 'T' && line[19] == '.' && line[23] == 'Z');
     CHECK_STR(line + 24, " agent 00001 warning: outbox full\n");
+    /* the stamp is the time of the call, in UTC */
+    char stamp[32];
+    memcpy(stamp, line, 24);
+    stamp[24] = '\0';
+    int64_t stamped = 0;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    CHECK(wp_datetime_parse(stamp, &stamped));
+    CHECK(stamped <= now_ms && stamped > now_ms - 2000);
     CHECK_STR(logged(WP_LOG_DEBUG, "below the level"), "");
 
     setenv("JOURNAL_STREAM", "8:1234", 1);
