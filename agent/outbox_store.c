@@ -14,23 +14,62 @@
 #include "clock.h"
 #include "log.h"
 
+/* The tables, each written once; the steps and the fresh script below are made of them.
+ * A piece an old step uses is never edited: a later version adds a step that alters. */
+#define OUTBOX_META                                                                        \
+    "CREATE TABLE meta ("                                                                  \
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"                                             \
+    "  ward TEXT NOT NULL,"                                                                \
+    "  stream TEXT NOT NULL CHECK (length(stream) = 16),"                                  \
+    "  next_seq INTEGER NOT NULL CHECK (next_seq >= 1),"                                   \
+    "  created_at INTEGER NOT NULL"
+#define OUTBOX_META_KEPT_FROM "kept_from INTEGER NOT NULL DEFAULT 1"
+#define OUTBOX_ENTRIES                                                                     \
+    "CREATE TABLE entries ("                                                               \
+    "  seq INTEGER PRIMARY KEY CHECK (seq >= 1),"                                          \
+    "  period TEXT NOT NULL,"                                                              \
+    "  payload TEXT NOT NULL,"                                                             \
+    "  created_at INTEGER NOT NULL,"                                                       \
+    "  last_sent_at INTEGER,"                                                              \
+    "  attempts INTEGER NOT NULL DEFAULT 0);"
+#define OUTBOX_SPOOL_TAKEN                                                                 \
+    "CREATE TABLE spool_taken ("                                                           \
+    "  name TEXT PRIMARY KEY,"                                                             \
+    "  fingerprint TEXT NOT NULL,"                                                         \
+    "  first_seq INTEGER NOT NULL,"                                                        \
+    "  last_seq INTEGER NOT NULL,"                                                         \
+    "  taken_at INTEGER NOT NULL);"
+#define OUTBOX_LINK                                                                        \
+    "CREATE TABLE link ("                                                                  \
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"                                             \
+    "  connected INTEGER NOT NULL,"                                                        \
+    "  since INTEGER NOT NULL,"                                                            \
+    "  last_ack_at INTEGER NOT NULL DEFAULT 0,"                                            \
+    "  last_error TEXT NOT NULL DEFAULT '',"                                               \
+    "  broker TEXT NOT NULL DEFAULT '');"                                                  \
+    "INSERT INTO link (id, connected, since) VALUES (1, 0, 0);"
+#define OUTBOX_ARCHIVE                                                                     \
+    "CREATE TABLE archive ("                                                               \
+    "  seq INTEGER PRIMARY KEY,"                                                           \
+    "  period TEXT NOT NULL,"                                                              \
+    "  payload TEXT NOT NULL,"                                                             \
+    "  created_at INTEGER NOT NULL,"                                                       \
+    "  acked_at INTEGER NOT NULL);"
+#define OUTBOX_DEAD_LETTER(name)                                                           \
+    "CREATE TABLE " name " ("                                                              \
+    "  stream TEXT NOT NULL,"                                                              \
+    "  seq INTEGER NOT NULL,"                                                              \
+    "  period TEXT NOT NULL,"                                                              \
+    "  payload TEXT NOT NULL,"                                                             \
+    "  reason TEXT NOT NULL,"                                                              \
+    "  rejected_at INTEGER NOT NULL,"                                                      \
+    "  PRIMARY KEY (stream, seq));"
+
 /* Index i turns user_version i into i + 1. Step 0 creates the store; its meta row
  * (ward and a freshly drawn stream) is inserted in the same transaction. Later versions
  * append a step here and never edit an old one. */
 static const char *const outbox_schema_steps[] = {
-    "CREATE TABLE meta ("
-    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
-    "  ward TEXT NOT NULL,"
-    "  stream TEXT NOT NULL CHECK (length(stream) = 16),"
-    "  next_seq INTEGER NOT NULL CHECK (next_seq >= 1),"
-    "  created_at INTEGER NOT NULL);"
-    "CREATE TABLE entries ("
-    "  seq INTEGER PRIMARY KEY CHECK (seq >= 1),"
-    "  period TEXT NOT NULL,"
-    "  payload TEXT NOT NULL,"
-    "  created_at INTEGER NOT NULL,"
-    "  last_sent_at INTEGER,"
-    "  attempts INTEGER NOT NULL DEFAULT 0);"
+    OUTBOX_META ");" OUTBOX_ENTRIES
     "CREATE TABLE dead_letter ("
     "  seq INTEGER PRIMARY KEY,"
     "  period TEXT NOT NULL,"
@@ -38,43 +77,19 @@ static const char *const outbox_schema_steps[] = {
     "  reason TEXT NOT NULL,"
     "  rejected_at INTEGER NOT NULL);",
     /* 1 -> 2: spool files committed but perhaps not yet moved to done/ (outbox_spool.c). */
-    "CREATE TABLE spool_taken ("
-    "  name TEXT PRIMARY KEY,"
-    "  fingerprint TEXT NOT NULL,"
-    "  first_seq INTEGER NOT NULL,"
-    "  last_seq INTEGER NOT NULL,"
-    "  taken_at INTEGER NOT NULL);",
+    OUTBOX_SPOOL_TAKEN,
     /* 2 -> 3: the daemon's link to the broker and the last ack, for `status`
      * (outbox_link.c). One row, there from the start so that updates need no upsert. */
-    "CREATE TABLE link ("
-    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
-    "  connected INTEGER NOT NULL,"
-    "  since INTEGER NOT NULL,"
-    "  last_ack_at INTEGER NOT NULL DEFAULT 0,"
-    "  last_error TEXT NOT NULL DEFAULT '',"
-    "  broker TEXT NOT NULL DEFAULT '');"
-    "INSERT INTO link (id, connected, since) VALUES (1, 0, 0);",
+    OUTBOX_LINK,
     /* 3 -> 4: the archive of acknowledged reports and kept_from, so that a district
      * whose database went back in time can ask for them again (outbox_archive.c);
      * dead letters keyed by stream too, since a store that went back in time starts a
      * new stream whose seqs begin again at 1. Every seq from kept_from on is held in
      * entries, archive or dead_letter; before this version nothing acked was kept. */
-    "CREATE TABLE archive ("
-    "  seq INTEGER PRIMARY KEY,"
-    "  period TEXT NOT NULL,"
-    "  payload TEXT NOT NULL,"
-    "  created_at INTEGER NOT NULL,"
-    "  acked_at INTEGER NOT NULL);"
-    "ALTER TABLE meta ADD COLUMN kept_from INTEGER NOT NULL DEFAULT 1;"
+    OUTBOX_ARCHIVE
+    "ALTER TABLE meta ADD COLUMN " OUTBOX_META_KEPT_FROM ";"
     "UPDATE meta SET kept_from = coalesce((SELECT min(seq) FROM entries), next_seq);"
-    "CREATE TABLE dead_letter_by_stream ("
-    "  stream TEXT NOT NULL,"
-    "  seq INTEGER NOT NULL,"
-    "  period TEXT NOT NULL,"
-    "  payload TEXT NOT NULL,"
-    "  reason TEXT NOT NULL,"
-    "  rejected_at INTEGER NOT NULL,"
-    "  PRIMARY KEY (stream, seq));"
+    OUTBOX_DEAD_LETTER("dead_letter_by_stream")
     "INSERT INTO dead_letter_by_stream SELECT (SELECT stream FROM meta), seq, period, payload,"
     "  reason, rejected_at FROM dead_letter;"
     "DROP TABLE dead_letter;"
@@ -82,55 +97,14 @@ static const char *const outbox_schema_steps[] = {
 };
 #define OUTBOX_SCHEMA_VERSION ((int)(sizeof outbox_schema_steps / sizeof outbox_schema_steps[0]))
 
-/* A fresh file is created at OUTBOX_SCHEMA_VERSION at once: the same tables as all the steps
- * above give, written as they read after them. Running the steps on a fresh file would
- * rebuild dead_letter through a temporary database for nothing, and that build leaves the
- * daemon's heap twice the size for its whole life (docs/architecture.md, "The agent at
- * rest"). A new step changes this script too; test_outbox checks that both ways give the
- * same tables, columns, keys and rows. */
+/* A fresh file is created at OUTBOX_SCHEMA_VERSION at once: the tables as all the steps
+ * leave them. Running the steps on a fresh file would rebuild dead_letter through a
+ * temporary database for nothing, and that build leaves the daemon's heap 50 kB larger for
+ * its whole life (bench/RESULTS.md, "The agent at rest"). A new step changes this script
+ * too; test_outbox checks that both ways give the same tables, columns, keys and rows. */
 static const char outbox_schema_fresh[] =
-    "CREATE TABLE meta ("
-    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
-    "  ward TEXT NOT NULL,"
-    "  stream TEXT NOT NULL CHECK (length(stream) = 16),"
-    "  next_seq INTEGER NOT NULL CHECK (next_seq >= 1),"
-    "  created_at INTEGER NOT NULL,"
-    "  kept_from INTEGER NOT NULL DEFAULT 1);"
-    "CREATE TABLE entries ("
-    "  seq INTEGER PRIMARY KEY CHECK (seq >= 1),"
-    "  period TEXT NOT NULL,"
-    "  payload TEXT NOT NULL,"
-    "  created_at INTEGER NOT NULL,"
-    "  last_sent_at INTEGER,"
-    "  attempts INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE spool_taken ("
-    "  name TEXT PRIMARY KEY,"
-    "  fingerprint TEXT NOT NULL,"
-    "  first_seq INTEGER NOT NULL,"
-    "  last_seq INTEGER NOT NULL,"
-    "  taken_at INTEGER NOT NULL);"
-    "CREATE TABLE link ("
-    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
-    "  connected INTEGER NOT NULL,"
-    "  since INTEGER NOT NULL,"
-    "  last_ack_at INTEGER NOT NULL DEFAULT 0,"
-    "  last_error TEXT NOT NULL DEFAULT '',"
-    "  broker TEXT NOT NULL DEFAULT '');"
-    "INSERT INTO link (id, connected, since) VALUES (1, 0, 0);"
-    "CREATE TABLE archive ("
-    "  seq INTEGER PRIMARY KEY,"
-    "  period TEXT NOT NULL,"
-    "  payload TEXT NOT NULL,"
-    "  created_at INTEGER NOT NULL,"
-    "  acked_at INTEGER NOT NULL);"
-    "CREATE TABLE dead_letter ("
-    "  stream TEXT NOT NULL,"
-    "  seq INTEGER NOT NULL,"
-    "  period TEXT NOT NULL,"
-    "  payload TEXT NOT NULL,"
-    "  reason TEXT NOT NULL,"
-    "  rejected_at INTEGER NOT NULL,"
-    "  PRIMARY KEY (stream, seq));";
+    OUTBOX_META ", " OUTBOX_META_KEPT_FROM ");" OUTBOX_ENTRIES OUTBOX_SPOOL_TAKEN OUTBOX_LINK
+    OUTBOX_ARCHIVE OUTBOX_DEAD_LETTER("dead_letter");
 
 /* Fills err from the connection's last error; the code is mapped by wp_db_error (a full
  * disk is WP_ERR_FULL, so that callers can tell the clerk so rather than "database
